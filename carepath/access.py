@@ -1,0 +1,73 @@
+"""Who may see which case: the one set of object rules used by the API, the UI and the admin
+(DESIGN.md §7). Rules are Q objects on the referral's fields, so `prefix` lets the same rule filter
+MRI requests, reports or work items (`referral__`) without importing the apps.
+
+- admin: every case;
+- neurologist: every case (neurology owns triage, so the whole service's queue is theirs);
+- pediatrician: the cases they referred;
+- EHR client: the cases it sent;
+- imaging coordinator, neuroradiologist, RIS client: cases that have reached imaging;
+- neurosurgeon: cases referred to neurosurgery.
+Anyone else (or nobody signed in) sees nothing.
+"""
+
+from django.db.models import Q
+
+from .roles import Role, user_roles
+
+_NOTHING = Q(pk__in=[])
+
+
+def referral_q(user, prefix: str = "") -> Q:
+    roles = user_roles(user)
+    if not roles:
+        return _NOTHING
+    if Role.ADMIN in roles or Role.NEUROLOGIST in roles:
+        return Q()
+    q = _NOTHING
+    if Role.PEDIATRICIAN in roles:
+        q |= Q(**{f"{prefix}referred_by": user})
+    if Role.EHR_CLIENT in roles:
+        q |= Q(**{f"{prefix}created_by": user})
+    if roles & {Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.RIS_CLIENT}:
+        q |= Q(**{f"{prefix}mri_requested_at__isnull": False})
+    if Role.NEUROSURGEON in roles:
+        q |= Q(**{f"{prefix}neurosurgery_requested_at__isnull": False})
+    return q
+
+
+def sees_everything(user) -> bool:
+    return bool(user_roles(user) & {Role.ADMIN, Role.NEUROLOGIST})
+
+
+def can_see_referral(user, referral) -> bool:
+    return type(referral).objects.filter(referral_q(user), pk=referral.pk).exists()
+
+
+def patient_q(user, prefix: str = "") -> Q:
+    """A patient is visible with any visible referral, or to pediatricians and EHR clients who
+    registered the patient (before the first referral exists)."""
+    roles = user_roles(user)
+    if Role.ADMIN in roles or Role.NEUROLOGIST in roles:
+        return Q()
+    if not roles:
+        return _NOTHING
+    q = Q(**{f"{prefix}pk__in": _visible_patient_ids(user)})
+    if roles & {Role.PEDIATRICIAN, Role.EHR_CLIENT}:
+        q |= Q(**{f"{prefix}created_by": user})
+    return q
+
+
+def _visible_patient_ids(user):
+    from django.apps import apps
+
+    Referral = apps.get_model("referrals", "Referral")
+    return Referral.objects.filter(referral_q(user)).values("patient_id")
+
+
+def can_create_referral(user) -> bool:
+    return bool(user_roles(user) & {Role.PEDIATRICIAN, Role.EHR_CLIENT, Role.ADMIN})
+
+
+def can_register_patient(user) -> bool:
+    return bool(user_roles(user) & {Role.PEDIATRICIAN, Role.EHR_CLIENT, Role.NEUROLOGIST, Role.ADMIN})

@@ -1,0 +1,73 @@
+"""Audit: one append-only row per write and per read of a child's record (DESIGN.md §7).
+
+Writes are recorded by the services in the same transaction as the change (Zulip's actions layer);
+reads by the views that show a child's record. `channel` says where the request came from.
+"""
+
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+from django.utils import timezone
+
+from .models import AuditLog
+
+_channel: ContextVar[str] = ContextVar("audit_channel", default="system")
+
+
+def set_channel(channel: str):
+    """Set the channel for this request or command; returns a token for `reset_channel`."""
+    return _channel.set(channel)
+
+
+def reset_channel(token) -> None:
+    _channel.reset(token)
+
+
+def _label(obj) -> str:
+    return obj._meta.label_lower
+
+
+def _patient_id(obj) -> int | None:
+    return getattr(obj, "audit_patient_id", None)
+
+
+def record(actor, action: str, obj, changes: dict | None = None) -> AuditLog:
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditLog.objects.create(
+        at=timezone.now(),
+        actor=actor if authenticated else None,
+        actor_username=actor.get_username() if authenticated else "",
+        action=action,
+        object_type=_label(obj),
+        object_id=str(obj.pk),
+        patient_id=_patient_id(obj),
+        changes=changes or {},
+        channel=_channel.get(),
+    )
+
+
+def record_view(actor, obj, what: str = "") -> AuditLog:
+    return record(actor, AuditLog.Action.VIEW, obj, {"what": what} if what else None)
+
+
+def record_list(actor, model, object_ids: Iterable, query: str = "") -> AuditLog | None:
+    """One row for a page of records shown in a list (who saw which children, when)."""
+    ids = [str(i) for i in object_ids]
+    if not ids:
+        return None
+    authenticated = actor is not None and actor.is_authenticated
+    return AuditLog.objects.create(
+        at=timezone.now(),
+        actor=actor if authenticated else None,
+        actor_username=actor.get_username() if authenticated else "",
+        action=AuditLog.Action.LIST,
+        object_type=model._meta.label_lower,
+        object_id="",
+        changes={"ids": ids, "query": query[:500]},
+        channel=_channel.get(),
+    )
+
+
+def model_changes(instance, fields: Iterable[str]) -> dict:
+    """Field values for a create row, as JSON-friendly data."""
+    return {f: getattr(instance, f) for f in fields}

@@ -1,0 +1,11 @@
+"""The Celery app. Tasks are thin wrappers around services (STYLE.md); configuration is in settings."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carepath.settings")
+
+app = Celery("carepath")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,17 @@
+"""Deploy checks of our own: `manage.py check --deploy` fails on settings unsafe for production."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.security, deploy=True)
+def production_settings(app_configs, **kwargs):
+    errors = []
+    if settings.SECRET_KEY == settings.INSECURE_DEFAULT_SECRET_KEY:
+        errors.append(Error("SECRET_KEY is the development default.", hint="Set SECRET_KEY in the environment.",
+                            id="carepath.E001"))
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        errors.append(Error("Production needs PostgreSQL, not SQLite.", hint="Set DATABASE_URL.", id="carepath.E002"))
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        errors.append(Error("Production needs a Redis broker.", hint="Set CELERY_BROKER_URL.", id="carepath.E003"))
+    return errors

@@ -1,0 +1,41 @@
+"""The few domain exceptions (STYLE.md). The API maps them to problem+json, the UI to form errors."""
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Request refused"
+
+    def __init__(self, detail: str, *, errors: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+class InvalidData(DomainError):
+    """The data given for an action is missing or wrong; `errors` maps field → messages."""
+
+    status = 400
+    title = "Invalid data"
+
+    def __init__(self, errors: dict | str, detail: str = ""):
+        if isinstance(errors, str):
+            errors = {"non_field_errors": [errors]}
+        errors = {k: v if isinstance(v, list) else [v] for k, v in errors.items()}
+        if not detail:
+            detail = " ".join(str(m) for msgs in errors.values() for m in msgs)
+        super().__init__(detail, errors=errors)
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Not allowed for your role"
+
+
+class TransitionNotAllowed(DomainError):
+    status = 409
+    title = "Not allowed in the case's current state"
+
+
+class StaleVersion(DomainError):
+    status = 409
+    title = "The case has changed since you loaded it"

@@ -1,0 +1,191 @@
+"""Cross-cutting records shared by both apps: the timeline, work items, notifications and audit."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+from .roles import Role
+
+
+class Machine(models.TextChoices):
+    REFERRAL = "referral", "Referral"
+    MRI = "mri", "MRI request"
+
+
+class CaseEvent(models.Model):
+    """One line of a case's timeline: a transition, or something the system did (DESIGN.md §3)."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", "Transition"
+        CREATED = "created", "Created"
+        REMINDER = "reminder", "Reminder"
+        ESCALATION = "escalation", "Escalation"
+        NOTE = "note", "Note"
+
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.CASCADE, related_name="events")
+    mri_request = models.ForeignKey(
+        "imaging.MRIRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    machine = models.CharField(max_length=16, choices=Machine.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRANSITION)
+    transition = models.CharField(max_length=40, blank=True)
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(db_index=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["referral", "at"], name="caseevent_referral_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.transition or self.kind} {self.from_state}→{self.to_state}"
+
+
+class WorkItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class WorkItemKind(models.TextChoices):
+    # primary steps of the referral machine
+    TRIAGE = "triage", "Triage the referral"
+    ANSWER_QUERY = "answer_query", "Answer neurology's question"
+    FIRST_ASSESSMENT = "first_assessment", "First neurology assessment"
+    DECIDE_NEXT_STEP = "decide_next_step", "Request MRI or conclude"
+    RESULTS_REVIEW = "results_review", "Review the MRI result with the family"
+    NEUROSURGERY_CONSULT = "neurosurgery_consult", "Neurosurgery consult"
+    ACKNOWLEDGE_OUTCOME = "acknowledge_outcome", "Acknowledge the outcome letter"
+    # primary steps of the MRI machine
+    PROTOCOL_MRI = "protocol_mri", "Protocol the MRI"
+    SCHEDULE_MRI = "schedule_mri", "Schedule the MRI"
+    REBOOK_MRI = "rebook_mri", "Rebook the MRI"
+    PERFORM_MRI = "perform_mri", "Perform the MRI and record the outcome"
+    REPORT_MRI = "report_mri", "Report the MRI"
+    # extra items
+    WAS_NOT_BROUGHT_REVIEW = "was_not_brought_review", "Review: child was not brought"
+    CRITICAL_RESULT_ACK = "critical_result_ack", "Acknowledge a critical or urgent MRI result"
+    GUARDIAN_CONTACT_MISSING = "guardian_contact_missing", "Add a contact for the family"
+
+
+class WorkItem(models.Model):
+    """An open step of a case, in a role's queue, optionally claimed (FHIR Task; DESIGN.md §3)."""
+
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.CASCADE, related_name="work_items")
+    mri_request = models.ForeignKey(
+        "imaging.MRIRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="work_items"
+    )
+    machine = models.CharField(max_length=16, choices=Machine.choices)
+    kind = models.CharField(max_length=40, choices=WorkItemKind.choices)
+    is_primary = models.BooleanField(default=True, help_text="The step the case's current state waits on.")
+    queue = models.CharField(max_length=32, choices=Role.choices)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="work_items"
+    )
+    status = models.CharField(max_length=16, choices=WorkItemStatus.choices, default=WorkItemStatus.OPEN)
+    priority = models.CharField(max_length=16, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "machine"],
+                condition=Q(status="open", is_primary=True),
+                name="one_open_primary_work_item_per_case_and_machine",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=WorkItemStatus.values), name="workitem_status_valid"
+            ),
+        ]
+        indexes = [
+            # worklists: open items of a queue, soonest due first
+            models.Index(
+                fields=["queue", "due_at"], condition=Q(status="open"), name="workitem_open_queue_due"
+            ),
+            models.Index(
+                fields=["assigned_to", "due_at"], condition=Q(status="open"), name="workitem_open_assignee_due"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.status})"
+
+
+class Notification(models.Model):
+    """A message to one user (in-app always; e-mail by the delivery task). `dedupe_key` is unique so
+    a retried or re-delivered task never creates a second one (DESIGN.md §4)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    work_item = models.ForeignKey(WorkItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notification_recipient_new")]
+
+    def __str__(self):
+        return self.subject
+
+
+class AuditLog(models.Model):
+    """Append-only record of every write and every read of a child's record (DESIGN.md §7).
+
+    On PostgreSQL and SQLite a trigger refuses UPDATE and DELETE (migration 0002); the model also
+    refuses them so the mistake shows up in development before it reaches the database.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        TRANSITION = "transition", "Transition"
+        VIEW = "view", "View"
+        LIST = "list", "List"
+        EXPORT = "export", "Export"
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    channel = models.CharField(max_length=16, blank=True, help_text="api, web, admin, system, command")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action} {self.object_type}#{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionDenied("Audit rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("Audit rows are append-only.")

@@ -1,0 +1,63 @@
+"""The one place where a case's `state` changes (STYLE.md: "A transition, step by step").
+
+Services lock the row, call `Machine.check`, write their own fields, then call `commit` here:
+it moves the state, bumps `version`, appends the timeline event and the audit row, all inside the
+caller's transaction.
+"""
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from . import audit
+from .models import AuditLog, CaseEvent
+from .workflow import Transition
+
+
+def jsonable(data: dict) -> dict:
+    """Validated input as plain JSON (dates as ISO strings, model instances as ids)."""
+    import json
+
+    def default(value):
+        if hasattr(value, "pk"):
+            return value.pk
+        return DjangoJSONEncoder().default(value)
+
+    return json.loads(json.dumps(data, default=default))
+
+
+def commit(
+    obj,
+    transition: Transition,
+    *,
+    actor,
+    machine: str,
+    referral_id: int,
+    mri_request_id: int | None = None,
+    data: dict | None = None,
+    update_fields: tuple[str, ...] = (),
+) -> CaseEvent:
+    now = timezone.now()
+    source = obj.state
+    obj.state = transition.target_for(source)
+    obj.version += 1
+    obj.updated_at = now
+    obj.save(update_fields=["state", "version", "updated_at", *update_fields])
+    payload = jsonable(data or {})
+    event = CaseEvent.objects.create(
+        referral_id=referral_id,
+        mri_request_id=mri_request_id,
+        machine=machine,
+        transition=transition.name,
+        from_state=source,
+        to_state=obj.state,
+        actor=actor,
+        at=now,
+        data=payload,
+    )
+    audit.record(
+        actor,
+        AuditLog.Action.TRANSITION,
+        obj,
+        {"transition": transition.name, "from": source, "to": obj.state, "data": payload},
+    )
+    return event

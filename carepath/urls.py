@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import path
+
+from . import health
+
+admin.site.site_header = "CarePath administration"
+admin.site.site_title = "CarePath"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]

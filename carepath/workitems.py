@@ -1,0 +1,88 @@
+"""Opening and closing work items; called only from transition services, inside their transaction."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from . import sla
+from .models import WorkItem, WorkItemStatus
+
+
+def open_item(
+    *,
+    referral_id: int,
+    machine: str,
+    kind: str,
+    queue: str,
+    priority: str,
+    mri_request_id: int | None = None,
+    is_primary: bool = True,
+    assigned_to=None,
+    anchor: datetime | None = None,
+    note: str = "",
+) -> WorkItem:
+    now = timezone.now()
+    return WorkItem.objects.create(
+        referral_id=referral_id,
+        mri_request_id=mri_request_id,
+        machine=machine,
+        kind=kind,
+        is_primary=is_primary,
+        queue=queue,
+        assigned_to=assigned_to,
+        priority=priority,
+        due_at=sla.due_for(kind, priority, anchor or now),
+        created_at=now,
+        note=note,
+    )
+
+
+def close_primary(*, referral_id: int, machine: str, actor, status: str = WorkItemStatus.DONE) -> int:
+    """Close the case's open primary item of this machine; returns how many were closed (0 or 1)."""
+    return WorkItem.objects.filter(
+        referral_id=referral_id, machine=machine, is_primary=True, status=WorkItemStatus.OPEN
+    ).update(status=status, closed_at=timezone.now(), closed_by=actor)
+
+
+def close_items(*, referral_id: int, actor, kinds=None, status: str = WorkItemStatus.DONE, mri_request_id=None) -> int:
+    items = WorkItem.objects.filter(referral_id=referral_id, status=WorkItemStatus.OPEN)
+    if kinds is not None:
+        items = items.filter(kind__in=kinds)
+    if mri_request_id is not None:
+        items = items.filter(mri_request_id=mri_request_id)
+    return items.update(status=status, closed_at=timezone.now(), closed_by=actor)
+
+
+def switch_primary(
+    *,
+    referral_id: int,
+    machine: str,
+    actor,
+    old_state: str,
+    new_state: str,
+    steps: dict,
+    priority: str,
+    mri_request_id: int | None = None,
+    anchor: datetime | None = None,
+    assigned_to=None,
+    closed_status: str = WorkItemStatus.DONE,
+) -> WorkItem | None:
+    """Leaving a state closes its step's item; entering one opens the next (DESIGN.md §3).
+    `steps` maps state → (work item kind, queue role). A self-loop keeps the open item."""
+    if old_state == new_state:
+        return None
+    close_primary(referral_id=referral_id, machine=machine, actor=actor, status=closed_status)
+    step = steps.get(new_state)
+    if step is None:
+        return None
+    kind, queue = step
+    return open_item(
+        referral_id=referral_id,
+        machine=machine,
+        kind=kind,
+        queue=queue,
+        priority=priority,
+        mri_request_id=mri_request_id,
+        anchor=anchor,
+        assigned_to=assigned_to,
+    )

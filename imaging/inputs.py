@@ -1,0 +1,103 @@
+"""The data each MRI transition requires (DESIGN.md §5 keys). The machine table names these
+serializers, so the API, the UI and `GET /api/v1/pathway/` validate and describe the same thing."""
+
+from rest_framework import serializers
+
+from .choices import (
+    CompressionSeverity,
+    LesionLocation,
+    NerveSegment,
+    NVCStatus,
+    Protocol,
+    ReportCategory,
+    ScanOutcome,
+    Sedation,
+    Vessel,
+)
+
+TEXT = 4000  # bounds free text so no body of any size reaches the database unchecked
+SIDES = (("left", "Left"), ("right", "Right"), ("bilateral", "Bilateral"))
+
+
+class ProtocolInput(serializers.Serializer):
+    protocol = serializers.ChoiceField(choices=Protocol.choices)
+    contrast = serializers.BooleanField(help_text="Gadolinium contrast (needed when a lesion is suspected).")
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=240)
+
+
+class ScheduleInput(serializers.Serializer):
+    scheduled_start = serializers.DateTimeField()
+    location = serializers.CharField(max_length=200)
+    sedation = serializers.ChoiceField(
+        choices=Sedation.choices, required=False, help_text="Defaults from the child's age and the suspicion of a mass."
+    )
+    sedation_override_reason = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+    guardian = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Guardian id for reminders; default: the first with parental responsibility."
+    )
+
+
+class RescheduleInput(serializers.Serializer):
+    scheduled_start = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=TEXT)
+    location = serializers.CharField(max_length=200, required=False)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT)
+
+
+class ScanFailedInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=ScanOutcome.choices)
+    reason = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+
+
+class MarkPerformedInput(serializers.Serializer):
+    accession_number = serializers.RegexField(r"^[A-Za-z0-9._/-]{1,64}$", max_length=64)
+    performed_at = serializers.DateTimeField()
+
+
+class NVCFindingInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=NVCStatus.choices)
+    side = serializers.ChoiceField(choices=SIDES, required=False)
+    vessel = serializers.ChoiceField(choices=Vessel.choices, required=False)
+    segment = serializers.ChoiceField(choices=NerveSegment.choices, required=False)
+    severity = serializers.ChoiceField(choices=CompressionSeverity.choices, required=False)
+    multiple = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        if attrs["status"] == NVCStatus.PRESENT:
+            missing = [f for f in ("side", "vessel", "segment", "severity") if not attrs.get(f)]
+            if missing:
+                raise serializers.ValidationError({f: "Required when compression is present." for f in missing})
+        return attrs
+
+
+class LesionFindingInput(serializers.Serializer):
+    present = serializers.BooleanField()
+    location = serializers.ChoiceField(choices=LesionLocation.choices, required=False)
+    kind = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if attrs["present"] and not attrs.get("location"):
+            raise serializers.ValidationError({"location": "Required when a lesion is present."})
+        return attrs
+
+
+class FindingsInput(serializers.Serializer):
+    nvc = NVCFindingInput()
+    lesion = LesionFindingInput()
+    arachnoid_cyst = serializers.BooleanField(required=False, default=False)
+    adhesions = serializers.BooleanField(required=False, default=False)
+    hydrocephalus = serializers.BooleanField(required=False, default=False)
+    other = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+
+
+class SignReportInput(serializers.Serializer):
+    findings = FindingsInput()
+    impression = serializers.CharField(max_length=TEXT)
+    category = serializers.ChoiceField(choices=ReportCategory.choices)
+
+
+class AmendReportInput(serializers.Serializer):
+    addendum = serializers.CharField(max_length=TEXT)

@@ -1,0 +1,150 @@
+"""MRI requests, their appointments (scan attempts) and the structured neuroradiology report."""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+from .choices import (
+    OPEN_MRI_STATES,
+    AppointmentStatus,
+    MRIState,
+    Protocol,
+    ReportCategory,
+    ScanOutcome,
+    Sedation,
+)
+
+
+class MRIRequest(models.Model):
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.PROTECT, related_name="mri_requests")
+    state = models.CharField(max_length=20, choices=MRIState.choices, default=MRIState.REQUESTED, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    priority = models.CharField(max_length=8, help_text="Copied from the referral's triaged priority.")
+
+    clinical_question = models.TextField()
+    suspected_lesion = models.BooleanField(
+        default=False, help_text="A posterior-fossa or CPA mass is suspected (contrast, anaesthesia)."
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+
+    protocol = models.CharField(max_length=32, choices=Protocol.choices, blank=True)
+    contrast = models.BooleanField(null=True)
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    protocoled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    protocoled_at = models.DateTimeField(null=True, blank=True)
+
+    appointment = models.ForeignKey(
+        "Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The current booking, if any.",
+    )
+    accession_number = models.CharField(max_length=64, blank=True)
+    performed_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = "MRI request"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"], condition=Q(state__in=OPEN_MRI_STATES), name="one_open_mri_request_per_referral"
+            ),
+            models.UniqueConstraint(
+                fields=["accession_number"], condition=~Q(accession_number=""), name="unique_accession_number"
+            ),
+            models.CheckConstraint(condition=Q(state__in=MRIState.values), name="mri_state_valid"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__gte=5, duration_minutes__lte=240),
+                name="mri_duration_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"MRI-{self.pk:06d}" if self.pk else "new MRI request"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.referral.patient_id
+
+
+class Appointment(models.Model):
+    """One booking of the scan; a reschedule or rebooking creates a new one, so attempts keep their history."""
+
+    mri_request = models.ForeignKey(MRIRequest, on_delete=models.CASCADE, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    location = models.CharField(max_length=200)
+    sedation = models.CharField(max_length=24, choices=Sedation.choices)
+    sedation_default = models.CharField(max_length=24, choices=Sedation.choices)
+    sedation_override_reason = models.TextField(blank=True)
+    guardian = models.ForeignKey(
+        "referrals.Guardian", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who receives the appointment and fasting reminders.",
+    )
+    # Fasting cut-offs as clock times (UTC; shown in the family's time zone); empty without sedation.
+    solids_until = models.DateTimeField(null=True, blank=True)
+    milk_until = models.DateTimeField(null=True, blank=True)
+    clear_fluids_until = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    scan_outcome = models.CharField(max_length=20, choices=ScanOutcome.choices, blank=True)
+    status_reason = models.TextField(blank=True)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["booked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mri_request"], condition=Q(status="booked"), name="one_booked_appointment_per_request"
+            ),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="appointment_ends_after_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.start:%Y-%m-%d %H:%M} at {self.location} ({self.get_status_display()})"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.mri_request.referral.patient_id
+
+
+class NeuroradiologyReport(models.Model):
+    """The structured report (DESIGN.md §3 report findings)."""
+
+    mri_request = models.OneToOneField(MRIRequest, on_delete=models.PROTECT, related_name="report")
+    findings = models.JSONField(encoder=DjangoJSONEncoder)
+    impression = models.TextField()
+    category = models.CharField(max_length=24, choices=ReportCategory.choices)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(category__in=ReportCategory.values), name="report_category_valid")
+        ]
+
+    def __str__(self):
+        return f"Report for {self.mri_request} ({self.get_category_display()})"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.mri_request.referral.patient_id
+
+
+class ReportAddendum(models.Model):
+    report = models.ForeignKey(NeuroradiologyReport, on_delete=models.PROTECT, related_name="addenda")
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at"]

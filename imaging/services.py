@@ -1,0 +1,336 @@
+"""MRI request services: the only place an MRI request's state changes (DESIGN.md §3).
+
+Each transition: lock (the referral row first, then the request: the same order as referral
+services, so the two never deadlock), check state + role + guards, write, then `commit` appends
+the timeline event and the audit row; work items follow the state. Announcements to `referrals`
+go through `imaging.signals`.
+"""
+
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from carepath import audit
+from carepath import transitions as tx
+from carepath import workitems
+from carepath.errors import InvalidData
+from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
+from carepath.roles import Role
+
+from . import signals
+from .choices import (
+    ALERT_CATEGORIES,
+    FASTING_SEDATION,
+    AppointmentStatus,
+    MRIState,
+    Sedation,
+)
+from .machine import MRI_MACHINE
+from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum
+
+# MRI state → the step that waits on it: (work item kind, queue)
+STEPS = {
+    MRIState.REQUESTED: (WorkItemKind.PROTOCOL_MRI, Role.NEURORADIOLOGIST),
+    MRIState.PROTOCOLED: (WorkItemKind.SCHEDULE_MRI, Role.IMAGING_COORDINATOR),
+    MRIState.SCHEDULED: (WorkItemKind.PERFORM_MRI, Role.IMAGING_COORDINATOR),
+    MRIState.NEEDS_REBOOKING: (WorkItemKind.REBOOK_MRI, Role.IMAGING_COORDINATOR),
+    MRIState.PERFORMED: (WorkItemKind.REPORT_MRI, Role.NEURORADIOLOGIST),
+}
+# Flags that suggest raised intracranial pressure or a posterior-fossa mass (DESIGN.md §3).
+RAISED_ICP_FLAGS = frozenset({"papilloedema", "morning_headache_vomiting", "central_neuro_signs", "ataxia_gait_change"})
+
+
+# --- rules -------------------------------------------------------------------------------------
+def sedation_default(*, birth_date: date, on: date, mass_suspected: bool) -> str:
+    """Feed-and-wrap under 6 months, general anaesthesia from 6 months to 6 years and whenever a
+    posterior-fossa mass or raised pressure is suspected, awake from 7 years (bands are settings)."""
+    if mass_suspected:
+        return Sedation.GENERAL_ANAESTHESIA
+    months = (on.year - birth_date.year) * 12 + on.month - birth_date.month - (1 if on.day < birth_date.day else 0)
+    if months < settings.SEDATION_FEED_AND_WRAP_UNDER_MONTHS:
+        return Sedation.FEED_AND_WRAP
+    if months < settings.SEDATION_AWAKE_FROM_YEARS * 12:
+        return Sedation.GENERAL_ANAESTHESIA
+    return Sedation.NONE
+
+
+def mass_suspected(mri: MRIRequest) -> bool:
+    return mri.suspected_lesion or bool(RAISED_ICP_FLAGS & set(mri.referral.red_flags))
+
+
+def fasting_cutoffs(start: datetime, sedation: str) -> dict:
+    """Clock times after which the child may not eat solids, drink milk, or drink clear fluids."""
+    if sedation not in FASTING_SEDATION:
+        return {"solids_until": None, "milk_until": None, "clear_fluids_until": None}
+    hours = settings.FASTING_HOURS
+    return {f"{food}_until": start - timedelta(hours=hours[food]) for food in ("solids", "milk", "clear_fluids")}
+
+
+# --- locking and committing ----------------------------------------------------------------------
+def _lock(mri_request_id: int) -> MRIRequest:
+    referral_id = MRIRequest.objects.values_list("referral_id", flat=True).get(pk=mri_request_id)
+    Referral = MRIRequest._meta.get_field("referral").related_model
+    list(Referral.objects.select_for_update().filter(pk=referral_id).values_list("pk"))
+    return MRIRequest.objects.select_for_update().select_related("referral__patient").get(pk=mri_request_id)
+
+
+def _commit(mri: MRIRequest, name: str, *, actor, data: dict, update_fields=(), anchor=None, assigned_to=None):
+    ended = WorkItemStatus.CANCELLED if name == "cancel" else WorkItemStatus.DONE
+    transition = MRI_MACHINE.get(name)
+    old_state = mri.state
+    event = tx.commit(
+        mri, transition, actor=actor, machine=Machine.MRI, referral_id=mri.referral_id,
+        mri_request_id=mri.pk, data=data, update_fields=tuple(update_fields),
+    )
+    workitems.switch_primary(
+        referral_id=mri.referral_id, machine=Machine.MRI, actor=actor, old_state=old_state, new_state=mri.state,
+        steps=STEPS, priority=mri.priority, mri_request_id=mri.pk, anchor=anchor or mri.requested_at,
+        assigned_to=assigned_to, closed_status=ended,
+    )
+    return event
+
+
+def _open_wnb_review(mri: MRIRequest, note: str) -> None:
+    """A child is never discharged for a missed scan: a neurologist reviews every one."""
+    workitems.open_item(
+        referral_id=mri.referral_id, mri_request_id=mri.pk, machine=Machine.MRI,
+        kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW, queue=Role.NEUROLOGIST, priority=mri.priority,
+        is_primary=False, assigned_to=mri.requested_by, note=note,
+    )
+
+
+def _end_appointment(mri: MRIRequest, status: str, *, outcome: str = "", reason: str = "") -> Appointment | None:
+    appointment = mri.appointment
+    if appointment is None:
+        return None
+    appointment.status = status
+    appointment.scan_outcome = outcome
+    appointment.status_reason = reason
+    appointment.save(update_fields=["status", "scan_outcome", "status_reason"])
+    return appointment
+
+
+# --- creation (called by referrals' request_mri, inside its transaction) -----------------------
+def mri_request_create(*, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, priority: str) -> MRIRequest:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            mri = MRIRequest.objects.create(
+                referral_id=referral_id, priority=priority, clinical_question=clinical_question,
+                suspected_lesion=suspected_lesion, requested_by=actor, requested_at=now, updated_at=now,
+            )
+    except IntegrityError:
+        raise InvalidData("This case already has an open MRI request.") from None
+    kind, queue = STEPS[MRIState.REQUESTED]
+    workitems.open_item(
+        referral_id=referral_id, mri_request_id=mri.pk, machine=Machine.MRI, kind=kind, queue=queue,
+        priority=priority, anchor=now,
+    )
+    audit.record(actor, AuditLog.Action.CREATE, mri, {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion})
+    return mri
+
+
+# --- transitions -------------------------------------------------------------------------------
+@transaction.atomic
+def mri_protocol(*, mri_request_id: int, actor, protocol: str, contrast: bool, duration_minutes: int, expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "protocol", actor=actor, version=expected_version)
+    if mri.suspected_lesion and not contrast:
+        raise InvalidData({"contrast": "A lesion is suspected: the protocol needs contrast (cpa_t2_tof_gd)."})
+    mri.protocol, mri.contrast, mri.duration_minutes = protocol, contrast, duration_minutes
+    mri.protocoled_by, mri.protocoled_at = actor, timezone.now()
+    data = {"protocol": protocol, "contrast": contrast, "duration_minutes": duration_minutes}
+    _commit(mri, "protocol", actor=actor, data=data,
+            update_fields=["protocol", "contrast", "duration_minutes", "protocoled_by", "protocoled_at"])
+    return mri
+
+
+def _choose_guardian(mri: MRIRequest, guardian_id: int | None):
+    guardians = list(mri.referral.patient.guardians.all())
+    if guardian_id is None:
+        return next((g for g in guardians if g.has_parental_responsibility), guardians[0] if guardians else None)
+    for guardian in guardians:
+        if guardian.pk == guardian_id:
+            return guardian
+    raise InvalidData({"guardian": "This guardian is not one of the child's guardians."})
+
+
+def _check_start(start: datetime) -> None:
+    if start < timezone.now() - timedelta(minutes=5):
+        raise InvalidData({"scheduled_start": "The appointment must be in the future."})
+    if start > timezone.now() + timedelta(days=366):
+        raise InvalidData({"scheduled_start": "The appointment must be within a year."})
+
+
+def _book(mri: MRIRequest, *, actor, start, location, sedation, default, override_reason, guardian) -> Appointment:
+    appointment = Appointment.objects.create(
+        mri_request=mri, start=start, end=start + timedelta(minutes=mri.duration_minutes or 45), location=location,
+        sedation=sedation, sedation_default=default, sedation_override_reason=override_reason, guardian=guardian,
+        booked_by=actor, booked_at=timezone.now(), **fasting_cutoffs(start, sedation),
+    )
+    mri.appointment = appointment
+    return appointment
+
+
+@transaction.atomic
+def mri_schedule(
+    *, mri_request_id: int, actor, scheduled_start: datetime, location: str, sedation: str | None = None,
+    sedation_override_reason: str = "", guardian: int | None = None, expected_version=None,
+):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "schedule", actor=actor, version=expected_version)
+    _check_start(scheduled_start)
+    default = sedation_default(
+        birth_date=mri.referral.patient.birth_date, on=scheduled_start.date(), mass_suspected=mass_suspected(mri)
+    )
+    chosen = sedation or default
+    if chosen != default and not sedation_override_reason.strip():
+        raise InvalidData({"sedation_override_reason": f"The default for this child is {Sedation(default).label}; say why you chose otherwise."})
+    failed = mri.appointments.filter(status=AppointmentStatus.SCAN_FAILED).order_by("-booked_at").first()
+    if failed is not None and failed.sedation == chosen and mri.state == MRIState.NEEDS_REBOOKING:
+        raise InvalidData({"sedation": f"The last scan failed with {Sedation(chosen).label}: choose a different sedation plan."})
+    contact = _choose_guardian(mri, guardian)
+    appointment = _book(mri, actor=actor, start=scheduled_start, location=location, sedation=chosen, default=default,
+                        override_reason=sedation_override_reason, guardian=contact)
+    data = {"scheduled_start": scheduled_start, "location": location, "sedation": chosen, "sedation_default": default,
+            "sedation_override_reason": sedation_override_reason, "guardian": contact.pk if contact else None,
+            "appointment": appointment.pk}
+    _commit(mri, "schedule", actor=actor, data=data, update_fields=["appointment"])
+    return mri
+
+
+@transaction.atomic
+def mri_reschedule(*, mri_request_id: int, actor, scheduled_start: datetime, reason: str, location: str = "", expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "reschedule", actor=actor, version=expected_version)
+    _check_start(scheduled_start)
+    old = _end_appointment(mri, AppointmentStatus.RESCHEDULED, reason=reason)
+    appointment = _book(mri, actor=actor, start=scheduled_start, location=location or old.location, sedation=old.sedation,
+                        default=old.sedation_default, override_reason=old.sedation_override_reason, guardian=old.guardian)
+    data = {"scheduled_start": scheduled_start, "reason": reason, "previous_start": old.start, "appointment": appointment.pk}
+    _commit(mri, "reschedule", actor=actor, data=data, update_fields=["appointment"])
+    return mri
+
+
+@transaction.atomic
+def mri_record_was_not_brought(*, mri_request_id: int, actor, expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "record_was_not_brought", actor=actor, version=expected_version)
+    appointment = _end_appointment(mri, AppointmentStatus.WAS_NOT_BROUGHT)
+    _commit(mri, "record_was_not_brought", actor=actor, data={"appointment": appointment.pk})
+    _open_wnb_review(mri, f"Not brought to the MRI on {appointment.start:%Y-%m-%d %H:%M} UTC.")
+    return mri
+
+
+@transaction.atomic
+def mri_record_scan_failed(*, mri_request_id: int, actor, outcome: str, reason: str = "", expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "record_scan_failed", actor=actor, version=expected_version)
+    appointment = _end_appointment(mri, AppointmentStatus.SCAN_FAILED, outcome=outcome, reason=reason)
+    data = {"outcome": outcome, "reason": reason, "sedation": appointment.sedation, "appointment": appointment.pk}
+    _commit(mri, "record_scan_failed", actor=actor, data=data)
+    return mri
+
+
+@transaction.atomic
+def mri_flag_missed(*, mri_request_id: int, actor, now: datetime | None = None, expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "flag_missed", actor=actor, version=expected_version)
+    now = now or timezone.now()
+    appointment = mri.appointment
+    if now < appointment.end + timedelta(minutes=settings.MRI_MISSED_GRACE_MINUTES):
+        raise InvalidData("The appointment and its grace period have not passed yet.")
+    _end_appointment(mri, AppointmentStatus.MISSED)
+    _commit(mri, "flag_missed", actor=actor, data={"appointment": appointment.pk})
+    _open_wnb_review(mri, f"Nothing recorded for the MRI on {appointment.start:%Y-%m-%d %H:%M} UTC.")
+    return mri
+
+
+@transaction.atomic
+def mri_mark_performed(*, mri_request_id: int, actor, accession_number: str, performed_at: datetime, expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "mark_performed", actor=actor, version=expected_version)
+    if performed_at > timezone.now() + timedelta(minutes=5):
+        raise InvalidData({"performed_at": "A scan cannot be performed in the future."})
+    if MRIRequest.objects.filter(accession_number=accession_number).exclude(pk=mri.pk).exists():
+        raise InvalidData({"accession_number": "This accession number belongs to another study."})
+    _end_appointment(mri, AppointmentStatus.ATTENDED)
+    mri.accession_number, mri.performed_at = accession_number, performed_at
+    data = {"accession_number": accession_number, "performed_at": performed_at}
+    _commit(mri, "mark_performed", actor=actor, data=data, update_fields=["accession_number", "performed_at"],
+            anchor=performed_at)
+    return mri
+
+
+@transaction.atomic
+def mri_sign_report(*, mri_request_id: int, actor, findings: dict, impression: str, category: str, expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "sign_report", actor=actor, version=expected_version)
+    report = NeuroradiologyReport.objects.create(
+        mri_request=mri, findings=tx.jsonable(findings), impression=impression, category=category,
+        signed_by=actor, signed_at=timezone.now(),
+    )
+    _commit(mri, "sign_report", actor=actor, data={"category": category, "impression": impression, "report": report.pk})
+    if category in ALERT_CATEGORIES:
+        workitems.open_item(
+            referral_id=mri.referral_id, mri_request_id=mri.pk, machine=Machine.MRI,
+            kind=WorkItemKind.CRITICAL_RESULT_ACK, queue=Role.NEUROLOGIST, priority="asap" if category == "critical" else "urgent",
+            is_primary=False, assigned_to=mri.requested_by, note=impression[:500],
+        )
+    payload = {"mri_request_id": mri.pk, "referral_id": mri.referral_id, "category": category}
+    transaction.on_commit(lambda: signals.report_signed.send(sender=MRIRequest, **payload))
+    return mri
+
+
+@transaction.atomic
+def mri_amend_report(*, mri_request_id: int, actor, addendum: str, expected_version=None):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "amend_report", actor=actor, version=expected_version)
+    added = ReportAddendum.objects.create(report=mri.report, text=addendum, author=actor, at=timezone.now())
+    _commit(mri, "amend_report", actor=actor, data={"addendum": addendum, "addendum_id": added.pk})
+    payload = {"mri_request_id": mri.pk, "referral_id": mri.referral_id, "addendum_id": added.pk}
+    transaction.on_commit(lambda: signals.report_amended.send(sender=MRIRequest, **payload))
+    return mri
+
+
+@transaction.atomic
+def mri_cancel(*, mri_request_id: int, actor, reason: str, expected_version=None, announce: bool = True):
+    mri = _lock(mri_request_id)
+    MRI_MACHINE.check(mri, "cancel", actor=actor, version=expected_version)
+    _cancel(mri, actor=actor, reason=reason)
+    if announce:
+        signals.mri_request_cancelled.send(sender=MRIRequest, mri_request=mri, actor=actor, reason=reason)
+    return mri
+
+
+def _cancel(mri: MRIRequest, *, actor, reason: str) -> None:
+    _end_appointment(mri, AppointmentStatus.CANCELLED, reason=reason)
+    mri.cancel_reason = reason
+    _commit(mri, "cancel", actor=actor, data={"reason": reason}, update_fields=["cancel_reason"])
+    workitems.close_items(referral_id=mri.referral_id, mri_request_id=mri.pk, actor=actor, status=WorkItemStatus.CANCELLED)
+
+
+def cancel_open_requests_for_referral(*, referral_id: int, actor, reason: str) -> int:
+    """When the whole case is cancelled; the caller holds the referral's lock. No announcement:
+    the referral is already moving to `cancelled`."""
+    cancelled = 0
+    for mri in MRIRequest.objects.select_for_update().filter(referral_id=referral_id, state__in=MRI_MACHINE.open_states):
+        if mri.state in MRI_MACHINE.get("cancel").sources:
+            _cancel(mri, actor=actor, reason=reason)
+            cancelled += 1
+    return cancelled
+
+
+@transaction.atomic
+def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
+    """A neurologist acknowledges a critical or urgent result; stops its escalation."""
+    report = NeuroradiologyReport.objects.select_for_update().select_related("mri_request").get(pk=report_id)
+    if report.acknowledged_at is None:
+        report.acknowledged_by, report.acknowledged_at = actor, timezone.now()
+        report.save(update_fields=["acknowledged_by", "acknowledged_at"])
+        workitems.close_items(referral_id=report.mri_request.referral_id, kinds=[WorkItemKind.CRITICAL_RESULT_ACK],
+                              mri_request_id=report.mri_request_id, actor=actor)
+        audit.record(actor, AuditLog.Action.UPDATE, report, {"acknowledged": True})
+    return report

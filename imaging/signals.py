@@ -1,0 +1,13 @@
+"""What imaging announces; `referrals` listens (imports run one way: DESIGN.md §2).
+
+- `mri_request_cancelled` is sent inside the cancelling transaction, so the referral's return to
+  `assessed` commits or rolls back with it. kwargs: mri_request, actor, reason.
+- `report_signed` is sent after commit. kwargs: mri_request_id, referral_id, category.
+- `report_amended` is sent after commit. kwargs: mri_request_id, referral_id, addendum_id.
+"""
+
+from django.dispatch import Signal
+
+mri_request_cancelled = Signal()
+report_signed = Signal()
+report_amended = Signal()

@@ -1,0 +1,135 @@
+"""The data each referral action requires (DESIGN.md §5 keys), declared once and read by the
+machine table, the API, the UI and `GET /api/v1/pathway/`."""
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from .choices import (
+    SEVERITY_MAX,
+    ConsultRecommendation,
+    Diagnosis,
+    Frequency,
+    Muscle,
+    Plan,
+    Priority,
+    RedFlag,
+    SeverityScale,
+    Side,
+)
+
+TEXT = 4000
+LETTER = 20000
+
+
+class UniqueChoicesField(serializers.ListField):
+    """A list of codes, each at most once, order kept (the first muscle is the first affected)."""
+
+    def __init__(self, choices, **kwargs):
+        kwargs.setdefault("max_length", len(choices))
+        super().__init__(child=serializers.ChoiceField(choices=choices), **kwargs)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        if len(set(values)) != len(values):
+            raise serializers.ValidationError("Each code may appear only once.")
+        return values
+
+
+class ReferralDetailsInput(serializers.Serializer):
+    """What the referrer writes; shared by create and resubmit."""
+
+    reason = serializers.CharField(max_length=TEXT)
+    symptom_onset = serializers.DateField(help_text="When the twitching started.")
+    side = serializers.ChoiceField(choices=Side.choices)
+    muscles = UniqueChoicesField(Muscle.choices, min_length=1, help_text="Muscles affected, the first one first.")
+    spread = serializers.BooleanField(required=False, default=False, help_text="Spread from the eye to mouth or cheek.")
+    frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True, default="")
+    red_flags = UniqueChoicesField(RedFlag.choices, required=False, default=list)
+    requested_priority = serializers.ChoiceField(choices=Priority.choices)
+    clinical_notes = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+
+    def validate_symptom_onset(self, value):
+        if value > timezone.localdate():
+            raise serializers.ValidationError("Symptom onset cannot be in the future.")
+        return value
+
+
+class TriageInput(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    override_reason = serializers.CharField(
+        max_length=TEXT, required=False, allow_blank=True, default="",
+        help_text="Needed to give a red-flag referral a priority other than asap.",
+    )
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT)
+
+
+class DeclineInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT)
+    advice = serializers.CharField(max_length=TEXT, help_text="Advice to the referrer.")
+
+
+class ResubmitInput(serializers.Serializer):
+    response = serializers.CharField(max_length=TEXT, help_text="The answer to neurology's question.")
+    reason = serializers.CharField(max_length=TEXT, required=False)
+    symptom_onset = serializers.DateField(required=False)
+    side = serializers.ChoiceField(choices=Side.choices, required=False)
+    muscles = UniqueChoicesField(Muscle.choices, min_length=1, required=False)
+    spread = serializers.BooleanField(required=False)
+    frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True)
+    red_flags = UniqueChoicesField(RedFlag.choices, required=False)
+    requested_priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    clinical_notes = serializers.CharField(max_length=TEXT, required=False, allow_blank=True)
+
+    def validate_symptom_onset(self, value):
+        return ReferralDetailsInput.validate_symptom_onset(self, value)
+
+
+class SeverityInput(serializers.Serializer):
+    scale = serializers.ChoiceField(choices=SeverityScale.choices)
+    score = serializers.IntegerField(min_value=0, max_value=8)
+
+    def validate(self, attrs):
+        top = SEVERITY_MAX[attrs["scale"]]
+        if attrs["score"] > top:
+            raise serializers.ValidationError({"score": f"The {attrs['scale']} scale runs from 0 to {top}."})
+        return attrs
+
+
+class AssessmentInput(serializers.Serializer):
+    findings = serializers.CharField(max_length=TEXT)
+    working_diagnosis = serializers.ChoiceField(choices=Diagnosis.choices)
+    brow_lift_sign = serializers.BooleanField(allow_null=True, help_text="Babinski's other sign; null if not tested.")
+    severity = SeverityInput()
+    mri_indicated = serializers.BooleanField()
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+
+
+class RequestMRIInput(serializers.Serializer):
+    clinical_question = serializers.CharField(max_length=TEXT)
+    suspected_lesion = serializers.BooleanField(help_text="A CPA or posterior-fossa mass is suspected.")
+
+
+class ReferNeurosurgeryInput(serializers.Serializer):
+    question = serializers.CharField(max_length=TEXT)
+
+
+class ConsultInput(serializers.Serializer):
+    recommendation = serializers.ChoiceField(choices=ConsultRecommendation.choices)
+    note = serializers.CharField(max_length=TEXT)
+
+
+class ConcludeInput(serializers.Serializer):
+    diagnosis = serializers.ChoiceField(choices=Diagnosis.choices)
+    plan = serializers.ChoiceField(choices=Plan.choices)
+    follow_up = serializers.CharField(max_length=TEXT, allow_blank=True)
+    letter = serializers.CharField(max_length=LETTER, help_text="The outcome letter to the referrer.")
+    imaging_waived_reason = serializers.CharField(
+        max_length=TEXT, required=False, allow_blank=True, default="",
+        help_text="Required to conclude without imaging (from assessed).",
+    )

@@ -1,0 +1,231 @@
+"""Patients, guardians and the pathway case (Referral) with its assessment, consults and outcome.
+
+Fields only; every change of state goes through `referrals.services` (STYLE.md).
+"""
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .choices import (
+    ConsultRecommendation,
+    ContactPreference,
+    Diagnosis,
+    Frequency,
+    Plan,
+    Priority,
+    ReferralState,
+    SeverityScale,
+    Sex,
+    Side,
+)
+
+OPEN_STATES = tuple(
+    s for s in ReferralState.values if s not in {ReferralState.CLOSED, ReferralState.DECLINED, ReferralState.CANCELLED}
+)
+
+
+class Patient(models.Model):
+    mrn = models.CharField("MRN", max_length=32, unique=True, help_text="Medical record number")
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="The family's time zone for reminders; blank means the service's."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+
+    def __str__(self):
+        return f"{self.family_name.upper()}, {self.given_name} ({self.mrn})"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.pk
+
+    @property
+    def initials(self) -> str:
+        return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+
+    def age_in_months(self, on: date) -> int:
+        months = (on.year - self.birth_date.year) * 12 + on.month - self.birth_date.month
+        return months - (1 if on.day < self.birth_date.day else 0)
+
+
+class Guardian(models.Model):
+    """A parent or carer: no login, a contact for appointment reminders."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="guardians")
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=50, help_text="e.g. mother, father, foster carer")
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    has_parental_responsibility = models.BooleanField(default=True)
+    contact_preference = models.CharField(max_length=8, choices=ContactPreference.choices, default=ContactPreference.BOTH)
+
+    class Meta:
+        ordering = ["-has_parental_responsibility", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.relationship})"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.patient_id
+
+    @property
+    def has_contact(self) -> bool:
+        return self.contact_preference != ContactPreference.NONE and bool(self.phone or self.email)
+
+
+class Referral(models.Model):
+    """One child's case through the pathway (DESIGN.md §3)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals_made",
+        help_text="The referring pediatrician, who answers queries and acknowledges the outcome.",
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=24, choices=ReferralState.choices, default=ReferralState.SUBMITTED, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+
+    # what the referrer tells us
+    reason = models.TextField()
+    symptom_onset = models.DateField()
+    side = models.CharField(max_length=10, choices=Side.choices)
+    muscles = models.JSONField(default=list, help_text="Muscle codes, the first one affected first.")
+    spread = models.BooleanField(default=False, help_text="Twitching spread from the eye to the mouth or cheek.")
+    frequency = models.CharField(max_length=16, choices=Frequency.choices, blank=True)
+    red_flags = models.JSONField(default=list, blank=True)
+    requested_priority = models.CharField(max_length=8, choices=Priority.choices)
+    clinical_notes = models.TextField(blank=True)
+
+    # triage and its outcomes
+    priority = models.CharField(max_length=8, choices=Priority.choices, blank=True)
+    priority_override_reason = models.TextField(blank=True)
+    return_reason = models.TextField(blank=True)
+    referrer_response = models.TextField(blank=True)
+    decline_reason = models.TextField(blank=True)
+    decline_advice = models.TextField(blank=True)
+    cancel_reason = models.TextField(blank=True)
+    was_not_brought_count = models.PositiveSmallIntegerField(default=0)
+    loop_closed_unacknowledged = models.BooleanField(default=False)
+
+    # milestones (also drive who may see the case: carepath/access.py)
+    submitted_at = models.DateTimeField()
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    mri_requested_at = models.DateTimeField(null=True, blank=True)
+    neurosurgery_requested_at = models.DateTimeField(null=True, blank=True)
+    concluded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=ReferralState.values), name="referral_state_valid"),
+            models.CheckConstraint(condition=Q(priority__in=["", *Priority.values]), name="referral_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(requested_priority__in=Priority.values), name="referral_requested_priority_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "priority", "-submitted_at"], name="referral_state_priority"),
+            models.Index(fields=["referred_by", "-submitted_at"], name="referral_referrer"),
+        ]
+
+    def __str__(self):
+        return f"CP-{self.pk:06d}" if self.pk else "new referral"
+
+    @property
+    def reference(self) -> str:
+        return str(self)
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.patient_id
+
+    @property
+    def effective_priority(self) -> str:
+        return self.priority or self.requested_priority
+
+    @property
+    def first_muscle(self) -> str:
+        return self.muscles[0] if self.muscles else ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class Assessment(models.Model):
+    """The first neurology assessment."""
+
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="assessment")
+    findings = models.TextField()
+    working_diagnosis = models.CharField(max_length=32, choices=Diagnosis.choices)
+    brow_lift_sign = models.BooleanField(
+        null=True, help_text="Babinski's other sign: eyebrow rises as the eye closes (favours HFS)."
+    )
+    severity_scale = models.CharField(max_length=16, choices=SeverityScale.choices)
+    severity_score = models.PositiveSmallIntegerField()
+    mri_indicated = models.BooleanField()
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_at = models.DateTimeField()
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.referral.patient_id
+
+
+class NeurosurgeryConsult(models.Model):
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="consults")
+    question = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    recommendation = models.CharField(max_length=20, choices=ConsultRecommendation.choices, blank=True)
+    note = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"], condition=Q(answered_at__isnull=True), name="one_open_consult_per_referral"
+            )
+        ]
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.referral.patient_id
+
+
+class Outcome(models.Model):
+    """The conclusion and the letter to the referrer; acknowledged to close the loop."""
+
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="outcome")
+    diagnosis = models.CharField(max_length=32, choices=Diagnosis.choices)
+    plan = models.CharField(max_length=20, choices=Plan.choices)
+    follow_up = models.TextField(blank=True)
+    letter = models.TextField()
+    imaging_waived_reason = models.TextField(blank=True)
+    concluded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    concluded_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.referral.patient_id

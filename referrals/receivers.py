@@ -1,0 +1,20 @@
+"""How the referral reacts to what imaging announces (imports run one way: DESIGN.md §2)."""
+
+from django.dispatch import receiver
+
+from carepath.roles import get_system_user
+from imaging import signals
+
+from . import services, tasks
+
+
+@receiver(signals.mri_request_cancelled, dispatch_uid="referral_imaging_cancelled")
+def on_mri_request_cancelled(sender, *, mri_request, actor, reason, **kwargs):
+    # Same transaction as the cancellation: both commit, or neither does.
+    services.referral_imaging_cancelled(referral_id=mri_request.referral_id, actor=get_system_user(), reason=reason)
+
+
+@receiver(signals.report_signed, dispatch_uid="referral_imaging_complete")
+def on_report_signed(sender, *, referral_id, **kwargs):
+    # Sent after commit; the transition runs in a task so a slow or failed step never undoes the report.
+    tasks.imaging_complete.delay(referral_id)

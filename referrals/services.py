@@ -1,0 +1,300 @@
+"""Referral services: the only place a case changes (DESIGN.md §3, STYLE.md).
+
+Every transition: lock the referral row, check state + role + guard on the locked row, write,
+then `_commit` moves the state, appends the timeline event and the audit row and moves the work
+items, all in one transaction. A refused transition raises before anything is written.
+"""
+
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from carepath import access, audit, workitems
+from carepath import transitions as tx
+from carepath.errors import Forbidden, InvalidData
+from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
+from carepath.roles import Role, has_role
+from imaging import services as imaging
+
+from .choices import ReferralState as S
+from .machine import REFERRAL_MACHINE
+from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
+
+STEPS = {
+    S.SUBMITTED: (WorkItemKind.TRIAGE, Role.NEUROLOGIST),
+    S.RETURNED: (WorkItemKind.ANSWER_QUERY, Role.PEDIATRICIAN),
+    S.TRIAGED: (WorkItemKind.FIRST_ASSESSMENT, Role.NEUROLOGIST),
+    S.ASSESSED: (WorkItemKind.DECIDE_NEXT_STEP, Role.NEUROLOGIST),
+    S.RESULTS_REVIEW: (WorkItemKind.RESULTS_REVIEW, Role.NEUROLOGIST),
+    S.NEUROSURGERY: (WorkItemKind.NEUROSURGERY_CONSULT, Role.NEUROSURGEON),
+    S.CONCLUDED: (WorkItemKind.ACKNOWLEDGE_OUTCOME, Role.PEDIATRICIAN),
+}
+REFERRER_STEPS = {S.RETURNED, S.CONCLUDED}  # these items go to the referring pediatrician by name
+DETAIL_FIELDS = ("reason", "symptom_onset", "side", "muscles", "spread", "frequency", "red_flags",
+                 "requested_priority", "clinical_notes")
+
+
+def _lock(referral_id: int) -> Referral:
+    return Referral.objects.select_for_update().get(pk=referral_id)
+
+
+def _commit(referral: Referral, name: str, *, actor, data: dict | None = None, update_fields=(), anchor=None) -> Referral:
+    transition = REFERRAL_MACHINE.get(name)
+    old_state = referral.state
+    tx.commit(referral, transition, actor=actor, machine=Machine.REFERRAL, referral_id=referral.pk,
+              data=data, update_fields=tuple(update_fields))
+    assignee = referral.referred_by if referral.state in REFERRER_STEPS else None
+    ended = WorkItemStatus.CANCELLED if name in ("cancel", "decline") else WorkItemStatus.DONE
+    workitems.switch_primary(referral_id=referral.pk, machine=Machine.REFERRAL, actor=actor, old_state=old_state,
+                             new_state=referral.state, steps=STEPS, priority=referral.effective_priority,
+                             anchor=anchor, assigned_to=assignee, closed_status=ended)
+    if referral.state in REFERRAL_MACHINE.terminal:  # nothing stays open on a finished case
+        workitems.close_items(referral_id=referral.pk, actor=actor, status=WorkItemStatus.CANCELLED)
+    return referral
+
+
+# --- patients and new referrals ------------------------------------------------------------------
+@transaction.atomic
+def patient_create(*, actor, mrn: str, given_name: str, family_name: str, birth_date: date, sex: str = "unknown",
+                   time_zone: str = "", guardians: list[dict] | tuple = ()) -> Patient:
+    if not access.can_register_patient(actor):
+        raise Forbidden("Your role may not register patients.")
+    if birth_date > timezone.localdate():
+        raise InvalidData({"birth_date": "The date of birth cannot be in the future."})
+    try:
+        with transaction.atomic():
+            patient = Patient.objects.create(mrn=mrn, given_name=given_name, family_name=family_name,
+                                             birth_date=birth_date, sex=sex, time_zone=time_zone, created_by=actor)
+    except IntegrityError:
+        raise InvalidData({"mrn": "A patient with this MRN is already registered."}) from None
+    for g in guardians:
+        Guardian.objects.create(patient=patient, **g)
+    audit.record(actor, AuditLog.Action.CREATE, patient,
+                 {"mrn": mrn, "given_name": given_name, "family_name": family_name, "birth_date": birth_date,
+                  "sex": sex, "guardians": [g.get("name") for g in guardians]})
+    return patient
+
+
+def _referrer_for(actor, referred_by: int | None):
+    if has_role(actor, Role.PEDIATRICIAN) and referred_by in (None, actor.pk):
+        return actor
+    if referred_by is None:
+        return None
+    user = get_user_model().objects.filter(pk=referred_by, groups__name=Role.PEDIATRICIAN, is_active=True).first()
+    if user is None:
+        raise InvalidData({"referred_by": "The referring clinician must be an active pediatrician."})
+    return user
+
+
+@transaction.atomic
+def referral_create(*, actor, patient_id: int, reason: str, symptom_onset: date, side: str, muscles: list[str],
+                    requested_priority: str, red_flags: list[str] | tuple = (), clinical_notes: str = "",
+                    spread: bool = False, frequency: str = "", referred_by: int | None = None) -> Referral:
+    if not access.can_create_referral(actor):
+        raise Forbidden("Your role may not write referrals.")
+    patient = Patient.objects.filter(access.patient_q(actor), pk=patient_id).first()
+    if patient is None:
+        raise InvalidData({"patient": "No such patient, or not one of yours."})
+    if symptom_onset < patient.birth_date:
+        raise InvalidData({"symptom_onset": "Symptom onset cannot be before the child's date of birth."})
+    now = timezone.now()
+    referral = Referral.objects.create(
+        patient=patient, referred_by=_referrer_for(actor, referred_by), created_by=actor, reason=reason,
+        symptom_onset=symptom_onset, side=side, muscles=list(muscles), spread=spread, frequency=frequency,
+        red_flags=list(red_flags), requested_priority=requested_priority, clinical_notes=clinical_notes,
+        submitted_at=now, updated_at=now,
+    )
+    details = tx.jsonable({f: getattr(referral, f) for f in DETAIL_FIELDS})
+    CaseEvent.objects.create(referral=referral, machine=Machine.REFERRAL, kind=CaseEvent.Kind.CREATED,
+                             to_state=referral.state, actor=actor, at=now, data=details)
+    audit.record(actor, AuditLog.Action.CREATE, referral, {"patient": patient.pk, **details})
+    kind, queue = STEPS[S.SUBMITTED]
+    workitems.open_item(referral_id=referral.pk, machine=Machine.REFERRAL, kind=kind, queue=queue,
+                        priority=referral.effective_priority, anchor=now)
+    return referral
+
+
+# --- neurology triage ----------------------------------------------------------------------------
+@transaction.atomic
+def referral_triage(*, referral_id: int, actor, priority: str, override_reason: str = "", expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "triage", actor=actor, version=expected_version)
+    if referral.red_flags and priority != "asap" and not override_reason.strip():
+        raise InvalidData({"priority": "This referral has a red flag: triage it as asap (seen within 48 hours), "
+                                       "or give an override reason."})
+    referral.priority, referral.priority_override_reason = priority, override_reason
+    referral.triaged_at = timezone.now()
+    return _commit(referral, "triage", actor=actor, data={"priority": priority, "override_reason": override_reason},
+                   update_fields=["priority", "priority_override_reason", "triaged_at"], anchor=referral.triaged_at)
+
+
+@transaction.atomic
+def referral_return_to_referrer(*, referral_id: int, actor, reason: str, expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "return_to_referrer", actor=actor, version=expected_version)
+    referral.return_reason = reason
+    return _commit(referral, "return_to_referrer", actor=actor, data={"reason": reason}, update_fields=["return_reason"])
+
+
+@transaction.atomic
+def referral_resubmit(*, referral_id: int, actor, response: str, expected_version=None, **details):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "resubmit", actor=actor, version=expected_version)
+    unknown = set(details) - set(DETAIL_FIELDS)
+    if unknown:
+        raise InvalidData({f: "This detail cannot be changed here." for f in sorted(unknown)})
+    if "symptom_onset" in details and details["symptom_onset"] < referral.patient.birth_date:
+        raise InvalidData({"symptom_onset": "Symptom onset cannot be before the child's date of birth."})
+    for name, value in details.items():
+        setattr(referral, name, value)
+    referral.referrer_response = response
+    return _commit(referral, "resubmit", actor=actor, data={"response": response, **details},
+                   update_fields=["referrer_response", *details])
+
+
+@transaction.atomic
+def referral_decline(*, referral_id: int, actor, reason: str, advice: str, expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "decline", actor=actor, version=expected_version)
+    referral.decline_reason, referral.decline_advice = reason, advice
+    referral.closed_at = timezone.now()
+    return _commit(referral, "decline", actor=actor, data={"reason": reason, "advice": advice},
+                   update_fields=["decline_reason", "decline_advice", "closed_at"])
+
+
+# --- neurology assessment ------------------------------------------------------------------------
+@transaction.atomic
+def referral_record_assessment(*, referral_id: int, actor, findings: str, working_diagnosis: str,
+                               brow_lift_sign: bool | None, severity: dict, mri_indicated: bool,
+                               expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "record_assessment", actor=actor, version=expected_version)
+    Assessment.objects.update_or_create(referral=referral, defaults=dict(
+        findings=findings, working_diagnosis=working_diagnosis, brow_lift_sign=brow_lift_sign,
+        severity_scale=severity["scale"], severity_score=severity["score"], mri_indicated=mri_indicated,
+        assessed_by=actor, assessed_at=timezone.now()))
+    data = {"findings": findings, "working_diagnosis": working_diagnosis, "brow_lift_sign": brow_lift_sign,
+            "severity": severity, "mri_indicated": mri_indicated}
+    return _commit(referral, "record_assessment", actor=actor, data=data)
+
+
+@transaction.atomic
+def referral_record_was_not_brought(*, referral_id: int, actor, note: str = "", expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "record_was_not_brought", actor=actor, version=expected_version)
+    referral.was_not_brought_count += 1
+    _commit(referral, "record_was_not_brought", actor=actor,
+                    data={"note": note, "count": referral.was_not_brought_count},
+                    update_fields=["was_not_brought_count"])
+    workitems.open_item(referral_id=referral.pk, machine=Machine.REFERRAL, kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW,
+                        queue=Role.NEUROLOGIST, priority=referral.effective_priority, is_primary=False,
+                        note=note or f"Clinic visit missed ({referral.was_not_brought_count} so far).")
+    return referral
+
+
+@transaction.atomic
+def referral_request_mri(*, referral_id: int, actor, clinical_question: str, suspected_lesion: bool,
+                         expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "request_mri", actor=actor, version=expected_version)
+    mri = imaging.mri_request_create(referral_id=referral.pk, actor=actor, clinical_question=clinical_question,
+                                     suspected_lesion=suspected_lesion, priority=referral.effective_priority)
+    referral.mri_requested_at = referral.mri_requested_at or mri.requested_at
+    data = {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion, "mri_request": mri.pk}
+    return _commit(referral, "request_mri", actor=actor, data=data, update_fields=["mri_requested_at"])
+
+
+@transaction.atomic
+def referral_imaging_complete(*, referral_id: int, actor, expected_version=None):
+    """System: the MRI report was signed (queued on commit by imaging's `report_signed`)."""
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "imaging_complete", actor=actor, version=expected_version)
+    mri = referral.mri_requests.filter(state="reported").order_by("-requested_at").first()
+    if mri is None or referral.mri_requests.filter(state__in=imaging.MRI_MACHINE.open_states).exists():
+        raise InvalidData("The MRI has not been reported yet.")
+    return _commit(referral, "imaging_complete", actor=actor, data={"mri_request": mri.pk, "category": mri.report.category})
+
+
+def referral_imaging_cancelled(*, referral_id: int, actor, reason: str = "", expected_version=None):
+    """System: the MRI request was cancelled; runs inside the cancelling transaction."""
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "imaging_cancelled", actor=actor, version=expected_version)
+    return _commit(referral, "imaging_cancelled", actor=actor, data={"reason": reason})
+
+
+# --- neurosurgery --------------------------------------------------------------------------------
+@transaction.atomic
+def referral_refer_neurosurgery(*, referral_id: int, actor, question: str, expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "refer_neurosurgery", actor=actor, version=expected_version)
+    now = timezone.now()
+    consult = NeurosurgeryConsult.objects.create(referral=referral, question=question, requested_by=actor,
+                                                 requested_at=now)
+    referral.neurosurgery_requested_at = referral.neurosurgery_requested_at or now
+    return _commit(referral, "refer_neurosurgery", actor=actor, data={"question": question, "consult": consult.pk},
+                   update_fields=["neurosurgery_requested_at"])
+
+
+@transaction.atomic
+def referral_record_consult(*, referral_id: int, actor, recommendation: str, note: str, expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "record_consult", actor=actor, version=expected_version)
+    consult = referral.consults.get(answered_at__isnull=True)
+    consult.recommendation, consult.note = recommendation, note
+    consult.answered_by, consult.answered_at = actor, timezone.now()
+    consult.save(update_fields=["recommendation", "note", "answered_by", "answered_at"])
+    return _commit(referral, "record_consult", actor=actor,
+                   data={"recommendation": recommendation, "note": note, "consult": consult.pk})
+
+
+# --- closing the loop ----------------------------------------------------------------------------
+@transaction.atomic
+def referral_conclude(*, referral_id: int, actor, diagnosis: str, plan: str, follow_up: str, letter: str,
+                      imaging_waived_reason: str = "", expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "conclude", actor=actor, version=expected_version)
+    if referral.state == S.ASSESSED and not imaging_waived_reason.strip():
+        raise InvalidData({"imaging_waived_reason": "To conclude without an MRI, say why imaging is not needed."})
+    now = timezone.now()
+    Outcome.objects.create(referral=referral, diagnosis=diagnosis, plan=plan, follow_up=follow_up, letter=letter,
+                           imaging_waived_reason=imaging_waived_reason, concluded_by=actor, concluded_at=now)
+    referral.concluded_at = now
+    data = {"diagnosis": diagnosis, "plan": plan, "follow_up": follow_up, "letter": letter,
+            "imaging_waived_reason": imaging_waived_reason}
+    return _commit(referral, "conclude", actor=actor, data=data, update_fields=["concluded_at"], anchor=now)
+
+
+@transaction.atomic
+def referral_acknowledge(*, referral_id: int, actor, note: str = "", expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "acknowledge", actor=actor, version=expected_version)
+    now = timezone.now()
+    Outcome.objects.filter(referral=referral).update(acknowledged_by=actor, acknowledged_at=now)
+    referral.closed_at = now
+    return _commit(referral, "acknowledge", actor=actor, data={"note": note}, update_fields=["closed_at"])
+
+
+@transaction.atomic
+def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None, expected_version=None):
+    """System: the referrer did not acknowledge within the window; the loop closes, flagged."""
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "auto_close", actor=actor, version=expected_version)
+    now = now or timezone.now()
+    if now < referral.concluded_at + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS):
+        raise InvalidData("The referrer still has time to acknowledge the outcome.")
+    referral.closed_at, referral.loop_closed_unacknowledged = now, True
+    return _commit(referral, "auto_close", actor=actor, data={"loop_closed_unacknowledged": True},
+                   update_fields=["closed_at", "loop_closed_unacknowledged"])
+
+
+@transaction.atomic
+def referral_cancel(*, referral_id: int, actor, reason: str, expected_version=None):
+    referral = _lock(referral_id)
+    REFERRAL_MACHINE.check(referral, "cancel", actor=actor, version=expected_version)
+    cancelled = imaging.cancel_open_requests_for_referral(referral_id=referral.pk, actor=actor, reason=reason)
+    referral.cancel_reason, referral.closed_at = reason, timezone.now()
+    return _commit(referral, "cancel", actor=actor, data={"reason": reason, "mri_requests_cancelled": cancelled},
+                   update_fields=["cancel_reason", "closed_at"])
