@@ -2,10 +2,13 @@
 
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
-from . import sla
-from .models import WorkItem, WorkItemStatus
+from . import audit, sla
+from .errors import Forbidden, TransitionNotAllowed
+from .models import AuditLog, WorkItem, WorkItemStatus
+from .roles import Role, is_admin, user_roles
 
 
 def open_item(
@@ -86,3 +89,37 @@ def switch_primary(
         anchor=anchor,
         assigned_to=assigned_to,
     )
+
+
+def _lock_open_item(work_item_id: int) -> WorkItem:
+    item = WorkItem.objects.select_for_update().get(pk=work_item_id)
+    if item.status != WorkItemStatus.OPEN:
+        raise TransitionNotAllowed("This work item is already finished.")
+    return item
+
+
+def work_item_claim(*, work_item_id: int, actor) -> WorkItem:
+    """Take an item from the queue; never changes the case's state (DESIGN.md §3)."""
+    with transaction.atomic():
+        item = _lock_open_item(work_item_id)
+        roles = user_roles(actor)
+        if item.queue not in roles and Role.ADMIN not in roles:
+            raise Forbidden("This item is in another role's queue.")
+        if item.assigned_to_id not in (None, actor.pk):
+            raise TransitionNotAllowed(f"Already claimed by {item.assigned_to.get_full_name() or item.assigned_to}.")
+        item.assigned_to = actor
+        item.save(update_fields=["assigned_to"])
+        audit.record(actor, AuditLog.Action.UPDATE, item, {"claimed_by": actor.get_username()})
+    return item
+
+
+def work_item_release(*, work_item_id: int, actor) -> WorkItem:
+    """Put a claimed item back in its queue (by whoever holds it, or an admin)."""
+    with transaction.atomic():
+        item = _lock_open_item(work_item_id)
+        if item.assigned_to_id != actor.pk and not is_admin(actor):
+            raise Forbidden("Only the person who claimed this item, or an admin, may release it.")
+        item.assigned_to = None
+        item.save(update_fields=["assigned_to"])
+        audit.record(actor, AuditLog.Action.UPDATE, item, {"released_by": actor.get_username()})
+    return item

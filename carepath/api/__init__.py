@@ -1,0 +1,1 @@
+"""REST API plumbing (DESIGN.md §5): auth tokens, problem+json errors, pagination, idempotency."""

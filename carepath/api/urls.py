@@ -1,0 +1,3 @@
+"""`/api/...` routes. Filled in by the REST API work (issue 3)."""
+
+urlpatterns: list = []

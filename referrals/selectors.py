@@ -1,0 +1,44 @@
+"""Read queries for referrals and patients, with access rules applied (carepath/access.py)."""
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
+
+from carepath import access
+from carepath.models import WorkItem, WorkItemStatus
+
+from .models import Patient, Referral
+
+
+def open_items_due_before(when) -> Exists:
+    return Exists(WorkItem.objects.filter(referral=OuterRef("pk"), status=WorkItemStatus.OPEN, due_at__lt=when))
+
+
+def referrals_visible_to(user) -> QuerySet[Referral]:
+    return Referral.objects.filter(access.referral_q(user)).select_related("patient", "referred_by")
+
+
+def overdue(queryset: QuerySet[Referral], now=None) -> QuerySet[Referral]:
+    return queryset.filter(open_items_due_before(now or timezone.now()))
+
+
+def referral_detail(user, pk: int) -> Referral:
+    """One referral with what its page shows; raises Referral.DoesNotExist if not visible."""
+    from imaging.models import MRIRequest
+
+    mri_requests = MRIRequest.objects.select_related("appointment", "report").order_by("requested_at")
+    open_items = WorkItem.objects.filter(status=WorkItemStatus.OPEN).select_related("assigned_to")
+    return (
+        referrals_visible_to(user)
+        .select_related("assessment", "outcome", "created_by")
+        .prefetch_related(
+            "patient__guardians",
+            "consults",
+            Prefetch("mri_requests", queryset=mri_requests),
+            Prefetch("work_items", queryset=open_items, to_attr="open_work_items"),
+        )
+        .get(pk=pk)
+    )
+
+
+def patients_visible_to(user) -> QuerySet[Patient]:
+    return Patient.objects.filter(access.patient_q(user)).prefetch_related("guardians")

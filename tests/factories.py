@@ -1,0 +1,176 @@
+"""Factories and a pathway driver: build cases in any state through the real services."""
+
+from datetime import date, timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from carepath.roles import Role, get_system_user
+
+User = get_user_model()
+PASSWORD = "pathway-test-pw-1"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get_or_create(name=extracted)[0])
+        self.save()
+
+
+def user_with_role(role: str, username: str | None = None):
+    return UserFactory(role=role, **({"username": username} if username else {}))
+
+
+_mrn = iter(range(10**6, 10**7))
+
+
+def make_patient(actor, *, birth_date: date | None = None, guardians=None, **kwargs):
+    from referrals import services
+
+    if guardians is None:
+        guardians = [{"name": "Sam Carer", "relationship": "mother", "phone": "+447700900123",
+                      "email": "sam.carer@example.org", "has_parental_responsibility": True}]
+    return services.patient_create(
+        actor=actor, mrn=kwargs.pop("mrn", f"MRN{next(_mrn)}"), given_name=kwargs.pop("given_name", "Alex"),
+        family_name=kwargs.pop("family_name", "Morgan"),
+        birth_date=birth_date or timezone.localdate() - timedelta(days=365 * 8),
+        sex=kwargs.pop("sex", "female"), guardians=guardians, **kwargs,
+    )
+
+
+REFERRAL_DATA = dict(
+    reason="Left eye twitching for 6 months, now spreading to the cheek.",
+    side="left",
+    muscles=["orbicularis_oculi", "buccinator"],
+    requested_priority="routine",
+    red_flags=[],
+    clinical_notes="",
+)
+
+
+def make_referral(pediatrician, *, patient=None, **overrides):
+    from referrals import services
+
+    patient = patient or make_patient(pediatrician)
+    data = {**REFERRAL_DATA, "symptom_onset": timezone.localdate() - timedelta(days=180), **overrides}
+    return services.referral_create(actor=pediatrician, patient_id=patient.pk, **data)
+
+
+ASSESSMENT = dict(findings="Clonic twitching of left orbicularis oculi spreading to the cheek.",
+                  working_diagnosis="hfs_primary", brow_lift_sign=True, severity={"scale": "smc", "score": 2},
+                  mri_indicated=True)
+FINDINGS_NVC = {"nvc": {"status": "present", "side": "left", "vessel": "aica", "segment": "root_exit_point",
+                        "severity": "indentation", "multiple": False},
+                "lesion": {"present": False}, "arachnoid_cyst": False, "adhesions": False, "hydrocephalus": False,
+                "other": ""}
+CONCLUSION = dict(diagnosis="hfs_primary", plan="botulinum_toxin", follow_up="Review in 3 months.",
+                  letter="Dear colleague, ...")
+
+
+class Pathway:
+    """Drives one case through the real services, step by step, with one user per role."""
+
+    def __init__(self, *, pediatrician, neurologist, coordinator, neuroradiologist, neurosurgeon=None):
+        self.ped, self.neuro, self.coord = pediatrician, neurologist, coordinator
+        self.rad, self.surg = neuroradiologist, neurosurgeon
+
+    def submitted(self, **kw):
+        return make_referral(self.ped, **kw)
+
+    def triaged(self, **kw):
+        from referrals import services
+
+        r = self.submitted(**kw)
+        return services.referral_triage(referral_id=r.pk, actor=self.neuro, priority="asap" if r.red_flags else "routine")
+
+    def assessed(self, **kw):
+        from referrals import services
+
+        r = self.triaged(**kw)
+        return services.referral_record_assessment(referral_id=r.pk, actor=self.neuro, **ASSESSMENT)
+
+    def imaging(self, suspected_lesion=False, **kw):
+        from referrals import services
+
+        r = self.assessed(**kw)
+        return services.referral_request_mri(referral_id=r.pk, actor=self.neuro, clinical_question="NVC of CN VII?",
+                                             suspected_lesion=suspected_lesion)
+
+    def mri(self, referral):
+        return referral.mri_requests.get(state__in=("requested", "protocoled", "scheduled", "needs_rebooking",
+                                                    "performed", "reported"))
+
+    def protocoled(self, **kw):
+        from imaging import services
+
+        r = self.imaging(**kw)
+        services.mri_protocol(mri_request_id=self.mri(r).pk, actor=self.rad, protocol="cpa_t2_tof_gd",
+                              contrast=True, duration_minutes=45)
+        return r
+
+    def scheduled(self, **kw):
+        from imaging import services
+
+        r = self.protocoled(**kw)
+        mri = self.mri(r)
+        services.mri_schedule(mri_request_id=mri.pk, actor=self.coord, scheduled_start=timezone.now() + timedelta(days=10),
+                              location="MRI scanner 2", sedation=None)
+        return r
+
+    def performed(self, **kw):
+        from imaging import services
+
+        r = self.scheduled(**kw)
+        mri = self.mri(r)
+        services.mri_mark_performed(mri_request_id=mri.pk, actor=self.coord, accession_number=f"ACC{mri.pk:08d}",
+                                    performed_at=timezone.now())
+        return r
+
+    def results_review(self, category="routine", **kw):
+        from imaging import services as imaging
+        from referrals import services
+
+        r = self.performed(**kw)
+        imaging.mri_sign_report(mri_request_id=self.mri(r).pk, actor=self.rad, findings=FINDINGS_NVC,
+                                impression="Left AICA indenting the root exit zone of CN VII.", category=category)
+        return services.referral_imaging_complete(referral_id=r.pk, actor=get_system_user())
+
+    def neurosurgery(self, **kw):
+        from referrals import services
+
+        r = self.results_review(**kw)
+        return services.referral_refer_neurosurgery(referral_id=r.pk, actor=self.neuro, question="MVD candidate?")
+
+    def concluded(self, **kw):
+        from referrals import services
+
+        r = self.results_review(**kw)
+        return services.referral_conclude(referral_id=r.pk, actor=self.neuro, **CONCLUSION)
+
+    def closed(self, **kw):
+        from referrals import services
+
+        r = self.concluded(**kw)
+        return services.referral_acknowledge(referral_id=r.pk, actor=self.ped)
+
+
+def role_user(role: str) -> "User":
+    return UserFactory(role=role, username=f"{role}_{User.objects.count()}")
+
+
+__all__ = ["UserFactory", "Pathway", "make_patient", "make_referral", "user_with_role", "role_user", "Role"]
