@@ -1,0 +1,42 @@
+from django.contrib import admin
+
+from .admin_base import CaseScopedAdmin, ReadOnlyAdmin
+from .models import AuditLog, CaseEvent, Notification, WorkItem
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(CaseScopedAdmin):
+    case_prefix = "referral__"
+    list_display = ("at", "referral", "machine", "transition", "from_state", "to_state", "actor")
+    list_filter = ("machine", "kind", "transition")
+    search_fields = ("referral__patient__mrn",)
+    list_select_related = ("referral", "actor")
+    date_hierarchy = "at"
+
+
+@admin.register(WorkItem)
+class WorkItemAdmin(CaseScopedAdmin):
+    case_prefix = "referral__"
+    list_display = ("kind", "referral", "queue", "assigned_to", "status", "priority", "due_at")
+    list_filter = ("status", "queue", "kind", "priority")
+    search_fields = ("referral__patient__mrn",)
+    list_select_related = ("referral", "assigned_to")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "recipient", "kind", "subject", "acknowledged_at", "email_sent_at")
+    list_filter = ("kind",)
+    list_select_related = ("recipient",)
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor_username", "action", "object_type", "object_id", "patient_id", "channel")
+    list_filter = ("action", "object_type", "channel")
+    search_fields = ("actor_username", "object_id")
+    date_hierarchy = "at"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Reading the audit log is not itself audited (it would grow without end).
+        return super(ReadOnlyAdmin, self).change_view(request, object_id, form_url, extra_context)

@@ -1,0 +1,48 @@
+"""Admin building blocks: every view of a child's record and every edit is audited, and case
+records are read-only here (their changes go through the transition services)."""
+
+from django.contrib import admin
+
+from . import access, audit
+from .models import AuditLog
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Records each change-page view and each save in the audit log."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = getattr(response, "context_data", {}).get("original") if hasattr(response, "context_data") else None
+        if request.method == "GET" and obj is not None:
+            audit.record_view(request.user, obj, "admin")
+        return response
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        fields = form.changed_data if change else list(form.cleaned_data)
+        changes = {f: form.cleaned_data.get(f) for f in fields if f in form.cleaned_data}
+        action = AuditLog.Action.UPDATE if change else AuditLog.Action.CREATE
+        audit.record(request.user, action, obj, {k: str(v) for k, v in changes.items()})
+
+
+class ReadOnlyAdmin(AuditedAdmin):
+    """Case records: visible to the admin, changed only through the pathway's services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CaseScopedAdmin(ReadOnlyAdmin):
+    """Applies the same object rules as the API and UI (carepath/access.py); `case_prefix` is the
+    path from this model to its referral."""
+
+    case_prefix = ""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(access.referral_q(request.user, prefix=self.case_prefix))
