@@ -18,7 +18,7 @@ from functools import cached_property
 
 from django.utils.module_loading import import_string
 
-from .errors import Forbidden, StaleVersion, TransitionNotAllowed
+from .errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
 from .roles import Role, user_roles
 
 
@@ -57,6 +57,7 @@ class Machine:
     states: type  # a TextChoices
     terminal: frozenset[str]
     transitions: tuple[Transition, ...]
+    pk_kwarg: str = "pk"  # how services name the object's id (referral_id, mri_request_id)
     # relation name → predicate(obj, user); e.g. "referrer": is the user the case's referrer?
     relations: dict[str, Callable] = field(default_factory=dict)
 
@@ -106,6 +107,29 @@ class Machine:
             )
         return transition
 
+    def validate(self, name: str, data) -> dict:
+        """The transition's data, checked by its input serializer; raises InvalidData naming the fields."""
+        transition = self.get(name)
+        serializer_class = transition.input_serializer
+        if serializer_class is None:
+            return {}
+        if data is None:
+            data = {}
+        if not hasattr(data, "get"):
+            raise InvalidData({"data": "Expected an object with the action's fields."})
+        serializer = serializer_class(data=data)
+        if not serializer.is_valid():
+            raise InvalidData(_flatten(serializer.errors))
+        return dict(serializer.validated_data)
+
+    def run(self, name: str, *, pk: int, actor, data=None, version: int | None = None):
+        """Validate the data, then perform the transition through its service (API and UI share this)."""
+        transition = self.get(name)
+        if transition.is_system:
+            raise Forbidden(f"{transition.label} is done by the system, not by a person.")
+        validated = self.validate(name, data)
+        return transition.service_func(**{self.pk_kwarg: pk}, actor=actor, expected_version=version, **validated)
+
     def allowed_for(self, obj, user) -> list[str]:
         """The actions this user may take on this object in its current state (for buttons and API)."""
         return [
@@ -147,3 +171,20 @@ class Machine:
             "data": fields,
             "description": t.description,
         }
+
+
+def _flatten(errors, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error dict → {"severity.score": [...]} so every message names its field."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = key if not prefix else (prefix if key == "non_field_errors" else f"{prefix}.{key}")
+            for k, v in _flatten(value, name).items():
+                flat.setdefault(k, []).extend(v)
+    elif isinstance(errors, list) and errors and all(isinstance(e, (dict, list)) for e in errors):
+        for index, item in enumerate(errors):
+            flat.update(_flatten(item, f"{prefix}.{index}"))
+    else:
+        items = errors if isinstance(errors, list) else [errors]
+        flat[prefix or "non_field_errors"] = [str(e) for e in items]
+    return flat

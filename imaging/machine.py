@@ -33,6 +33,7 @@ MRI_MACHINE = Machine(
     name="mri_request",
     states=S,
     terminal=frozenset({S.REPORTED, S.CANCELLED}),
+    pk_kwarg="mri_request_id",
     transitions=(
         _t("protocol", [S.REQUESTED], S.PROTOCOLED, [NRAD], "Protocol the scan", "mri_protocol", "ProtocolInput"),
         _t(

@@ -39,6 +39,7 @@ REFERRAL_MACHINE = Machine(
     name="referral",
     states=S,
     terminal=frozenset({S.CLOSED, S.DECLINED, S.CANCELLED}),
+    pk_kwarg="referral_id",
     relations={"referrer": is_referrer},
     transitions=(
         _t("triage", [S.SUBMITTED], S.TRIAGED, [NEURO], "Triage", "referral_triage", "TriageInput",

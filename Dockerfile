@@ -1,0 +1,12 @@
+# Production image for web (gunicorn), worker and beat; see docker-compose.yml.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CAREPATH_VAR_DIR=/app/var STATIC_ROOT=/app/staticfiles
+WORKDIR /app
+COPY requirements.txt requirements.lock ./
+# Runtime dependencies only, at the versions pinned in the lock file.
+RUN pip install --no-cache-dir -c requirements.lock -r requirements.txt
+COPY . .
+RUN python manage.py collectstatic --noinput -v0 && useradd --system --home /app carepath && chown -R carepath /app/var 2>/dev/null || true
+USER carepath
+EXPOSE 8000
+CMD ["gunicorn", "carepath.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
