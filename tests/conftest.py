@@ -42,6 +42,12 @@ def require_redis(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness protects real passwords; tests only need a working hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager(settings):
     """Tasks queued on commit run in-process in unit tests; the reliability tests run a real worker."""
     from carepath.celery import app

@@ -1,0 +1,423 @@
+"""Every transition of both machines: allowed, and refused for the wrong role, the wrong state and
+bad data, with the case exactly as it was after a refusal."""
+
+from datetime import timedelta
+
+import pytest
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from carepath.errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
+from carepath.models import AuditLog, CaseEvent, WorkItem
+from carepath.roles import Role
+from imaging import services as imaging
+from imaging.machine import MRI_MACHINE
+from imaging.models import MRIRequest
+from referrals.machine import REFERRAL_MACHINE
+from referrals.models import Referral
+
+from . import factories as f
+
+
+def _future(days=5):
+    return (timezone.now() + timedelta(days=days)).isoformat()
+
+
+REPORT = {"findings": f.FINDINGS_NVC, "impression": "AICA loop at the REZ.", "category": "routine"}
+
+# transition → (how to build a case in a source state, who acts, valid data)
+REFERRAL_CASES = {
+    "triage": ("submitted", "neurologist", {"priority": "routine"}),
+    "return_to_referrer": ("submitted", "neurologist", {"reason": "Does it continue in sleep?"}),
+    "resubmit": ("returned", "pediatrician", {"response": "Yes, in sleep too.", "side": "right"}),
+    "decline": ("submitted", "neurologist", {"reason": "Myokymia.", "advice": "Reassure."}),
+    "record_assessment": ("triaged", "neurologist", f.ASSESSMENT),
+    "record_was_not_brought": ("triaged", "neurologist", {"note": "Did not attend."}),
+    "request_mri": ("assessed", "neurologist", {"clinical_question": "NVC?", "suspected_lesion": False}),
+    "refer_neurosurgery": ("results_review", "neurologist", {"question": "MVD?"}),
+    "record_consult": ("neurosurgery", "neurosurgeon", {"recommendation": "mvd_candidate", "note": "Good candidate."}),
+    "conclude": ("results_review", "neurologist", f.CONCLUSION),
+    "acknowledge": ("concluded", "pediatrician", {}),
+    "cancel": ("submitted", "pediatrician", {"reason": "Family declined."}),
+}
+MRI_CASES = {
+    "protocol": ("imaging", "neuroradiologist", {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 40}),
+    "schedule": ("protocoled", "coordinator", {"scheduled_start": _future(), "location": "MRI 2",
+                                               "sedation": "general_anaesthesia",
+                                               "sedation_override_reason": "Very anxious child."}),
+    "reschedule": ("scheduled", "coordinator", {"scheduled_start": _future(20), "reason": "Anaesthetist away."}),
+    "record_was_not_brought": ("scheduled", "coordinator", {}),
+    "record_scan_failed": ("scheduled", "coordinator", {"outcome": "motion_limited"}),
+    "mark_performed": ("scheduled", "coordinator", {"accession_number": "ACC-123", "performed_at": timezone.now().isoformat()}),
+    "sign_report": ("performed", "neuroradiologist", REPORT),
+    "amend_report": ("results_review", "neuroradiologist", {"addendum": "Also a small venous contact."}),
+    "cancel": ("imaging", "neurologist", {"reason": "Symptoms resolved."}),
+}
+ALL_ROLES = ["pediatrician", "neurologist", "coordinator", "neuroradiologist", "neurosurgeon", "outsider"]
+ROLE_OF = {"pediatrician": Role.PEDIATRICIAN, "neurologist": Role.NEUROLOGIST, "coordinator": Role.IMAGING_COORDINATOR,
+           "neuroradiologist": Role.NEURORADIOLOGIST, "neurosurgeon": Role.NEUROSURGEON, "outsider": None}
+
+
+def build(pathway, state: str) -> Referral:
+    if state == "returned":
+        r = pathway.submitted()
+        from referrals import services
+
+        return services.referral_return_to_referrer(referral_id=r.pk, actor=pathway.neuro, reason="Video?")
+    return getattr(pathway, state)()
+
+
+def snapshot(referral_id: int) -> dict:
+    """Everything a refused transition must leave untouched."""
+    referral = Referral.objects.get(pk=referral_id)
+    mris = [model_to_dict(m) for m in MRIRequest.objects.filter(referral_id=referral_id).order_by("pk")]
+    return {
+        "referral": model_to_dict(referral),
+        "updated_at": referral.updated_at,
+        "mri": mris,
+        "events": CaseEvent.objects.filter(referral_id=referral_id).count(),
+        "items": list(WorkItem.objects.filter(referral_id=referral_id).order_by("pk").values()),
+        "audit": AuditLog.objects.count(),
+    }
+
+
+def users(request, names):
+    return {name: request.getfixturevalue(name) for name in names}
+
+
+# --- referral machine ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(REFERRAL_CASES))
+def test_referral_transition_moves_the_case_and_writes_one_event(name, pathway, request):
+    state, actor, data = REFERRAL_CASES[name]
+    referral = build(pathway, state)
+    t = REFERRAL_MACHINE.get(name)
+    before = CaseEvent.objects.filter(referral=referral, kind="transition").count()
+
+    REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor), data=data, version=referral.version)
+
+    referral.refresh_from_db()
+    assert referral.state == t.target_for(state)
+    assert CaseEvent.objects.filter(referral=referral, kind="transition").count() == before + 1
+    assert CaseEvent.objects.filter(referral=referral).last().transition == name
+
+
+@pytest.mark.parametrize("name", sorted(REFERRAL_CASES))
+def test_referral_transition_is_refused_to_other_roles_and_changes_nothing(name, pathway, request):
+    state, allowed_actor, data = REFERRAL_CASES[name]
+    t = REFERRAL_MACHINE.get(name)
+    referral = build(pathway, state)
+    for actor_name in ALL_ROLES:
+        if ROLE_OF[actor_name] in t.roles or actor_name == allowed_actor:
+            continue
+        before = snapshot(referral.pk)
+        with pytest.raises(Forbidden):
+            REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor_name), data=data)
+        assert snapshot(referral.pk) == before, actor_name
+
+
+@pytest.mark.parametrize("name", sorted(REFERRAL_CASES))
+def test_referral_transition_is_refused_from_another_state_and_changes_nothing(name, pathway, request):
+    _, actor, data = REFERRAL_CASES[name]
+    t = REFERRAL_MACHINE.get(name)
+    state = next(s for s in ("submitted", "triaged", "results_review", "closed") if s not in t.sources)
+    referral = build(pathway, state)
+    before = snapshot(referral.pk)
+
+    with pytest.raises(TransitionNotAllowed):
+        REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor), data=data)
+
+    assert snapshot(referral.pk) == before
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (_, _, d) in REFERRAL_CASES.items() if REFERRAL_MACHINE.get(n).input))
+def test_referral_transition_with_bad_data_names_the_field_and_changes_nothing(name, pathway, request):
+    state, actor, data = REFERRAL_CASES[name]
+    referral = build(pathway, state)
+    required = [k for k, v in REFERRAL_MACHINE.get(name).input_serializer().fields.items() if v.required]
+    bad = {**data, **{k: {"nested": ["nonsense"]} for k in required}} if required else {"note": "x" * 5000}
+    before = snapshot(referral.pk)
+
+    with pytest.raises(InvalidData) as refused:
+        REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor), data=bad)
+
+    assert set(refused.value.errors) & set(required or ["note"])
+    assert snapshot(referral.pk) == before
+
+
+def test_stale_version_is_refused_and_changes_nothing(referral, neurologist):
+    before = snapshot(referral.pk)
+
+    with pytest.raises(StaleVersion):
+        REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=neurologist, data={"priority": "routine"},
+                             version=referral.version - 1)
+
+    assert snapshot(referral.pk) == before
+
+
+def test_unknown_transition_is_refused_with_the_known_names(referral, neurologist):
+    with pytest.raises(TransitionNotAllowed, match="triage"):
+        REFERRAL_MACHINE.run("fast_track", pk=referral.pk, actor=neurologist, data={})
+
+
+@pytest.mark.parametrize("name", ["imaging_complete", "imaging_cancelled", "auto_close"])
+def test_system_transitions_are_refused_to_people(name, pathway, admin_user, neurologist):
+    referral = pathway.imaging()
+    for person in (admin_user, neurologist):
+        with pytest.raises(Forbidden):
+            REFERRAL_MACHINE.run(name, pk=referral.pk, actor=person, data={})
+
+
+def test_a_pediatrician_who_did_not_refer_may_not_resubmit(pathway, other_pediatrician):
+    referral = build(pathway, "returned")
+    with pytest.raises(Forbidden):
+        REFERRAL_MACHINE.run("resubmit", pk=referral.pk, actor=other_pediatrician, data={"response": "x"})
+
+
+def test_resubmit_updates_the_details_and_reopens_triage(pathway):
+    referral = build(pathway, "returned")
+
+    REFERRAL_MACHINE.run("resubmit", pk=referral.pk, actor=pathway.ped,
+                         data={"response": "Continues in sleep.", "red_flags": ["bilateral"]})
+
+    referral.refresh_from_db()
+    assert referral.state == "submitted"
+    assert referral.red_flags == ["bilateral"]
+    assert referral.work_items.get(status="open", is_primary=True).kind == "triage"
+
+
+# --- guards ----------------------------------------------------------------------------------------
+def test_triage_with_red_flag_requires_asap(pediatrician, neurologist):
+    referral = f.make_referral(pediatrician, red_flags=["papilloedema"])
+    before = snapshot(referral.pk)
+
+    with pytest.raises(InvalidData) as refused:
+        REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=neurologist, data={"priority": "urgent"})
+
+    assert "priority" in refused.value.errors
+    assert snapshot(referral.pk) == before
+
+
+def test_triage_with_red_flag_accepts_another_priority_with_an_override_reason(pediatrician, neurologist):
+    referral = f.make_referral(pediatrician, red_flags=["bilateral"])
+
+    REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=neurologist,
+                         data={"priority": "urgent", "override_reason": "Bilateral since birth, stable, seen before."})
+
+    referral.refresh_from_db()
+    assert (referral.state, referral.priority) == ("triaged", "urgent")
+
+
+def test_conclude_from_assessed_requires_an_imaging_waived_reason(pathway):
+    referral = pathway.assessed()
+    with pytest.raises(InvalidData) as refused:
+        REFERRAL_MACHINE.run("conclude", pk=referral.pk, actor=pathway.neuro, data=f.CONCLUSION)
+    assert "imaging_waived_reason" in refused.value.errors
+
+    REFERRAL_MACHINE.run("conclude", pk=referral.pk, actor=pathway.neuro,
+                         data={**f.CONCLUSION, "imaging_waived_reason": "Typical tic."})
+    referral.refresh_from_db()
+    assert referral.state == "concluded"
+
+
+def test_was_not_brought_to_clinic_keeps_the_case_open_and_opens_a_review(pathway):
+    referral = pathway.triaged()
+
+    REFERRAL_MACHINE.run("record_was_not_brought", pk=referral.pk, actor=pathway.neuro, data={})
+
+    referral.refresh_from_db()
+    assert referral.state == "triaged" and referral.was_not_brought_count == 1
+    assert referral.work_items.filter(status="open", kind="was_not_brought_review").count() == 1
+    assert referral.work_items.get(status="open", is_primary=True).kind == "first_assessment"
+
+
+def test_severity_score_above_the_scale_is_refused(pathway):
+    referral = pathway.triaged()
+    with pytest.raises(InvalidData) as refused:
+        REFERRAL_MACHINE.run("record_assessment", pk=referral.pk, actor=pathway.neuro,
+                             data={**f.ASSESSMENT, "severity": {"scale": "smc", "score": 7}})
+    assert "severity.score" in refused.value.errors
+
+
+def test_auto_close_waits_for_the_acknowledgement_window(pathway, system_user):
+    from referrals import services
+
+    referral = pathway.concluded()
+    with pytest.raises(InvalidData):
+        services.referral_auto_close(referral_id=referral.pk, actor=system_user)
+
+    services.referral_auto_close(referral_id=referral.pk, actor=system_user, now=timezone.now() + timedelta(days=15))
+
+    referral.refresh_from_db()
+    assert referral.state == "closed" and referral.loop_closed_unacknowledged
+
+
+def test_imaging_complete_needs_a_signed_report(pathway, system_user):
+    from referrals import services
+
+    referral = pathway.performed()
+    before = snapshot(referral.pk)
+    with pytest.raises(InvalidData):
+        services.referral_imaging_complete(referral_id=referral.pk, actor=system_user)
+    assert snapshot(referral.pk) == before
+
+
+def test_signing_the_report_moves_the_referral_to_results_review_on_commit(pathway, django_capture_on_commit_callbacks):
+    referral = pathway.performed()
+    mri = pathway.mri(referral)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        MRI_MACHINE.run("sign_report", pk=mri.pk, actor=pathway.rad, data=REPORT)
+
+    referral.refresh_from_db()
+    assert referral.state == "results_review"
+    assert referral.events.last().actor.username == "system"
+
+
+def test_cancelling_the_case_cancels_its_open_mri_and_every_work_item(pathway):
+    referral = pathway.scheduled()
+
+    REFERRAL_MACHINE.run("cancel", pk=referral.pk, actor=pathway.neuro, data={"reason": "Moved away."})
+
+    referral.refresh_from_db()
+    assert referral.state == "cancelled"
+    assert referral.mri_requests.get().state == "cancelled"
+    assert not referral.work_items.filter(status="open").exists()
+
+
+# --- MRI machine -----------------------------------------------------------------------------------
+def mri_of(pathway, state) -> MRIRequest:
+    return pathway.mri(build(pathway, state))
+
+
+@pytest.mark.parametrize("name", sorted(MRI_CASES))
+def test_mri_transition_moves_the_request_and_writes_one_event(name, pathway, request):
+    state, actor, data = MRI_CASES[name]
+    mri = mri_of(pathway, state)
+    source = mri.state
+    before = CaseEvent.objects.filter(mri_request=mri).count()
+
+    MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor), data=data, version=mri.version)
+
+    mri.refresh_from_db()
+    assert mri.state == MRI_MACHINE.get(name).target_for(source)
+    assert CaseEvent.objects.filter(mri_request=mri).count() == before + 1
+
+
+@pytest.mark.parametrize("name", sorted(MRI_CASES))
+def test_mri_transition_is_refused_to_other_roles_and_changes_nothing(name, pathway, request):
+    state, allowed_actor, data = MRI_CASES[name]
+    t = MRI_MACHINE.get(name)
+    mri = mri_of(pathway, state)
+    for actor_name in ALL_ROLES:
+        if ROLE_OF[actor_name] in t.roles or actor_name == allowed_actor:
+            continue
+        before = snapshot(mri.referral_id)
+        with pytest.raises(Forbidden):
+            MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor_name), data=data)
+        assert snapshot(mri.referral_id) == before, actor_name
+
+
+@pytest.mark.parametrize("name", sorted(MRI_CASES))
+def test_mri_transition_is_refused_from_another_state_and_changes_nothing(name, pathway, request):
+    _, actor, data = MRI_CASES[name]
+    t = MRI_MACHINE.get(name)
+    state = "imaging" if "requested" not in t.sources else "performed"
+    mri = mri_of(pathway, state)
+    before = snapshot(mri.referral_id)
+
+    with pytest.raises(TransitionNotAllowed):
+        MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor), data=data)
+
+    assert snapshot(mri.referral_id) == before
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MRI_CASES if MRI_MACHINE.get(n).input))
+def test_mri_transition_with_missing_data_names_the_field_and_changes_nothing(name, pathway, request):
+    state, actor, _ = MRI_CASES[name]
+    mri = mri_of(pathway, state)
+    required = {k for k, v in MRI_MACHINE.get(name).input_serializer().fields.items() if v.required}
+    before = snapshot(mri.referral_id)
+
+    with pytest.raises(InvalidData) as refused:
+        MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor), data={})
+
+    assert set(refused.value.errors) == required
+    assert snapshot(mri.referral_id) == before
+
+
+def test_flag_missed_waits_for_the_appointment_and_grace_then_opens_a_review(pathway, system_user):
+    mri = mri_of(pathway, "scheduled")
+    with pytest.raises(InvalidData):
+        imaging.mri_flag_missed(mri_request_id=mri.pk, actor=system_user)
+
+    imaging.mri_flag_missed(mri_request_id=mri.pk, actor=system_user, now=timezone.now() + timedelta(days=11))
+
+    mri.refresh_from_db()
+    assert mri.state == "needs_rebooking"
+    assert mri.referral.state == "imaging"
+    assert mri.work_items.filter(status="open", kind="was_not_brought_review", queue="neurologist").exists()
+
+
+def test_rebooking_after_a_failed_scan_must_change_the_sedation_plan(pathway):
+    mri = mri_of(pathway, "scheduled")
+    failed_with = mri.appointment.sedation
+    MRI_MACHINE.run("record_scan_failed", pk=mri.pk, actor=pathway.coord, data={"outcome": "motion_limited"})
+    same = {"scheduled_start": _future(7), "location": "MRI 2", "sedation": failed_with,
+            "sedation_override_reason": "Try again."}
+
+    with pytest.raises(InvalidData) as refused:
+        MRI_MACHINE.run("schedule", pk=mri.pk, actor=pathway.coord, data=same)
+    assert "sedation" in refused.value.errors
+
+    other = "general_anaesthesia" if failed_with != "general_anaesthesia" else "nurse_sedation"
+    MRI_MACHINE.run("schedule", pk=mri.pk, actor=pathway.coord,
+                    data={**same, "sedation": other, "sedation_override_reason": "Motion on the last attempt."})
+    mri.refresh_from_db()
+    assert mri.state == "scheduled" and mri.appointment.sedation == other
+
+
+def test_choosing_a_sedation_other_than_the_default_needs_a_reason(pathway):
+    mri = mri_of(pathway, "protocoled")
+    with pytest.raises(InvalidData) as refused:
+        MRI_MACHINE.run("schedule", pk=mri.pk, actor=pathway.coord,
+                        data={"scheduled_start": _future(), "location": "MRI 2", "sedation": "nurse_sedation"})
+    assert "sedation_override_reason" in refused.value.errors
+
+
+def test_cancelling_the_mri_returns_the_referral_to_assessed(pathway):
+    referral = pathway.protocoled()
+
+    MRI_MACHINE.run("cancel", pk=pathway.mri(referral).pk, actor=pathway.coord, data={"reason": "Resolved."})
+
+    referral.refresh_from_db()
+    assert referral.state == "assessed"
+    assert referral.work_items.get(status="open", is_primary=True).kind == "decide_next_step"
+
+
+def test_a_critical_report_opens_an_acknowledgement_for_the_requesting_neurologist(pathway):
+    referral = pathway.results_review(category="critical")
+
+    item = referral.work_items.get(kind="critical_result_ack", status="open")
+    assert item.assigned_to == pathway.neuro
+
+    imaging.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=pathway.neuro)
+    item.refresh_from_db()
+    assert item.status == "done"
+
+
+def test_an_accession_number_belongs_to_one_study(pathway):
+    first = mri_of(pathway, "performed")
+    second = mri_of(pathway, "scheduled")
+    with pytest.raises(InvalidData) as refused:
+        MRI_MACHINE.run("mark_performed", pk=second.pk, actor=pathway.coord,
+                        data={"accession_number": first.accession_number, "performed_at": timezone.now().isoformat()})
+    assert "accession_number" in refused.value.errors
+
+
+def test_lesion_suspected_protocol_needs_contrast(pathway):
+    mri = pathway.mri(pathway.imaging(suspected_lesion=True))
+    with pytest.raises(InvalidData) as refused:
+        MRI_MACHINE.run("protocol", pk=mri.pk, actor=pathway.rad,
+                        data={"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 40})
+    assert "contrast" in refused.value.errors
+
