@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "carepath.apps.CarepathConfig",
     "imaging.apps.ImagingConfig",
     "referrals.apps.ReferralsConfig",
+    "carepath.api.apps.ApiConfig",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "carepath.context_processors.navigation",
             ],
         },
     },
@@ -136,6 +138,7 @@ USE_TZ = True
 TIME_ZONE = env_str("CAREPATH_TIME_ZONE", "Europe/London")
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -218,20 +221,58 @@ FASTING_HOURS = {
 MRI_MISSED_GRACE_MINUTES = env_int("MRI_MISSED_GRACE_MINUTES", 120)
 OUTCOME_AUTO_CLOSE_DAYS = env_int("OUTCOME_AUTO_CLOSE_DAYS", 14)
 
-# --- REST framework -------------------------------------------------------------------------------
+# --- REST framework (DESIGN.md §5; docs/api.md) ------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "carepath.api.tokens.BearerTokenAuthentication",  # first: its challenge makes anonymous calls 401
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["carepath.api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "carepath.api.pagination.CarePathCursorPagination",
+    "PAGE_SIZE": 25,
+    "EXCEPTION_HANDLER": "carepath.api.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "carepath.api.throttles.ClientRateThrottle",
+        "carepath.api.throttles.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "client": env_str("API_THROTTLE_CLIENT", "1200/minute"),
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+# Failed token requests allowed per username and per client address in a sliding window (count, seconds).
+API_FAILED_LOGIN_LIMIT = (env_int("API_FAILED_LOGIN_LIMIT", 10), env_int("API_FAILED_LOGIN_WINDOW", 15 * 60))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CarePath API",
-    "DESCRIPTION": "Care pathway for children with facial twitching (DESIGN.md §5).",
+    "DESCRIPTION": "Care pathway for children with facial twitching (DESIGN.md §5). Errors are "
+    "application/problem+json (RFC 9457). Authenticate with POST /api/v1/auth/token/ then "
+    "'Authorization: Bearer <token>'.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "carepath.api.schema.add_problem_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralStateEnum": "referrals.choices.ReferralState",
+        "MRIStateEnum": "imaging.choices.MRIState",
+        "WorkItemKindEnum": "carepath.models.WorkItemKind",
+        "PriorityEnum": "referrals.choices.Priority",
+        "DiagnosisEnum": "referrals.choices.Diagnosis",
+        "SedationEnum": "imaging.choices.Sedation",
+        "ScanOutcomeEnum": "imaging.choices.ScanOutcome",
+        "SeverityScaleEnum": "referrals.choices.SeverityScale",
+    },
 }
 
 LOGGING = {

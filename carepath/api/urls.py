@@ -1,3 +1,33 @@
-"""`/api/...` routes. Filled in by the REST API work (issue 3)."""
+"""`/api/...` routes (DESIGN.md §5). The apps add their resources (`referrals.api`, `imaging.api`)
+by dotted path, so this project package never imports them."""
 
-urlpatterns: list = []
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+from .problems import not_found_view
+
+router = SimpleRouter()
+router.register("auth/tokens", views.TokenViewSet, basename="api-token")
+router.register("worklist", views.WorklistViewSet, basename="api-worklist")
+router.register("notifications", views.NotificationViewSet, basename="api-notification")
+
+v1 = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token-obtain"),
+    path("auth/token/revoke/", views.RevokeCurrentTokenView.as_view(), name="api-token-revoke-current"),
+    path("", include(router.urls)),
+    path("", include("referrals.api")),
+    path("", include("imaging.api")),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="api-schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[], authentication_classes=[]),
+        name="api-docs",
+    ),
+    re_path(r"^", not_found_view),
+]

@@ -1,0 +1,167 @@
+"""Pieces every stateful resource shares: state, version, allowed transitions, deadlines, links,
+the generic `transitions/` action, audited list and detail, and ETag / If-Match handling."""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from carepath import audit
+from carepath.errors import Forbidden
+from carepath.models import WorkItem
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The version you last saw (the ETag); a stale one is refused with 409. Same as body `version`.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Makes a retried POST return the first answer and act once (per user and key).",
+)
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    """An open work item of the object: what is awaited, from which queue, due when."""
+
+    work_item = serializers.IntegerField(source="id", read_only=True)
+    label = serializers.CharField(source="get_kind_display", read_only=True)
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkItem
+        fields = ["work_item", "kind", "label", "queue", "assigned_to", "priority", "due_at", "overdue"]
+        read_only_fields = fields
+
+    def get_overdue(self, item) -> bool:
+        return item.due_at is not None and item.due_at < self.context.get("now", timezone.now())
+
+
+class StatefulSerializer(serializers.ModelSerializer):
+    """Adds `allowed_transitions` (for the caller) and `deadlines` (open work items' due times).
+
+    The view prefetches open work items into `open_work_items`, so neither adds a query per object."""
+
+    machine = None  # set by subclasses: the one machine definition (DESIGN.md §3)
+    allowed_transitions = serializers.SerializerMethodField()
+    deadlines = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_allowed_transitions(self, obj) -> list[str]:
+        request = self.context.get("request")
+        return self.machine.allowed_for(obj, request.user) if request else []
+
+    @extend_schema_field(DeadlineSerializer(many=True))
+    def get_deadlines(self, obj) -> list[dict]:
+        items = getattr(obj, "open_work_items", None)
+        if items is None:  # not prefetched: a single object after a transition
+            items = obj.work_items.filter(status="open")
+        return DeadlineSerializer(items, many=True, context=self.context).data
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(request) -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise serializers.ValidationError({"If-Match": ['Send the version you last saw, e.g. If-Match: "3".']})
+    return int(value)
+
+
+class TransitionRequestSerializer(serializers.Serializer):
+    transition = serializers.CharField(max_length=64, help_text="The transition's name (see GET /api/v1/pathway/).")
+    data = serializers.DictField(required=False, default=dict, help_text="The data the transition requires.")
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2_000_000_000,
+        help_text="The version you last saw; stale → 409. Or send If-Match.",
+    )
+
+
+def run_transition(*, machine, obj, request) -> None:
+    """Check the request against the machine's table, then `Machine.run` validates the data and
+    calls the transition's service (the same entry point as the UI)."""
+    body = TransitionRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    transition = _lookup(machine, body.validated_data["transition"])
+    if transition.is_system or not machine.may_perform(transition, obj, request.user):
+        raise Forbidden(f"Your role may not {transition.label.lower()} on this case.")
+    version = _expected_version(request, body.validated_data.get("version"))
+    machine.run(transition.name, pk=obj.pk, actor=request.user, data=body.validated_data["data"], version=version)
+
+
+def _lookup(machine, name: str):
+    names = [t.name for t in machine.transitions]
+    if name not in names:
+        raise serializers.ValidationError({"transition": [f"Unknown transition {name!r}; known: {', '.join(names)}."]})
+    return machine.get(name)
+
+
+def _expected_version(request, in_body: int | None) -> int | None:
+    header = parse_if_match(request)
+    if header is not None and in_body is not None and header != in_body:
+        raise serializers.ValidationError({"version": ["The body's version and If-Match disagree."]})
+    return in_body if in_body is not None else header
+
+
+class AuditedListMixin:
+    """A page of records, with one audit row naming the records shown (DESIGN.md §7)."""
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        audit.record_list(request.user, queryset.model, [obj.pk for obj in page], request.META.get("QUERY_STRING", ""))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class AuditedRetrieveMixin:
+    def retrieve(self, request, *args, **kwargs):
+        obj = self.get_object()
+        audit.record_view(request.user, obj, "api")
+        return self.object_response(obj)
+
+    def object_response(self, obj, status: int = 200) -> Response:
+        response = Response(self.get_serializer(obj).data, status=status)
+        if hasattr(obj, "version"):
+            response["ETag"] = etag(obj.version)
+        return response
+
+
+def transition_request_schema(machine, component: str):
+    """For OpenAPI only: one variant per person's transition, with its own `data` shape, read from
+    the machine table, so generated clients know each transition's payload."""
+    from drf_spectacular.utils import PolymorphicProxySerializer
+
+    variants = {}
+    for t in machine.transitions:
+        if t.is_system:
+            continue
+        camel = "".join(part.title() for part in t.name.split("_"))
+        # a subclass per transition: two apps may name their inputs alike (ReasonInput)
+        data = (
+            type(f"{component}{camel}Data", (t.input_serializer,), {})()
+            if t.input_serializer
+            else serializers.DictField(required=False)
+        )
+        attrs = {
+            "transition": serializers.ChoiceField(choices=[t.name]),
+            "data": data,
+            "version": serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2_000_000_000),
+        }
+        variants[t.name] = type(f"{component}{camel}Serializer", (serializers.Serializer,), attrs)
+    return PolymorphicProxySerializer(
+        component_name=component, serializers=variants, resource_type_field_name="transition"
+    )

@@ -1,0 +1,70 @@
+"""OpenAPI post-processing: every operation documents the problem+json answers it can give, so
+generated clients and schema fuzzers (schemathesis) know every status code (DESIGN.md §5)."""
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": True, "description": "Field → messages."},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+ALWAYS = {
+    "401": "Not signed in, or the token is invalid, expired or revoked.",
+    "403": "Your role may not do this.",
+    "405": "Method not allowed.",
+    "406": "Not acceptable.",
+    "429": "Too many requests (see Retry-After).",
+    "500": "Unexpected error (no internal detail is given).",
+}
+WITH_PATH_ID = {"404": "No such object, or not one you may see."}
+WITH_QUERY = {"400": "Invalid query parameter or body.", "404": "Invalid cursor or no such object."}
+WITH_BODY = {
+    "400": "Invalid data; `errors` names each field.",
+    "409": "Not allowed in the current state, or stale version.",
+    "413": "Request body too large.",
+    "415": "Unsupported media type (send application/json).",
+    "422": "Idempotency-Key reused with a different request.",
+}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+
+
+def add_problem_responses(result, generator, request, public):
+    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = dict(ALWAYS)
+            if "{" in path:
+                codes |= WITH_PATH_ID
+            if method == "get":
+                codes |= WITH_QUERY
+            if method in ("post", "put", "patch", "delete"):
+                codes |= WITH_BODY | WITH_PATH_ID
+            responses = operation.setdefault("responses", {})
+            for code, description in codes.items():
+                entry = responses.setdefault(code, {"description": description})
+                entry.setdefault("content", {})["application/problem+json"] = {"schema": ref}
+                if code == "429":
+                    entry.setdefault("headers", {}).update(RETRY_AFTER)
+    return result
+
+
+def _register_bearer_scheme():
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+    class BearerTokenScheme(OpenApiAuthenticationExtension):
+        target_class = "carepath.api.tokens.BearerTokenAuthentication"
+        name = "bearerAuth"
+
+        def get_security_definition(self, auto_schema):
+            return {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token/ for a token."}
+
+    return BearerTokenScheme
+
+
+BearerTokenScheme = _register_bearer_scheme()

@@ -1,0 +1,301 @@
+"""Token, worklist and notification endpoints: the parts of the API that belong to no single app."""
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carepath import selectors, workitems
+from carepath.inbox import notification_acknowledge
+from carepath.models import Notification, WorkItem, WorkItemKind
+
+from .common import IDEMPOTENCY_KEY, AuditedListMixin, AuditedRetrieveMixin
+from .idempotency import idempotent
+from .models import ApiToken
+from .problems import problem_response
+from .throttles import FailedLoginThrottle
+from .tokens import token_issue, token_revoke
+
+ID = r"[0-9]{1,18}"
+# Sorts items without a due time after every dated one, so cursor pagination can page through them.
+NO_DUE = parse_datetime("9999-12-31T00:00:00+00:00")
+
+
+# --- tokens ----------------------------------------------------------------------------------------
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=512, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A label for the token, e.g. the integration's name.",
+    )
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "prefix", "name", "created_at", "expires_at", "last_used_at", "revoked_at"]
+        read_only_fields = fields
+
+
+TokenIssued = inline_serializer(
+    "TokenIssued",
+    {
+        "token": serializers.CharField(help_text="Send as 'Authorization: Bearer <token>'. Shown once."),
+        "expires_at": serializers.DateTimeField(),
+        "id": serializers.IntegerField(),
+    },
+)
+
+
+def client_address(request) -> str:
+    # REMOTE_ADDR is set by gunicorn from the socket; behind a proxy, configure the proxy to set it.
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+class TokenView(APIView):
+    """`POST` exchanges a username and password for a bearer token; `DELETE` revokes the token in use."""
+
+    authentication_classes = []  # credentials in the body; no session, so no CSRF dance for integrations
+    permission_classes = [AllowAny]
+    throttle_classes = []  # failures are throttled below; success never is
+
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenIssued}, auth=[])
+    def post(self, request):
+        given = TokenRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        username, password = given.validated_data["username"], given.validated_data["password"]
+        throttle = FailedLoginThrottle(username=username, address=client_address(request))
+        wait = throttle.wait()
+        if wait is not None:
+            response = problem_response(429, "Too many failed sign-ins", "Too many failed attempts; try again later.")
+            response["Retry-After"] = str(max(1, int(wait + 0.999)))
+            return response
+        user = authenticate(request, username=username, password=password)
+        if user is None or not user.is_active:
+            throttle.record_failure()
+            return problem_response(
+                401, "Not signed in", "Unknown username or wrong password.", kind="invalid-credentials"
+            )
+        token, raw = token_issue(user=user, name=given.validated_data["name"])
+        return Response({"token": raw, "expires_at": token.expires_at, "id": token.pk}, status=201)
+
+
+class RevokeCurrentTokenView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        """Revoke the token this request was made with (sign out an integration)."""
+        if not isinstance(request.auth, ApiToken):
+            return problem_response(400, "No token in use", "This request was not made with a bearer token.")
+        token_revoke(token_id=request.auth.pk, actor=request.user)
+        return Response(status=204)
+
+
+class TokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Your tokens (an admin sees everyone's); revoke one with `POST {id}/revoke/`."""
+
+    serializer_class = TokenSerializer
+    lookup_value_regex = ID
+    ordering = "-created_at"
+    filter_backends = []
+
+    def get_queryset(self):
+        from carepath.roles import is_admin
+
+        tokens = ApiToken.objects.all()
+        return tokens if is_admin(self.request.user) else tokens.filter(user=self.request.user)
+
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: TokenSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def revoke(self, request, pk=None):
+        token = token_revoke(token_id=self.get_object().pk, actor=request.user)
+        return Response(TokenSerializer(token).data)
+
+
+# --- worklist --------------------------------------------------------------------------------------
+class WorkItemReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    state = serializers.CharField()
+    patient_initials = serializers.CharField(source="patient.initials")
+
+
+class WorkItemSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(source="get_kind_display", read_only=True)
+    overdue = serializers.SerializerMethodField()
+    referral = WorkItemReferralSerializer(read_only=True)
+    allowed_actions = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkItem
+        fields = [
+            "id",
+            "kind",
+            "label",
+            "machine",
+            "is_primary",
+            "queue",
+            "assigned_to",
+            "status",
+            "priority",
+            "due_at",
+            "overdue",
+            "created_at",
+            "note",
+            "referral",
+            "mri_request",
+            "allowed_actions",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, item) -> bool:
+        return item.due_at is not None and item.due_at < self.context["now"]
+
+    @extend_schema_field({"type": "array", "items": {"type": "string", "enum": ["claim", "release"]}})
+    def get_allowed_actions(self, item) -> list[str]:
+        user = self.context["request"].user
+        if item.assigned_to_id is None:
+            return ["claim"]
+        return ["release"] if item.assigned_to_id == user.pk else []
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {k: {"type": "string", "nullable": True} for k in ("self", "referral", "mri_request")},
+        }
+    )
+    def get_links(self, item) -> dict:
+        return {
+            "self": reverse("api-worklist-detail", args=[item.pk]),
+            "referral": reverse("api-referral-detail", args=[item.referral_id]),
+            "mri_request": reverse("api-mri-request-detail", args=[item.mri_request_id])
+            if item.mri_request_id
+            else None,
+        }
+
+
+class WorkItemFilter(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(choices=WorkItemKind.choices)
+    overdue = filters.BooleanFilter(method="filter_overdue")
+    assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me")
+    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = WorkItem
+        fields = ["kind"]
+
+    def filter_overdue(self, queryset, name, value):
+        now = timezone.now()
+        return queryset.filter(due_at__lt=now) if value else queryset.exclude(due_at__lt=now)
+
+    def filter_assigned_to_me(self, queryset, name, value):
+        user = self.request.user
+        return queryset.filter(assigned_to=user) if value else queryset.exclude(assigned_to=user)
+
+
+class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+    """Your open work: items you claimed plus your role queues' unclaimed items, overdue first.
+    Claiming or releasing an item never changes the case's state."""
+
+    serializer_class = WorkItemSerializer
+    filterset_class = WorkItemFilter
+    lookup_value_regex = ID
+    ordering = ("sort_due", "id")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return WorkItem.objects.none()
+        due = Coalesce("due_at", Value(NO_DUE, output_field=DateTimeField()))
+        return selectors.worklist_for(self.request.user).annotate(sort_due=due)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def _item(self, item_id: int) -> WorkItem:
+        return self.get_queryset().get(pk=item_id)
+
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def claim(self, request, pk=None):
+        item = workitems.work_item_claim(work_item_id=self.get_object().pk, actor=request.user)
+        return Response(self.get_serializer(self._item(item.pk)).data)
+
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def release(self, request, pk=None):
+        item = workitems.work_item_release(work_item_id=self.get_object().pk, actor=request.user)
+        return Response(self.get_serializer(self._item(item.pk)).data)
+
+
+# --- notifications ---------------------------------------------------------------------------------
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "subject", "body", "link", "referral", "work_item", "created_at", "acknowledged_at"]
+        read_only_fields = fields
+
+
+class NotificationFilter(filters.FilterSet):
+    acknowledged = filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Notification
+        fields = ["acknowledged"]
+
+
+class NotificationViewSet(AuditedListMixin, viewsets.GenericViewSet):
+    """Your notifications, newest first; acknowledging a critical-result alert also acknowledges the report."""
+
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilter
+    lookup_value_regex = ID
+    ordering = "-created_at"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return selectors.notifications_for(self.request.user).select_related("work_item")
+
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: NotificationSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def acknowledge(self, request, pk=None):
+        notification = self.get_object()
+        with transaction.atomic():
+            notification_acknowledge(notification_id=notification.pk, actor=request.user)
+            _acknowledge_critical_result(notification, request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=notification.pk)).data)
+
+
+def _acknowledge_critical_result(notification: Notification, actor) -> None:
+    """A critical or urgent MRI result is acknowledged by reading its alert (DESIGN.md §3 report
+    category): the escalation stops and the report records who acknowledged it."""
+    item = notification.work_item
+    if item is None or item.kind != WorkItemKind.CRITICAL_RESULT_ACK or item.mri_request_id is None:
+        return
+    from imaging import services as imaging  # carepath imports the apps only at call time
+    from imaging.models import NeuroradiologyReport
+
+    report_id = (
+        NeuroradiologyReport.objects.filter(mri_request_id=item.mri_request_id).values_list("pk", flat=True).first()
+    )
+    if report_id is not None:
+        imaging.report_acknowledge(report_id=report_id, actor=actor)

@@ -1,0 +1,239 @@
+"""MRI requests and neuroradiology reports over REST (DESIGN.md §5)."""
+
+from django.db.models import Prefetch
+from django.urls import include, path, reverse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.routers import SimpleRouter
+
+from carepath.api.common import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    AuditedListMixin,
+    AuditedRetrieveMixin,
+    StatefulSerializer,
+    run_transition,
+    transition_request_schema,
+)
+from carepath.api.idempotency import idempotent
+from carepath.models import WorkItem, WorkItemStatus
+
+from . import selectors
+from .choices import MRIState, ReportCategory
+from .machine import MRI_MACHINE
+from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum
+
+ID = r"[0-9]{1,18}"
+PRIORITIES = [("asap", "asap"), ("urgent", "urgent"), ("routine", "routine")]
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "start",
+            "end",
+            "location",
+            "sedation",
+            "sedation_default",
+            "sedation_override_reason",
+            "guardian",
+            "solids_until",
+            "milk_until",
+            "clear_fluids_until",
+            "status",
+            "scan_outcome",
+            "status_reason",
+            "booked_by",
+            "booked_at",
+        ]
+        read_only_fields = fields
+
+
+MRI_LINKS = {
+    "type": "object",
+    "properties": {name: {"type": "string"} for name in ("self", "referral", "transitions")}
+    | {"report": {"type": "string", "nullable": True}},
+}
+
+
+class MRIRequestSerializer(StatefulSerializer):
+    machine = MRI_MACHINE
+    reference = serializers.CharField(source="__str__", read_only=True)
+    appointment = AppointmentSerializer(read_only=True, allow_null=True)
+    report = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MRIRequest
+        fields = [
+            "id",
+            "reference",
+            "state",
+            "version",
+            "priority",
+            "referral",
+            "clinical_question",
+            "suspected_lesion",
+            "requested_by",
+            "requested_at",
+            "protocol",
+            "contrast",
+            "duration_minutes",
+            "protocoled_by",
+            "protocoled_at",
+            "appointment",
+            "accession_number",
+            "performed_at",
+            "cancel_reason",
+            "updated_at",
+            "report",
+            "allowed_transitions",
+            "deadlines",
+            "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_report(self, mri) -> int | None:
+        report = getattr(mri, "report", None)
+        return report.pk if report else None
+
+    @extend_schema_field(MRI_LINKS)
+    def get_links(self, mri) -> dict:
+        report = getattr(mri, "report", None)
+        return {
+            "self": reverse("api-mri-request-detail", args=[mri.pk]),
+            "referral": reverse("api-referral-detail", args=[mri.referral_id]),
+            "transitions": reverse("api-mri-request-transitions", args=[mri.pk]),
+            "report": reverse("api-report-detail", args=[report.pk]) if report else None,
+        }
+
+
+class MRIRequestFilter(filters.FilterSet):
+    state = filters.MultipleChoiceFilter(choices=MRIState.choices)
+    priority = filters.MultipleChoiceFilter(choices=PRIORITIES)
+    referral = filters.NumberFilter(field_name="referral_id", min_value=1, max_value=2**62)
+    patient = filters.NumberFilter(field_name="referral__patient_id", min_value=1, max_value=2**62)
+    overdue = filters.BooleanFilter(method="filter_overdue", label="Has an open step past its due time.")
+    assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me", label="Has an open step claimed by you.")
+    requested_after = filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    requested_before = filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt")
+
+    class Meta:
+        model = MRIRequest
+        fields = ["state", "priority", "referral", "patient"]
+
+    def filter_overdue(self, queryset, name, value):
+        late = WorkItem.objects.filter(status=WorkItemStatus.OPEN, due_at__lt=timezone.now()).values("mri_request_id")
+        return queryset.filter(pk__in=late) if value else queryset.exclude(pk__in=late)
+
+    def filter_assigned_to_me(self, queryset, name, value):
+        mine = WorkItem.objects.filter(status=WorkItemStatus.OPEN, assigned_to=self.request.user).values(
+            "mri_request_id"
+        )
+        return queryset.filter(pk__in=mine) if value else queryset.exclude(pk__in=mine)
+
+
+class MRIRequestViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+    """MRI requests of the cases you may see; changed only through `POST {id}/transitions/`."""
+
+    serializer_class = MRIRequestSerializer
+    filterset_class = MRIRequestFilter
+    lookup_value_regex = ID
+    ordering = "-requested_at"
+
+    def get_queryset(self):
+        items = WorkItem.objects.filter(status=WorkItemStatus.OPEN).order_by("due_at", "id")
+        return selectors.mri_requests_visible_to(self.request.user).prefetch_related(
+            Prefetch("work_items", queryset=items, to_attr="open_work_items")
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    @extend_schema(
+        request=transition_request_schema(MRI_MACHINE, "MRIRequestTransitionRequest"),
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: MRIRequestSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="transitions")
+    @idempotent
+    def transitions(self, request, pk=None):
+        mri = self.get_object()
+        run_transition(machine=MRI_MACHINE, obj=mri, request=request)
+        return self.object_response(self.get_queryset().get(pk=mri.pk))
+
+
+class AddendumSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReportAddendum
+        fields = ["id", "text", "author", "at"]
+        read_only_fields = fields
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    referral = serializers.IntegerField(source="mri_request.referral_id", read_only=True)
+    addenda = AddendumSerializer(many=True, read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NeuroradiologyReport
+        fields = [
+            "id",
+            "mri_request",
+            "referral",
+            "category",
+            "impression",
+            "findings",
+            "signed_by",
+            "signed_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "addenda",
+            "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {"type": "object", "properties": {k: {"type": "string"} for k in ("self", "mri_request", "referral")}}
+    )
+    def get_links(self, report) -> dict:
+        return {
+            "self": reverse("api-report-detail", args=[report.pk]),
+            "mri_request": reverse("api-mri-request-detail", args=[report.mri_request_id]),
+            "referral": reverse("api-referral-detail", args=[report.mri_request.referral_id]),
+        }
+
+
+class ReportFilter(filters.FilterSet):
+    category = filters.MultipleChoiceFilter(choices=ReportCategory.choices)
+    acknowledged = filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
+    signed_after = filters.IsoDateTimeFilter(field_name="signed_at", lookup_expr="gte")
+    signed_before = filters.IsoDateTimeFilter(field_name="signed_at", lookup_expr="lt")
+
+    class Meta:
+        model = NeuroradiologyReport
+        fields = ["category"]
+
+
+class ReportViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+    """Signed neuroradiology reports (structured findings, impression, category, addenda)."""
+
+    serializer_class = ReportSerializer
+    filterset_class = ReportFilter
+    lookup_value_regex = ID
+    ordering = "-signed_at"
+
+    def get_queryset(self):
+        return selectors.reports_visible_to(self.request.user).prefetch_related("addenda")
+
+
+router = SimpleRouter()
+router.register("mri-requests", MRIRequestViewSet, basename="api-mri-request")
+router.register("reports", ReportViewSet, basename="api-report")
+urlpatterns = [path("", include(router.urls))]

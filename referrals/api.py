@@ -1,0 +1,405 @@
+"""Patients, referrals and the pathway definition over REST (DESIGN.md §5). Thin: serializers
+shape data, services do the writing, selectors apply the access rules."""
+
+from zoneinfo import available_timezones
+
+from django.db.models import Prefetch
+from django.urls import include, path, reverse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from carepath import audit
+from carepath.api.common import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    AuditedListMixin,
+    AuditedRetrieveMixin,
+    StatefulSerializer,
+    run_transition,
+    transition_request_schema,
+)
+from carepath.api.idempotency import idempotent
+from carepath.models import AuditLog, CaseEvent, WorkItem, WorkItemStatus
+from imaging.machine import MRI_MACHINE
+from imaging.models import MRIRequest
+
+from . import fhir, selectors, services
+from .choices import Priority, ReferralState
+from .inputs import ReferralDetailsInput
+from .machine import REFERRAL_MACHINE
+from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
+
+ID = r"[0-9]{1,18}"
+
+
+# --- patients --------------------------------------------------------------------------------------
+class GuardianSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Guardian
+        fields = ["id", "name", "relationship", "phone", "email", "has_parental_responsibility", "contact_preference"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"name": {"max_length": 200}, "phone": {"max_length": 32}}
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    guardians = GuardianSerializer(many=True, required=False)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "time_zone",
+            "guardians",
+            "created_at",
+            "links",
+        ]
+        read_only_fields = ["id", "created_at"]
+        # uniqueness is the service's job (it answers with a field error); no pre-check query here
+        extra_kwargs = {"mrn": {"validators": []}}
+
+    @extend_schema_field(
+        {"type": "object", "properties": {"self": {"type": "string"}, "referrals": {"type": "string"}}}
+    )
+    def get_links(self, patient) -> dict:
+        return {
+            "self": reverse("api-patient-detail", args=[patient.pk]),
+            "referrals": reverse("api-referral-list") + f"?patient={patient.pk}",
+        }
+
+    def validate_time_zone(self, value: str) -> str:
+        if value and value not in available_timezones():
+            raise serializers.ValidationError("Not a known IANA time zone (e.g. Europe/London).")
+        return value
+
+    def validate_guardians(self, value):
+        if len(value) > 10:
+            raise serializers.ValidationError("At most 10 guardians.")
+        return value
+
+
+class PatientFilter(filters.FilterSet):
+    mrn = filters.CharFilter(field_name="mrn", max_length=32)
+
+    class Meta:
+        model = Patient
+        fields = ["mrn"]
+
+
+class PatientViewSet(AuditedListMixin, AuditedRetrieveMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Children registered with the service; visible with any of their referrals you may see."""
+
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+    lookup_value_regex = ID
+    ordering = "-id"
+
+    def get_queryset(self):
+        return selectors.patients_visible_to(self.request.user)
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], responses={201: PatientSerializer})
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        patient = services.patient_create(actor=request.user, **given.validated_data)
+        patient = self.get_queryset().get(pk=patient.pk)
+        response = Response(self.get_serializer(patient).data, status=201)
+        response["Location"] = reverse("api-patient-detail", args=[patient.pk])
+        return response
+
+
+# --- referrals -------------------------------------------------------------------------------------
+class PatientSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = ["id", "mrn", "given_name", "family_name", "birth_date", "sex"]
+        read_only_fields = fields
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Assessment
+        fields = [
+            "findings",
+            "working_diagnosis",
+            "brow_lift_sign",
+            "severity_scale",
+            "severity_score",
+            "mri_indicated",
+            "assessed_by",
+            "assessed_at",
+        ]
+        read_only_fields = fields
+
+
+class ConsultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NeurosurgeryConsult
+        fields = [
+            "id",
+            "question",
+            "requested_by",
+            "requested_at",
+            "recommendation",
+            "note",
+            "answered_by",
+            "answered_at",
+        ]
+        read_only_fields = fields
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Outcome
+        fields = [
+            "diagnosis",
+            "plan",
+            "follow_up",
+            "letter",
+            "imaging_waived_reason",
+            "concluded_by",
+            "concluded_at",
+            "acknowledged_by",
+            "acknowledged_at",
+        ]
+        read_only_fields = fields
+
+
+REFERRAL_LINKS = {
+    "type": "object",
+    "properties": {name: {"type": "string"} for name in ("self", "patient", "events", "fhir", "transitions")}
+    | {"mri_requests": {"type": "array", "items": {"type": "string"}}},
+}
+
+
+class ReferralSerializer(StatefulSerializer):
+    machine = REFERRAL_MACHINE
+    reference = serializers.CharField(read_only=True)
+    patient = PatientSummarySerializer(read_only=True)
+    mri_requests = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "reference",
+            "state",
+            "version",
+            "priority",
+            "requested_priority",
+            "patient",
+            "referred_by",
+            "created_by",
+            "reason",
+            "symptom_onset",
+            "side",
+            "muscles",
+            "spread",
+            "frequency",
+            "red_flags",
+            "clinical_notes",
+            "priority_override_reason",
+            "return_reason",
+            "referrer_response",
+            "decline_reason",
+            "decline_advice",
+            "cancel_reason",
+            "was_not_brought_count",
+            "loop_closed_unacknowledged",
+            "submitted_at",
+            "triaged_at",
+            "mri_requested_at",
+            "neurosurgery_requested_at",
+            "concluded_at",
+            "closed_at",
+            "updated_at",
+            "allowed_transitions",
+            "deadlines",
+            "mri_requests",
+            "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "array", "items": {"type": "integer"}})
+    def get_mri_requests(self, referral) -> list[int]:
+        return [mri.pk for mri in referral.mri_requests.all()]
+
+    @extend_schema_field(REFERRAL_LINKS)
+    def get_links(self, referral) -> dict:
+        pk = referral.pk
+        return {
+            "self": reverse("api-referral-detail", args=[pk]),
+            "patient": reverse("api-patient-detail", args=[referral.patient_id]),
+            "events": reverse("api-referral-events", args=[pk]),
+            "fhir": reverse("api-referral-fhir", args=[pk]),
+            "transitions": reverse("api-referral-transitions", args=[pk]),
+            "mri_requests": [reverse("api-mri-request-detail", args=[mri.pk]) for mri in referral.mri_requests.all()],
+        }
+
+
+class ReferralDetailSerializer(ReferralSerializer):
+    assessment = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField()
+    consults = ConsultSerializer(many=True, read_only=True)
+
+    class Meta(ReferralSerializer.Meta):
+        fields = [*ReferralSerializer.Meta.fields, "assessment", "consults", "outcome"]
+        read_only_fields = fields
+
+    @extend_schema_field(AssessmentSerializer(allow_null=True))
+    def get_assessment(self, referral):
+        found = getattr(referral, "assessment", None)
+        return AssessmentSerializer(found).data if found else None
+
+    @extend_schema_field(OutcomeSerializer(allow_null=True))
+    def get_outcome(self, referral):
+        found = getattr(referral, "outcome", None)
+        return OutcomeSerializer(found).data if found else None
+
+
+class ReferralCreateSerializer(ReferralDetailsInput):
+    patient = serializers.IntegerField(min_value=1, max_value=2**62)
+    referred_by = serializers.IntegerField(
+        min_value=1,
+        max_value=2**62,
+        required=False,
+        allow_null=True,
+        help_text="The referring pediatrician's user id (for API clients writing on a clinician's behalf).",
+    )
+
+
+class ReferralFilter(filters.FilterSet):
+    state = filters.MultipleChoiceFilter(choices=ReferralState.choices)
+    priority = filters.MultipleChoiceFilter(choices=Priority.choices)
+    patient = filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
+    overdue = filters.BooleanFilter(method="filter_overdue", label="Has an open step past its due time.")
+    assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me", label="Has an open step claimed by you.")
+    submitted_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Referral
+        fields = ["state", "priority", "patient"]
+
+    def filter_overdue(self, queryset, name, value):
+        exists = selectors.open_items_due_before(timezone.now())
+        return queryset.filter(exists if value else ~exists)
+
+    def filter_assigned_to_me(self, queryset, name, value):
+        mine = WorkItem.objects.filter(status=WorkItemStatus.OPEN, assigned_to=self.request.user).values("referral_id")
+        return queryset.filter(pk__in=mine) if value else queryset.exclude(pk__in=mine)
+
+
+def _open_work_items(prefix: str = ""):
+    items = WorkItem.objects.filter(status=WorkItemStatus.OPEN).order_by("due_at", "id")
+    return Prefetch(f"{prefix}work_items", queryset=items, to_attr="open_work_items")
+
+
+def _mri_ids():
+    return Prefetch("mri_requests", queryset=MRIRequest.objects.only("id", "referral_id").order_by("requested_at"))
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.get_username", read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "at", "actor", "machine", "kind", "transition", "from_state", "to_state", "mri_request", "data"]
+        read_only_fields = fields
+
+
+class ReferralViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+    """Pathway cases. Transitions go through `POST {id}/transitions/`; nothing is edited directly."""
+
+    filterset_class = ReferralFilter
+    lookup_value_regex = ID
+    ordering = "-submitted_at"
+
+    def get_queryset(self):
+        queryset = selectors.referrals_visible_to(self.request.user).prefetch_related(_open_work_items(), _mri_ids())
+        if self.action != "list":
+            queryset = queryset.select_related("assessment", "outcome").prefetch_related("consults")
+        return queryset
+
+    def get_serializer_class(self):
+        return ReferralSerializer if self.action == "list" else ReferralDetailSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def _fresh(self, pk: int) -> Referral:
+        return self.get_queryset().get(pk=pk)
+
+    @extend_schema(
+        request=ReferralCreateSerializer, parameters=[IDEMPOTENCY_KEY], responses={201: ReferralDetailSerializer}
+    )
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        given = ReferralCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = dict(given.validated_data)
+        referral = services.referral_create(actor=request.user, patient_id=data.pop("patient"), **data)
+        response = self.object_response(self._fresh(referral.pk), status=201)
+        response["Location"] = reverse("api-referral-detail", args=[referral.pk])
+        return response
+
+    @extend_schema(
+        request=transition_request_schema(REFERRAL_MACHINE, "ReferralTransitionRequest"),
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: ReferralDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="transitions")
+    @idempotent
+    def transitions(self, request, pk=None):
+        referral = self.get_object()
+        run_transition(machine=REFERRAL_MACHINE, obj=referral, request=request)
+        return self.object_response(self._fresh(referral.pk))
+
+    @extend_schema(responses={200: EventSerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def events(self, request, pk=None):
+        referral = self.get_object()
+        audit.record_view(request.user, referral, "timeline")
+        events = referral.events.select_related("actor").order_by("at", "id")
+        return Response(EventSerializer(events, many=True).data)
+
+    @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT}, filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def fhir(self, request, pk=None):
+        referral = selectors.referral_detail(request.user, self.get_object().pk)
+        audit.record(request.user, AuditLog.Action.EXPORT, referral, {"format": "fhir-r4b-bundle"})
+        return Response(fhir.referral_bundle(referral), content_type="application/fhir+json")
+
+
+# --- the pathway definition ------------------------------------------------------------------------
+class PathwayView(APIView):
+    """Both state machines as data (states, transitions, roles, required data), from the one definition."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response({"referral": REFERRAL_MACHINE.describe(), "mri_request": MRI_MACHINE.describe()})
+
+
+router = SimpleRouter()
+router.register("patients", PatientViewSet, basename="api-patient")
+router.register("referrals", ReferralViewSet, basename="api-referral")
+
+urlpatterns = [
+    path("pathway/", PathwayView.as_view(), name="api-pathway"),
+    path("", include(router.urls)),
+]

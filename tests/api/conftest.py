@@ -1,0 +1,42 @@
+"""API test helpers: a client signed in with a real bearer token for any user."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from carepath.api.tokens import token_issue
+
+
+@pytest.fixture
+def api():
+    """`api(user)` → an APIClient sending that user's bearer token (None: anonymous)."""
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            _, raw = token_issue(user=user, name="test")
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """Tests run with production settings (DEBUG off); the test client speaks plain HTTP."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _clear_throttles():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def transition(client, kind: str, pk: int, name: str, data: dict | None = None, **extra):
+    body = {"transition": name, "data": data or {}}
+    body.update({k: v for k, v in extra.items() if k == "version"})
+    headers = {k: v for k, v in extra.items() if k != "version"}
+    return client.post(f"/api/v1/{kind}/{pk}/transitions/", body, format="json", **headers)
