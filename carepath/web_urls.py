@@ -1,3 +1,27 @@
-"""Web UI routes (DESIGN.md §6). Filled in by the web UI work (issue 5)."""
+"""Web UI routes (DESIGN.md §6)."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from django.views.generic import RedirectView
+
+from imaging import views as imaging_views
+from referrals import views as referral_views
+
+from . import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="my_work", permanent=False), name="home"),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("work/", views.my_work, name="my_work"),
+    path("work/<int:pk>/claim/", views.work_item_claim, name="work_item_claim"),
+    path("work/<int:pk>/release/", views.work_item_release, name="work_item_release"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/acknowledge/", views.notification_acknowledge, name="notification_acknowledge"),
+    path("referrals/new/", referral_views.referral_new, name="referral_new"),
+    path("cases/<int:pk>/", referral_views.case, name="case"),
+    path("dashboard/", referral_views.dashboard_view, name="dashboard"),
+    path("mri/board/", imaging_views.mri_board, name="mri_board"),
+    path("mri/reading/", imaging_views.reading_queue, name="reading_queue"),
+    path("mri/reading/<int:pk>/", imaging_views.reading, name="reading"),
+]

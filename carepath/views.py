@@ -1,0 +1,195 @@
+"""Web pages shared by every role (DESIGN.md §6): sign-in, My work, notifications, error pages.
+
+Views are thin: reads through selectors (which apply carepath.access), writes through services,
+and every page that shows children's records leaves an audit row.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from . import access, audit, inbox, selectors, workitems
+from .errors import DomainError, Forbidden
+from .models import WorkItem, WorkItemKind
+from .roles import Role, user_roles
+
+# --- sign-in with failed-login throttling ------------------------------------------------------
+LOGIN_MAX_FAILURES = getattr(settings, "LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_SECONDS = getattr(settings, "LOGIN_LOCKOUT_SECONDS", 15 * 60)
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _throttle_keys(request: HttpRequest, username: str) -> list[str]:
+    # Per account (guessing one password) and per address (trying many accounts).
+    return [f"login-fail:user:{username.strip().lower()[:150]}", f"login-fail:ip:{_client_ip(request)}"]
+
+
+def login_locked(request: HttpRequest, username: str) -> bool:
+    return any((cache.get(k) or 0) >= LOGIN_MAX_FAILURES * (1 if ":user:" in k else 4)
+               for k in _throttle_keys(request, username))
+
+
+def _count_failure(request: HttpRequest, username: str) -> None:
+    for key in _throttle_keys(request, username):
+        cache.add(key, 0, LOGIN_LOCKOUT_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, LOGIN_LOCKOUT_SECONDS)
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+    locked_message = (
+        "Too many failed sign-in attempts. For your patients' safety this account is locked for "
+        f"{LOGIN_LOCKOUT_SECONDS // 60} minutes; ask an administrator if you need access sooner."
+    )
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        if login_locked(request, username):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, self.locked_message)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        _count_failure(self.request, self.request.POST.get("username", ""))
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        for key in _throttle_keys(self.request, form.get_user().get_username()):
+            if ":user:" in key:
+                cache.delete(key)
+        return super().form_valid(form)
+
+
+# --- My work -------------------------------------------------------------------------------------
+DUE_SOON = timedelta(hours=24)
+WORKLIST_LIMIT = 200
+
+
+def _worklist(request: HttpRequest):
+    items = selectors.worklist_for(request.user)
+    priority = request.GET.get("priority", "")
+    kind = request.GET.get("step", "")
+    if priority in ("asap", "urgent", "routine"):
+        items = items.filter(priority=priority)
+    if kind in WorkItemKind.values:
+        items = items.filter(kind=kind)
+    if request.GET.get("mine") == "1":
+        items = items.filter(assigned_to=request.user)
+    return list(items[:WORKLIST_LIMIT]), {"priority": priority, "step": kind, "mine": request.GET.get("mine", "")}
+
+
+def _group(items: list[WorkItem], now) -> list[tuple[str, str, list[WorkItem]]]:
+    overdue = [i for i in items if i.due_at and i.due_at < now]
+    soon = [i for i in items if i.due_at and now <= i.due_at < now + DUE_SOON]
+    later = [i for i in items if not i.due_at or i.due_at >= now + DUE_SOON]
+    return [("overdue", "Overdue", overdue), ("soon", "Due in the next 24 hours", soon), ("later", "Later", later)]
+
+
+@login_required
+def my_work(request: HttpRequest) -> HttpResponse:
+    items, filters = _worklist(request)
+    from referrals.models import Referral  # carepath never imports the apps at module level
+
+    audit.record_list(request.user, Referral, sorted({i.referral_id for i in items}), query=request.GET.urlencode())
+    now = timezone.now()
+    context = {
+        "groups": _group(items, now),
+        "count": len(items),
+        "limited": len(items) >= WORKLIST_LIMIT,
+        "filters": filters,
+        "steps": _steps_for(request.user),
+        "now": now,
+    }
+    template = "carepath/_worklist.html" if request.htmx else "carepath/my_work.html"
+    return render(request, template, context)
+
+
+def _steps_for(user) -> list[tuple[str, str]]:
+    from imaging.services import STEPS as MRI_STEPS
+    from referrals.services import STEPS as REFERRAL_STEPS  # kind → queue tables, read not copied
+
+    roles = user_roles(user)
+    queue_of = {kind: queue for kind, queue in [*REFERRAL_STEPS.values(), *MRI_STEPS.values()]}
+    everyone = Role.ADMIN in roles
+    return [(k, label) for k, label in WorkItemKind.choices if everyone or queue_of.get(k, Role.NEUROLOGIST) in roles]
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+@require_POST
+@login_required
+def work_item_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    return _work_item_action(request, pk, workitems.work_item_claim, "You have taken this item.")
+
+
+@require_POST
+@login_required
+def work_item_release(request: HttpRequest, pk: int) -> HttpResponse:
+    return _work_item_action(request, pk, workitems.work_item_release, "The item is back in its queue.")
+
+
+def _work_item_action(request, pk, service, success: str) -> HttpResponse:
+    # Only items on cases this user may see; anything else is a 404, never a hint that it exists.
+    if not WorkItem.objects.filter(access.referral_q(request.user, prefix="referral__"), pk=pk).exists():
+        return render(request, "404.html", status=404)
+    try:
+        service(work_item_id=pk, actor=request.user)
+        messages.success(request, success)
+    except Forbidden as exc:
+        raise PermissionDenied(exc.detail) from None
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    return redirect(_back(request, reverse("my_work")))
+
+
+# --- notifications -------------------------------------------------------------------------------
+NOTIFICATION_PAGE = 100
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    rows = list(selectors.notifications_for(request.user)[:NOTIFICATION_PAGE])
+    from referrals.models import Referral
+
+    audit.record_list(request.user, Referral, sorted({n.referral_id for n in rows if n.referral_id}), "notifications")
+    return render(request, "carepath/notifications.html", {"notifications": rows})
+
+
+@require_POST
+@login_required
+def notification_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        inbox.notification_acknowledge(notification_id=pk, actor=request.user)
+    except DomainError:
+        return render(request, "404.html", status=404)
+    return redirect(_back(request, reverse("notifications")))
+
+
+def unread_notification_count(user) -> int:
+    return selectors.notifications_for(user).filter(Q(acknowledged_at__isnull=True)).count()

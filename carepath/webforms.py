@@ -1,0 +1,246 @@
+"""HTML forms drawn from the transitions' input serializers (DESIGN.md §3, §6).
+
+The machine table names, per transition, the DRF serializer that validates its data. The web UI
+renders a form from that serializer's fields and validates the POST with the same serializer, so
+the UI has no second copy of the rules. Nested serializers (`severity{scale,score}`, the report's
+`findings{nvc{…},lesion{…}}`) are posted as dotted names (`severity.scale`), which DRF parses from
+a QueryDict.
+
+`run_action` is the one path from a posted form to a transition service: preflight with
+`Machine.check` (role, version, state), validate, call the service, and turn every DomainError into
+something a page can show beside the fields or above the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import Http404, QueryDict
+from rest_framework import serializers
+
+from .errors import DomainError, Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
+from .workflow import Machine, Transition
+
+LONG_TEXT = 300  # CharFields longer than this are textareas
+NON_FIELD = "non_field_errors"
+
+
+@dataclass
+class FieldSpec:
+    name: str  # dotted, as posted
+    label: str
+    widget: str  # text, textarea, number, date, datetime, select, radios, checkboxes, checkbox, tristate, group
+    required: bool = False
+    help_text: str = ""
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    value: Any = ""
+    values: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    children: list[FieldSpec] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return "f-" + self.name.replace(".", "-").replace("_", "-")
+
+
+def _widget(f: serializers.Field) -> str:
+    if isinstance(f, serializers.Serializer):
+        return "group"
+    if isinstance(f, serializers.ListField) and isinstance(f.child, serializers.ChoiceField):
+        return "checkboxes"
+    if isinstance(f, serializers.BooleanField):
+        return "tristate" if f.allow_null else "checkbox"
+    if isinstance(f, serializers.ChoiceField):
+        return "radios" if len(f.choices) <= 4 else "select"
+    if isinstance(f, serializers.DateTimeField):
+        return "datetime"
+    if isinstance(f, serializers.DateField):
+        return "date"
+    if isinstance(f, serializers.IntegerField):
+        return "number"
+    if isinstance(f, serializers.CharField) and (f.max_length or 0) > LONG_TEXT:
+        return "textarea"
+    return "text"
+
+
+def _attrs(f: serializers.Field) -> dict:
+    attrs = {}
+    for name in ("min_value", "max_value", "max_length"):
+        value = getattr(f, name, None)
+        if value is not None:
+            attrs[name] = value
+    return attrs
+
+
+def _choices(f: serializers.Field) -> list[tuple[str, str]]:
+    source = f.child if isinstance(f, serializers.ListField) else f
+    return [(str(k), str(v)) for k, v in getattr(source, "choices", {}).items()]
+
+
+def _initial(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _spec(name: str, f: serializers.Field, data: QueryDict | None, initial: dict, errors: dict) -> FieldSpec:
+    widget = _widget(f)
+    spec = FieldSpec(
+        name=name, label=str(f.label or name), widget=widget, required=bool(f.required),
+        help_text=str(f.help_text or ""), choices=_choices(f), attrs=_attrs(f), errors=errors.get(name, []),
+    )
+    if widget == "group":
+        spec.children = [_spec(f"{name}.{n}", c, data, initial, errors) for n, c in f.fields.items() if not c.read_only]
+        spec.errors = errors.get(name, []) + errors.get(f"{name}.{NON_FIELD}", [])
+        return spec
+    if data is not None:  # redisplay exactly what was typed
+        spec.values = data.getlist(name) if widget == "checkboxes" else []
+        spec.value = data.get(name, "")
+    else:
+        start = initial.get(name, f.default if f.default is not serializers.empty else None)
+        spec.values = [str(v) for v in start] if isinstance(start, list | tuple) else []
+        spec.value = _initial(start) if widget != "checkbox" else bool(start)
+    if widget == "checkbox" and data is not None:
+        spec.value = data.get(name) in ("true", "on", "1")
+    return spec
+
+
+def fields_for(serializer_class, *, data: QueryDict | None = None, initial: dict | None = None,
+               errors: dict | None = None) -> list[FieldSpec]:
+    if serializer_class is None:
+        return []
+    fields = serializer_class().fields
+    return [_spec(n, f, data, initial or {}, errors or {}) for n, f in fields.items() if not f.read_only]
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error dicts as {dotted name: [messages]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for k, v in flatten_errors(value, name).items():
+                flat.setdefault(k, []).extend(v)
+    elif isinstance(detail, list | tuple):
+        for item in detail:
+            if isinstance(item, dict | list):
+                for k, v in flatten_errors(item, prefix).items():
+                    flat.setdefault(k, []).extend(v)
+            else:
+                flat.setdefault(prefix or NON_FIELD, []).append(str(item))
+    else:
+        flat.setdefault(prefix or NON_FIELD, []).append(str(detail))
+    return flat
+
+
+def unclaimed_errors(errors: dict[str, list[str]], specs: list[FieldSpec]) -> list[str]:
+    """Messages whose field is not on the form (e.g. non_field_errors): shown above it."""
+    shown: set[str] = set()
+
+    def walk(items):
+        for s in items:
+            shown.add(s.name)
+            shown.add(f"{s.name}.{NON_FIELD}")
+            walk(s.children)
+
+    walk(specs)
+    return [m for k, msgs in errors.items() if k not in shown for m in msgs]
+
+
+@dataclass
+class ActionForm:
+    """One allowed action on one object, ready to render."""
+
+    machine: str  # "referral" or "mri"
+    object_id: int
+    version: int
+    transition: Transition
+    fields: list[FieldSpec]
+    errors: list[str] = field(default_factory=list)
+    is_open: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.transition.name
+
+    @property
+    def dom_id(self) -> str:
+        return f"action-{self.machine}-{self.object_id}-{self.name.replace('_', '-')}"
+
+
+def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict | None = None) -> list[ActionForm]:
+    """The forms of the actions this user may take on `obj` now (and only those)."""
+    initial = initial or {}
+    return [
+        ActionForm(machine=machine_key, object_id=obj.pk, version=obj.version, transition=t,
+                   fields=fields_for(t.input_serializer, initial=initial.get(t.name)))
+        for t in (machine.get(name) for name in machine.allowed_for(obj, user))
+    ]
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    form: ActionForm | None = None
+    banner: str = ""  # why nothing happened (stale, state moved on)
+    status: int = 200
+    result: Any = None
+
+
+def parse_version(raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidData({"version": "The form is damaged: reload the page."}) from None
+    if value < 0:
+        raise InvalidData({"version": "The form is damaged: reload the page."})
+    return value
+
+
+def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: QueryDict, *, id_kwarg: str) -> Outcome:
+    """Validate and perform action `name` on `obj` for `user` from a posted form.
+
+    Raises Http404 for an unknown action and Forbidden for one the user's role may never take;
+    the caller's error pages turn those into clean 404/403 pages.
+    """
+    try:
+        transition = machine.get(name)
+    except TransitionNotAllowed:
+        raise Http404("No such action") from None
+    if transition.is_system or not machine.may_perform(transition, obj, user):
+        raise Forbidden(f"Your role may not {transition.label.lower()} on this case.")
+    version = parse_version(post.get("version"))
+    form = ActionForm(machine=machine_key, object_id=obj.pk, version=obj.version, transition=transition,
+                      fields=fields_for(transition.input_serializer, data=post), is_open=True)
+    try:
+        machine.check(obj, name, actor=user, version=version)  # cheap preflight; the service re-checks on a locked row
+        data = _validated(transition, post)
+        result = transition.service_func(**{id_kwarg: obj.pk}, actor=user, expected_version=version, **data)
+    except InvalidData as exc:
+        errors = flatten_errors(exc.errors)
+        form.fields = fields_for(transition.input_serializer, data=post, errors=errors)
+        form.errors = unclaimed_errors(errors, form.fields)
+        return Outcome(ok=False, form=form, status=400)
+    except (StaleVersion, TransitionNotAllowed) as exc:
+        return Outcome(ok=False, form=form, banner=exc.detail, status=409)
+    except Forbidden:
+        raise
+    except DomainError as exc:  # any other refusal: say why, keep the input
+        form.errors = [exc.detail]
+        return Outcome(ok=False, form=form, status=exc.status)
+    return Outcome(ok=True, result=result)
+
+
+def _validated(transition: Transition, post: QueryDict) -> dict:
+    if transition.input_serializer is None:
+        return {}
+    serializer = transition.input_serializer(data=post)
+    if not serializer.is_valid():
+        raise InvalidData(serializer.errors)
+    return dict(serializer.validated_data)

@@ -1,0 +1,200 @@
+"""Imaging pages (DESIGN.md §6): the coordinators' MRI board and the neuroradiology reading queue.
+
+Both act through the same generic action forms as the case page (carepath.webforms), so a card on
+the board offers exactly the actions the MRI machine allows this user now.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from carepath import audit, webforms
+from carepath.errors import Forbidden, InvalidData
+from carepath.models import Machine, WorkItem, WorkItemStatus
+from carepath.roles import Role, has_role
+
+from . import selectors, services
+from .choices import FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
+from .machine import MRI_MACHINE
+from .models import MRIRequest
+
+BOARD_ROLES = (Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST, Role.ADMIN)
+READING_ROLES = (Role.NEURORADIOLOGIST, Role.ADMIN)
+COLUMN_LIMIT = 60  # cards per column; the column says how many more there are
+PRIORITY_ORDER = {"asap": 0, "urgent": 1, "routine": 2}
+
+
+def _with_due(queryset: QuerySet[MRIRequest]) -> QuerySet[MRIRequest]:
+    due = WorkItem.objects.filter(mri_request=OuterRef("pk"), machine=Machine.MRI, is_primary=True,
+                                  status=WorkItemStatus.OPEN).values("due_at")[:1]
+    return queryset.annotate(due_at=Subquery(due))
+
+
+def _age_months(mri: MRIRequest, today) -> int:
+    return mri.referral.patient.age_in_months(today)
+
+
+def _card(mri: MRIRequest, user, now, today) -> dict:
+    appointment = mri.appointment if mri.state == MRIState.SCHEDULED else None
+    months = _age_months(mri, today)
+    return {
+        "mri": mri,
+        "age": f"{months} mo" if months < 24 else f"{months // 12} y",
+        "overdue": bool(mri.due_at and mri.due_at < now),
+        "appointment": appointment,
+        "sedation": Sedation(appointment.sedation).label if appointment else "",
+        "fasting": appointment is not None and appointment.sedation in FASTING_SEDATION,
+        "actions": webforms.action_forms("mri", MRI_MACHINE, mri, user, initial=_initial(mri, today)),
+    }
+
+
+def _initial(mri: MRIRequest, today) -> dict:
+    """The schedule form starts at the sedation default for this child (age, suspected mass)."""
+    if mri.state not in MRI_MACHINE.get("schedule").sources:
+        return {}
+    default = services.sedation_default(birth_date=mri.referral.patient.birth_date, on=today,
+                                        mass_suspected=services.mass_suspected(mri))
+    return {"schedule": {"sedation": default}}
+
+
+def _board_columns(request: HttpRequest, failed: webforms.Outcome | None = None) -> dict:
+    user = request.user
+    mrn = request.GET.get("mrn", "").strip()[:32]
+    base = _with_due(selectors.mri_requests_visible_to(user).filter(state__in=OPEN_MRI_STATES))
+    if mrn:
+        base = base.filter(referral__patient__mrn__iexact=mrn)
+    now, today = timezone.now(), timezone.localdate()
+    columns, shown = [], []
+    for state in OPEN_MRI_STATES:
+        rows = base.filter(state=state).order_by("due_at", "id")
+        cards = list(rows[:COLUMN_LIMIT])
+        shown += [c.referral_id for c in cards]
+        built = [_card(c, user, now, today) for c in cards]
+        if failed is not None and failed.form is not None:
+            for card in built:
+                card["actions"] = [_swap(a, failed.form) for a in card["actions"]]
+        more = rows.count() - len(cards) if len(cards) == COLUMN_LIMIT else 0
+        columns.append({"state": state, "label": MRIState(state).label, "cards": built, "more": more})
+    from django.apps import apps
+
+    audit.record_list(user, apps.get_model("referrals", "Referral"), sorted(set(shown)), query=f"mri board {mrn}")
+    return {"columns": columns, "mrn": mrn}
+
+
+def _swap(form: webforms.ActionForm, failed: webforms.ActionForm) -> webforms.ActionForm:
+    if form.name == failed.name and form.object_id == failed.object_id:
+        failed.version = form.version
+        return failed
+    return form
+
+
+@login_required
+def mri_board(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, *BOARD_ROLES):
+        raise PermissionDenied("The MRI board is for imaging and neurology staff.")
+    if request.method == "POST":
+        return _act(request, "mri_board", "imaging/board.html", _board_columns)
+    return render(request, "imaging/board.html", _board_columns(request))
+
+
+def _act(request: HttpRequest, url_name: str, template: str, build) -> HttpResponse:
+    """Perform an MRI action posted from a list page; on a refusal show the page again with the
+    card's form open, its input kept and the reason beside it."""
+    mri = selectors.mri_requests_visible_to(request.user).filter(pk=_int(request.POST.get("object"))).first()
+    if mri is None:
+        raise Http404("No such MRI request")
+    name = request.POST.get("transition", "")
+    try:
+        outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, name, request.POST,
+                                      id_kwarg="mri_request_id")
+    except Forbidden as exc:
+        raise PermissionDenied(exc.detail) from None
+    except InvalidData as exc:
+        return render(request, "400.html", {"detail": exc.detail}, status=400)
+    if outcome.ok:
+        messages.success(request, f"{mri}: {MRI_MACHINE.get(name).label.lower()} — done.")
+        return redirect(reverse(url_name) + (f"?mrn={request.GET['mrn']}" if request.GET.get("mrn") else ""))
+    if outcome.banner:
+        messages.error(request, f"{mri}: {outcome.banner}")
+    context = build(request, outcome)
+    context["failed_id"] = outcome.form.dom_id if outcome.form else ""
+    return render(request, template, context, status=outcome.status)
+
+
+def _int(raw) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- reading queue -------------------------------------------------------------------------------
+READING_LIMIT = 100
+
+
+def _reading(request: HttpRequest, failed: webforms.Outcome | None = None) -> dict:
+    user = request.user
+    visible = _with_due(selectors.mri_requests_visible_to(user))
+    to_report = list(visible.filter(state=MRIState.PERFORMED).order_by("performed_at", "id")[:READING_LIMIT])
+    to_report.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), m.performed_at or timezone.now()))
+    to_protocol = list(visible.filter(state=MRIState.REQUESTED).order_by("requested_at", "id")[:READING_LIMIT])
+    to_protocol.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), m.requested_at))
+    unacknowledged = list(selectors.reports_visible_to(user).filter(
+        category__in=("critical", "urgent"), acknowledged_at__isnull=True).order_by("signed_at")[:READING_LIMIT])
+    now, today = timezone.now(), timezone.localdate()
+    ids = {m.referral_id for m in [*to_report, *to_protocol]}
+    from django.apps import apps
+
+    audit.record_list(user, apps.get_model("referrals", "Referral"), sorted(ids), query="reading queue")
+    return {
+        "to_report": [_card(m, user, now, today) for m in to_report],
+        "to_protocol": [_card(m, user, now, today) for m in to_protocol],
+        "unacknowledged": unacknowledged,
+    }
+
+
+@login_required
+def reading_queue(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, *READING_ROLES):
+        raise PermissionDenied("The reading queue is for neuroradiologists.")
+    if request.method == "POST":
+        return _act(request, "reading_queue", "imaging/reading_queue.html", _reading)
+    return render(request, "imaging/reading_queue.html", _reading(request))
+
+
+@login_required
+def reading(request: HttpRequest, pk: int) -> HttpResponse:
+    """One study with the structured report form (or the protocol form) beside its request."""
+    if not has_role(request.user, *READING_ROLES):
+        raise PermissionDenied("Reporting is for neuroradiologists.")
+    mri = _with_due(selectors.mri_requests_visible_to(request.user)).filter(pk=pk).first()
+    if mri is None:
+        raise Http404("No such MRI request")
+    failed = None
+    if request.method == "POST":
+        try:
+            outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, request.POST.get("transition", ""),
+                                          request.POST, id_kwarg="mri_request_id")
+        except Forbidden as exc:
+            raise PermissionDenied(exc.detail) from None
+        except InvalidData as exc:
+            return render(request, "400.html", {"detail": exc.detail}, status=400)
+        if outcome.ok:
+            messages.success(request, f"{mri}: done.")
+            return redirect("reading_queue")
+        failed = outcome
+        mri = _with_due(selectors.mri_requests_visible_to(request.user)).get(pk=pk)
+    audit.record_view(request.user, mri, "reading")
+    actions = webforms.action_forms("mri", MRI_MACHINE, mri, request.user)
+    if failed is not None and failed.form is not None:
+        actions = [_swap(a, failed.form) for a in actions]
+    context = {"mri": mri, "referral": mri.referral, "patient": mri.referral.patient, "actions": actions,
+               "banner": failed.banner if failed else "",
+               "age": _card(mri, request.user, timezone.now(), timezone.localdate())["age"],
+               "mass_suspected": services.mass_suspected(mri)}
+    return render(request, "imaging/reading.html", context, status=failed.status if failed else 200)

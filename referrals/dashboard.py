@@ -1,0 +1,152 @@
+"""Service figures for the dashboard (DESIGN.md §6): read-only aggregates over the cases a user may see.
+
+Every figure covers a bounded window (default 180 days) so the page costs the same with 10k or
+100k cases. Percentiles run in the database on PostgreSQL (`percentile_cont`); on SQLite, the
+zero-setup demo database, the durations are fetched and ranked in Python.
+"""
+
+from datetime import timedelta
+
+from django.db import connection
+from django.db.models import Count, F, Func, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from carepath import access
+from carepath.models import WorkItem, WorkItemKind, WorkItemStatus
+from imaging.models import MRIRequest, NeuroradiologyReport
+
+from .choices import ReferralState
+from .models import OPEN_STATES, Outcome, Referral
+
+HOUR = 3600.0
+
+
+class _Seconds(Func):
+    """end - start in seconds (PostgreSQL)."""
+
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    arg_joiner = " - "
+
+
+class _Percentile(Func):
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    contains_aggregate = True
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def duration_stats(queryset: QuerySet, start: str, end: str, group: str | None = None) -> list[dict]:
+    """[{group, n, p50_h, p90_h}] of (end - start) in hours."""
+    queryset = queryset.filter(**{f"{start}__isnull": False, f"{end}__isnull": False})
+    if connection.vendor == "postgresql":
+        seconds = _Seconds(F(end), F(start))
+        rows = queryset.values(*([group] if group else [])).annotate(
+            n=Count("pk"), p50=_Percentile(seconds, fraction=0.5), p90=_Percentile(seconds, fraction=0.9)
+        ).order_by()
+        if not group:
+            rows = [queryset.aggregate(n=Count("pk"), p50=_Percentile(seconds, fraction=0.5),
+                                       p90=_Percentile(seconds, fraction=0.9))]
+        return [{"group": r.get(group, ""), "n": r["n"], "p50_h": _hours(r["p50"]), "p90_h": _hours(r["p90"])}
+                for r in rows if r["n"]]
+    buckets: dict[str, list[float]] = {}
+    for key, a, b in queryset.values_list(group or "pk", start, end):
+        buckets.setdefault(key if group else "", []).append((b - a).total_seconds())
+    return [{"group": k, "n": len(v), "p50_h": _hours(_percentile(v, 0.5)), "p90_h": _hours(_percentile(v, 0.9))}
+            for k, v in sorted(buckets.items())]
+
+
+def _hours(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / HOUR, 1)
+
+
+def cases_per_step(user) -> list[dict]:
+    rows = dict(Referral.objects.filter(access.referral_q(user), state__in=OPEN_STATES)
+                .values_list("state").annotate(n=Count("pk")).order_by())
+    return [{"group": s, "label": ReferralState(s).label, "n": rows.get(s, 0)} for s in OPEN_STATES]
+
+
+def _items(user, since):
+    return WorkItem.objects.filter(access.referral_q(user, prefix="referral__"), created_at__gte=since)
+
+
+def time_in_step(user, since) -> list[dict]:
+    items = _items(user, since).filter(is_primary=True, status=WorkItemStatus.DONE)
+    return _labelled(duration_stats(items, "created_at", "closed_at", group="kind"))
+
+
+def sla_breaches(user, since, now) -> list[dict]:
+    late = Q(closed_at__isnull=False, due_at__isnull=False, closed_at__gt=F("due_at")) | Q(
+        status=WorkItemStatus.OPEN, due_at__lt=now)
+    rows = (_items(user, since).exclude(status=WorkItemStatus.CANCELLED).values("kind")
+            .annotate(total=Count("pk"), breached=Count("pk", filter=late)).order_by())
+    return _labelled([{"group": r["kind"], "n": r["total"], "breached": r["breached"],
+                       "rate": round(100.0 * r["breached"] / r["total"], 1) if r["total"] else 0.0} for r in rows])
+
+
+def _labelled(rows: list[dict]) -> list[dict]:
+    labels = dict(WorkItemKind.choices)
+    for row in rows:
+        row["label"] = labels.get(row["group"], row["group"])
+    return sorted(rows, key=lambda r: r["label"])
+
+
+def imaging_intervals(user, since) -> list[dict]:
+    mris = MRIRequest.objects.filter(access.referral_q(user, prefix="referral__"), performed_at__gte=since)
+    reports = NeuroradiologyReport.objects.filter(access.referral_q(user, prefix="mri_request__referral__"),
+                                                  signed_at__gte=since)
+    referral_to_mri = duration_stats(mris, "referral__submitted_at", "performed_at")
+    mri_to_report = duration_stats(reports, "mri_request__performed_at", "signed_at")
+    out = []
+    pairs = (("Referral → MRI performed", referral_to_mri), ("MRI performed → report signed", mri_to_report))
+    for label, rows in pairs:
+        row = rows[0] if rows else {"n": 0, "p50_h": None, "p90_h": None}
+        out.append({"group": label, "label": label, **{k: row[k] for k in ("n", "p50_h", "p90_h")}})
+    return out
+
+
+def loop_closure(user, since) -> list[dict]:
+    rows = (Outcome.objects.filter(access.referral_q(user, prefix="referral__"), concluded_at__gte=since)
+            .annotate(month=TruncMonth("concluded_at")).values("month")
+            .annotate(total=Count("pk"), acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)))
+            .order_by("month"))
+    return [{"group": r["month"].strftime("%Y-%m"), "label": r["month"].strftime("%b %Y"), "n": r["total"],
+             "acknowledged": r["acknowledged"],
+             "rate": round(100.0 * r["acknowledged"] / r["total"], 1) if r["total"] else 0.0} for r in rows]
+
+
+def figures(user, days: int = 180) -> dict:
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    return {
+        "cases_per_step": cases_per_step(user),
+        "time_in_step": time_in_step(user, since),
+        "sla_breaches": sla_breaches(user, since, now),
+        "intervals": imaging_intervals(user, since),
+        "loop_closure": loop_closure(user, since),
+        "since": since,
+        "days": days,
+    }
+
+
+# table name → (title, columns as (key, heading))
+TABLES = {
+    "cases_per_step": ("Open cases per step", [("label", "Step"), ("n", "Cases")]),
+    "time_in_step": ("Time in each step (hours)", [("label", "Step"), ("n", "Steps completed"),
+                                                   ("p50_h", "Median h"), ("p90_h", "90th percentile h")]),
+    "sla_breaches": ("SLA breaches per step", [("label", "Step"), ("n", "Steps"), ("breached", "Breached"),
+                                               ("rate", "Breached %")]),
+    "intervals": ("Imaging intervals (hours)", [("label", "Interval"), ("n", "Cases"), ("p50_h", "Median h"),
+                                                ("p90_h", "90th percentile h")]),
+    "loop_closure": ("Loop closure by month", [("label", "Month"), ("n", "Outcomes sent"),
+                                               ("acknowledged", "Acknowledged"), ("rate", "Closed-loop %")]),
+}

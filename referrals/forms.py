@@ -1,0 +1,66 @@
+"""Web forms for a new referral: the patient (found by MRN or added with guardians).
+
+The referral's own fields are validated by `referrals.inputs.ReferralDetailsInput`, the serializer
+the API uses too, so both channels accept exactly the same referral.
+"""
+
+from django import forms
+from django.utils import timezone
+
+from .choices import Muscle, Sex
+
+
+class FindPatientForm(forms.Form):
+    mrn = forms.CharField(label="MRN", max_length=32, help_text="The child's medical record number.")
+
+
+class PatientForm(forms.Form):
+    mrn = forms.CharField(label="MRN", max_length=32)
+    given_name = forms.CharField(label="Given name", max_length=100)
+    family_name = forms.CharField(label="Family name", max_length=100)
+    birth_date = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
+
+    def clean_birth_date(self):
+        value = self.cleaned_data["birth_date"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("The date of birth cannot be in the future.")
+        return value
+
+
+class GuardianForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=200)
+    relationship = forms.CharField(label="Relationship", max_length=50, help_text="e.g. mother, father, foster carer")
+    phone = forms.CharField(label="Phone", max_length=32, required=False)
+    email = forms.EmailField(label="E-mail", required=False)
+    has_parental_responsibility = forms.BooleanField(label="Has parental responsibility", required=False, initial=True)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("name") and not (data.get("phone") or data.get("email")):
+            raise forms.ValidationError("Give a phone number or an e-mail address so the family gets reminders.")
+        return data
+
+
+class BaseGuardianFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        if not any(f.cleaned_data.get("name") for f in self.forms):
+            raise forms.ValidationError("Add at least one parent or carer.")
+
+
+GuardianFormSet = forms.formset_factory(GuardianForm, formset=BaseGuardianFormSet, extra=2, max_num=2,
+                                        validate_max=True)
+
+
+def first_muscle_choices():
+    return [("", "Choose the first muscle…"), *Muscle.choices]
+
+
+def muscles_from_post(post) -> list[str]:
+    """The first muscle first, then the others it spread to (the order is clinical: eye-first
+    twitching that spreads down the face suggests hemifacial spasm)."""
+    first = post.get("first_muscle", "")
+    others = [m for m in post.getlist("muscles") if m != first]
+    return [first, *others] if first else others

@@ -1,0 +1,311 @@
+"""Web pages of the referral: the new-referral form and the case page (DESIGN.md §6).
+
+The case page shows only the actions this user may take now (`Machine.allowed_for`); each action's
+form is drawn from and validated by the transition's own input serializer (carepath.webforms).
+"""
+
+import csv
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from carepath import access, audit, webforms
+from carepath.errors import Forbidden, InvalidData, TransitionNotAllowed
+from carepath.models import CaseEvent
+from carepath.roles import Role, has_role
+from imaging import services as imaging_services
+from imaging.choices import Sedation
+from imaging.machine import MRI_MACHINE
+from imaging.models import NeuroradiologyReport
+
+from . import dashboard, selectors, services
+from .choices import Muscle, RedFlag
+from .forms import FindPatientForm, GuardianFormSet, PatientForm, first_muscle_choices, muscles_from_post
+from .inputs import ReferralDetailsInput
+from .machine import REFERRAL_MACHINE
+from .models import Referral
+
+# Actions that end or divert a case: drawn as quieter buttons so the main next step stands out.
+SECONDARY_ACTIONS = {"return_to_referrer", "decline", "cancel", "record_was_not_brought", "record_scan_failed",
+                     "reschedule", "refer_neurosurgery", "amend_report"}
+
+
+# --- new referral --------------------------------------------------------------------------------
+def _referral_fields(data=None, errors=None):
+    """The serializer's fields, minus muscles (drawn by hand: the first muscle, then the others)."""
+    specs = webforms.fields_for(ReferralDetailsInput, data=data, errors=errors)
+    return {s.name: s for s in specs}
+
+
+@login_required
+def referral_new(request: HttpRequest) -> HttpResponse:
+    if not access.can_create_referral(request.user):
+        raise PermissionDenied("Only referring clinicians write referrals here.")
+    if request.method == "POST":
+        return _referral_create(request)
+    find = FindPatientForm(request.GET or None)
+    patient, patient_form = None, None
+    if find.is_bound and find.is_valid():
+        mrn = find.cleaned_data["mrn"].strip()
+        patient = selectors.patients_visible_to(request.user).filter(mrn=mrn).first()
+        if patient is not None:
+            audit.record_view(request.user, patient, "new referral: patient found by MRN")
+        else:
+            patient_form = PatientForm(initial={"mrn": mrn})
+    return _render_new(request, find=find, patient=patient, patient_form=patient_form,
+                       guardians=GuardianFormSet(prefix="guardian") if patient_form else None)
+
+
+def _render_new(request, *, find, patient, patient_form, guardians, data=None, errors=None, status=200):
+    errors = errors or {}
+    fields = _referral_fields(data, errors)
+    return render(request, "referrals/new_referral.html", {
+        "find": find, "patient": patient, "patient_form": patient_form, "guardians": guardians,
+        "f": fields, "first_muscle_choices": first_muscle_choices(), "muscle_choices": Muscle.choices,
+        "first_muscle": data.get("first_muscle", "") if data is not None else "",
+        "other_muscles": data.getlist("muscles") if data is not None else [],
+        "muscle_errors": errors.get("muscles", []),
+        "patient_errors": errors.get("patient", []),
+        "other_errors": webforms.unclaimed_errors(
+            {k: v for k, v in errors.items() if k not in ("muscles", "patient")}, list(fields.values())),
+        "red_flag_choices": RedFlag.choices,
+    }, status=status)
+
+
+def _referral_create(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+    data = post.copy()
+    data.setlist("muscles", muscles_from_post(post))
+    patient = None
+    patient_form = guardians = None
+    if post.get("patient"):
+        patient = selectors.patients_visible_to(request.user).filter(pk=_int(post.get("patient"))).first()
+        if patient is None:
+            raise Http404("No such patient")
+    else:
+        patient_form = PatientForm(post)
+        guardians = GuardianFormSet(post, prefix="guardian")
+    serializer = ReferralDetailsInput(data=data)
+    errors = {} if serializer.is_valid() else webforms.flatten_errors(serializer.errors)
+    forms_ok = patient is not None or (patient_form.is_valid() and guardians.is_valid())
+    if not errors and forms_ok:
+        try:
+            referral = _create(request.user, patient, patient_form, guardians, serializer.validated_data)
+        except Forbidden as exc:
+            raise PermissionDenied(exc.detail) from None
+        except InvalidData as exc:
+            errors = webforms.flatten_errors(exc.errors)
+            if patient_form is not None:
+                for name in ("mrn", "birth_date"):
+                    for message in errors.pop(name, []):
+                        patient_form.add_error(name, message)
+        else:
+            messages.success(request, f"Referral {referral.reference} sent to neurology.")
+            return redirect("case", pk=referral.pk)
+    find = FindPatientForm(initial={"mrn": patient.mrn if patient else post.get("mrn", "")})
+    return _render_new(request, find=find, patient=patient, patient_form=patient_form, guardians=guardians,
+                       data=post, errors=errors, status=400)
+
+
+@transaction.atomic
+def _create(actor, patient, patient_form, guardians, details) -> Referral:
+    """Patient (when new) and referral together: an error in either leaves nothing half-made."""
+    if patient is None:
+        rows = [{k: v for k, v in f.cleaned_data.items()} for f in guardians.forms if f.cleaned_data.get("name")]
+        patient = services.patient_create(actor=actor, guardians=rows, **patient_form.cleaned_data)
+    return services.referral_create(actor=actor, patient_id=patient.pk, **details)
+
+
+def _int(raw) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- case page -----------------------------------------------------------------------------------
+@login_required
+def case(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = _visible(request.user, pk)
+    if request.method == "POST":
+        return _act(request, referral)
+    audit.record_view(request.user, referral, "case page")
+    return _render_case(request, referral)
+
+
+def _visible(user, pk: int) -> Referral:
+    try:
+        return selectors.referral_detail(user, pk)
+    except Referral.DoesNotExist:
+        raise Http404("No such case") from None
+
+
+def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
+    machine_key = request.POST.get("machine", "referral")
+    name = request.POST.get("transition", "")
+    if machine_key == "report_ack":
+        return _acknowledge_report(request, referral)
+    if machine_key == "mri":
+        target = next((m for m in referral.mri_requests.all() if m.pk == _int(request.POST.get("object"))), None)
+        if target is None:
+            raise Http404("No such MRI request on this case")
+        machine, id_kwarg = MRI_MACHINE, "mri_request_id"
+    elif machine_key == "referral":
+        target, machine, id_kwarg = referral, REFERRAL_MACHINE, "referral_id"
+    else:
+        raise Http404("No such action")
+    try:
+        outcome = webforms.run_action(machine_key, machine, target, request.user, name, request.POST, id_kwarg=id_kwarg)
+    except Forbidden as exc:
+        raise PermissionDenied(exc.detail) from None
+    except InvalidData as exc:  # a damaged hidden field
+        return render(request, "400.html", {"detail": exc.detail}, status=400)
+    if outcome.ok:
+        messages.success(request, f"Done: {machine.get(name).label}.")
+        return redirect("case", pk=referral.pk)
+    fresh = _visible(request.user, referral.pk)  # after a refusal, show the case as it is now
+    return _render_case(request, fresh, failed=outcome, status=outcome.status)
+
+
+def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpResponse:
+    report_id = _int(request.POST.get("object"))
+    if not any(getattr(m, "report", None) and m.report.pk == report_id for m in referral.mri_requests.all()):
+        raise Http404("No such report on this case")
+    if not has_role(request.user, Role.NEUROLOGIST, Role.ADMIN):
+        raise PermissionDenied("Only neurology acknowledges MRI results.")
+    imaging_services.report_acknowledge(report_id=report_id, actor=request.user)
+    messages.success(request, "Result acknowledged.")
+    return redirect("case", pk=referral.pk)
+
+
+def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None = None, status: int = 200):
+    user = request.user
+    forms = webforms.action_forms("referral", REFERRAL_MACHINE, referral, user)
+    mri_requests = list(referral.mri_requests.all())
+    current_mri = next((m for m in reversed(mri_requests) if m.state in MRI_MACHINE.open_states), None)
+    if current_mri is not None:
+        forms += webforms.action_forms("mri", MRI_MACHINE, current_mri, user,
+                                       initial=_mri_initial(current_mri, referral))
+    if failed is not None and failed.form is not None:
+        forms = [_replace(f, failed.form) for f in forms]
+    events = list(CaseEvent.objects.filter(referral=referral).select_related("actor").order_by("-at", "-id")[:200])
+    for event in events:
+        event.label = _event_label(event)
+    primary = [f for f in forms if f.name not in SECONDARY_ACTIONS]
+    secondary = [f for f in forms if f.name in SECONDARY_ACTIONS]
+    context = {
+        "referral": referral,
+        "patient": referral.patient,
+        "age": _age(referral.patient.birth_date),
+        "red_flags": [RedFlag(c).label for c in referral.red_flags if c in RedFlag.values],
+        "muscles": [Muscle(c).label for c in referral.muscles if c in Muscle.values],
+        "primary_actions": primary,
+        "secondary_actions": secondary,
+        "work_items": sorted(referral.open_work_items, key=lambda w: (not w.is_primary, w.due_at or timezone.now())),
+        "events": events,
+        "mri_requests": mri_requests,
+        "current_mri": current_mri,
+        "sedation_note": _sedation_note(current_mri, referral) if current_mri else None,
+        "alerts": _unacknowledged_alerts(mri_requests),
+        "may_acknowledge_results": has_role(user, Role.NEUROLOGIST, Role.ADMIN),
+        "banner": failed.banner if failed else "",
+        "now": timezone.now(),
+    }
+    return render(request, "referrals/case.html", context, status=status)
+
+
+def _event_label(event: CaseEvent) -> str:
+    if not event.transition:
+        return "Referral received" if event.kind == CaseEvent.Kind.CREATED else event.get_kind_display()
+    machine = MRI_MACHINE if event.machine == "mri" else REFERRAL_MACHINE
+    try:
+        return machine.get(event.transition).label
+    except TransitionNotAllowed:  # a transition since renamed: show its code
+        return event.transition
+
+
+def _replace(form: webforms.ActionForm, failed: webforms.ActionForm) -> webforms.ActionForm:
+    if form.machine == failed.machine and form.name == failed.name and form.object_id == failed.object_id:
+        failed.version = form.version  # keep what was typed, but against the case as it is now
+        return failed
+    return form
+
+
+def _age(birth: date) -> str:
+    today = timezone.localdate()
+    months = (today.year - birth.year) * 12 + today.month - birth.month - (1 if today.day < birth.day else 0)
+    if months < 24:
+        return f"{months} months"
+    return f"{months // 12} years {months % 12} months"
+
+
+def _mri_initial(mri, referral) -> dict:
+    return {"schedule": {"sedation": _default_sedation(mri, referral)}}
+
+
+def _default_sedation(mri, referral) -> str:
+    return imaging_services.sedation_default(birth_date=referral.patient.birth_date, on=timezone.localdate(),
+                                             mass_suspected=imaging_services.mass_suspected(mri))
+
+
+def _sedation_note(mri, referral) -> dict:
+    default = _default_sedation(mri, referral)
+    if imaging_services.mass_suspected(mri):
+        why = "a posterior-fossa mass or raised intracranial pressure is suspected"
+    else:
+        why = f"the child is {_age(referral.patient.birth_date)} old"
+    return {"default": Sedation(default).label, "why": why}
+
+
+def _unacknowledged_alerts(mri_requests) -> list[NeuroradiologyReport]:
+    reports = [getattr(m, "report", None) for m in mri_requests]
+    return [r for r in reports if r and r.category in ("critical", "urgent") and r.acknowledged_at is None]
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+DASHBOARD_ROLES = (Role.NEUROLOGIST, Role.IMAGING_COORDINATOR, Role.ADMIN)
+CHART_VALUE = {"cases_per_step": "n", "time_in_step": "p90_h", "sla_breaches": "rate", "intervals": "p90_h",
+               "loop_closure": "rate"}
+
+
+def _bars(rows: list[dict], key: str) -> list[dict]:
+    """Rows with a bar width (0-100) for the server-rendered SVG charts."""
+    top = max((r.get(key) or 0 for r in rows), default=0) or 1
+    return [{**r, "value": r.get(key) or 0, "width": round(100.0 * (r.get(key) or 0) / top, 1)} for r in rows]
+
+
+@login_required
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, *DASHBOARD_ROLES):
+        raise PermissionDenied("The dashboard is for neurology, imaging and administrators.")
+    days = _int(request.GET.get("days")) or 180
+    days = min(max(days, 7), 730)
+    figures = dashboard.figures(request.user, days=days)
+    table = request.GET.get("csv", "")
+    if table:
+        return _csv(table, figures)
+    tables = [
+        {"key": key, "title": title, "columns": columns, "rows": _bars(figures[key], CHART_VALUE[key]),
+         "chart_label": dict(columns).get(CHART_VALUE[key], "")}
+        for key, (title, columns) in dashboard.TABLES.items()
+    ]
+    return render(request, "referrals/dashboard.html", {"tables": tables, "days": days, "since": figures["since"]})
+
+
+def _csv(table: str, figures: dict) -> HttpResponse:
+    if table not in dashboard.TABLES:
+        raise Http404("No such table")
+    _title, columns = dashboard.TABLES[table]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="carepath-{table}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([heading for _key, heading in columns])
+    for row in figures[table]:
+        writer.writerow(["" if row.get(key) is None else row.get(key) for key, _heading in columns])
+    return response
