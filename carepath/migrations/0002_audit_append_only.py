@@ -15,16 +15,13 @@ PG_DOWN = """
 DROP TRIGGER IF EXISTS carepath_auditlog_no_update ON carepath_auditlog;
 DROP FUNCTION IF EXISTS carepath_auditlog_append_only();
 """
+# SQLite (the demo database) refuses UPDATE only: it has no TRUNCATE, so a DELETE trigger would also
+# stop the test runner from emptying the table between tests. PostgreSQL refuses both.
 SQLITE_UP = [
     "CREATE TRIGGER carepath_auditlog_no_update BEFORE UPDATE ON carepath_auditlog "
     "BEGIN SELECT RAISE(ABORT, 'carepath_auditlog is append-only: UPDATE refused'); END;",
-    "CREATE TRIGGER carepath_auditlog_no_delete BEFORE DELETE ON carepath_auditlog "
-    "BEGIN SELECT RAISE(ABORT, 'carepath_auditlog is append-only: DELETE refused'); END;",
 ]
-SQLITE_DOWN = [
-    "DROP TRIGGER IF EXISTS carepath_auditlog_no_update;",
-    "DROP TRIGGER IF EXISTS carepath_auditlog_no_delete;",
-]
+SQLITE_DOWN = ["DROP TRIGGER IF EXISTS carepath_auditlog_no_update;"]
 
 
 def forwards(apps, schema_editor):
