@@ -1,0 +1,128 @@
+"""Bearer tokens: issued for a password, stored hashed, expiring, revocable; failures throttled."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from carepath.api.models import ApiToken
+from carepath.api.throttles import ClientRateThrottle
+from tests.factories import PASSWORD
+
+
+def obtain(username, password=PASSWORD, **extra):
+    return APIClient().post("/api/v1/auth/token/", {"username": username, "password": password}, format="json", **extra)
+
+
+def bearer(raw):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_a_token_issued_for_a_password_authenticates_requests(neurologist):
+    response = obtain("dr_neuro")
+
+    assert response.status_code == 201
+    assert bearer(response.json()["token"]).get("/api/v1/referrals/").status_code == 200
+
+
+def test_only_the_digest_of_a_token_is_stored(neurologist):
+    raw = obtain("dr_neuro").json()["token"]
+
+    token = ApiToken.objects.get()
+    assert raw not in (token.digest, token.prefix) and len(token.digest) == 64
+
+
+def test_a_wrong_password_is_a_401_problem(neurologist):
+    response = obtain("dr_neuro", "wrong")
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert not ApiToken.objects.exists()
+
+
+def test_an_anonymous_request_is_a_401_with_a_bearer_challenge(db):
+    response = APIClient().get("/api/v1/referrals/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["status"] == 401
+
+
+def test_an_expired_token_is_refused(neurologist):
+    raw = obtain("dr_neuro").json()["token"]
+    ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert bearer(raw).get("/api/v1/referrals/").status_code == 401
+
+
+def test_the_owner_can_revoke_the_token_in_use(neurologist):
+    raw = obtain("dr_neuro").json()["token"]
+
+    assert bearer(raw).post("/api/v1/auth/token/revoke/").status_code == 204
+    assert bearer(raw).get("/api/v1/referrals/").status_code == 401
+
+
+def test_an_admin_can_revoke_anyones_token(neurologist, admin_user):
+    raw = obtain("dr_neuro").json()["token"]
+    token = ApiToken.objects.get(user=neurologist)
+    admin = bearer(obtain("admin_user").json()["token"])
+
+    assert admin.post(f"/api/v1/auth/tokens/{token.pk}/revoke/").status_code == 200
+    assert bearer(raw).get("/api/v1/referrals/").status_code == 401
+
+
+def test_another_user_cannot_see_or_revoke_my_token(neurologist, pediatrician):
+    obtain("dr_neuro")
+    token = ApiToken.objects.get(user=neurologist)
+    other = bearer(obtain("dr_ped").json()["token"])
+
+    assert other.post(f"/api/v1/auth/tokens/{token.pk}/revoke/").status_code == 404
+    assert [t["id"] for t in other.get("/api/v1/auth/tokens/").json()["results"]] != [token.pk]
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is None
+
+
+def test_failed_sign_ins_for_one_username_are_throttled_with_retry_after(neurologist, settings):
+    settings.API_FAILED_LOGIN_LIMIT = (3, 60)
+    for n in range(3):
+        obtain("dr_neuro", "wrong", REMOTE_ADDR=f"10.0.0.{n}")
+
+    response = obtain("dr_neuro", REMOTE_ADDR="10.0.0.99")  # right password, but the account is cooling down
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_failed_sign_ins_from_one_address_are_throttled_across_usernames(neurologist, settings):
+    settings.API_FAILED_LOGIN_LIMIT = (3, 60)
+    for name in ("a", "b", "c"):
+        obtain(name, "wrong", REMOTE_ADDR="10.9.9.9")
+
+    assert obtain("dr_neuro", REMOTE_ADDR="10.9.9.9").status_code == 429
+    assert obtain("dr_neuro", REMOTE_ADDR="10.1.1.1").status_code == 201
+
+
+def test_a_client_over_its_request_rate_gets_429_with_retry_after(api, neurologist, monkeypatch):
+    monkeypatch.setattr(ClientRateThrottle, "rate", "2/minute", raising=False)
+    client = api(neurologist)
+    client.get("/api/v1/pathway/")
+    client.get("/api/v1/pathway/")
+
+    response = client.get("/api/v1/pathway/")
+
+    assert response.status_code == 429
+    assert "Retry-After" in response
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer cp_not-a-real-token", "Bearer \u00e9"])
+def test_malformed_or_unknown_bearer_tokens_are_a_401_problem(db, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+
+    response = client.get("/api/v1/referrals/")
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
