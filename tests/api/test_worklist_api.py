@@ -1,0 +1,64 @@
+"""The caller's worklist: claimed items plus role queues, overdue first; claim and release."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from carepath.models import WorkItem
+
+
+def test_the_worklist_shows_the_role_queue_overdue_first(api, pathway, neurologist):
+    soon, late = pathway.submitted(), pathway.submitted()
+    late.work_items.update(due_at=timezone.now() - timedelta(hours=2))
+
+    results = api(neurologist).get("/api/v1/worklist/").json()["results"]
+
+    assert [r["referral"]["id"] for r in results] == [late.pk, soon.pk]
+    assert results[0]["overdue"] is True
+
+
+def test_another_roles_queue_is_not_on_my_worklist(api, referral, coordinator):
+    assert api(coordinator).get("/api/v1/worklist/").json()["results"] == []
+
+
+def test_an_outsider_has_an_empty_worklist(api, referral, outsider):
+    assert api(outsider).get("/api/v1/worklist/").json()["results"] == []
+
+
+def test_claiming_an_item_assigns_it_and_leaves_the_case_state_alone(api, referral, neurologist):
+    item = referral.work_items.get()
+
+    response = api(neurologist).post(f"/api/v1/worklist/{item.pk}/claim/")
+
+    assert response.status_code == 200
+    assert response.json()["assigned_to"] == neurologist.pk
+    referral.refresh_from_db()
+    assert (referral.state, referral.version) == ("submitted", 1)
+
+
+def test_a_claimed_item_leaves_colleagues_worklists(api, referral, neurologist):
+    from carepath.roles import Role
+    from tests.factories import user_with_role
+
+    colleague = user_with_role(Role.NEUROLOGIST, "dr_colleague")
+    item = referral.work_items.get()
+    api(neurologist).post(f"/api/v1/worklist/{item.pk}/claim/")
+
+    assert api(colleague).get("/api/v1/worklist/").json()["results"] == []
+
+
+def test_releasing_puts_the_item_back_in_the_queue(api, referral, neurologist):
+    item = referral.work_items.get()
+    client = api(neurologist)
+    client.post(f"/api/v1/worklist/{item.pk}/claim/")
+
+    response = client.post(f"/api/v1/worklist/{item.pk}/release/")
+
+    assert response.status_code == 200
+    assert WorkItem.objects.get(pk=item.pk).assigned_to is None
+
+
+def test_an_item_not_on_my_worklist_is_404(api, referral, coordinator):
+    item = referral.work_items.get()
+
+    assert api(coordinator).post(f"/api/v1/worklist/{item.pk}/claim/").status_code == 404
