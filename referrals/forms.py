@@ -29,15 +29,22 @@ class PatientForm(forms.Form):
 
 
 class GuardianForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=200)
-    relationship = forms.CharField(label="Relationship", max_length=50, help_text="e.g. mother, father, foster carer")
+    # Not required field by field: the second row may stay empty; `clean` asks for what a filled row needs.
+    name = forms.CharField(label="Name", max_length=200, required=False)
+    relationship = forms.CharField(label="Relationship", max_length=50, required=False,
+                                   help_text="e.g. mother, father, foster carer")
     phone = forms.CharField(label="Phone", max_length=32, required=False)
     email = forms.EmailField(label="E-mail", required=False)
     has_parental_responsibility = forms.BooleanField(label="Has parental responsibility", required=False, initial=True)
 
     def clean(self):
         data = super().clean()
-        if data.get("name") and not (data.get("phone") or data.get("email")):
+        if not any(data.get(f) for f in ("name", "relationship", "phone", "email")):
+            return data  # an empty row
+        for required in ("name", "relationship"):
+            if not data.get(required):
+                self.add_error(required, "This field is required.")
+        if not (data.get("phone") or data.get("email")):
             raise forms.ValidationError("Give a phone number or an e-mail address so the family gets reminders.")
         return data
 

@@ -1,0 +1,320 @@
+"""My work, sign-in, new referral, MRI board, reading queue, notifications and dashboard."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from carepath.models import AuditLog, Notification, WorkItem
+from imaging.models import MRIRequest
+from referrals.models import Patient, Referral
+from tests import factories
+
+
+# --- sign-in -------------------------------------------------------------------------------------
+@pytest.fixture
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_signing_in_with_the_right_password_opens_my_work(client, pediatrician, fresh_cache):
+    response = client.post(reverse("login"), {"username": "dr_ped", "password": factories.PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_after_five_failed_sign_ins_even_the_right_password_is_refused(client, pediatrician, fresh_cache):
+    for _ in range(5):
+        assert client.post(reverse("login"), {"username": "dr_ped", "password": "wrong"}).status_code == 200
+
+    response = client.post(reverse("login"), {"username": "dr_ped", "password": factories.PASSWORD})
+
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_session_expires_after_thirty_idle_minutes(settings):
+    assert settings.SESSION_COOKIE_AGE == 30 * 60 and settings.SESSION_SAVE_EVERY_REQUEST
+
+
+# --- My work -------------------------------------------------------------------------------------
+def test_my_work_lists_the_neurology_queue_overdue_first(signed_in, neurologist, pediatrician):
+    late, soon = factories.make_referral(pediatrician), factories.make_referral(pediatrician)
+    WorkItem.objects.filter(referral=late).update(due_at=timezone.now() - timedelta(hours=3))
+    WorkItem.objects.filter(referral=soon).update(due_at=timezone.now() + timedelta(hours=3))
+
+    html = signed_in(neurologist).get(reverse("my_work")).content.decode()
+
+    assert html.index("Overdue") < html.index(late.reference) < html.index("Due in the next 24 hours")
+    assert html.index("Due in the next 24 hours") < html.index(soon.reference)
+
+
+def test_my_work_shows_a_pediatrician_nothing_of_another_pediatricians_cases(signed_in, other_pediatrician, pathway):
+    referral = pathway.concluded()  # waits on the referring pediatrician
+    assert referral.reference not in signed_in(other_pediatrician).get(reverse("my_work")).content.decode()
+    assert referral.reference in signed_in(pathway.ped).get(reverse("my_work")).content.decode()
+
+
+def test_an_outsider_has_an_empty_worklist(signed_in, outsider, referral):
+    html = signed_in(outsider).get(reverse("my_work")).content.decode()
+    assert referral.reference not in html and "0 open items" in html
+
+
+def test_my_work_filters_by_priority_and_step(signed_in, neurologist, pathway):
+    triage = pathway.submitted()
+    assess = pathway.triaged()
+    client = signed_in(neurologist)
+
+    by_step = client.get(reverse("my_work"), {"step": "first_assessment"}).content.decode()
+    by_priority = client.get(reverse("my_work"), {"priority": "asap"}).content.decode()
+
+    assert assess.reference in by_step and triage.reference not in by_step
+    assert assess.reference not in by_priority and triage.reference not in by_priority
+
+
+def test_my_work_refreshes_itself_with_an_htmx_partial(signed_in, neurologist, referral):
+    response = signed_in(neurologist).get(reverse("my_work"), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'hx-trigger="every 30s"' in html and "<html" not in html and referral.reference in html
+
+
+def test_claim_and_release_move_the_item_without_changing_the_case(signed_in, neurologist, referral):
+    item = WorkItem.objects.get(referral=referral, status="open")
+    client = signed_in(neurologist)
+
+    client.post(reverse("work_item_claim", args=[item.pk]))
+    item.refresh_from_db()
+    assert item.assigned_to == neurologist
+
+    client.post(reverse("work_item_release", args=[item.pk]))
+    item.refresh_from_db()
+    assert item.assigned_to is None
+    assert Referral.objects.get(pk=referral.pk).state == "submitted"
+
+
+def test_claiming_an_item_on_an_invisible_case_is_404(signed_in, other_pediatrician, pathway):
+    referral = pathway.concluded()
+    item = WorkItem.objects.get(referral=referral, status="open")
+    assert signed_in(other_pediatrician).post(reverse("work_item_claim", args=[item.pk])).status_code == 404
+
+
+def test_claiming_another_roles_item_is_403(signed_in, coordinator, pathway):
+    referral = pathway.results_review()  # neurologist's queue, visible to imaging
+    item = WorkItem.objects.get(referral=referral, status="open", machine="referral")
+    assert signed_in(coordinator).post(reverse("work_item_claim", args=[item.pk])).status_code == 403
+
+
+def test_my_work_lists_are_audited(signed_in, neurologist, referral):
+    signed_in(neurologist).get(reverse("my_work"))
+    row = AuditLog.objects.get(action="list", actor=neurologist)
+    assert row.changes["ids"] == [str(referral.pk)]
+
+
+@pytest.mark.parametrize("cases", [1, 50])
+def test_my_work_runs_a_constant_number_of_queries(signed_in, neurologist, pediatrician, cases,
+                                                   django_assert_max_num_queries):
+    patient = factories.make_patient(pediatrician)
+    for _ in range(cases):
+        factories.make_referral(pediatrician, patient=patient)
+    client = signed_in(neurologist)
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("my_work")).status_code == 200
+
+
+# --- new referral --------------------------------------------------------------------------------
+REFERRAL_POST = {
+    "reason": "Left eye twitching.", "symptom_onset": "2024-01-10", "first_muscle": "orbicularis_oculi",
+    "muscles": ["buccinator"], "side": "left", "frequency": "daily", "requested_priority": "routine",
+    "red_flags": ["facial_weakness"], "clinical_notes": "",
+}
+NEW_PATIENT = {
+    "mrn": "NEW123", "given_name": "Robin", "family_name": "Hale", "birth_date": "2016-05-01", "sex": "male",
+    "guardian-TOTAL_FORMS": "2", "guardian-INITIAL_FORMS": "0", "guardian-MIN_NUM_FORMS": "0",
+    "guardian-MAX_NUM_FORMS": "2", "guardian-0-name": "Jo Hale", "guardian-0-relationship": "father",
+    "guardian-0-phone": "+447700900001", "guardian-0-has_parental_responsibility": "on",
+}
+
+
+def test_a_pediatrician_refers_a_new_patient_with_a_guardian(signed_in, pediatrician):
+    response = signed_in(pediatrician).post(reverse("referral_new"), {**NEW_PATIENT, **REFERRAL_POST})
+
+    referral = Referral.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("case", args=[referral.pk])
+    assert referral.muscles == ["orbicularis_oculi", "buccinator"] and referral.red_flags == ["facial_weakness"]
+    assert referral.patient.guardians.get().name == "Jo Hale"
+
+
+def test_finding_a_patient_by_mrn_offers_the_referral_form(signed_in, pediatrician):
+    patient = factories.make_patient(pediatrician, mrn="KNOWN1")
+    html = signed_in(pediatrician).get(reverse("referral_new"), {"mrn": "KNOWN1"}).content.decode()
+    assert f'name="patient" value="{patient.pk}"' in html and "Any red flag means" in html
+
+
+def test_an_unknown_mrn_offers_to_add_the_patient(signed_in, pediatrician):
+    html = signed_in(pediatrician).get(reverse("referral_new"), {"mrn": "NOPE9"}).content.decode()
+    assert "No child with this MRN is registered" in html and 'value="NOPE9"' in html
+
+
+def test_a_referral_form_error_is_shown_beside_the_field_and_nothing_typed_is_lost(signed_in, pediatrician):
+    post = {**NEW_PATIENT, **REFERRAL_POST, "symptom_onset": "2999-01-01", "clinical_notes": "Keeps this note"}
+    response = signed_in(pediatrician).post(reverse("referral_new"), post)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Symptom onset cannot be in the future." in html
+    assert 'value="Robin"' in html and "Keeps this note" in html and 'value="facial_weakness" checked' in html
+    assert 'value="Jo Hale"' in html
+    assert not Patient.objects.exists() and not Referral.objects.exists()
+
+
+def test_a_duplicate_mrn_is_reported_beside_the_mrn(signed_in, pediatrician):
+    factories.make_patient(pediatrician, mrn="NEW123")
+    html = signed_in(pediatrician).post(reverse("referral_new"), {**NEW_PATIENT, **REFERRAL_POST}).content.decode()
+    assert "already registered" in html
+
+
+def test_roles_that_do_not_refer_get_403_on_the_referral_form(signed_in, coordinator):
+    assert signed_in(coordinator).get(reverse("referral_new")).status_code == 403
+
+
+def test_referring_for_a_patient_you_cannot_see_is_404(signed_in, pediatrician, other_pediatrician):
+    theirs = factories.make_patient(other_pediatrician)
+    response = signed_in(pediatrician).post(reverse("referral_new"), {**REFERRAL_POST, "patient": theirs.pk})
+    assert response.status_code == 404
+
+
+# --- MRI board and reading queue -----------------------------------------------------------------
+def test_the_board_shows_a_card_per_request_in_its_state_column(signed_in, coordinator, pathway):
+    referral = pathway.scheduled()
+    html = signed_in(coordinator).get(reverse("mri_board")).content.decode()
+    assert referral.patient.family_name.upper() in html
+    assert "General anaesthesia" in html or "None (awake)" in html  # sedation badge of the booking
+
+
+def test_the_board_searches_by_mrn(signed_in, coordinator, pathway):
+    a, b = pathway.protocoled(), pathway.protocoled()
+    html = signed_in(coordinator).get(reverse("mri_board"), {"mrn": a.patient.mrn}).content.decode()
+    assert a.patient.mrn in html and b.patient.mrn not in html
+
+
+def test_a_coordinator_schedules_from_the_board(signed_in, coordinator, pathway):
+    referral = pathway.protocoled()
+    mri = referral.mri_requests.get()
+    start = (timezone.localtime() + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    response = signed_in(coordinator).post(reverse("mri_board"), {
+        "machine": "mri", "object": mri.pk, "transition": "schedule", "version": mri.version,
+        "scheduled_start": start, "location": "Scanner 1", "sedation": "", "sedation_override_reason": ""})
+    assert response.status_code == 302
+    assert MRIRequest.objects.get(pk=mri.pk).state == "scheduled"
+
+
+def test_a_board_error_reopens_the_card_form_with_the_input(signed_in, coordinator, pathway):
+    referral = pathway.protocoled()
+    mri = referral.mri_requests.get()
+    response = signed_in(coordinator).post(reverse("mri_board"), {
+        "machine": "mri", "object": mri.pk, "transition": "schedule", "version": mri.version,
+        "scheduled_start": "2001-01-01T09:00", "location": "Scanner 9", "sedation": "none"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "must be in the future" in html and 'value="Scanner 9"' in html
+
+
+def test_a_pediatrician_may_not_open_the_board(signed_in, pediatrician):
+    assert signed_in(pediatrician).get(reverse("mri_board")).status_code == 403
+
+
+@pytest.mark.parametrize("cases", [1, 20])
+def test_the_board_runs_a_bounded_number_of_queries(signed_in, coordinator, pathway, cases,
+                                                    django_assert_max_num_queries):
+    for _ in range(cases):
+        pathway.scheduled()
+    client = signed_in(coordinator)
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("mri_board")).status_code == 200
+
+
+def test_a_neuroradiologist_signs_a_structured_report_from_the_reading_page(signed_in, neuroradiologist, pathway):
+    referral = pathway.performed()
+    mri = referral.mri_requests.get()
+    client = signed_in(neuroradiologist)
+    assert mri.accession_number in client.get(reverse("reading_queue")).content.decode()
+
+    response = client.post(reverse("reading", args=[mri.pk]), {
+        "machine": "mri", "object": mri.pk, "transition": "sign_report", "version": mri.version,
+        "findings.nvc.status": "present", "findings.nvc.side": "left", "findings.nvc.vessel": "aica",
+        "findings.nvc.segment": "root_exit_point", "findings.nvc.severity": "contact",
+        "findings.lesion.present": "false", "impression": "AICA contact.", "category": "routine"})
+
+    assert response.status_code == 302
+    report = MRIRequest.objects.get(pk=mri.pk).report
+    assert report.findings["nvc"]["vessel"] == "aica" and report.findings["lesion"]["present"] is False
+
+
+def test_a_missing_nested_finding_is_reported_beside_it(signed_in, neuroradiologist, pathway):
+    mri = pathway.performed().mri_requests.get()
+    response = signed_in(neuroradiologist).post(reverse("reading", args=[mri.pk]), {
+        "machine": "mri", "object": mri.pk, "transition": "sign_report", "version": mri.version,
+        "findings.nvc.status": "present", "findings.lesion.present": "false", "impression": "x", "category": "routine"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="f-findings-nvc-vessel-err"' in html.replace(f"action-mri-{mri.pk}-sign-report-", "")
+
+
+def test_the_reading_queue_is_for_neuroradiologists(signed_in, coordinator):
+    assert signed_in(coordinator).get(reverse("reading_queue")).status_code == 403
+
+
+# --- notifications -------------------------------------------------------------------------------
+def _notify(user, referral, key):
+    return Notification.objects.create(recipient=user, referral=referral, kind="test", subject=f"Note {key}",
+                                       dedupe_key=key, created_at=timezone.now())
+
+
+def test_the_badge_counts_unread_notifications_and_acknowledging_clears_it(signed_in, pediatrician, referral):
+    note = _notify(pediatrician, referral, "k1")
+    client = signed_in(pediatrician)
+    assert 'id="notification-badge">1<' in client.get(reverse("notifications")).content.decode()
+
+    client.post(reverse("notification_acknowledge", args=[note.pk]))
+
+    assert 'id="notification-badge">0<' in client.get(reverse("notifications")).content.decode()
+
+
+def test_acknowledging_someone_elses_notification_is_404(signed_in, pediatrician, neurologist, referral):
+    note = _notify(neurologist, referral, "k2")
+    assert signed_in(pediatrician).post(reverse("notification_acknowledge", args=[note.pk])).status_code == 404
+    note.refresh_from_db()
+    assert note.acknowledged_at is None
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+def test_the_dashboard_shows_charts_and_tables(signed_in, neurologist, pathway):
+    pathway.closed()
+    pathway.submitted()
+    html = signed_in(neurologist).get(reverse("dashboard")).content.decode()
+    assert "<svg" in html and "Open cases per step" in html and "Loop closure by month" in html
+
+
+def test_each_dashboard_table_downloads_as_csv(signed_in, neurologist, pathway):
+    pathway.closed()
+    response = signed_in(neurologist).get(reverse("dashboard"), {"csv": "loop_closure"})
+    body = response.content.decode()
+    assert response["Content-Type"].startswith("text/csv")
+    assert body.splitlines()[0] == "Month,Outcomes sent,Acknowledged,Closed-loop %"
+    assert body.splitlines()[1].endswith(",1,1,100.0")
+
+
+def test_the_dashboard_is_not_for_pediatricians(signed_in, pediatrician):
+    assert signed_in(pediatrician).get(reverse("dashboard")).status_code == 403
+
+
+def test_the_dashboard_runs_a_bounded_number_of_queries(signed_in, neurologist, pathway, django_assert_max_num_queries):
+    for _ in range(3):
+        pathway.closed()
+    client = signed_in(neurologist)
+    with django_assert_max_num_queries(16):  # a fixed set of aggregates, whatever the number of cases
+        assert client.get(reverse("dashboard")).status_code == 200
