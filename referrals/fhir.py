@@ -52,12 +52,13 @@ APPOINTMENT_STATUS = {
 }
 
 
-def _uuid(kind: str, pk) -> str:
-    return f"urn:uuid:{uuid.uuid5(NS, f'{settings.CAREPATH_BASE_URL}/{kind}/{pk}')}"
+def _uuid(kind: str, resource_id: str) -> str:
+    """A stable full URL per resource (same object → same UUID in every export)."""
+    return f"urn:uuid:{uuid.uuid5(NS, f'{settings.CAREPATH_BASE_URL}/{kind}/{resource_id}')}"
 
 
-def _ref(kind: str, pk, display: str = "") -> dict:
-    ref = {"reference": _uuid(kind, pk), "type": kind}
+def _ref(kind: str, resource_id: str, display: str = "") -> dict:
+    ref = {"reference": _uuid(kind, resource_id), "type": kind}
     if display:
         ref["display"] = display
     return ref
@@ -110,7 +111,7 @@ def guardian_resource(guardian, patient) -> dict:
     return {
         "resourceType": "RelatedPerson",
         "id": f"guardian-{guardian.pk}",
-        "patient": _ref("Patient", patient.pk),
+        "patient": _ref("Patient", f"patient-{patient.pk}"),
         "relationship": [{"coding": [{"system": V3_ROLE, "code": code}], "text": guardian.relationship}],
         "name": [{"text": guardian.name}],
         "telecom": telecom,
@@ -127,7 +128,7 @@ def referral_resource(referral) -> dict:
         "category": [_code("http://snomed.info/sct", "3457005", "Patient referral")],
         "priority": referral.effective_priority,
         "code": {"text": "Paediatric neurology referral: facial twitching"},
-        "subject": _ref("Patient", referral.patient_id),
+        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
         "authoredOn": _iso(referral.submitted_at),
         "requester": _user(referral.referred_by),
         "reasonCode": [{"text": referral.reason}],
@@ -143,7 +144,7 @@ def task_resource(item, referral) -> dict:
     focus = (
         _ref("ServiceRequest", f"mri-{item.mri_request_id}")
         if item.mri_request_id
-        else _ref("ServiceRequest", referral.pk)
+        else _ref("ServiceRequest", f"referral-{referral.pk}")
     )
     return {
         "resourceType": "Task",
@@ -154,7 +155,7 @@ def task_resource(item, referral) -> dict:
         "priority": item.priority if item.priority in ("routine", "urgent", "asap", "stat") else None,
         "code": {"text": item.get_kind_display()},
         "focus": focus,
-        "for": _ref("Patient", referral.patient_id),
+        "for": _ref("Patient", f"patient-{referral.patient_id}"),
         "authoredOn": _iso(item.created_at),
         "lastModified": _iso(item.closed_at),
         "owner": _user(item.assigned_to) or {"display": f"{item.queue} queue"},
@@ -176,8 +177,8 @@ def mri_resources(mri, referral) -> list[dict]:
             "code": _code(f"{SYSTEM}/mri-protocol", mri.protocol, mri.get_protocol_display())
             if mri.protocol
             else {"text": "MRI brain and cerebellopontine angles"},
-            "basedOn": [_ref("ServiceRequest", referral.pk)],
-            "subject": _ref("Patient", referral.patient_id),
+            "basedOn": [_ref("ServiceRequest", f"referral-{referral.pk}")],
+            "subject": _ref("Patient", f"patient-{referral.patient_id}"),
             "authoredOn": _iso(mri.requested_at),
             "reasonCode": [{"text": mri.clinical_question}],
         }
@@ -202,7 +203,7 @@ def appointment_resource(appointment, mri, referral) -> dict:
         "end": _iso(appointment.end),
         "basedOn": [_ref("ServiceRequest", f"mri-{mri.pk}")],
         "comment": appointment.status_reason,
-        "participant": [{"actor": _ref("Patient", referral.patient_id), "status": "accepted"}],
+        "participant": [{"actor": _ref("Patient", f"patient-{referral.patient_id}"), "status": "accepted"}],
     }
 
 
@@ -220,7 +221,7 @@ def imaging_study_resource(mri, referral) -> dict:
         else [],
         "status": "available",
         "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}],
-        "subject": _ref("Patient", referral.patient_id),
+        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
         "started": _iso(mri.performed_at),
         "basedOn": [_ref("ServiceRequest", f"mri-{mri.pk}")],
     }
@@ -260,7 +261,7 @@ def report_resource(report, mri, referral) -> dict:
             _code(f"{SYSTEM}/report-category", report.category, report.get_category_display()),
         ],
         "code": _code("http://loinc.org", "18748-4", "Diagnostic imaging study"),
-        "subject": _ref("Patient", referral.patient_id),
+        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
         "basedOn": [_ref("ServiceRequest", f"mri-{mri.pk}")],
         "issued": _iso(report.signed_at),
         "resultsInterpreter": [_user(report.signed_by)],
@@ -271,23 +272,8 @@ def report_resource(report, mri, referral) -> dict:
 
 
 # --- the bundle ------------------------------------------------------------------------------------
-KEYS = {
-    "Patient": "patient-",
-    "RelatedPerson": "guardian-",
-    "Task": "work-item-",
-    "Appointment": "appointment-",
-    "ImagingStudy": "study-",
-    "DiagnosticReport": "report-",
-}
-
-
 def _full_url(resource: dict) -> str:
-    kind, rid = resource["resourceType"], resource["id"]
-    if kind == "ServiceRequest":
-        key = rid.removeprefix("referral-")
-    else:
-        key = rid.removeprefix(KEYS[kind])
-    return _uuid(kind, key)
+    return _uuid(resource["resourceType"], resource["id"])
 
 
 def referral_bundle(referral) -> dict:

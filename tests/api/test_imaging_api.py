@@ -16,8 +16,13 @@ def mri_of(pathway, case):
 def test_a_neuroradiologist_protocols_an_mri_request(api, pathway, neuroradiologist):
     mri = mri_of(pathway, pathway.imaging())
 
-    response = transition(api(neuroradiologist), "mri-requests", mri.pk, "protocol",
-                          {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 30})
+    response = transition(
+        api(neuroradiologist),
+        "mri-requests",
+        mri.pk,
+        "protocol",
+        {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 30},
+    )
 
     assert response.status_code == 200, response.json()
     assert response.json()["state"] == "protocoled"
@@ -27,8 +32,13 @@ def test_a_neuroradiologist_protocols_an_mri_request(api, pathway, neuroradiolog
 def test_a_coordinator_may_not_protocol(api, pathway, coordinator):
     mri = mri_of(pathway, pathway.imaging())
 
-    response = transition(api(coordinator), "mri-requests", mri.pk, "protocol",
-                          {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 30})
+    response = transition(
+        api(coordinator),
+        "mri-requests",
+        mri.pk,
+        "protocol",
+        {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 30},
+    )
 
     assert response.status_code == 403
 
@@ -38,11 +48,21 @@ def test_a_ris_client_marks_a_scan_performed_and_signs_the_report(api, pathway, 
     case = pathway.scheduled()
     mri = mri_of(pathway, case)
 
-    performed = transition(ris, "mri-requests", mri.pk, "mark_performed",
-                           {"accession_number": "RIS-1", "performed_at": timezone.now().isoformat()})
+    performed = transition(
+        ris,
+        "mri-requests",
+        mri.pk,
+        "mark_performed",
+        {"accession_number": "RIS-1", "performed_at": timezone.now().isoformat()},
+    )
     with django_capture_on_commit_callbacks(execute=True):  # the referral reacts after commit
-        signed = transition(ris, "mri-requests", mri.pk, "sign_report",
-                            {"findings": FINDINGS_NVC, "impression": "AICA loop.", "category": "routine"})
+        signed = transition(
+            ris,
+            "mri-requests",
+            mri.pk,
+            "sign_report",
+            {"findings": FINDINGS_NVC, "impression": "AICA loop.", "category": "routine"},
+        )
 
     assert (performed.status_code, signed.status_code) == (200, 200)
     assert signed.json()["links"]["report"] is not None
@@ -56,8 +76,9 @@ def test_flag_missed_is_403_even_for_a_coordinator(api, pathway, coordinator):
     assert transition(api(coordinator), "mri-requests", mri.pk, "flag_missed").status_code == 403
 
 
-@pytest.mark.parametrize("persona, status", [("coordinator", 200), ("pediatrician", 200), ("outsider", 404),
-                                             ("other_pediatrician", 404)])
+@pytest.mark.parametrize(
+    "persona, status", [("coordinator", 200), ("pediatrician", 200), ("outsider", 404), ("other_pediatrician", 404)]
+)
 def test_mri_request_detail_personas(api, pathway, request, persona, status):
     mri = mri_of(pathway, pathway.imaging())
 
@@ -73,8 +94,9 @@ def test_a_coordinator_does_not_see_cases_before_imaging(api, pathway, coordinat
     assert [r["id"] for r in results] == [mri.pk]
 
 
-@pytest.mark.parametrize("persona, count", [("neuroradiologist", 1), ("pediatrician", 1), ("outsider", 0),
-                                            ("other_pediatrician", 0)])
+@pytest.mark.parametrize(
+    "persona, count", [("neuroradiologist", 1), ("pediatrician", 1), ("outsider", 0), ("other_pediatrician", 0)]
+)
 def test_reports_list_personas(api, pathway, request, persona, count):
     pathway.results_review()
 

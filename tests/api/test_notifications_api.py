@@ -6,8 +6,15 @@ from carepath.models import Notification, WorkItemKind
 
 
 def notify(user, *, referral=None, work_item=None, key="n1"):
-    return Notification.objects.create(recipient=user, referral=referral, work_item=work_item, kind="test",
-                                       subject="Something happened", dedupe_key=key, created_at=timezone.now())
+    return Notification.objects.create(
+        recipient=user,
+        referral=referral,
+        work_item=work_item,
+        kind="test",
+        subject="Something happened",
+        dedupe_key=key,
+        created_at=timezone.now(),
+    )
 
 
 def test_i_see_only_my_notifications(api, referral, neurologist, pediatrician):

@@ -9,12 +9,31 @@ from tests.factories import ASSESSMENT
 
 from .conftest import transition
 
-PATIENT = {"mrn": "API-0001", "given_name": "Robin", "family_name": "Hale", "birth_date": "2018-04-02",
-           "sex": "male", "guardians": [{"name": "Jo Hale", "relationship": "mother", "phone": "+447700900001",
-                                         "email": "jo@example.org", "has_parental_responsibility": True}]}
-REFERRAL = {"reason": "Right eye twitching, spreading to the cheek.", "symptom_onset": "2026-01-10",
-            "side": "right", "muscles": ["orbicularis_oculi", "buccinator"], "red_flags": [],
-            "requested_priority": "routine", "clinical_notes": "No other signs."}
+PATIENT = {
+    "mrn": "API-0001",
+    "given_name": "Robin",
+    "family_name": "Hale",
+    "birth_date": "2018-04-02",
+    "sex": "male",
+    "guardians": [
+        {
+            "name": "Jo Hale",
+            "relationship": "mother",
+            "phone": "+447700900001",
+            "email": "jo@example.org",
+            "has_parental_responsibility": True,
+        }
+    ],
+}
+REFERRAL = {
+    "reason": "Right eye twitching, spreading to the cheek.",
+    "symptom_onset": "2026-01-10",
+    "side": "right",
+    "muscles": ["orbicularis_oculi", "buccinator"],
+    "red_flags": [],
+    "requested_priority": "routine",
+    "clinical_notes": "No other signs.",
+}
 
 
 def test_a_pediatrician_registers_a_patient_with_guardians(api, pediatrician):
@@ -62,8 +81,9 @@ def test_a_referral_for_someone_elses_patient_is_refused(api, pediatrician, othe
     assert "patient" in response.json()["errors"]
 
 
-@pytest.mark.parametrize("persona, status", [("pediatrician", 200), ("neurologist", 200),
-                                             ("other_pediatrician", 404), ("outsider", 404)])
+@pytest.mark.parametrize(
+    "persona, status", [("pediatrician", 200), ("neurologist", 200), ("other_pediatrician", 404), ("outsider", 404)]
+)
 def test_referral_detail_for_owner_teammate_and_outsiders(api, referral, request, persona, status):
     response = api(request.getfixturevalue(persona)).get(f"/api/v1/referrals/{referral.pk}/")
 
@@ -72,8 +92,10 @@ def test_referral_detail_for_owner_teammate_and_outsiders(api, referral, request
         assert response["Content-Type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize("persona, count", [("pediatrician", 1), ("neurologist", 1), ("other_pediatrician", 0),
-                                            ("outsider", 0), ("coordinator", 0)])
+@pytest.mark.parametrize(
+    "persona, count",
+    [("pediatrician", 1), ("neurologist", 1), ("other_pediatrician", 0), ("outsider", 0), ("coordinator", 0)],
+)
 def test_referral_list_shows_only_visible_cases(api, referral, request, persona, count):
     response = api(request.getfixturevalue(persona)).get("/api/v1/referrals/")
 
@@ -82,7 +104,11 @@ def test_referral_list_shows_only_visible_cases(api, referral, request, persona,
 
 def test_allowed_transitions_are_the_callers(api, referral, pediatrician, neurologist):
     assert api(neurologist).get(f"/api/v1/referrals/{referral.pk}/").json()["allowed_transitions"] == [
-        "triage", "return_to_referrer", "decline", "cancel"]
+        "triage",
+        "return_to_referrer",
+        "decline",
+        "cancel",
+    ]
     assert api(pediatrician).get(f"/api/v1/referrals/{referral.pk}/").json()["allowed_transitions"] == ["cancel"]
 
 
@@ -146,15 +172,17 @@ def test_a_stale_version_in_the_body_is_409(api, referral, neurologist):
 
 
 def test_a_stale_if_match_is_409(api, referral, neurologist):
-    response = transition(api(neurologist), "referrals", referral.pk, "triage", {"priority": "urgent"},
-                          HTTP_IF_MATCH='"5"')
+    response = transition(
+        api(neurologist), "referrals", referral.pk, "triage", {"priority": "urgent"}, HTTP_IF_MATCH='"5"'
+    )
 
     assert response.status_code == 409
 
 
 def test_a_current_if_match_is_accepted(api, referral, neurologist):
-    response = transition(api(neurologist), "referrals", referral.pk, "triage", {"priority": "urgent"},
-                          HTTP_IF_MATCH='"1"')
+    response = transition(
+        api(neurologist), "referrals", referral.pk, "triage", {"priority": "urgent"}, HTTP_IF_MATCH='"1"'
+    )
 
     assert response.status_code == 200
 
@@ -213,9 +241,18 @@ def test_a_referral_links_its_mri_requests_and_the_request_links_back(api, pathw
     assert mri["referral"] == case.pk and referral["mri_requests"] == [mri["id"]]
 
 
-@pytest.mark.parametrize("query, expected", [("state=submitted", 1), ("state=triaged", 1),
-                                             ("state=submitted&state=triaged", 2), ("priority=asap", 0),
-                                             ("priority=routine", 1), ("overdue=true", 0), ("overdue=false", 2)])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("state=submitted", 1),
+        ("state=triaged", 1),
+        ("state=submitted&state=triaged", 2),
+        ("priority=asap", 0),
+        ("priority=routine", 1),
+        ("overdue=true", 0),
+        ("overdue=false", 2),
+    ],
+)
 def test_referral_filters(api, pathway, neurologist, query, expected):
     pathway.submitted()
     pathway.triaged()

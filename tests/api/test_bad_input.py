@@ -1,0 +1,142 @@
+"""No input, of any shape or size, gets a 5xx or an HTML page; refused input changes nothing."""
+
+import json
+
+import pytest
+
+from referrals.models import Referral
+
+from .conftest import transition
+
+
+def raw_post(client, url, body: bytes, content_type="application/json"):
+    return client.generic("POST", url, body, content_type=content_type)
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= set(body) and "Traceback" not in body["detail"]
+
+
+def test_malformed_json_is_a_400_problem(api, referral, neurologist):
+    assert_problem(raw_post(api(neurologist), f"/api/v1/referrals/{referral.pk}/transitions/", b"{not json"), 400)
+
+
+def test_a_huge_body_is_a_413_problem(api, referral, neurologist, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({"transition": "triage", "data": {"priority": "x" * 20_000}}).encode()
+
+    assert_problem(raw_post(api(neurologist), f"/api/v1/referrals/{referral.pk}/transitions/", body), 413)
+
+
+def test_deeply_nested_json_is_a_400_problem(api, referral, neurologist):
+    body = b'{"transition": "triage", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+    assert_problem(raw_post(api(neurologist), f"/api/v1/referrals/{referral.pk}/transitions/", body), 400)
+
+
+def test_a_form_body_is_a_415_problem(api, referral, neurologist):
+    response = raw_post(
+        api(neurologist),
+        f"/api/v1/referrals/{referral.pk}/transitions/",
+        b"transition=triage",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert_problem(response, 415)
+
+
+def test_a_wrong_method_is_a_405_problem(api, referral, neurologist):
+    assert_problem(api(neurologist).delete(f"/api/v1/referrals/{referral.pk}/"), 405)
+
+
+def test_an_unknown_api_path_is_a_404_problem(api, neurologist):
+    assert_problem(api(neurologist).get("/api/v1/no-such-thing/"), 404)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"priority": ["urgent"]},
+        {"priority": None},
+        {"priority": 3},
+        {},
+        {"priority": "urgent\u0000"},
+        {"priority": "'; DROP TABLE referrals_referral; --"},
+    ],
+)
+def test_wrong_types_and_hostile_strings_are_400_and_change_nothing(api, referral, neurologist, data):
+    response = transition(api(neurologist), "referrals", referral.pk, "triage", data)
+
+    assert_problem(response, 400)
+    referral.refresh_from_db()
+    assert (referral.state, referral.version) == ("submitted", 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        "triage",
+        {"transition": 5},
+        {"transition": "triage", "data": "urgent"},
+        {"transition": "triage", "data": {"priority": "urgent"}, "version": "one"},
+    ],
+)
+def test_malformed_transition_requests_are_400(api, referral, neurologist, body):
+    response = api(neurologist).post(f"/api/v1/referrals/{referral.pk}/transitions/", body, format="json")
+
+    assert_problem(response, 400)
+
+
+def test_odd_unicode_and_sql_in_free_text_is_stored_verbatim(api, referral, neurologist):
+    reason = "Ask: \u202eevil\u202c 🧠 ' OR 1=1; -- \u00e9\u0301"
+
+    response = transition(api(neurologist), "referrals", referral.pk, "return_to_referrer", {"reason": reason})
+
+    assert response.status_code == 200
+    assert Referral.objects.get(pk=referral.pk).return_reason == reason
+
+
+def test_a_lone_surrogate_is_a_400(api, referral, neurologist):
+    body = b'{"transition": "return_to_referrer", "data": {"reason": "\\ud800"}}'
+
+    assert_problem(raw_post(api(neurologist), f"/api/v1/referrals/{referral.pk}/transitions/", body), 400)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "state=bogus",
+        "patient=abc",
+        "submitted_after=yesterday",
+        "cursor=%00%ff",
+        "page_size=-1",
+        "overdue=maybe",
+        "patient=99999999999999999999999",
+    ],
+)
+def test_bad_query_parameters_never_give_a_5xx(api, referral, neurologist, query):
+    response = api(neurologist).get(f"/api/v1/referrals/?{query}")
+
+    assert response.status_code < 500
+
+
+def test_a_huge_id_in_the_path_is_a_404(api, neurologist):
+    assert_problem(api(neurologist).get("/api/v1/referrals/9999999999999999999999/"), 404)
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(api, referral, neurologist, monkeypatch):
+    from referrals import api as referrals_api
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(referrals_api.ReferralViewSet, "object_response", boom)
+
+    response = api(neurologist).get(f"/api/v1/referrals/{referral.pk}/")
+
+    assert_problem(response, 500)
+    assert "secret" not in response.content.decode()
