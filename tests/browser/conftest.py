@@ -1,0 +1,148 @@
+"""A real Chromium (Debian's chromium + chromium-driver) driven by selenium against live_server.
+
+Skipped when Chromium is missing on a developer's machine; a failure under CI=true (tests/conftest.need).
+Screenshots of the main pages go to var/screenshots/ (test artifacts, not committed).
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.conftest import need
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SHOTS = Path(django_settings.BASE_DIR) / "var" / "screenshots"
+
+
+PLAIN_HTTP = {
+    "SECURE_SSL_REDIRECT": False,
+    "SECURE_HSTS_SECONDS": 0,
+    "SESSION_COOKIE_SECURE": False,
+    "CSRF_COOKIE_SECURE": False,
+    "STORAGES": {**django_settings.STORAGES,
+                 "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+}
+
+
+@pytest.fixture(scope="session")
+def _plain_http():
+    """The live server speaks plain HTTP and serves source static files. Set before the server
+    starts: SecurityMiddleware reads its settings once, when the server builds its handler."""
+    saved = {name: getattr(django_settings, name, None) for name in PLAIN_HTTP}
+    for name, value in PLAIN_HTTP.items():
+        setattr(django_settings, name, value)
+    yield
+    for name, value in saved.items():
+        setattr(django_settings, name, value)
+
+
+@pytest.fixture(scope="session")
+def live_server(_plain_http, live_server):
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    need(Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), "Chromium (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="carepath-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(2)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+class Browser:
+    """Small helpers over selenium, named for what a user does."""
+
+    def __init__(self, driver, base_url):
+        self.d, self.base = driver, base_url
+
+    def go(self, path):
+        self.d.get(self.base + path)
+
+    def sign_in(self, user):
+        from tests.factories import PASSWORD
+
+        self.d.delete_all_cookies()
+        self.go("/login/")
+        self.d.find_element("id", "id_username").send_keys(user.username)
+        self.d.find_element("id", "id_password").send_keys(PASSWORD)
+        self.submit(self.d.find_element("id", "login-form"))
+        assert "/work/" in self.d.current_url, self.text()
+
+    def text(self) -> str:
+        return self.d.find_element("tag name", "body").text
+
+    def open_action(self, dom_id):
+        details = self.d.find_element("id", dom_id)
+        if not details.get_attribute("open"):
+            details.find_element("tag name", "summary").click()
+        return details
+
+    def fill(self, scope, name, value):
+        el = scope.find_element("css selector", f'[name="{name}"]:not([type=hidden])')
+        kind = el.get_attribute("type")
+        if kind in ("date", "datetime-local"):
+            self.d.execute_script("arguments[0].value = arguments[1]", el, value)
+        elif kind == "checkbox" and value in ("true", "false"):  # a yes/no box (a hidden "false" sits beside it)
+            if el.is_selected() != (value == "true"):
+                el.click()
+        elif kind in ("radio", "checkbox"):
+            scope.find_element("css selector", f'[name="{name}"][value="{value}"]').click()
+        elif el.tag_name == "select":
+            from selenium.webdriver.support.ui import Select
+
+            Select(el).select_by_value(value)
+        else:
+            el.clear()
+            el.send_keys(value)
+
+    def submit(self, scope):
+        """Click the form's button and wait for the next page (a normal, non-JavaScript post)."""
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        page = self.d.find_element("tag name", "html")
+        scope.find_element("css selector", "button[type=submit]").click()
+
+        def replaced(_driver):
+            try:
+                page.is_enabled()
+            except WebDriverException:  # stale, or no longer in any document: the next page is here
+                return True
+            return False
+
+        WebDriverWait(self.d, 10).until(replaced)
+        WebDriverWait(self.d, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def act(self, dom_id, **fields):
+        details = self.open_action(dom_id)
+        for name, value in fields.items():
+            self.fill(details, name.replace("__", "."), value)
+        self.submit(details)
+
+    def shot(self, name):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        height = self.d.execute_script("return document.body.scrollHeight")
+        self.d.set_window_size(1280, min(max(height, 800), 4000))
+        self.d.save_screenshot(str(SHOTS / f"{name}.png"))
+        self.d.set_window_size(1280, 1000)
+
+
+@pytest.fixture
+def browser(chromium, live_server):
+    return Browser(chromium, live_server.url)
