@@ -189,3 +189,17 @@ class AuditLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionDenied("Audit rows are append-only.")
+
+
+# Timers, SLA policies, holidays and deliveries live in their own module (DESIGN.md §4).
+from .timer_models import (  # noqa: E402,F401,I001
+    Channel,
+    ClockUnit,
+    Delivery,
+    DeliveryState,
+    Holiday,
+    SLAPolicy,
+    Timer,
+    TimerKind,
+    TimerState,
+)

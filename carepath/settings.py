@@ -204,7 +204,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Beat only triggers the sweep; due times are rows (carepath/timers.py, docs/timers.md).
+CELERY_BEAT_SCHEDULE: dict = {"tick": {"task": "carepath.tick", "schedule": 60.0, "options": {"expires": 55}}}
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CAREPATH_TICK_BATCH = env_int("CAREPATH_TICK_BATCH", 500)  # timers per fire_timers task
+# A fired timer whose work has not finished after this long is claimed again (its message was lost).
+CAREPATH_TIMER_LEASE_SECONDS = env_int("CAREPATH_TIMER_LEASE_SECONDS", 600)
+CAREPATH_TIMER_MAX_ATTEMPTS = env_int("CAREPATH_TIMER_MAX_ATTEMPTS", 5)
+# An unsent delivery is re-queued by tick after this long; failures back off exponentially.
+CAREPATH_DELIVERY_LEASE_SECONDS = env_int("CAREPATH_DELIVERY_LEASE_SECONDS", 300)
+CAREPATH_DELIVERY_BACKOFF_SECONDS = env_int("CAREPATH_DELIVERY_BACKOFF_SECONDS", 60)
+CAREPATH_DELIVERY_MAX_ATTEMPTS = env_int("CAREPATH_DELIVERY_MAX_ATTEMPTS", 6)
+CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.notifications.LoggingSmsChannel")
 
 # --- Pathway rules (settings so a trust can tune them without a release) ----------------------
 # Sedation default by age (DESIGN.md §3): feed-and-wrap up to 6 months, general anaesthesia from
@@ -220,6 +231,8 @@ FASTING_HOURS = {
 }
 MRI_MISSED_GRACE_MINUTES = env_int("MRI_MISSED_GRACE_MINUTES", 120)
 OUTCOME_AUTO_CLOSE_DAYS = env_int("OUTCOME_AUTO_CLOSE_DAYS", 14)
+# Families get the fasting reminder early on the day of a sedated scan (local time).
+FAMILY_MORNING_REMINDER_HOUR = env_int("FAMILY_MORNING_REMINDER_HOUR", 6)
 
 # --- REST framework (DESIGN.md §5; docs/api.md) ------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,16 +1,30 @@
 """Service-level deadlines for work items (DESIGN.md §4).
 
-`DEFAULTS` is the seed table: per work-item kind and priority, a duration and its unit
-(hours, calendar days, working days), with the source of the number. `due_for` turns a start time
-into a due time.
+The clocks live in the database (`SLAPolicy`, editable in the admin; `Holiday` for the working-day
+calendar). `DEFAULTS` below is the seed table (migration 0004 copies it) and the fallback when a
+row is missing: per work-item kind and priority a duration and its unit, with the source of the
+number. `policy_for` answers "how long, when to remind, when and whom to escalate"; `due_for`
+turns a start time into a due time.
+
+Policies and holidays are cached per process for `CACHE_SECONDS` and dropped at once when this
+process saves one, so an admin's edit reaches every worker within a few minutes.
 """
 
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 
 from .models import WorkItemKind as K
+from .roles import Role
 
 ASAP, URGENT, ROUTINE = "asap", "urgent", "routine"
+H, D, WD = "hours", "days", "working_days"
+CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -19,24 +33,32 @@ class Clock:
     unit: str  # "hours", "days" or "working_days"
 
 
+@dataclass(frozen=True)
+class Policy:
+    kind: str
+    priority: str
+    clock: Clock
+    reminder_hours: tuple[int, ...]  # before the deadline, largest first
+    escalate_every_hours: int
+    escalate_to: str
+    source: str
+
+
 def _same(clock: Clock) -> dict[str, Clock]:
     return {ASAP: clock, URGENT: clock, ROUTINE: clock}
 
 
-H, D, WD = "hours", "days", "working_days"
-# kind → priority → clock; comments give the source (DESIGN.md §4 table) or say it is our choice.
+# kind → priority → clock (the DESIGN.md §4 table; the rest is our choice, editable by the admin).
 DEFAULTS: dict[str, dict[str, Clock]] = {
-    K.TRIAGE: {ASAP: Clock(8, H), URGENT: Clock(2, WD), ROUTINE: Clock(5, WD)},  # design: same day / 2 / 5 wd
-    K.FIRST_ASSESSMENT: {ASAP: Clock(48, H), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},  # NICE NG12; VA 28 d
-    K.PROTOCOL_MRI: {ASAP: Clock(4, H), URGENT: Clock(1, WD), ROUTINE: Clock(2, WD)},  # design
-    # MRI requested → performed: NHS 6-week diagnostic standard
+    K.TRIAGE: {ASAP: Clock(8, H), URGENT: Clock(2, WD), ROUTINE: Clock(5, WD)},
+    K.FIRST_ASSESSMENT: {ASAP: Clock(48, H), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},
+    K.PROTOCOL_MRI: {ASAP: Clock(4, H), URGENT: Clock(1, WD), ROUTINE: Clock(2, WD)},
     K.SCHEDULE_MRI: {ASAP: Clock(48, H), URGENT: Clock(14, D), ROUTINE: Clock(42, D)},
     K.REBOOK_MRI: {ASAP: Clock(48, H), URGENT: Clock(14, D), ROUTINE: Clock(42, D)},
     K.PERFORM_MRI: {ASAP: Clock(48, H), URGENT: Clock(14, D), ROUTINE: Clock(42, D)},
-    K.REPORT_MRI: {ASAP: Clock(12, H), URGENT: Clock(2, D), ROUTINE: Clock(7, D)},  # NHSE reporting 2023
-    K.CRITICAL_RESULT_ACK: {ASAP: Clock(1, H), URGENT: Clock(1, H), ROUTINE: Clock(1, WD)},  # ACR/RCR
-    K.ACKNOWLEDGE_OUTCOME: _same(Clock(5, WD)),  # closed-loop referral
-    # Not in the design's table; our choice, editable by the admin:
+    K.REPORT_MRI: {ASAP: Clock(12, H), URGENT: Clock(2, D), ROUTINE: Clock(7, D)},
+    K.CRITICAL_RESULT_ACK: {ASAP: Clock(1, H), URGENT: Clock(1, H), ROUTINE: Clock(1, WD)},
+    K.ACKNOWLEDGE_OUTCOME: _same(Clock(5, WD)),
     K.ANSWER_QUERY: _same(Clock(5, WD)),
     K.DECIDE_NEXT_STEP: {ASAP: Clock(1, D), URGENT: Clock(2, WD), ROUTINE: Clock(5, WD)},
     K.RESULTS_REVIEW: {ASAP: Clock(2, D), URGENT: Clock(7, D), ROUTINE: Clock(14, D)},
@@ -44,19 +66,136 @@ DEFAULTS: dict[str, dict[str, Clock]] = {
     K.WAS_NOT_BROUGHT_REVIEW: _same(Clock(2, WD)),
     K.GUARDIAN_CONTACT_MISSING: _same(Clock(1, WD)),
 }
+OUR_CHOICE = "design choice (CarePath), editable"
+SOURCES: dict[str, str] = {
+    K.TRIAGE: "design: same day / 2 / 5 working days",
+    K.FIRST_ASSESSMENT: "NICE NG12 (48 h); VA 28-day access standard",
+    K.PROTOCOL_MRI: "design: 4 h / 1 / 2 working days",
+    K.SCHEDULE_MRI: "NHS diagnostic 6-week standard (MRI requested → performed)",
+    K.REBOOK_MRI: "NHS diagnostic 6-week standard (MRI requested → performed)",
+    K.PERFORM_MRI: "NHS diagnostic 6-week standard (MRI requested → performed)",
+    K.REPORT_MRI: "NHSE reporting turnaround 2023 (routine hard stop 28 days)",
+    K.CRITICAL_RESULT_ACK: "ACR practice parameter / RCR critical results guidance",
+    K.ACKNOWLEDGE_OUTCOME: "closed-loop referral: 5 working days, then remind; auto_close at 14 days",
+}
+
+
+def default_reminders(clock: Clock) -> tuple[int, ...]:
+    """Remind about a quarter of the way before a short deadline, a day before a longer one and
+    also a week before one of several weeks."""
+    hours = clock.amount * (1 if clock.unit == H else 24)
+    if hours <= 12:
+        return (1,)
+    if hours <= 72:
+        return (4,)
+    if hours <= 14 * 24:
+        return (24,)
+    return (168, 24)
+
+
+def default_escalation_hours(kind: str, clock: Clock) -> int:
+    if kind == K.CRITICAL_RESULT_ACK:
+        return 1  # ACR/RCR: a critical result escalates until someone acts on it
+    return 4 if clock.unit == H and clock.amount <= 48 else 24
+
+
+def default_policy(kind: str, priority: str) -> Policy | None:
+    clocks = DEFAULTS.get(kind)
+    if not clocks:
+        return None
+    clock = clocks.get(priority) or clocks[ROUTINE]
+    # A critical result escalates to the whole neurology team: anyone of them may acknowledge it.
+    escalate_to = Role.NEUROLOGIST if kind == K.CRITICAL_RESULT_ACK else Role.ADMIN
+    return Policy(
+        kind=kind,
+        priority=priority,
+        clock=clock,
+        reminder_hours=default_reminders(clock),
+        escalate_every_hours=default_escalation_hours(kind, clock),
+        escalate_to=escalate_to,
+        source=SOURCES.get(kind, OUR_CHOICE),
+    )
+
+
+def seed_rows() -> list[dict]:
+    """The rows migration 0004 wrote (kept here so tests can check the seed matches the code)."""
+    rows = []
+    for kind in DEFAULTS:
+        for priority in (ASAP, URGENT, ROUTINE):
+            p = default_policy(kind, priority)
+            rows.append(
+                {
+                    "kind": str(kind),
+                    "priority": priority,
+                    "amount": p.clock.amount,
+                    "unit": p.clock.unit,
+                    "reminder_hours_before": ",".join(map(str, p.reminder_hours)),
+                    "escalate_every_hours": p.escalate_every_hours,
+                    "escalate_to": str(p.escalate_to),
+                    "source": p.source,
+                }
+            )
+    return rows
+
+
+# --- the per-process cache -----------------------------------------------------------------------
+_cache: dict = {"at": 0.0, "policies": None, "holidays": None}
+
+
+def clear_cache(**kwargs) -> None:
+    _cache.update(at=0.0, policies=None, holidays=None)
+
+
+def _load() -> None:
+    from .models import Holiday, SLAPolicy
+
+    policies = {}
+    for row in SLAPolicy.objects.all():
+        policies[(row.kind, row.priority)] = Policy(
+            kind=row.kind,
+            priority=row.priority,
+            clock=Clock(row.amount, row.unit),
+            reminder_hours=tuple(row.reminder_hours),
+            escalate_every_hours=max(1, row.escalate_every_hours),
+            escalate_to=row.escalate_to,
+            source=row.source,
+        )
+    days = frozenset(Holiday.objects.values_list("date", flat=True))
+    _cache.update(at=time.monotonic(), policies=policies, holidays=days)
+
+
+def _fresh() -> dict:
+    if _cache["policies"] is None or time.monotonic() - _cache["at"] > CACHE_SECONDS:
+        _load()
+    return _cache
+
+
+def policy_for(kind: str, priority: str) -> Policy | None:
+    priority = priority or ROUTINE
+    return _fresh()["policies"].get((kind, priority)) or default_policy(kind, priority)
+
+
+def holidays() -> frozenset[date]:
+    return _fresh()["holidays"]
+
+
+# --- clock arithmetic ----------------------------------------------------------------------------
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in holidays()
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """Monday–Friday; a start on a weekend counts from the next Monday."""
-    current = start
-    while current.weekday() >= 5:
+    """Monday–Friday without holidays, counted in the service's time zone; a start on a day off
+    counts from the next working day. The time of day is kept (wall clock)."""
+    current = timezone.localtime(start, ZoneInfo(settings.TIME_ZONE))
+    while not is_working_day(current.date()):
         current += timedelta(days=1)
     added = 0
     while added < days:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if is_working_day(current.date()):
             added += 1
-    return current
+    return current.astimezone(ZoneInfo("UTC"))
 
 
 def add_clock(start: datetime, clock: Clock) -> datetime:
@@ -68,7 +207,16 @@ def add_clock(start: datetime, clock: Clock) -> datetime:
 
 
 def due_for(kind: str, priority: str, start: datetime) -> datetime | None:
-    clocks = DEFAULTS.get(kind)
-    if not clocks:
-        return None
-    return add_clock(start, clocks.get(priority or ROUTINE, clocks[ROUTINE]))
+    policy = policy_for(kind, priority)
+    return add_clock(start, policy.clock) if policy else None
+
+
+def _connect_cache_invalidation() -> None:
+    from .models import Holiday, SLAPolicy
+
+    for model in (SLAPolicy, Holiday):
+        post_save.connect(clear_cache, sender=model, dispatch_uid=f"sla_cache_{model.__name__}_save")
+        post_delete.connect(clear_cache, sender=model, dispatch_uid=f"sla_cache_{model.__name__}_delete")
+
+
+_connect_cache_invalidation()

@@ -1,11 +1,15 @@
-"""Opening and closing work items; called only from transition services, inside their transaction."""
+"""Opening and closing work items; called only from transition services, inside their transaction.
+
+An item's timers (reminders, escalation, alert, auto-close: carepath/timers.py) are written when it
+opens and cancelled when it closes, in the same transaction.
+"""
 
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, sla
+from . import audit, sla, timers
 from .errors import Forbidden, TransitionNotAllowed
 from .models import AuditLog, WorkItem, WorkItemStatus
 from .roles import Role, is_admin, user_roles
@@ -25,7 +29,7 @@ def open_item(
     note: str = "",
 ) -> WorkItem:
     now = timezone.now()
-    return WorkItem.objects.create(
+    item = WorkItem.objects.create(
         referral_id=referral_id,
         mri_request_id=mri_request_id,
         machine=machine,
@@ -38,13 +42,17 @@ def open_item(
         created_at=now,
         note=note,
     )
+    timers.schedule_for_item(item, anchor=anchor or now)
+    return item
 
 
 def close_primary(*, referral_id: int, machine: str, actor, status: str = WorkItemStatus.DONE) -> int:
     """Close the case's open primary item of this machine; returns how many were closed (0 or 1)."""
-    return WorkItem.objects.filter(
+    items = WorkItem.objects.filter(
         referral_id=referral_id, machine=machine, is_primary=True, status=WorkItemStatus.OPEN
-    ).update(status=status, closed_at=timezone.now(), closed_by=actor)
+    )
+    timers.cancel_for_items(items)
+    return items.update(status=status, closed_at=timezone.now(), closed_by=actor)
 
 
 def close_items(*, referral_id: int, actor, kinds=None, status: str = WorkItemStatus.DONE, mri_request_id=None) -> int:
@@ -53,6 +61,7 @@ def close_items(*, referral_id: int, actor, kinds=None, status: str = WorkItemSt
         items = items.filter(kind__in=kinds)
     if mri_request_id is not None:
         items = items.filter(mri_request_id=mri_request_id)
+    timers.cancel_for_items(items)
     return items.update(status=status, closed_at=timezone.now(), closed_by=actor)
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import audit
+from carepath import audit, family
 from carepath import transitions as tx
 from carepath import workitems
 from carepath.errors import InvalidData
@@ -109,6 +109,7 @@ def _end_appointment(mri: MRIRequest, status: str, *, outcome: str = "", reason:
     appointment.scan_outcome = outcome
     appointment.status_reason = reason
     appointment.save(update_fields=["status", "scan_outcome", "status_reason"])
+    family.cancel_for_appointment(appointment.pk)  # its reminders and missed-check are moot now
     return appointment
 
 
@@ -171,6 +172,7 @@ def _book(mri: MRIRequest, *, actor, start, location, sedation, default, overrid
         booked_by=actor, booked_at=timezone.now(), **fasting_cutoffs(start, sedation),
     )
     mri.appointment = appointment
+    family.schedule_for_appointment(appointment, referral_id=mri.referral_id, time_zone=mri.referral.patient.time_zone)
     return appointment
 
 

@@ -6,4 +6,9 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals (the pathway case)"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (reacts to what imaging announces)
+        from carepath import effects
+        from carepath.models import TimerKind
+
+        from . import receivers, tasks  # noqa: F401  (reacts to what imaging announces)
+
+        effects.register_transition(TimerKind.AUTO_CLOSE, tasks.auto_close)

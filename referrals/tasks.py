@@ -20,3 +20,8 @@ def imaging_complete(referral_id: int) -> None:
         services.referral_imaging_complete(referral_id=referral_id, actor=get_system_user())
     except DomainError as exc:
         log.info("imaging_complete for referral %s not applied: %s", referral_id, exc.detail)
+
+
+def auto_close(timer, actor, now) -> None:
+    """Timer handler (registered in apps.py): the outcome's acknowledgement window has passed."""
+    services.referral_auto_close(referral_id=timer.referral_id, actor=actor, now=now)

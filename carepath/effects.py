@@ -1,0 +1,166 @@
+"""What a fired timer does (DESIGN.md §4), applied in batches inside `timers.fire_batch`.
+
+- reminder / escalation / alert: in-app notifications (and their e-mail deliveries) to the work
+  item's owner or queue; from the second escalation on also to the policy's `escalate_to` role;
+  a timeline event per timer; an escalation schedules the next one `escalate_every_hours` later
+  (from *now*, so a late sweep sends one escalation per interval, never a flood).
+- family_reminder: `carepath.family`.
+- flag_missed / auto_close: the app's own service with the system actor, registered by the app
+  (`register_transition` from its AppConfig.ready(); carepath never imports the apps).
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import F
+
+from . import family, notifications, sla
+from .errors import DomainError
+from .models import CaseEvent, Notification, Timer, TimerKind, TimerState
+from .roles import get_system_user
+from .timers import mark, open_items_only
+
+STAFF_KINDS = (TimerKind.REMINDER, TimerKind.ESCALATION, TimerKind.ALERT)
+EVENT_KIND = {
+    TimerKind.REMINDER: CaseEvent.Kind.REMINDER,
+    TimerKind.ESCALATION: CaseEvent.Kind.ESCALATION,
+    TimerKind.ALERT: CaseEvent.Kind.NOTE,
+}
+
+# timer kind → callable(timer, actor, now); filled by the apps' ready().
+_TRANSITIONS: dict[str, Callable] = {}
+
+
+def register_transition(kind: str, func: Callable) -> None:
+    _TRANSITIONS[kind] = func
+
+
+# --- transitions ----------------------------------------------------------------------------------
+def apply_transition(timers: list[Timer], *, now: datetime) -> list[int]:
+    for timer in timers:
+        try:
+            _TRANSITIONS[timer.kind](timer, get_system_user(), now)
+        except DomainError as exc:  # the case has moved on (or is not due after all): cancel, don't retry
+            mark([timer], TimerState.CANCELLED, now, error=f"not applied: {exc.detail}")
+        else:
+            mark([timer], TimerState.DONE, now)
+    return []
+
+
+# --- notifications --------------------------------------------------------------------------------
+def apply(timers: list[Timer], *, now: datetime) -> list[int]:
+    """Reminders, escalations, alerts and family reminders of one batch; returns delivery ids."""
+    system = get_system_user()
+    staff = [t for t in timers if t.kind in STAFF_KINDS]
+    live, moot = open_items_only(staff)
+    mark(moot, TimerState.CANCELLED, now, error="work item no longer open")
+    deliveries = _staff(live, now=now, system=system)
+    mark(live, TimerState.DONE, now)
+    deliveries += family.fire([t for t in timers if t.kind == TimerKind.FAMILY_REMINDER], now=now, system=system)
+    return deliveries
+
+
+def _level(timer: Timer) -> int:
+    return int(timer.data.get("level", 1)) if timer.kind == TimerKind.ESCALATION else 0
+
+
+def _roles_needed(timers: list[Timer]) -> set[str]:
+    roles = set()
+    for t in timers:
+        if t.work_item.assigned_to_id is None:
+            roles.add(t.work_item.queue)
+        if _level(t) >= 2:
+            roles.add(sla.policy_for(t.work_item.kind, t.work_item.priority).escalate_to)
+    return roles - {""}
+
+
+def role_members(roles: set[str]) -> dict[str, list]:
+    """Active users per role, one query for the whole batch."""
+    members: dict[str, list] = defaultdict(list)
+    if roles:
+        users = get_user_model().objects.filter(is_active=True, groups__name__in=roles).annotate(role=F("groups__name"))
+        for user in users:
+            members[user.role].append(user)
+    return members
+
+
+def recipients(timer: Timer, members: dict[str, list]) -> list:
+    item = timer.work_item
+    owner = item.assigned_to if item.assigned_to_id and item.assigned_to.is_active else None
+    users = [owner] if owner else list(members.get(item.queue, []))
+    if _level(timer) >= 2:
+        users += members.get(sla.policy_for(item.kind, item.priority).escalate_to, [])
+    unique = {u.pk: u for u in users}
+    return list(unique.values())
+
+
+def _staff(timers: list[Timer], *, now: datetime, system) -> list[int]:
+    if not timers:
+        return []
+    members = role_members(_roles_needed(timers))
+    rows, events, follow_ups = [], [], []
+    for timer in timers:
+        users = recipients(timer, members)
+        subject, body = notifications.render_staff(timer, now=now)
+        rows += [
+            Notification(
+                recipient=u,
+                referral_id=timer.referral_id,
+                work_item=timer.work_item,
+                kind=timer.kind,
+                subject=subject,
+                body=body,
+                link=notifications.case_link(timer.referral_id),
+                dedupe_key=f"timer:{timer.pk}:user:{u.pk}",
+                created_at=now,
+            )
+            for u in users
+        ]
+        events.append(_event(timer, now, system, [u.get_username() for u in users]))
+        if timer.kind == TimerKind.ESCALATION:
+            follow_ups.append(_next_escalation(timer, now))
+    CaseEvent.objects.bulk_create(events)
+    Timer.objects.bulk_create(follow_ups, ignore_conflicts=True)
+    return notifications.create(rows, now=now)
+
+
+def _event(timer: Timer, now: datetime, system, notified: list[str]) -> CaseEvent:
+    item = timer.work_item
+    data = {
+        "work_item": item.pk,
+        "step": item.get_kind_display(),
+        "due_at": item.due_at,
+        "notified": notified,
+        "timer": timer.pk,
+    }
+    if timer.kind == TimerKind.ESCALATION:
+        data["level"] = _level(timer)
+    if timer.kind == TimerKind.REMINDER:
+        data["hours_before"] = timer.data.get("hours_before")
+    return CaseEvent(
+        referral_id=timer.referral_id,
+        mri_request_id=item.mri_request_id,
+        machine=item.machine,
+        kind=EVENT_KIND[timer.kind],
+        transition=timer.kind,
+        actor=system,
+        at=now,
+        data=data,
+    )
+
+
+def _next_escalation(timer: Timer, now: datetime) -> Timer:
+    item = timer.work_item
+    level = _level(timer) + 1
+    every = sla.policy_for(item.kind, item.priority).escalate_every_hours
+    return Timer(
+        key=f"wi{item.pk}:escalate:{level}",
+        kind=TimerKind.ESCALATION,
+        due_at=now + timedelta(hours=every),
+        referral_id=timer.referral_id,
+        work_item=item,
+        data={"level": level},
+        created_at=now,
+    )

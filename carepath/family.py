@@ -1,0 +1,211 @@
+"""Family reminders for an MRI appointment (DESIGN.md §4) and the missed-appointment check.
+
+Booking an appointment (imaging `_book`, inside the schedule/reschedule transaction) writes:
+- `t7` and `t1`: reminders 7 days and 1 day before; with sedation or anaesthesia `t1` also gives the
+  fasting cut-offs as clock times in the family's time zone (the day before);
+- `morning`: with fasting, early on the day (`FAMILY_MORNING_REMINDER_HOUR`, or half an hour before
+  clear fluids stop if that is earlier) with the same cut-offs;
+- `flag_missed`: at the appointment's end plus `MRI_MISSED_GRACE_MINUTES`.
+Ending the appointment (attended, rescheduled, cancelled, …) cancels its pending timers. A reminder
+to a guardian without a usable contact opens one GUARDIAN_CONTACT_MISSING work item for the
+imaging coordinators instead of failing (and never loops).
+"""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from . import notifications
+from .models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
+from .roles import Role
+from .timers import mark
+
+BOOKED = "booked"
+# A reminder this late (the sweep was down) is dropped: the next one, or the morning one, will go.
+STALE_AFTER = timedelta(hours=12)
+FASTING_FIELDS = ("solids_until", "milk_until", "clear_fluids_until")
+
+
+def _zone(time_zone: str) -> ZoneInfo:
+    return ZoneInfo(time_zone or settings.TIME_ZONE)
+
+
+def reminder_times(appointment, time_zone: str = "") -> dict[str, datetime]:
+    """which → when (UTC), before filtering out the ones already past."""
+    start = appointment.start
+    times = {"t7": start - timedelta(days=7), "t1": start - timedelta(days=1)}
+    if appointment.clear_fluids_until:
+        day = timezone.localtime(start, _zone(time_zone)).date()
+        morning = datetime.combine(day, time(settings.FAMILY_MORNING_REMINDER_HOUR), tzinfo=_zone(time_zone))
+        times["morning"] = min(morning, appointment.clear_fluids_until - timedelta(minutes=30))
+    return times
+
+
+def schedule_for_appointment(appointment, *, referral_id: int, time_zone: str = "") -> list[Timer]:
+    now = timezone.now()
+    rows = [
+        Timer(
+            key=f"appt{appointment.pk}:family:{which}",
+            kind=TimerKind.FAMILY_REMINDER,
+            due_at=at,
+            referral_id=referral_id,
+            appointment=appointment,
+            data={"which": which},
+            created_at=now,
+        )
+        for which, at in reminder_times(appointment, time_zone).items()
+        if now < at < appointment.start
+    ]
+    missed_at = appointment.end + timedelta(minutes=settings.MRI_MISSED_GRACE_MINUTES)
+    rows.append(
+        Timer(
+            key=f"appt{appointment.pk}:flag_missed",
+            kind=TimerKind.FLAG_MISSED,
+            due_at=missed_at,
+            referral_id=referral_id,
+            appointment=appointment,
+            created_at=now,
+        )
+    )
+    return Timer.objects.bulk_create(rows)
+
+
+def cancel_for_appointment(appointment_id: int) -> int:
+    return Timer.objects.filter(appointment_id=appointment_id, state=TimerState.PENDING).update(
+        state=TimerState.CANCELLED, cancelled_at=timezone.now()
+    )
+
+
+# --- firing -------------------------------------------------------------------------------------
+def fire(timers: list[Timer], *, now: datetime, system) -> list[int]:
+    deliveries: list[int] = []
+    for timer in timers:
+        appointment = timer.appointment
+        if appointment is None or appointment.status != BOOKED or appointment.start <= now:
+            mark([timer], TimerState.CANCELLED, now, error="appointment no longer booked")
+            continue
+        if now - timer.due_at > STALE_AFTER:
+            mark([timer], TimerState.CANCELLED, now, error="too late to be useful")
+            continue
+        guardian = appointment.guardian
+        if guardian is None or not guardian.has_contact:
+            _contact_missing(timer, now=now, system=system)
+            mark([timer], TimerState.DONE, now, error="no guardian contact: coordinator asked to add one")
+            continue
+        deliveries += _remind(timer, guardian, now=now, system=system)
+        mark([timer], TimerState.DONE, now)
+    return deliveries
+
+
+def fasting_times(appointment, time_zone: str) -> dict[str, str]:
+    return {
+        f: f"{timezone.localtime(getattr(appointment, f), _zone(time_zone)):%H:%M}"
+        for f in FASTING_FIELDS
+        if getattr(appointment, f)
+    }
+
+
+def message(timer: Timer) -> tuple[str, str]:
+    appointment, patient = timer.appointment, timer.referral.patient
+    context = {
+        "which": timer.data.get("which"),
+        "child": patient.given_name,
+        "location": appointment.location,
+        "start": notifications.local(appointment.start, patient.time_zone),
+        "fasting": fasting_times(appointment, patient.time_zone),
+        "sedation": appointment.get_sedation_display(),
+        "time_zone": patient.time_zone or settings.TIME_ZONE,
+    }
+    text = render_to_string("email/family_reminder.txt", context).strip()
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.strip()
+
+
+def channels(guardian) -> list[tuple[str, str]]:
+    wanted = {"sms": [Channel.SMS], "email": [Channel.EMAIL], "both": [Channel.SMS, Channel.EMAIL]}
+    address = {Channel.SMS: guardian.phone, Channel.EMAIL: guardian.email}
+    chosen = [(c, address[c]) for c in wanted.get(guardian.contact_preference, []) if address[c]]
+    return chosen or [(c, a) for c, a in address.items() if a]  # the preferred channel has no address: use any
+
+
+def _remind(timer: Timer, guardian, *, now: datetime, system) -> list[int]:
+    subject, body = message(timer)
+    via = channels(guardian)
+    rows = [
+        Delivery(
+            dedupe_key=f"timer:{timer.pk}:{channel}",
+            channel=channel,
+            to=to,
+            subject=subject,
+            body=body,
+            referral_id=timer.referral_id,
+            guardian=guardian,
+            created_at=now,
+            next_attempt_at=now + timedelta(seconds=settings.CAREPATH_DELIVERY_LEASE_SECONDS),
+        )
+        for channel, to in via
+    ]
+    appointment = timer.appointment
+    data = {
+        "to": "family",
+        "which": timer.data.get("which"),
+        "guardian": guardian.pk,
+        "channels": [c for c, _ in via],
+        "appointment": appointment.pk,
+        "fasting": fasting_times(appointment, timer.referral.patient.time_zone),
+        "timer": timer.pk,
+    }
+    CaseEvent.objects.create(
+        referral_id=timer.referral_id,
+        mri_request_id=appointment.mri_request_id,
+        machine=Machine.MRI,
+        kind=CaseEvent.Kind.REMINDER,
+        transition="family_reminder",
+        actor=system,
+        at=now,
+        data=data,
+    )
+    return notifications.add_deliveries(rows)
+
+
+def _contact_missing(timer: Timer, *, now: datetime, system) -> None:
+    from . import workitems
+
+    appointment = timer.appointment
+    CaseEvent.objects.create(
+        referral_id=timer.referral_id,
+        mri_request_id=appointment.mri_request_id,
+        machine=Machine.MRI,
+        kind=CaseEvent.Kind.NOTE,
+        transition="family_reminder",
+        actor=system,
+        at=now,
+        data={
+            "not_sent": "no guardian contact",
+            "which": timer.data.get("which"),
+            "appointment": appointment.pk,
+            "timer": timer.pk,
+        },
+    )
+    already = WorkItem.objects.filter(
+        mri_request_id=appointment.mri_request_id, status="open", kind=WorkItemKind.GUARDIAN_CONTACT_MISSING
+    ).exists()
+    if not already:
+        workitems.open_item(
+            referral_id=timer.referral_id,
+            mri_request_id=appointment.mri_request_id,
+            machine=Machine.MRI,
+            kind=WorkItemKind.GUARDIAN_CONTACT_MISSING,
+            queue=Role.IMAGING_COORDINATOR,
+            priority=appointment.mri_request.priority,
+            is_primary=False,
+            note=_missing_note(appointment),
+        )
+
+
+def _missing_note(appointment) -> str:
+    when = f"{notifications.local(appointment.start):%d %b %Y %H:%M}"
+    return f"No phone or e-mail for the family: reminders for the MRI on {when} cannot be sent."

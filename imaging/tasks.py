@@ -1,0 +1,22 @@
+"""Thin Celery wrappers and timer handlers around imaging services (STYLE.md "Celery")."""
+
+import logging
+
+from celery import shared_task
+
+from carepath.tasks import RETRY
+
+from . import notices, services
+
+log = logging.getLogger(__name__)
+
+
+def flag_missed(timer, actor, now) -> None:
+    """Timer handler (registered in apps.py): the appointment's end plus grace has passed."""
+    services.mri_flag_missed(mri_request_id=timer.appointment.mri_request_id, actor=actor, now=now)
+
+
+@shared_task(name="imaging.notify_report_amended", ignore_result=True, **RETRY)
+def notify_report_amended(mri_request_id: int, addendum_id: int) -> int:
+    """Idempotent: one notification per reader per addendum (dedupe key)."""
+    return len(notices.report_amended(mri_request_id=mri_request_id, addendum_id=addendum_id))
