@@ -6,4 +6,4 @@ class CarepathConfig(AppConfig):
     verbose_name = "CarePath (work items, timeline, audit)"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the deploy checks)
+        from . import admin_timers, checks  # noqa: F401  (timer/SLA admin; the deploy checks)

@@ -3,6 +3,8 @@
 from django.db import connection
 from django.http import JsonResponse
 
+from . import timers
+
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
@@ -11,7 +13,9 @@ def healthz(request):
 def readyz(request):
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     ready = all(checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    body["oldest_due_timer_seconds"] = timers.oldest_due_seconds() if checks["database"] else None  # stuck beat
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 def _database_ok() -> bool:

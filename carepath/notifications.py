@@ -244,3 +244,19 @@ def requeue_unsent(now: datetime, *, limit: int, batch: int) -> Iterator[list[in
         Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now + _lease())
     for start in range(0, len(ids), batch):
         yield ids[start : start + batch]
+
+
+def retry_dead(ids: list[int], *, actor) -> int:
+    """An admin sends dead letters again (after fixing an address or the mail server)."""
+    from . import audit
+    from .models import AuditLog
+
+    with transaction.atomic():
+        rows = list(Delivery.objects.select_for_update().filter(pk__in=ids, state=DeliveryState.DEAD))
+        Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
+            state=DeliveryState.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
+        for delivery in rows:
+            audit.record(actor, AuditLog.Action.UPDATE, delivery, {"state": "pending", "was": "dead"})
+        queue_delivery([d.pk for d in rows])
+    return len(rows)

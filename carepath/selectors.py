@@ -1,6 +1,6 @@
 """Worklists and notifications: read from work items and notification rows (DESIGN.md §3)."""
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from . import access
 from .models import Notification, WorkItem, WorkItemStatus
@@ -21,3 +21,31 @@ def worklist_for(user) -> QuerySet[WorkItem]:
 
 def notifications_for(user) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related("referral__patient")
+
+
+# --- overdue and escalated (DESIGN.md §4; the API's `overdue` / `escalated` filters) --------------
+def _open_items(link: str, now=None, *, overdue: bool = False, escalated: bool = False) -> Exists:
+    """Exists(an open work item of the outer row) that is past due and/or has been escalated.
+    `link` is the work item's field pointing at the outer row: "pk", "referral" or "mri_request"."""
+    from django.utils import timezone
+
+    from .models import Timer, TimerKind, TimerState
+
+    items = WorkItem.objects.filter(**{link: OuterRef("pk")}, status=WorkItemStatus.OPEN)
+    if overdue:
+        items = items.filter(due_at__lt=now or timezone.now())
+    if escalated:
+        fired = Timer.objects.filter(work_item=OuterRef("pk"), kind=TimerKind.ESCALATION, state=TimerState.DONE)
+        items = items.filter(Exists(fired))
+    return Exists(items)
+
+
+def overdue(queryset: QuerySet, *, now=None, link: str = "referral") -> QuerySet:
+    """Rows with an open work item past its due time: work items (`link="pk"`), referrals
+    (`link="referral"`) or MRI requests (`link="mri_request"`)."""
+    return queryset.filter(_open_items(link, now, overdue=True))
+
+
+def escalated(queryset: QuerySet, *, link: str = "referral") -> QuerySet:
+    """Rows with an open work item that has been escalated at least once (still not done)."""
+    return queryset.filter(_open_items(link, escalated=True))

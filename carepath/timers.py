@@ -179,14 +179,20 @@ def status(now: datetime | None = None) -> dict:
     from .models import Delivery, DeliveryState
 
     now = now or timezone.now()
-    oldest = due_timers(now).aggregate(at=Min("due_at"))["at"]
     return {
-        "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+        "oldest_due_seconds": oldest_due_seconds(now),
         "due": due_timers(now).count(),
         "stuck": stuck_timers(now).count(),
         "dead_timers": Timer.objects.filter(state=TimerState.DEAD).count(),
         "dead_deliveries": Delivery.objects.filter(state=DeliveryState.DEAD).count(),
     }
+
+
+def oldest_due_seconds(now: datetime | None = None) -> int:
+    """Age of the oldest due-but-unfired timer; 0 when the sweep is keeping up (uses timer_pending_due)."""
+    now = now or timezone.now()
+    oldest = due_timers(now).aggregate(at=Min("due_at"))["at"]
+    return int((now - oldest).total_seconds()) if oldest else 0
 
 
 # --- fire: apply the work ---------------------------------------------------------------------------
