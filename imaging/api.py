@@ -14,6 +14,7 @@ from carepath.api.common import (
     IF_MATCH,
     AuditedListMixin,
     AuditedRetrieveMixin,
+    ReadModelSerializer,
     StatefulSerializer,
     run_transition,
     transition_request_schema,
@@ -30,7 +31,7 @@ ID = r"[0-9]{1,18}"
 PRIORITIES = [("asap", "asap"), ("urgent", "urgent"), ("routine", "routine")]
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(ReadModelSerializer):
     class Meta:
         model = Appointment
         fields = [
@@ -169,14 +170,14 @@ class MRIRequestViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.Generic
         return self.object_response(self.get_queryset().get(pk=mri.pk))
 
 
-class AddendumSerializer(serializers.ModelSerializer):
+class AddendumSerializer(ReadModelSerializer):
     class Meta:
         model = ReportAddendum
         fields = ["id", "text", "author", "at"]
         read_only_fields = fields
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(ReadModelSerializer):
     referral = serializers.IntegerField(source="mri_request.referral_id", read_only=True)
     addenda = AddendumSerializer(many=True, read_only=True)
     links = serializers.SerializerMethodField()

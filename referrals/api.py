@@ -21,6 +21,7 @@ from carepath.api.common import (
     IF_MATCH,
     AuditedListMixin,
     AuditedRetrieveMixin,
+    ReadModelSerializer,
     StatefulSerializer,
     run_transition,
     transition_request_schema,
@@ -40,7 +41,7 @@ ID = r"[0-9]{1,18}"
 
 
 # --- patients --------------------------------------------------------------------------------------
-class GuardianSerializer(serializers.ModelSerializer):
+class GuardianSerializer(ReadModelSerializer):
     class Meta:
         model = Guardian
         fields = ["id", "name", "relationship", "phone", "email", "has_parental_responsibility", "contact_preference"]
@@ -48,7 +49,7 @@ class GuardianSerializer(serializers.ModelSerializer):
         extra_kwargs = {"name": {"max_length": 200}, "phone": {"max_length": 32}}
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(ReadModelSerializer):
     guardians = GuardianSerializer(many=True, required=False)
     links = serializers.SerializerMethodField()
 
@@ -122,14 +123,14 @@ class PatientViewSet(AuditedListMixin, AuditedRetrieveMixin, mixins.CreateModelM
 
 
 # --- referrals -------------------------------------------------------------------------------------
-class PatientSummarySerializer(serializers.ModelSerializer):
+class PatientSummarySerializer(ReadModelSerializer):
     class Meta:
         model = Patient
         fields = ["id", "mrn", "given_name", "family_name", "birth_date", "sex"]
         read_only_fields = fields
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
+class AssessmentSerializer(ReadModelSerializer):
     class Meta:
         model = Assessment
         fields = [
@@ -145,7 +146,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConsultSerializer(serializers.ModelSerializer):
+class ConsultSerializer(ReadModelSerializer):
     class Meta:
         model = NeurosurgeryConsult
         fields = [
@@ -161,7 +162,7 @@ class ConsultSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OutcomeSerializer(serializers.ModelSerializer):
+class OutcomeSerializer(ReadModelSerializer):
     class Meta:
         model = Outcome
         fields = [
@@ -314,7 +315,7 @@ def _mri_ids():
     return Prefetch("mri_requests", queryset=MRIRequest.objects.only("id", "referral_id").order_by("requested_at"))
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ReadModelSerializer):
     actor = serializers.CharField(source="actor.get_username", read_only=True)
 
     class Meta:

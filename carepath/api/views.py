@@ -19,7 +19,7 @@ from carepath import selectors, workitems
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind
 
-from .common import IDEMPOTENCY_KEY, AuditedListMixin, AuditedRetrieveMixin
+from .common import IDEMPOTENCY_KEY, AuditedListMixin, AuditedRetrieveMixin, ReadModelSerializer
 from .idempotency import idempotent
 from .models import ApiToken
 from .problems import problem_response
@@ -44,7 +44,7 @@ class TokenRequestSerializer(serializers.Serializer):
     )
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(ReadModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "prefix", "name", "created_at", "expires_at", "last_used_at", "revoked_at"]
@@ -134,7 +134,7 @@ class WorkItemReferralSerializer(serializers.Serializer):
     patient_initials = serializers.CharField(source="patient.initials")
 
 
-class WorkItemSerializer(serializers.ModelSerializer):
+class WorkItemSerializer(ReadModelSerializer):
     label = serializers.CharField(source="get_kind_display", read_only=True)
     overdue = serializers.SerializerMethodField()
     referral = WorkItemReferralSerializer(read_only=True)
@@ -246,7 +246,7 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
 
 
 # --- notifications ---------------------------------------------------------------------------------
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ReadModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "kind", "subject", "body", "link", "referral", "work_item", "created_at", "acknowledged_at"]

@@ -1,0 +1,67 @@
+"""OpenAPI: served, and a schema fuzzer (schemathesis) finds no 5xx and no undocumented answer."""
+
+import json
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from carepath.api.tokens import token_issue
+
+
+def test_the_schema_is_served_without_signing_in(client, settings):
+    settings.SECURE_SSL_REDIRECT = False
+    response = client.get("/api/schema/?format=json")
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/referrals/{id}/transitions/" in paths and "/api/v1/auth/token/" in paths
+
+
+def test_the_pathway_is_generated_from_the_machines(api, neurologist):
+    from imaging.machine import MRI_MACHINE
+    from referrals.machine import REFERRAL_MACHINE
+
+    body = api(neurologist).get("/api/v1/pathway/").json()
+
+    assert body == {"referral": REFERRAL_MACHINE.describe(), "mri_request": MRI_MACHINE.describe()}
+
+
+def _load_schema():
+    """Generated in-process (no request, no database), then served to schemathesis as a dict."""
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    raw = json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
+    loaded = schemathesis.openapi.from_dict(raw)
+    loaded.app = get_wsgi_application()
+    return loaded
+
+
+schema = _load_schema()
+
+
+@pytest.fixture
+def fuzz_token(pathway, neurologist):
+    """A neurologist (sees every case) with a few cases in different states to aim at."""
+    pathway.submitted()
+    pathway.results_review()
+    return token_issue(user=neurologist, name="fuzz")[1]
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_the_api_never_fails_and_always_matches_its_schema(case, fuzz_token):
+    # the proxy header marks the request as HTTPS, as a TLS-terminating proxy would in production
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {fuzz_token}", "X-Forwarded-Proto": "https"}
+    case.call_and_validate(
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    )
