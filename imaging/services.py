@@ -15,9 +15,9 @@ from django.utils import timezone
 from carepath import audit, family
 from carepath import transitions as tx
 from carepath import workitems
-from carepath.errors import InvalidData
+from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
-from carepath.roles import Role
+from carepath.roles import Role, has_role
 
 from . import signals
 from .choices import (
@@ -328,6 +328,8 @@ def cancel_open_requests_for_referral(*, referral_id: int, actor, reason: str) -
 @transaction.atomic
 def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
     """A neurologist acknowledges a critical or urgent result; stops its escalation."""
+    if not has_role(actor, Role.NEUROLOGIST, Role.ADMIN):
+        raise Forbidden("Only neurology acknowledges a critical or urgent result.")
     report = NeuroradiologyReport.objects.select_for_update().select_related("mri_request").get(pk=report_id)
     if report.acknowledged_at is None:
         report.acknowledged_by, report.acknowledged_at = actor, timezone.now()

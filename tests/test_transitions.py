@@ -421,3 +421,10 @@ def test_lesion_suspected_protocol_needs_contrast(pathway):
                         data={"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 40})
     assert "contrast" in refused.value.errors
 
+
+
+def test_only_neurology_acknowledges_a_critical_result(pathway, coordinator):
+    referral = pathway.results_review(category="critical")
+    with pytest.raises(Forbidden):
+        imaging.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=coordinator)
+    assert referral.work_items.filter(kind="critical_result_ack", status="open").exists()
