@@ -206,7 +206,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat only triggers the sweep; due times are rows (carepath/timers.py, docs/timers.md).
 CELERY_BEAT_SCHEDULE: dict = {"tick": {"task": "carepath.tick", "schedule": 60.0, "options": {"expires": 55}}}
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Let a running task finish when the broker goes away: killing it mid-send is what could send twice;
+# its rows say whether the work is done, so a redelivered copy changes nothing.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CAREPATH_TICK_BATCH = env_int("CAREPATH_TICK_BATCH", 500)  # timers per fire_timers task
 # A fired timer whose work has not finished after this long is claimed again (its message was lost).
 CAREPATH_TIMER_LEASE_SECONDS = env_int("CAREPATH_TIMER_LEASE_SECONDS", 600)

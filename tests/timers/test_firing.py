@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from carepath import timers
 from carepath.models import (
-    CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerKind, TimerState, WorkItem, WorkItemKind,
+    CaseEvent,
+    Delivery,
+    DeliveryState,
+    Notification,
+    Timer,
+    TimerKind,
+    TimerState,
+    WorkItem,
+    WorkItemKind,
 )
 from imaging import services as imaging
 from referrals import services
@@ -34,7 +42,7 @@ def test_the_reminder_email_names_the_child_by_initials_and_case_reference_only(
     referral = pathway.submitted()
     timers.run_sync(item(referral, WorkItemKind.TRIAGE).due_at - timedelta(hours=23))
     (message,) = mail.outbox
-    assert "CP-%06d" % referral.pk in message.subject and "(AM)" in message.subject
+    assert f"CP-{referral.pk:06d}" in message.subject and "(AM)" in message.subject
     assert "Morgan" not in message.subject + message.body and f"/cases/{referral.pk}/" in message.body
     assert message.to == [neurologist.email]
 
@@ -157,8 +165,9 @@ def test_a_family_without_a_contact_becomes_one_task_for_the_coordinators(pathwa
     assert not Timer.objects.filter(state__in=["fired", "dead"]).exists()
 
 
-def test_a_critical_report_alerts_the_requesting_neurologist_at_once(pathway, neurologist,
-                                                                  django_capture_on_commit_callbacks):
+def test_a_critical_report_alerts_the_requesting_neurologist_at_once(
+    pathway, neurologist, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         referral = pathway.results_review(category="critical")
     alert = Notification.objects.get(recipient=neurologist, kind="alert")
@@ -183,8 +192,9 @@ def test_acknowledging_a_critical_report_stops_its_escalation(pathway, neurologi
     assert not Notification.objects.filter(kind="escalation").exists()
 
 
-def test_an_amended_report_notifies_whoever_read_it(pathway, neurologist, neuroradiologist,
-                                                    django_capture_on_commit_callbacks):
+def test_an_amended_report_notifies_whoever_read_it(
+    pathway, neurologist, neuroradiologist, django_capture_on_commit_callbacks
+):
     from carepath import audit
 
     referral = pathway.results_review()

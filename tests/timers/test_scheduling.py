@@ -70,8 +70,12 @@ def test_rescheduling_cancels_the_old_appointments_timers_and_sets_new_ones(path
     referral = pathway.scheduled()
     mri = pathway.mri(referral)
     old = mri.appointment
-    imaging.mri_reschedule(mri_request_id=mri.pk, actor=coordinator, reason="family asked",
-                           scheduled_start=timezone.now() + timedelta(days=20))
+    imaging.mri_reschedule(
+        mri_request_id=mri.pk,
+        actor=coordinator,
+        reason="family asked",
+        scheduled_start=timezone.now() + timedelta(days=20),
+    )
     mri.refresh_from_db()
     assert not pending(appointment=old).exists()
     assert pending(appointment=mri.appointment, kind=TimerKind.FLAG_MISSED).exists()
