@@ -1,7 +1,7 @@
 """MRI requests and neuroradiology reports over REST (DESIGN.md §5)."""
 
 from django.db.models import Prefetch
-from django.urls import include, path, reverse
+from django.urls import include, path
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -16,6 +16,7 @@ from carepath.api.common import (
     AuditedRetrieveMixin,
     ReadModelSerializer,
     StatefulSerializer,
+    link,
     run_transition,
     transition_request_schema,
 )
@@ -108,16 +109,16 @@ class MRIRequestSerializer(StatefulSerializer):
     def get_links(self, mri) -> dict:
         report = getattr(mri, "report", None)
         return {
-            "self": reverse("api-mri-request-detail", args=[mri.pk]),
-            "referral": reverse("api-referral-detail", args=[mri.referral_id]),
-            "transitions": reverse("api-mri-request-transitions", args=[mri.pk]),
-            "report": reverse("api-report-detail", args=[report.pk]) if report else None,
+            "self": link("api-mri-request-detail", mri.pk),
+            "referral": link("api-referral-detail", mri.referral_id),
+            "transitions": link("api-mri-request-transitions", mri.pk),
+            "report": link("api-report-detail", report.pk) if report else None,
         }
 
 
 class MRIRequestFilter(filters.FilterSet):
-    state = filters.MultipleChoiceFilter(choices=MRIState.choices)
-    priority = filters.MultipleChoiceFilter(choices=PRIORITIES)
+    state = filters.MultipleChoiceFilter(choices=MRIState.choices, distinct=False)
+    priority = filters.MultipleChoiceFilter(choices=PRIORITIES, distinct=False)
     referral = filters.NumberFilter(field_name="referral_id", min_value=1, max_value=2**62)
     patient = filters.NumberFilter(field_name="referral__patient_id", min_value=1, max_value=2**62)
     overdue = filters.BooleanFilter(method="filter_overdue", label="Has an open step past its due time.")
@@ -205,14 +206,14 @@ class ReportSerializer(ReadModelSerializer):
     )
     def get_links(self, report) -> dict:
         return {
-            "self": reverse("api-report-detail", args=[report.pk]),
-            "mri_request": reverse("api-mri-request-detail", args=[report.mri_request_id]),
-            "referral": reverse("api-referral-detail", args=[report.mri_request.referral_id]),
+            "self": link("api-report-detail", report.pk),
+            "mri_request": link("api-mri-request-detail", report.mri_request_id),
+            "referral": link("api-referral-detail", report.mri_request.referral_id),
         }
 
 
 class ReportFilter(filters.FilterSet):
-    category = filters.MultipleChoiceFilter(choices=ReportCategory.choices)
+    category = filters.MultipleChoiceFilter(choices=ReportCategory.choices, distinct=False)
     acknowledged = filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
     signed_after = filters.IsoDateTimeFilter(field_name="signed_at", lookup_expr="gte")
     signed_before = filters.IsoDateTimeFilter(field_name="signed_at", lookup_expr="lt")

@@ -23,6 +23,7 @@ from carepath.api.common import (
     AuditedRetrieveMixin,
     ReadModelSerializer,
     StatefulSerializer,
+    link,
     run_transition,
     transition_request_schema,
 )
@@ -76,7 +77,7 @@ class PatientSerializer(ReadModelSerializer):
     )
     def get_links(self, patient) -> dict:
         return {
-            "self": reverse("api-patient-detail", args=[patient.pk]),
+            "self": link("api-patient-detail", patient.pk),
             "referrals": reverse("api-referral-list") + f"?patient={patient.pk}",
         }
 
@@ -118,7 +119,7 @@ class PatientViewSet(AuditedListMixin, AuditedRetrieveMixin, mixins.CreateModelM
         patient = services.patient_create(actor=request.user, **given.validated_data)
         patient = self.get_queryset().get(pk=patient.pk)
         response = Response(self.get_serializer(patient).data, status=201)
-        response["Location"] = reverse("api-patient-detail", args=[patient.pk])
+        response["Location"] = link("api-patient-detail", patient.pk)
         return response
 
 
@@ -243,12 +244,12 @@ class ReferralSerializer(StatefulSerializer):
     def get_links(self, referral) -> dict:
         pk = referral.pk
         return {
-            "self": reverse("api-referral-detail", args=[pk]),
-            "patient": reverse("api-patient-detail", args=[referral.patient_id]),
-            "events": reverse("api-referral-events", args=[pk]),
-            "fhir": reverse("api-referral-fhir", args=[pk]),
-            "transitions": reverse("api-referral-transitions", args=[pk]),
-            "mri_requests": [reverse("api-mri-request-detail", args=[mri.pk]) for mri in referral.mri_requests.all()],
+            "self": link("api-referral-detail", pk),
+            "patient": link("api-patient-detail", referral.patient_id),
+            "events": link("api-referral-events", pk),
+            "fhir": link("api-referral-fhir", pk),
+            "transitions": link("api-referral-transitions", pk),
+            "mri_requests": [link("api-mri-request-detail", mri.pk) for mri in referral.mri_requests.all()],
         }
 
 
@@ -284,8 +285,8 @@ class ReferralCreateSerializer(ReferralDetailsInput):
 
 
 class ReferralFilter(filters.FilterSet):
-    state = filters.MultipleChoiceFilter(choices=ReferralState.choices)
-    priority = filters.MultipleChoiceFilter(choices=Priority.choices)
+    state = filters.MultipleChoiceFilter(choices=ReferralState.choices, distinct=False)
+    priority = filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
     patient = filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
     overdue = filters.BooleanFilter(method="filter_overdue", label="Has an open step past its due time.")
     assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me", label="Has an open step claimed by you.")
@@ -356,7 +357,7 @@ class ReferralViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
         data = dict(given.validated_data)
         referral = services.referral_create(actor=request.user, patient_id=data.pop("patient"), **data)
         response = self.object_response(self._fresh(referral.pk), status=201)
-        response["Location"] = reverse("api-referral-detail", args=[referral.pk])
+        response["Location"] = link("api-referral-detail", referral.pk)
         return response
 
     @extend_schema(

@@ -4,7 +4,6 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
@@ -19,7 +18,7 @@ from carepath import selectors, workitems
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind
 
-from .common import IDEMPOTENCY_KEY, AuditedListMixin, AuditedRetrieveMixin, ReadModelSerializer
+from .common import IDEMPOTENCY_KEY, AuditedListMixin, AuditedRetrieveMixin, ReadModelSerializer, link
 from .idempotency import idempotent
 from .models import ApiToken
 from .problems import problem_response
@@ -182,16 +181,14 @@ class WorkItemSerializer(ReadModelSerializer):
     )
     def get_links(self, item) -> dict:
         return {
-            "self": reverse("api-worklist-detail", args=[item.pk]),
-            "referral": reverse("api-referral-detail", args=[item.referral_id]),
-            "mri_request": reverse("api-mri-request-detail", args=[item.mri_request_id])
-            if item.mri_request_id
-            else None,
+            "self": link("api-worklist-detail", item.pk),
+            "referral": link("api-referral-detail", item.referral_id),
+            "mri_request": link("api-mri-request-detail", item.mri_request_id) if item.mri_request_id else None,
         }
 
 
 class WorkItemFilter(filters.FilterSet):
-    kind = filters.MultipleChoiceFilter(choices=WorkItemKind.choices)
+    kind = filters.MultipleChoiceFilter(choices=WorkItemKind.choices, distinct=False)
     overdue = filters.BooleanFilter(method="filter_overdue")
     assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me")
     due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")

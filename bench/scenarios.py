@@ -1,0 +1,324 @@
+"""One benchmark run on the database in DATABASE_URL (called by bench.run; prints JSON on stdout)."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from http.client import HTTPConnection
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench import seed as seeding  # noqa: E402
+from bench.run import ROOT, summary_ms  # noqa: E402
+from carepath.api.tokens import token_issue  # noqa: E402
+from carepath.errors import StaleVersion, TransitionNotAllowed  # noqa: E402
+from referrals import services  # noqa: E402
+from referrals.models import Referral  # noqa: E402
+
+PAGE = 50
+REFERRAL_LIST = f"/api/v1/referrals/?state=triaged&priority=routine&page_size={PAGE}"
+WORKLIST = f"/api/v1/worklist/?page_size={PAGE}"
+
+REFERRAL_SQL = """
+SELECT r.id, r.state, r.version, r.priority, r.requested_priority, r.reason, r.symptom_onset, r.side, r.muscles,
+       r.red_flags, r.submitted_at, r.triaged_at, r.updated_at, r.referred_by_id,
+       p.id, p.mrn, p.given_name, p.family_name, p.birth_date, p.sex,
+       (SELECT json_agg(json_build_object('work_item', w.id, 'kind', w.kind, 'queue', w.queue, 'due_at', w.due_at))
+          FROM carepath_workitem w WHERE w.referral_id = r.id AND w.status = 'open') AS deadlines,
+       (SELECT array_agg(m.id) FROM imaging_mrirequest m WHERE m.referral_id = r.id) AS mri_requests
+  FROM referrals_referral r JOIN referrals_patient p ON p.id = r.patient_id
+ WHERE r.state = 'triaged' AND r.priority = 'routine'
+ ORDER BY r.submitted_at DESC LIMIT %s
+"""
+WORKLIST_SQL = """
+SELECT w.id, w.kind, w.machine, w.is_primary, w.queue, w.assigned_to_id, w.status, w.priority, w.due_at,
+       w.created_at, w.note, w.mri_request_id, r.id, r.state, p.given_name, p.family_name
+  FROM carepath_workitem w JOIN referrals_referral r ON r.id = w.referral_id
+  JOIN referrals_patient p ON p.id = r.patient_id
+ WHERE w.status = 'open' AND (w.assigned_to_id = %s OR (w.assigned_to_id IS NULL AND w.queue = ANY(%s)))
+ ORDER BY COALESCE(w.due_at, 'infinity'::timestamptz), w.id LIMIT %s
+"""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def bearer(user) -> str:
+    return f"Bearer {token_issue(user=user, name='bench')[1]}"
+
+
+# --- 1. list latency against hand-written SQL -----------------------------------------------------
+def time_calls(call, n: int) -> list[float]:
+    for _ in range(5):
+        call()
+    timings = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def sql_page(sql: str, params) -> bytes:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [c.name for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return json.dumps({"results": rows}, default=str).encode()
+
+
+def lists(neurologist, n: int) -> dict:
+    client = Client(HTTP_AUTHORIZATION=bearer(neurologist))
+    cases = {
+        "filtered referral list": (REFERRAL_LIST, REFERRAL_SQL, [PAGE + 1]),
+        "worklist (neurologist)": (WORKLIST, WORKLIST_SQL, [neurologist.pk, ["neurologist"], PAGE + 1]),
+    }
+    out = {}
+    for name, (url, sql, params) in cases.items():
+
+        def api_call(url=url):
+            response = client.get(url)
+            assert response.status_code == 200, response.content[:200]
+            return response
+
+        with CaptureQueriesContext(connection) as captured:
+            rows = len(api_call().json()["results"])
+        api = summary_ms(time_calls(api_call, n))
+        base = summary_ms(time_calls(lambda sql=sql, params=params: sql_page(sql, params), n))
+        out[name] = {
+            **api,
+            "baseline_p50_ms": base["p50_ms"],
+            "baseline_p95_ms": base["p95_ms"],
+            "ratio_p95": round(api["p95_ms"] / base["p95_ms"], 2),
+            "queries": len(captured),
+            "rows": rows,
+        }
+        log(f"  {name}: {out[name]}")
+    return out
+
+
+# --- 3. transitions per second --------------------------------------------------------------------
+def transitions(neurologists, n: int, clients: int = 8) -> dict:
+    """Triage on distinct cases: one client (each commit waits for its own WAL flush), then `clients`
+    at once (PostgreSQL groups their flushes); then the contended case."""
+    submitted = list(
+        Referral.objects.filter(state="submitted").order_by("id").values_list("id", flat=True)[: 2 * n + 50]
+    )
+    alone, parallel, contended = submitted[:n], submitted[n : 2 * n], submitted[2 * n : 2 * n + 50]
+    started = time.perf_counter()
+    for pk in alone:
+        services.referral_triage(referral_id=pk, actor=neurologists[0], priority="routine")
+    one = len(alone) / (time.perf_counter() - started)
+    many = _parallel_triage(neurologists, parallel, clients)
+    log(f"  uncontended: {one:.0f}/s with 1 client, {many:.0f}/s with {clients}")
+    return {
+        "uncontended": len(alone),
+        "uncontended_per_s": round(one, 1),
+        "uncontended_parallel_per_s": round(many, 1),
+        "parallel_clients": clients,
+        "contended": _contended(neurologists, contended, clients=8),
+    }
+
+
+def _parallel_triage(neurologists, cases: list[int], clients: int) -> float:
+    chunks = [cases[i::clients] for i in range(clients)]
+
+    def client(index: int):
+        for pk in chunks[index]:
+            services.referral_triage(referral_id=pk, actor=neurologists[index % len(neurologists)], priority="routine")
+        connections.close_all()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(cases) / (time.perf_counter() - started)
+
+
+def _contended(neurologists, cases: list[int], clients: int) -> dict:
+    counts = {"winners": 0, "conflicts": 0, "other_errors": 0}
+    lock = threading.Lock()
+
+    def client(index: int):
+        order = cases[:]
+        random.Random(index).shuffle(order)
+        for pk in order:
+            try:
+                services.referral_triage(
+                    referral_id=pk,
+                    actor=neurologists[index % len(neurologists)],
+                    priority="routine",
+                    expected_version=1,
+                )
+                key = "winners"
+            except (StaleVersion, TransitionNotAllowed):  # the 409s: someone else won this case
+                key = "conflicts"
+            except Exception as exc:  # noqa: BLE001 - counted and reported: the benchmark must not hide errors
+                log(f"  unexpected {type(exc).__name__}: {exc}")
+                key = "other_errors"
+            with lock:
+                counts[key] += 1
+        connections.close_all()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    rows = Referral.objects.filter(pk__in=cases)
+    lost = sum(1 for r in rows if r.version != 2 or r.events.filter(transition="triage").count() != 1)
+    result = {
+        "clients": clients,
+        "cases": len(cases),
+        **counts,
+        "lost_updates": lost,
+        "per_s": round(clients * len(cases) / elapsed, 1),
+    }
+    log(f"  contended: {result}")
+    return result
+
+
+# --- HTTP through gunicorn ------------------------------------------------------------------------
+def http(neurologist, options: dict) -> dict:
+    workers = options["workers"] or 2 * (os.cpu_count() or 1) + 1
+    port = 18000 + random.randint(0, 999)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "carepath.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"},
+    )
+    try:
+        _wait_for(port)
+        auth = bearer(neurologist)
+        referral = Referral.objects.filter(state="imaging").order_by("id").values_list("id", flat=True).first()
+        targets = {
+            "bare Django JSON view": ("/bench/bare/", {}),
+            "referral detail (bearer)": (f"/api/v1/referrals/{referral}/", {"Authorization": auth}),
+            "worklist page of 50 (bearer)": (WORKLIST, {"Authorization": auth}),
+        }
+        out = {
+            name: load(port, path, headers, options["http_seconds"], options["http_clients"])
+            for name, (path, headers) in targets.items()
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    for name, row in out.items():
+        log(f"  {name}: {row}")
+    ratio = out["referral detail (bearer)"]["rps"] / out["bare Django JSON view"]["rps"]
+    return {
+        "workers": workers,
+        "clients": options["http_clients"],
+        "seconds": options["http_seconds"],
+        "targets": out,
+        "detail_vs_bare": round(ratio, 3),
+    }
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(100):
+        try:
+            conn = HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def load(port: int, path: str, headers: dict, seconds: float, clients: int) -> dict:
+    """A small closed-loop load generator: `clients` keep-alive connections, as fast as answers come."""
+    latencies, errors, lock = [], [0], threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker():
+        conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, bad = [], 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            bad += response.status != 200
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    for _ in range(2):  # warm every worker's connection pool and caches
+        conn = HTTPConnection("127.0.0.1", port)
+        conn.request("GET", path, headers=headers)
+        conn.getresponse().read()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "rps": round(len(latencies) / elapsed, 1),
+        "errors": errors[0],
+        **summary_ms(latencies),
+    }
+
+
+def tick() -> dict | None:
+    """The Celery engineer's tick benchmark (bench/tick.py), when it exists."""
+    try:
+        from bench import tick as tick_bench
+    except ImportError:
+        return None
+    try:
+        return tick_bench.measure()
+    except Exception as exc:  # noqa: BLE001 - reported in the results, never fatal to this run
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def main(size: int, options: dict) -> dict:
+    log(f"seeding {size:,} referrals")
+    seeded = seeding.seed(size)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    User = get_user_model()
+    neurologists = list(User.objects.filter(username__startswith="bench_neurologist_").order_by("id"))
+    log("lists")
+    listed = lists(neurologists[0], options["requests"])
+    log("transitions")
+    moved = transitions(neurologists, options["transitions"])
+    log("http")
+    served = http(neurologists[0], options)
+    return {"referrals": size, "seed": seeded, "lists": listed, "transitions": moved, "http": served, "tick": tick()}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]), json.loads(sys.argv[2]))))
