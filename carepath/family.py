@@ -24,8 +24,8 @@ from .roles import Role
 from .timers import mark
 
 BOOKED = "booked"
-# A reminder this late (the sweep was down) is dropped: the next one, or the morning one, will go.
-STALE_AFTER = timedelta(hours=12)
+# The week-ahead reminder is dropped once the day-before one is nearly due (the sweep was down).
+WEEK_AHEAD_STALE_BEFORE = timedelta(days=2)
 FASTING_FIELDS = ("solids_until", "milk_until", "clear_fluids_until")
 
 
@@ -87,7 +87,7 @@ def fire(timers: list[Timer], *, now: datetime, system) -> list[int]:
         if appointment is None or appointment.status != BOOKED or appointment.start <= now:
             mark([timer], TimerState.CANCELLED, now, error="appointment no longer booked")
             continue
-        if now - timer.due_at > STALE_AFTER:
+        if timer.data.get("which") == "t7" and now >= appointment.start - WEEK_AHEAD_STALE_BEFORE:
             mark([timer], TimerState.CANCELLED, now, error="too late to be useful")
             continue
         guardian = appointment.guardian
