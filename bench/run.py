@@ -125,7 +125,10 @@ def table(results: dict) -> str:
         h = run["http"]
         for name, row in h["targets"].items():
             lines.append(f"HTTP {name:<29}{row['rps']:>9.0f} req/s  p95 {row['p95_ms']:.1f} ms  errors {row['errors']}")
-        lines.append(f"HTTP detail / bare view: {h['detail_vs_bare']:.0%} (gunicorn workers: {h['workers']})")
+        lines.append(
+            f"HTTP detail / bare view: {h['detail_vs_bare']:.0%}; / bare view reading the row: "
+            f"{h['detail_vs_bare_row']:.0%} (gunicorn workers: {h['workers']}, {h['clients']} clients)"
+        )
         if run.get("tick"):
             lines.append(f"tick: {json.dumps(run['tick'])}")
     return "\n".join(lines)
