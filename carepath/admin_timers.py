@@ -10,8 +10,16 @@ from .models import Delivery, DeliveryState, Holiday, SLAPolicy, Timer
 
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(AuditedAdmin):
-    list_display = ("kind", "priority", "amount", "unit", "reminder_hours_before", "escalate_every_hours",
-                    "escalate_to", "source")
+    list_display = (
+        "kind",
+        "priority",
+        "amount",
+        "unit",
+        "reminder_hours_before",
+        "escalate_every_hours",
+        "escalate_to",
+        "source",
+    )
     list_filter = ("priority", "unit", "kind")
     list_editable = ("amount", "unit", "reminder_hours_before", "escalate_every_hours")
     search_fields = ("kind", "source")
@@ -44,6 +52,7 @@ class DeliveryAdmin(CaseScopedAdmin):
 
     @admin.action(description="Send the selected dead letters again")
     def send_again(self, request, queryset):
-        count = notifications.retry_dead(list(queryset.filter(state=DeliveryState.DEAD).values_list("pk", flat=True)),
-                                         actor=request.user)
+        count = notifications.retry_dead(
+            list(queryset.filter(state=DeliveryState.DEAD).values_list("pk", flat=True)), actor=request.user
+        )
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
