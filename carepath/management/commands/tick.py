@@ -30,11 +30,20 @@ class Command(BaseCommand):
             action="store_true",
             help="Only report the backlog (oldest due timer, dead letters).",
         )
+        parser.add_argument(
+            "--max-lag",
+            type=int,
+            metavar="SECONDS",
+            help="With --status: exit 1 when the oldest due timer is older than this (a health check).",
+        )
 
-    def handle(self, *args, now=None, force=False, status=False, **options):
+    def handle(self, *args, now=None, force=False, status=False, max_lag=None, **options):
         at = self._parse_now(now, force)
         if status:
-            self.stdout.write(json.dumps(timers.status(at)))
+            report = timers.status(at)
+            self.stdout.write(json.dumps(report))
+            if max_lag is not None and report["oldest_due_seconds"] > max_lag:
+                raise CommandError(f"The sweep is {report['oldest_due_seconds']} s behind (limit {max_lag} s).")
             return
         token = audit.set_channel("command")
         try:
