@@ -16,6 +16,7 @@ from carepath.api.common import (
     AuditedRetrieveMixin,
     ReadModelSerializer,
     StatefulSerializer,
+    UTCDateTimeFilter,
     link,
     run_transition,
     transition_request_schema,
@@ -123,8 +124,8 @@ class MRIRequestFilter(filters.FilterSet):
     patient = filters.NumberFilter(field_name="referral__patient_id", min_value=1, max_value=2**62)
     overdue = filters.BooleanFilter(method="filter_overdue", label="Has an open step past its due time.")
     assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me", label="Has an open step claimed by you.")
-    requested_after = filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte")
-    requested_before = filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt")
+    requested_after = UTCDateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    requested_before = UTCDateTimeFilter(field_name="requested_at", lookup_expr="lt")
 
     class Meta:
         model = MRIRequest
@@ -215,8 +216,8 @@ class ReportSerializer(ReadModelSerializer):
 class ReportFilter(filters.FilterSet):
     category = filters.MultipleChoiceFilter(choices=ReportCategory.choices, distinct=False)
     acknowledged = filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
-    signed_after = filters.IsoDateTimeFilter(field_name="signed_at", lookup_expr="gte")
-    signed_before = filters.IsoDateTimeFilter(field_name="signed_at", lookup_expr="lt")
+    signed_after = UTCDateTimeFilter(field_name="signed_at", lookup_expr="gte")
+    signed_before = UTCDateTimeFilter(field_name="signed_at", lookup_expr="lt")
 
     class Meta:
         model = NeuroradiologyReport

@@ -23,6 +23,7 @@ from carepath.api.common import (
     AuditedRetrieveMixin,
     ReadModelSerializer,
     StatefulSerializer,
+    UTCDateTimeFilter,
     link,
     run_transition,
     transition_request_schema,
@@ -290,9 +291,9 @@ class ReferralFilter(filters.FilterSet):
     patient = filters.NumberFilter(field_name="patient_id", min_value=1, max_value=2**62)
     overdue = filters.BooleanFilter(method="filter_overdue", label="Has an open step past its due time.")
     assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me", label="Has an open step claimed by you.")
-    submitted_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    submitted_before = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    submitted_after = UTCDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = UTCDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    updated_after = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Referral

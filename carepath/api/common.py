@@ -2,9 +2,13 @@
 the generic `transitions/` action, audited list and detail, and ETag / If-Match handling."""
 
 import functools
+from datetime import UTC
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
+from django_filters.filters import IsoDateTimeFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
@@ -209,3 +213,21 @@ def transition_request_schema(machine, component: str):
     return PolymorphicProxySerializer(
         component_name=component, serializers=variants, resource_type_field_name="transition"
     )
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """ISO 8601 in, UTC out: PostgreSQL refuses offsets beyond ±15:59 (the schema fuzzer sent +21:36),
+    and a date at the edge of the calendar may not survive the conversion; both are a 400, not a 500."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise DjangoValidationError("Enter a date and time between years 1 and 9999.", code="invalid") from None
+
+
+class UTCDateTimeFilter(IsoDateTimeFilter):
+    field_class = UTCDateTimeField

@@ -18,7 +18,14 @@ from carepath import selectors, workitems
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind
 
-from .common import IDEMPOTENCY_KEY, AuditedListMixin, AuditedRetrieveMixin, ReadModelSerializer, link
+from .common import (
+    IDEMPOTENCY_KEY,
+    AuditedListMixin,
+    AuditedRetrieveMixin,
+    ReadModelSerializer,
+    UTCDateTimeFilter,
+    link,
+)
 from .idempotency import idempotent
 from .models import ApiToken
 from .problems import problem_response
@@ -191,7 +198,7 @@ class WorkItemFilter(filters.FilterSet):
     kind = filters.MultipleChoiceFilter(choices=WorkItemKind.choices, distinct=False)
     overdue = filters.BooleanFilter(method="filter_overdue")
     assigned_to_me = filters.BooleanFilter(method="filter_assigned_to_me")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_before = UTCDateTimeFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = WorkItem

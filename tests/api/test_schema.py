@@ -49,7 +49,21 @@ schema = _load_schema()
 
 
 @pytest.fixture
-def fuzz_token(pathway, neurologist):
+def _keep_test_connection():
+    """The raw WSGI handler closes "old" connections per request, which on PostgreSQL would close the
+    test's transaction; Django's own test client disconnects the same handlers."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_token(pathway, neurologist, _keep_test_connection):
     """A neurologist (sees every case) with a few cases in different states to aim at."""
     pathway.submitted()
     pathway.results_review()

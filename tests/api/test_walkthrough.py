@@ -29,44 +29,136 @@ def test_the_readme_walk_through_carries_a_case_to_a_closed_loop(db, django_capt
     call_command("seed_demo", "--force", verbosity=0)
     ped, neuro, rad, coord = (signed_in(u) for u in ("dr.khan", "dr.patel", "dr.garcia", "coord.jones"))
 
-    patient = ped.post("/api/v1/patients/", {
-        "mrn": "WALK-0001", "given_name": "Robin", "family_name": "Hale", "birth_date": "2018-04-02", "sex": "male",
-        "guardians": [{"name": "Jo Hale", "relationship": "mother", "phone": "+447700900001",
-                       "email": "jo@example.org", "has_parental_responsibility": True}]}, format="json").json()["id"]
-    ref = ped.post("/api/v1/referrals/", {
-        "patient": patient, "reason": "Left eye twitching spreading to the cheek", "symptom_onset": "2025-06-01",
-        "side": "left", "muscles": ["orbicularis_oculi", "buccinator"], "red_flags": [],
-        "requested_priority": "routine", "clinical_notes": ""}, format="json").json()["id"]
+    patient = ped.post(
+        "/api/v1/patients/",
+        {
+            "mrn": "WALK-0001",
+            "given_name": "Robin",
+            "family_name": "Hale",
+            "birth_date": "2018-04-02",
+            "sex": "male",
+            "guardians": [
+                {
+                    "name": "Jo Hale",
+                    "relationship": "mother",
+                    "phone": "+447700900001",
+                    "email": "jo@example.org",
+                    "has_parental_responsibility": True,
+                }
+            ],
+        },
+        format="json",
+    ).json()["id"]
+    ref = ped.post(
+        "/api/v1/referrals/",
+        {
+            "patient": patient,
+            "reason": "Left eye twitching spreading to the cheek",
+            "symptom_onset": "2025-06-01",
+            "side": "left",
+            "muscles": ["orbicularis_oculi", "buccinator"],
+            "red_flags": [],
+            "requested_priority": "routine",
+            "clinical_notes": "",
+        },
+        format="json",
+    ).json()["id"]
 
     assert act(neuro, f"referrals/{ref}", "triage", {"priority": "routine"}) == "triaged"
-    assert act(neuro, f"referrals/{ref}", "record_assessment", {
-        "findings": "Clonic twitching, left orbicularis oculi", "working_diagnosis": "hfs_primary",
-        "brow_lift_sign": True, "severity": {"scale": "smc", "score": 2}, "mri_indicated": True}) == "assessed"
-    assert act(neuro, f"referrals/{ref}", "request_mri",
-               {"clinical_question": "NVC of CN VII?", "suspected_lesion": False}) == "imaging"
+    assert (
+        act(
+            neuro,
+            f"referrals/{ref}",
+            "record_assessment",
+            {
+                "findings": "Clonic twitching, left orbicularis oculi",
+                "working_diagnosis": "hfs_primary",
+                "brow_lift_sign": True,
+                "severity": {"scale": "smc", "score": 2},
+                "mri_indicated": True,
+            },
+        )
+        == "assessed"
+    )
+    assert (
+        act(
+            neuro, f"referrals/{ref}", "request_mri", {"clinical_question": "NVC of CN VII?", "suspected_lesion": False}
+        )
+        == "imaging"
+    )
     mri = neuro.get(f"/api/v1/referrals/{ref}/").json()["mri_requests"][0]
 
-    assert act(rad, f"mri-requests/{mri}", "protocol",
-               {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 30}) == "protocoled"
+    assert (
+        act(
+            rad,
+            f"mri-requests/{mri}",
+            "protocol",
+            {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 30},
+        )
+        == "protocoled"
+    )
     start = (timezone.now() + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
-    assert act(coord, f"mri-requests/{mri}", "schedule",
-               {"scheduled_start": start.isoformat(), "location": "MRI scanner 1"}) == "scheduled"
-    assert act(coord, f"mri-requests/{mri}", "mark_performed",
-               {"accession_number": "WALK-ACC-1", "performed_at": timezone.now().isoformat()}) == "performed"
+    assert (
+        act(
+            coord,
+            f"mri-requests/{mri}",
+            "schedule",
+            {"scheduled_start": start.isoformat(), "location": "MRI scanner 1"},
+        )
+        == "scheduled"
+    )
+    assert (
+        act(
+            coord,
+            f"mri-requests/{mri}",
+            "mark_performed",
+            {"accession_number": "WALK-ACC-1", "performed_at": timezone.now().isoformat()},
+        )
+        == "performed"
+    )
     with django_capture_on_commit_callbacks(execute=True):  # the worker's imaging_complete
-        assert act(rad, f"mri-requests/{mri}", "sign_report", {
-            "findings": {"nvc": {"status": "present", "side": "left", "vessel": "aica",
-                                 "segment": "root_exit_point", "severity": "indentation"},
-                         "lesion": {"present": False}},
-            "impression": "Left AICA indents the root exit zone of CN VII.", "category": "routine"}) == "reported"
+        assert (
+            act(
+                rad,
+                f"mri-requests/{mri}",
+                "sign_report",
+                {
+                    "findings": {
+                        "nvc": {
+                            "status": "present",
+                            "side": "left",
+                            "vessel": "aica",
+                            "segment": "root_exit_point",
+                            "severity": "indentation",
+                        },
+                        "lesion": {"present": False},
+                    },
+                    "impression": "Left AICA indents the root exit zone of CN VII.",
+                    "category": "routine",
+                },
+            )
+            == "reported"
+        )
     assert neuro.get(f"/api/v1/referrals/{ref}/").json()["state"] == "results_review"
 
-    assert act(neuro, f"referrals/{ref}", "conclude", {
-        "diagnosis": "hfs_primary", "plan": "botulinum_toxin", "follow_up": "Review in 3 months",
-        "letter": "Dear Dr Khan, ..."}) == "concluded"
+    assert (
+        act(
+            neuro,
+            f"referrals/{ref}",
+            "conclude",
+            {
+                "diagnosis": "hfs_primary",
+                "plan": "botulinum_toxin",
+                "follow_up": "Review in 3 months",
+                "letter": "Dear Dr Khan, ...",
+            },
+        )
+        == "concluded"
+    )
     assert act(ped, f"referrals/{ref}", "acknowledge", {"note": "Thank you"}) == "closed"
     events = neuro.get(f"/api/v1/referrals/{ref}/events/").json()
     assert events[-1]["transition"] == "acknowledge"
     bundle = neuro.get(f"/api/v1/referrals/{ref}/fhir/").json()
-    assert {"Patient", "ServiceRequest", "Task", "DiagnosticReport"} <= {e["resource"]["resourceType"]
-                                                                         for e in bundle["entry"]}
+    assert {"Patient", "ServiceRequest", "Task", "DiagnosticReport"} <= {
+        e["resource"]["resourceType"] for e in bundle["entry"]
+    }
