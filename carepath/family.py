@@ -11,11 +11,11 @@ to a guardian without a usable contact opens one GUARDIAN_CONTACT_MISSING work i
 imaging coordinators instead of failing (and never loops).
 """
 
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import notifications
@@ -81,23 +81,37 @@ def cancel_for_appointment(appointment_id: int) -> int:
 
 # --- firing -------------------------------------------------------------------------------------
 def fire(timers: list[Timer], *, now: datetime, system) -> list[int]:
-    deliveries: list[int] = []
+    """A batch of family reminders: one insert each for events and deliveries, one update per outcome."""
+    outcomes: dict[tuple[str, str], list[Timer]] = defaultdict(list)
+    events, rows = [], []
     for timer in timers:
-        appointment = timer.appointment
-        if appointment is None or appointment.status != BOOKED or appointment.start <= now:
-            mark([timer], TimerState.CANCELLED, now, error="appointment no longer booked")
+        moot = _moot(timer, now)
+        if moot:
+            outcomes[(TimerState.CANCELLED, moot)].append(timer)
             continue
-        if timer.data.get("which") == "t7" and now >= appointment.start - WEEK_AHEAD_STALE_BEFORE:
-            mark([timer], TimerState.CANCELLED, now, error="too late to be useful")
-            continue
-        guardian = appointment.guardian
+        guardian = timer.appointment.guardian
         if guardian is None or not guardian.has_contact:
-            _contact_missing(timer, now=now, system=system)
-            mark([timer], TimerState.DONE, now, error="no guardian contact: coordinator asked to add one")
+            _contact_missing(timer, now=now, system=system)  # rare: opens a work item, one at a time
+            outcomes[(TimerState.DONE, "no guardian contact: coordinator asked to add one")].append(timer)
             continue
-        deliveries += _remind(timer, guardian, now=now, system=system)
-        mark([timer], TimerState.DONE, now)
-    return deliveries
+        event, deliveries = _reminder(timer, guardian, now=now, system=system)
+        events.append(event)
+        rows += deliveries
+        outcomes[(TimerState.DONE, "")].append(timer)
+    CaseEvent.objects.bulk_create(events)
+    for (state, error), group in outcomes.items():
+        mark(group, state, now, error=error)
+    return notifications.add_deliveries(rows)
+
+
+def _moot(timer: Timer, now: datetime) -> str:
+    """Why this reminder should not go out after all ("" when it should)."""
+    appointment = timer.appointment
+    if appointment is None or appointment.status != BOOKED or appointment.start <= now:
+        return "appointment no longer booked"
+    if timer.data.get("which") == "t7" and now >= appointment.start - WEEK_AHEAD_STALE_BEFORE:
+        return "too late to be useful"
+    return ""
 
 
 def fasting_times(appointment, time_zone: str) -> dict[str, str]:
@@ -110,16 +124,18 @@ def fasting_times(appointment, time_zone: str) -> dict[str, str]:
 
 def message(timer: Timer) -> tuple[str, str]:
     appointment, patient = timer.appointment, timer.referral.patient
-    context = {
+    fixed = {
         "which": timer.data.get("which"),
+        "sedation": appointment.get_sedation_display(),
+        "time_zone": patient.time_zone or settings.TIME_ZONE,
+    }
+    varying = {
         "child": patient.given_name,
         "location": appointment.location,
         "start": notifications.local(appointment.start, patient.time_zone),
         "fasting": fasting_times(appointment, patient.time_zone),
-        "sedation": appointment.get_sedation_display(),
-        "time_zone": patient.time_zone or settings.TIME_ZONE,
     }
-    text = render_to_string("email/family_reminder.txt", context).strip()
+    text = notifications.render_text("email/family_reminder.txt", fixed=fixed, varying=varying)
     subject, _, body = text.partition("\n")
     return subject.strip(), body.strip()
 
@@ -131,7 +147,7 @@ def channels(guardian) -> list[tuple[str, str]]:
     return chosen or [(c, a) for c, a in address.items() if a]  # the preferred channel has no address: use any
 
 
-def _remind(timer: Timer, guardian, *, now: datetime, system) -> list[int]:
+def _reminder(timer: Timer, guardian, *, now: datetime, system) -> tuple[CaseEvent, list[Delivery]]:
     subject, body = message(timer)
     via = channels(guardian)
     rows = [
@@ -158,7 +174,7 @@ def _remind(timer: Timer, guardian, *, now: datetime, system) -> list[int]:
         "fasting": fasting_times(appointment, timer.referral.patient.time_zone),
         "timer": timer.pk,
     }
-    CaseEvent.objects.create(
+    event = CaseEvent(
         referral_id=timer.referral_id,
         mri_request_id=appointment.mri_request_id,
         machine=Machine.MRI,
@@ -168,7 +184,7 @@ def _remind(timer: Timer, guardian, *, now: datetime, system) -> list[int]:
         at=now,
         data=data,
     )
-    return notifications.add_deliveries(rows)
+    return event, rows
 
 
 def _contact_missing(timer: Timer, *, now: datetime, system) -> None:

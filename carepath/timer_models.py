@@ -162,8 +162,8 @@ class DeliveryState(models.TextChoices):
 
 class Delivery(models.Model):
     """One message on one channel to one address: an e-mail copy of a staff notification, or a
-    family reminder. `dedupe_key` is unique so a re-run creates nothing new; `state` makes sending
-    idempotent (only pending/failed rows are sent, under a row lock)."""
+    family reminder. `dedupe_key` is unique so a re-run creates nothing new; `state` and the claim
+    make sending idempotent (only pending/failed rows nobody holds a live claim on are sent)."""
 
     dedupe_key = models.CharField(max_length=200, unique=True)
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -185,6 +185,10 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A sender claims a chunk of rows (its token, until `claimed_until`) instead of holding a row lock
+    # and a transaction per message; the state stays pending/failed until the message has gone.
+    claim_token = models.CharField(max_length=32, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
