@@ -212,12 +212,12 @@ def assessed_deciding(s):
 def ga_four_year_old(s):
     """Oliver, 4: needs general anaesthesia for the MRI (age default); scheduled with fasting times."""
     p = s.patient(5, "Oliver", "Price", years=4, sex="male")
-    r = s.refer(p, 35, priority="urgent")
-    s.triage(r, 34, "urgent")
-    s.assess(r, 20)
-    mri = s.request_mri(r, 20)
-    s.protocol(mri, 19)
-    s.schedule(mri, 15, s.at_nine(6))
+    r = s.refer(p, 22, priority="urgent")
+    s.triage(r, 21, "urgent")
+    s.assess(r, 9)
+    mri = s.request_mri(r, 8)
+    s.protocol(mri, 7)
+    s.schedule(mri, 5, s.at_nine(5))
 
 
 def awake_teenager(s):
