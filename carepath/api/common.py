@@ -188,6 +188,12 @@ class AuditedRetrieveMixin:
         return response
 
 
+def _transition_name_field(name: str) -> serializers.CharField:
+    """A pattern, not a one-value enum: dozens of one-value enums all named "transition" collide."""
+    field_class = type(f"TransitionName{name.title()}Field", (serializers.CharField,), {})
+    return extend_schema_field({"type": "string", "pattern": f"^{name}$", "example": name})(field_class)()
+
+
 def transition_request_schema(machine, component: str):
     """For OpenAPI only: one variant per person's transition, with its own `data` shape, read from
     the machine table, so generated clients know each transition's payload."""
@@ -205,7 +211,7 @@ def transition_request_schema(machine, component: str):
             else serializers.DictField(required=False)
         )
         attrs = {
-            "transition": serializers.ChoiceField(choices=[t.name]),
+            "transition": _transition_name_field(t.name),
             "data": data,
             "version": serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2_000_000_000),
         }
