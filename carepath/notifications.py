@@ -157,7 +157,7 @@ def _fill(text: str, varying: dict) -> str:
         v = varying[head][tail] if tail else varying[head]
         if spec is not None:
             return dateformat.format(timezone.template_localtime(v), spec)
-        text = str(localize(timezone.template_localtime(v)))
+        text = v if isinstance(v, str) else str(localize(timezone.template_localtime(v)))
         return escape(text) if escaped else text
 
     return _SLOT.sub(value, text)
@@ -371,16 +371,17 @@ def _claim(ids: list[int], token: str) -> list[Delivery]:
             .order_by()
             .values_list("pk", "attempts")
         )
-        spent = [pk for pk, attempts in free if attempts >= settings.CAREPATH_DELIVERY_MAX_ATTEMPTS]
+        spent = {pk for pk, attempts in free if attempts >= settings.CAREPATH_DELIVERY_MAX_ATTEMPTS}
         if spent:
             Delivery.objects.filter(pk__in=spent).update(
                 state=DeliveryState.DEAD, claimed_until=None, last_error="gave up: the sender died on every attempt"
             )
-            log.error("deliveries %s dead: their senders died %s times", spent, settings.CAREPATH_DELIVERY_MAX_ATTEMPTS)
-        Delivery.objects.filter(pk__in=[pk for pk, _ in free if pk not in set(spent)]).update(
+            log.error("deliveries %s dead (%s): their senders died on every attempt", sorted(spent), len(spent))
+        Delivery.objects.filter(pk__in=[pk for pk, _ in free if pk not in spent]).update(
             claim_token=token, claimed_until=until, next_attempt_at=until, attempts=F("attempts") + 1
         )
-    return list(Delivery.objects.filter(pk__in=ids, claim_token=token, state__in=UNSENT).order_by("pk"))
+    claimed = Delivery.objects.filter(pk__in=ids, claim_token=token, state__in=UNSENT).order_by("pk")
+    return list(claimed.only("channel", "to", "subject", "body", "dedupe_key", "notification_id", "attempts"))
 
 
 def _reset(mail) -> None:
@@ -422,14 +423,19 @@ def _deliver_one(delivery: Delivery, mail, token: str) -> tuple[str, int | None]
 def _mark_sent(pk: int, token: str) -> int:
     """One single-row UPDATE, committed at once (autocommit). Written out because it runs once per
     message: the ORM's query building would cost more than the statement."""
-    qn, values = connection.ops.quote_name, {"state": DeliveryState.SENT.value, "sent_at": timezone.now()}
-    assignments = ", ".join(f"{qn(name)} = %s" for name in values)
-    params = [Delivery._meta.get_field(name).get_db_prep_save(v, connection) for name, v in values.items()]
-    where = f"{qn('id')} = %s AND {qn('claim_token')} = %s"
-    sql = f"UPDATE {qn(Delivery._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608  names are ours; values are parameters
+    sent_at = Delivery._meta.get_field("sent_at").get_db_prep_save(timezone.now(), connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, pk, token])
+        cursor.execute(_mark_sent_sql(connection.vendor), [DeliveryState.SENT.value, sent_at, pk, token])
         return cursor.rowcount
+
+
+@lru_cache(maxsize=4)
+def _mark_sent_sql(vendor: str) -> str:
+    qn = connection.ops.quote_name
+    return (
+        f"UPDATE {qn(Delivery._meta.db_table)} SET {qn('state')} = %s, {qn('sent_at')} = %s "  # noqa: S608  our names; values are parameters
+        f"WHERE {qn('id')} = %s AND {qn('claim_token')} = %s"
+    )
 
 
 def requeue_unsent(now: datetime, *, limit: int, batch: int) -> Iterator[list[int]]:

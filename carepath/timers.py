@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Prefetch
 from django.utils import timezone
 
 from . import sla
@@ -204,12 +204,9 @@ def fire_batch(timer_ids: list[int], now: datetime | None = None) -> list[int]:
     deliveries: list[int] = []
     # An alert is queued straight from its transaction, before any tick has claimed it.
     _claim(due_timers(now).filter(pk__in=timer_ids), now=now, limit=len(timer_ids))
-    simple = [
-        pk
-        for pk, kind in Timer.objects.filter(pk__in=timer_ids).values_list("pk", "kind")
-        if kind not in TRANSITION_KINDS
-    ]
-    transitions = [pk for pk in timer_ids if pk not in set(simple)]
+    kinds = dict(Timer.objects.filter(pk__in=timer_ids).values_list("pk", "kind"))
+    simple = [pk for pk in timer_ids if kinds.get(pk) not in TRANSITION_KINDS]
+    transitions = [pk for pk in timer_ids if kinds.get(pk) in TRANSITION_KINDS]
     if simple:
         try:
             with transaction.atomic():
@@ -224,11 +221,14 @@ def fire_batch(timer_ids: list[int], now: datetime | None = None) -> list[int]:
 
 
 def _lock_fired(ids: list[int]) -> list[Timer]:
-    """Skip-locked: if a redelivered message races the original, only one of them does the work."""
+    """Skip-locked: if a redelivered message races the original, only one of them does the work.
+    Loads what firing reads in two queries; of the case only its patient (the messages name the child)."""
+    cases = Timer._meta.get_field("referral").related_model.objects.only("pk", "patient").select_related("patient")
     return list(
         Timer.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk__in=ids, state=TimerState.FIRED)
-        .select_related("work_item__assigned_to", "referral__patient", "appointment__guardian")
+        .select_related("work_item__assigned_to", "appointment__guardian")
+        .prefetch_related(Prefetch("referral", queryset=cases))
     )
 
 

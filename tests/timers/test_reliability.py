@@ -157,6 +157,24 @@ def test_a_worker_killed_mid_delivery_sends_the_message_exactly_once_after_a_res
     assert mailbox.sent(box, delivery.dedupe_key) == 1
 
 
+def test_a_worker_killed_mid_chunk_sends_every_message_of_the_chunk_exactly_once(worker, box):
+    rows = [
+        make_delivery(f"reliability:chunk:{i}", to=f"{'slow' if i == 2 else 'fast'}{i}@example.org") for i in range(5)
+    ]
+    worker.start(MAILBOX_DELAY=30, MAILBOX_SLOW="slow")
+    tasks.deliver.delay([d.pk for d in rows])
+    assert wait_for(lambda: mailbox.sending(box) == 3), "the worker never reached the slow message"
+    worker.kill()
+    assert [state(d) for d in rows] == ["sent", "sent", "pending", "pending", "pending"]
+
+    worker.start(MAILBOX_DELAY=0)
+    assert wait_for(
+        lambda: all(state(d) == DeliveryState.SENT for d in rows), timeout=25, every=1, nudge=tasks.tick.delay
+    )
+    time.sleep(2)  # let any duplicate redelivery run
+    assert [mailbox.sent(box, d.dedupe_key) for d in rows] == [1, 1, 1, 1, 1]
+
+
 def test_two_ticks_in_two_processes_fire_every_timer_once(worker_env, pathway):
     referral = pathway.submitted()
     item = WorkItem.objects.get(referral=referral, kind="triage")

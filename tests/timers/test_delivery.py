@@ -1,0 +1,205 @@
+"""Sending deliveries in claimed chunks, and firing timers in batches (carepath/notifications.py,
+carepath/timers.py): the guarantees the sweep's throughput must not cost."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from carepath import notifications, timers
+from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerKind, TimerState, WorkItem
+
+pytestmark = pytest.mark.django_db
+
+
+def make_deliveries(n: int, prefix: str = "d") -> list[Delivery]:
+    now = timezone.now()
+    return Delivery.objects.bulk_create(
+        Delivery(
+            dedupe_key=f"{prefix}:{i}",
+            channel="email",
+            to=f"{prefix}{i}@example.org",
+            subject="Reminder",
+            body="MRI tomorrow",
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for i in range(n)
+    )
+
+
+def states(rows) -> list[str]:
+    return list(Delivery.objects.filter(pk__in=[d.pk for d in rows]).order_by("pk").values_list("state", flat=True))
+
+
+class SenderDied(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, no except clause catches it."""
+
+
+def test_a_sender_that_dies_mid_chunk_leaves_the_messages_before_it_sent_and_the_rest_pending(monkeypatch):
+    rows = make_deliveries(5)
+    real_send = notifications.send
+
+    def dies_on_the_third(delivery, connection=None):
+        if delivery.pk == rows[2].pk:
+            raise SenderDied
+        real_send(delivery, connection)
+
+    monkeypatch.setattr(notifications, "send", dies_on_the_third)
+    with pytest.raises(SenderDied):
+        notifications.deliver([d.pk for d in rows])
+    assert states(rows) == ["sent", "sent", "pending", "pending", "pending"] and len(mail.outbox) == 2
+
+
+def test_rows_a_live_sender_holds_are_skipped_by_another_sender():
+    rows = make_deliveries(2)
+    Delivery.objects.filter(pk=rows[0].pk).update(
+        claim_token="other", claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+    counts = notifications.deliver([d.pk for d in rows])
+    assert counts["sent"] == 1 and counts["skipped"] == 1 and states(rows) == ["pending", "sent"]
+
+
+def test_rows_of_a_dead_sender_are_sent_once_when_its_claim_expires(monkeypatch):
+    rows = make_deliveries(3)
+    monkeypatch.setattr(notifications, "send", lambda d, c=None: (_ for _ in ()).throw(SenderDied()))
+    with pytest.raises(SenderDied):
+        notifications.deliver([d.pk for d in rows])
+    monkeypatch.undo()
+    assert notifications.deliver([d.pk for d in rows])["skipped"] == 3  # the claim still stands
+    Delivery.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
+    notifications.deliver([d.pk for d in rows])
+    notifications.deliver([d.pk for d in rows])
+    assert states(rows) == ["sent"] * 3 and sorted(m.to[0] for m in mail.outbox) == [d.to for d in rows]
+
+
+def test_a_message_whose_sender_dies_every_time_ends_as_a_dead_letter(settings):
+    settings.CAREPATH_DELIVERY_MAX_ATTEMPTS = 2
+    (row,) = make_deliveries(1)
+    Delivery.objects.filter(pk=row.pk).update(attempts=2, claimed_until=timezone.now() - timedelta(seconds=1))
+    notifications.deliver([row.pk])
+    row.refresh_from_db()
+    assert row.state == DeliveryState.DEAD and "died" in row.last_error and not mail.outbox
+
+
+class CountingBackend(EmailBackend):
+    opened = 0
+
+    def open(self):
+        if not getattr(self, "_open", False):
+            CountingBackend.opened += 1
+            self._open = True
+        return True
+
+    def close(self):
+        self._open = False
+
+
+def test_one_mail_connection_carries_every_message_of_a_call(settings):
+    settings.EMAIL_BACKEND = "tests.timers.test_delivery.CountingBackend"
+    CountingBackend.opened = 0
+    rows = make_deliveries(250)
+    assert notifications.deliver([d.pk for d in rows])["sent"] == 250
+    assert CountingBackend.opened == 1 and len(mail.outbox) == 250
+
+
+def test_a_failed_send_opens_a_fresh_connection_for_the_next_message(settings, monkeypatch):
+    settings.EMAIL_BACKEND = "tests.timers.test_delivery.CountingBackend"
+    CountingBackend.opened = 0
+    rows = make_deliveries(3)
+    real_send = notifications.send
+
+    def second_fails(delivery, connection=None):
+        if delivery.pk == rows[1].pk:
+            raise ConnectionResetError("server hung up")
+        real_send(delivery, connection)
+
+    monkeypatch.setattr(notifications, "send", second_fails)
+    notifications.deliver([d.pk for d in rows])
+    assert states(rows) == ["sent", "failed", "sent"] and CountingBackend.opened == 2
+
+
+# --- firing in batches -------------------------------------------------------------------------------
+def due_reminders(pathway, n: int) -> list[int]:
+    referral = pathway.submitted()
+    item = WorkItem.objects.get(referral=referral, kind="triage")
+    now = timezone.now()
+    created = Timer.objects.bulk_create(
+        Timer(
+            key=f"batch:{referral.pk}:{i}",
+            kind=TimerKind.REMINDER,
+            due_at=now - timedelta(minutes=1),
+            referral=referral,
+            work_item=item,
+            data={"hours_before": 24},
+            created_at=now,
+        )
+        for i in range(n)
+    )
+    return [t.pk for t in created]
+
+
+def queries_to_fire(ids: list[int]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        timers.fire_batch(ids)
+    return len(queries)
+
+
+def test_firing_a_batch_costs_the_same_queries_for_2_timers_as_for_40(pathway):
+    timers.fire_batch(due_reminders(pathway, 1))  # warm the per-process caches (SLA policies, system user)
+    few, many = due_reminders(pathway, 2), due_reminders(pathway, 40)
+    assert queries_to_fire(few) == queries_to_fire(many)
+    assert Timer.objects.filter(pk__in=few + many, state=TimerState.DONE).count() == 42
+
+
+def test_firing_a_batch_again_changes_nothing(pathway):
+    ids = due_reminders(pathway, 5)
+    first = timers.fire_batch(ids)
+    counts = (Notification.objects.count(), CaseEvent.objects.count(), Delivery.objects.count())
+    assert timers.fire_batch(ids) == [] and len(first) == 5
+    assert (Notification.objects.count(), CaseEvent.objects.count(), Delivery.objects.count()) == counts
+
+
+# --- rendering once per shape --------------------------------------------------------------------------
+STAFF = {"step": "Triage the referral", "level": 2, "hours_before": None}
+
+
+def staff_values(i: int, note: str = "") -> dict:
+    due = timezone.now() + timedelta(days=i, minutes=13 * i)
+    return {
+        "reference": f"CP-{i:06d}",
+        "initials": "O'B",
+        "due_at": notifications.local(due),
+        "link": f"http://x/cases/{i}/",
+        "note": note,
+    }
+
+
+@pytest.mark.parametrize("template", ["staff_reminder", "staff_escalation", "staff_alert"])
+def test_a_message_filled_in_from_its_shape_reads_exactly_as_a_full_render(template):
+    name = f"email/{template}.txt"
+    for i, note in enumerate(["", "Guardian's phone: <none> & e-mail", "", "Second note"]):
+        values = staff_values(i, note)
+        assert (
+            notifications.render_text(name, fixed=STAFF, varying=values)
+            == render_to_string(name, STAFF | values).strip()
+        )
+
+
+def test_a_template_that_transforms_a_varying_value_is_rendered_in_full_and_still_right():
+    fixed = {"which": "t1", "time_zone": "Europe/London"}
+    for i in range(3):
+        varying = {
+            "child": f"Alex{i}",
+            "location": "MRI 2",
+            "start": timezone.now() + timedelta(days=i),
+            "fasting": {"solids_until": "07:00", "milk_until": "09:00", "clear_fluids_until": "10:00"},
+            "sedation": ["General anaesthesia", "Nurse sedation", "Feed and wrap"][i],  # shown through |lower
+        }
+        expected = render_to_string("email/family_reminder.txt", fixed | varying).strip()
+        assert notifications.render_text("email/family_reminder.txt", fixed=fixed, varying=varying) == expected
