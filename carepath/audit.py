@@ -7,6 +7,7 @@ reads by the views that show a child's record. `channel` says where the request 
 from collections.abc import Iterable
 from contextvars import ContextVar
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditLog
@@ -31,9 +32,22 @@ def _patient_id(obj) -> int | None:
     return getattr(obj, "audit_patient_id", None)
 
 
+def _create_read_row(**fields) -> AuditLog:
+    """A read-audit row, committed without waiting for its WAL flush when it is its own transaction
+    on PostgreSQL (docs/decisions.md, "Read audit durability"). Inside a larger transaction (a write,
+    a request in ATOMIC_REQUESTS) nothing changes: SET LOCAL would cover the write's commit too."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return AuditLog.objects.create(**fields)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        return AuditLog.objects.create(**fields)
+
+
 def record(actor, action: str, obj, changes: dict | None = None) -> AuditLog:
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditLog.objects.create(
+    create = _create_read_row if action == AuditLog.Action.VIEW else AuditLog.objects.create
+    return create(
         at=timezone.now(),
         actor=actor if authenticated else None,
         actor_username=actor.get_username() if authenticated else "",
@@ -56,7 +70,7 @@ def record_list(actor, model, object_ids: Iterable, query: str = "") -> AuditLog
     if not ids:
         return None
     authenticated = actor is not None and actor.is_authenticated
-    return AuditLog.objects.create(
+    return _create_read_row(
         at=timezone.now(),
         actor=actor if authenticated else None,
         actor_username=actor.get_username() if authenticated else "",
