@@ -184,6 +184,7 @@ def throughput(timers: int, workers: int) -> dict:
     ids = Timer.objects.filter(bench).aggregate(lo=Min("pk"), hi=Max("pk"))
     cases = Referral.objects.filter(patient__mrn__startswith=PREFIX).aggregate(lo=Min("pk"), hi=Max("pk"))
     try:
+        cpu_before = sum(_group_cpu_seconds(p.pid) for p in procs)
         started = time.perf_counter()
         tick.delay()
         while True:
@@ -197,6 +198,7 @@ def throughput(timers: int, workers: int) -> dict:
                 raise RuntimeError(f"timed out: {done} timers done, {sent} deliveries sent of {timers}")
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
+        worker_cpu = sum(_group_cpu_seconds(p.pid) for p in procs) - cpu_before
     finally:
         for p in procs:
             p.terminate()
@@ -209,10 +211,26 @@ def throughput(timers: int, workers: int) -> dict:
         "workers": workers,
         "seconds": round(elapsed, 2),
         "timers_per_second": round(timers / elapsed),
+        # Celery workers' own CPU per timer (PostgreSQL's is not in it): what the machine's other load
+        # cannot inflate, unlike the wall-clock figure on a shared host.
+        "worker_cpu_ms_per_timer": round(worker_cpu * 1000 / timers, 3),
     }
 
 
-def empty_tick(cases: int, repeats: int = 30) -> dict:
+def _group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (a worker and its pool), from /proc."""
+    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # the process ended while we looked
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def empty_tick(cases: int, repeats: int = 50, warmup: int = 10) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -221,7 +239,10 @@ def empty_tick(cases: int, repeats: int = 30) -> dict:
     cleanup()
     seed(cases, due=False)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE carepath_timer; ANALYZE carepath_delivery")
+        for table in ("carepath_timer", "carepath_delivery"):  # as autovacuum would after a bulk load
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    for _ in range(warmup):  # steady state: caches warm, the seeding's dead rows out of the way
+        timers.tick(dispatch=lambda ids: None, deliver=lambda ids: None)
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -266,7 +287,7 @@ def main() -> None:
     for row in result["throughput"]:
         print(
             f"tick: {row['timers']} due timers, {row['workers']} worker(s): {row['seconds']} s, "
-            f"{row['timers_per_second']} timers/s"
+            f"{row['timers_per_second']} timers/s, worker CPU {row['worker_cpu_ms_per_timer']} ms/timer"
         )
     for row in result["empty_tick"]:
         print(f"empty tick at {row['open_cases']} open cases: p50 {row['ms_p50']} ms, {row['queries']} queries")
