@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import notifications
+from .message_templates import render_text
 from .models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from .roles import Role
 from .timers import mark
@@ -135,7 +136,7 @@ def message(timer: Timer) -> tuple[str, str]:
         "start": notifications.local(appointment.start, patient.time_zone),
         "fasting": fasting_times(appointment, patient.time_zone),
     }
-    text = notifications.render_text("email/family_reminder.txt", fixed=fixed, varying=varying)
+    text = render_text("email/family_reminder.txt", fixed=fixed, varying=varying)
     subject, _, body = text.partition("\n")
     return subject.strip(), body.strip()
 

@@ -16,7 +16,7 @@ In-app: a `Notification` row per user, unique `dedupe_key`. E-mail (staff) and e
   server accepted the message and the worker died before the row was marked) the copy is
   recognisable. At most one message per killed sender is in that window.
 
-Message texts come from templates rendered once per shape (`render_text`) and filled in per message.
+Message texts come from templates rendered once per shape (`carepath.message_templates`).
 
 E-mails carry the minimum necessary: the child's initials, the case reference and a link; details
 only after sign-in.
@@ -25,7 +25,6 @@ only after sign-in.
 import hashlib
 import logging
 import random
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,15 +37,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.template.base import VariableNode
-from django.template.context import make_context
-from django.template.defaultfilters import date as date_filter
-from django.template.loader import get_template, render_to_string
-from django.utils import dateformat, timezone, translation
-from django.utils.formats import localize
-from django.utils.html import escape
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .message_templates import render_text
 from .models import Channel, Delivery, DeliveryState, Notification, Timer, TimerKind
 
 log = logging.getLogger(__name__)
@@ -88,110 +82,6 @@ def render_staff(timer: Timer, *, now: datetime) -> tuple[str, str]:
     }
     subject, _, body = render_text(STAFF_TEMPLATES[timer.kind], fixed=fixed, varying=varying).partition("\n")
     return subject.strip()[:200], body.strip()
-
-
-# --- rendering once per shape -----------------------------------------------------------------------
-# A sweep writes hundreds of messages that differ only in names, references, links and times. Each
-# template is rendered once per *shape* (template, language, time zone, the `fixed` values, which
-# `varying` values are empty) with placeholders for the varying values, then filled in per message
-# with plain string work (a render costs ~0.2 ms, a fill a few µs). Varying values may be printed,
-# escaped or formatted with `date`; the first fill of each shape is checked against a full render,
-# and a template the placeholders cannot stand in for (say `|upper` on a varying value) is always
-# rendered in full.
-class _Slot:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"\x00{self.name}\x00"
-
-    def __html__(self) -> str:  # autoescaped output: escape the value when filling in
-        return f"\x00{self.name}\x02\x00"
-
-    def __format__(self, spec: str) -> str:  # the `date` filter falls back to format() for non-dates
-        return f"\x00{self.name}\x01{spec}\x00"
-
-
-def _date_or_slot(value, arg=None):
-    return format(value, arg) if isinstance(value, _Slot) else date_filter(value, arg)
-
-
-_date_or_slot.expects_localtime = True
-
-
-@lru_cache(maxsize=64)
-def _shape_template(template_name: str):
-    """The template compiled once more, its `date` filters leaving a placeholder for a `_Slot`."""
-    compiled = get_template(template_name).template
-    template = compiled.engine.from_string(compiled.source)
-    for node in template.nodelist.get_nodes_by_type(VariableNode):
-        expression = node.filter_expression
-        expression.filters = [(_date_or_slot if f is date_filter else f, args) for f, args in expression.filters]
-    return template
-
-
-_SLOT = re.compile("\x00([^\x00\x01\x02]+)(?:(\x02)|\x01([^\x00]*))?\x00")
-_FULL_RENDER = object()
-_shapes: dict[tuple, object] = {}
-
-
-def _slots(varying: dict) -> tuple[dict, tuple]:
-    """Context with placeholders for the non-empty varying values, and the part of the shape key they give."""
-    context, key = {}, []
-    for name, value in varying.items():
-        if isinstance(value, dict) and value:
-            context[name] = {k: _Slot(f"{name}.{k}") if v else v for k, v in value.items()}
-            key.append((name, tuple((k, bool(v)) for k, v in value.items())))
-        else:
-            context[name] = _Slot(name) if value else value
-            key.append((name, bool(value)))
-    return context, tuple(key)
-
-
-def _fill(text: str, varying: dict) -> str:
-    def value(match: re.Match) -> str:
-        name, escaped, spec = match.groups()
-        head, _, tail = name.partition(".")
-        v = varying[head][tail] if tail else varying[head]
-        if spec is not None:
-            return dateformat.format(timezone.template_localtime(v), spec)
-        text = v if isinstance(v, str) else str(localize(timezone.template_localtime(v)))
-        return escape(text) if escaped else text
-
-    return _SLOT.sub(value, text)
-
-
-def render_text(template_name: str, *, fixed: dict, varying: dict) -> str:
-    """`render_to_string(template_name, fixed | varying).strip()`, cheaply (see above)."""
-    context, slot_key = _slots(varying)
-    key = (
-        template_name,
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        tuple(sorted(fixed.items())),
-        slot_key,
-    )
-    shape = _shapes.get(key)
-    if shape is _FULL_RENDER:
-        return render_to_string(template_name, fixed | varying).strip()
-    if shape is not None:
-        return _fill(shape, varying)
-    template = _shape_template(template_name)
-    shape = template.render(make_context(fixed | context, autoescape=template.engine.autoescape)).strip()
-    full = render_to_string(template_name, fixed | varying).strip()
-    if len(_shapes) > 1000:  # a bound, not an expected size: shapes are few
-        _shapes.clear()
-    try:
-        fits = _fill(shape, varying) == full
-    except KeyError:  # a filter changed a placeholder (e.g. |upper)
-        fits = False
-    if not fits:
-        log.warning("template %s cannot be filled in per message; rendering it in full", template_name)
-        shape = _FULL_RENDER
-    _shapes[key] = shape
-    return full
 
 
 # --- creating rows --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from carepath import notifications, timers
+from carepath.message_templates import render_text
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerKind, TimerState, WorkItem
 
 pytestmark = pytest.mark.django_db
@@ -185,10 +186,7 @@ def test_a_message_filled_in_from_its_shape_reads_exactly_as_a_full_render(templ
     name = f"email/{template}.txt"
     for i, note in enumerate(["", "Guardian's phone: <none> & e-mail", "", "Second note"]):
         values = staff_values(i, note)
-        assert (
-            notifications.render_text(name, fixed=STAFF, varying=values)
-            == render_to_string(name, STAFF | values).strip()
-        )
+        assert render_text(name, fixed=STAFF, varying=values) == render_to_string(name, STAFF | values).strip()
 
 
 def test_a_template_that_transforms_a_varying_value_is_rendered_in_full_and_still_right():
@@ -202,4 +200,4 @@ def test_a_template_that_transforms_a_varying_value_is_rendered_in_full_and_stil
             "sedation": ["General anaesthesia", "Nurse sedation", "Feed and wrap"][i],  # shown through |lower
         }
         expected = render_to_string("email/family_reminder.txt", fixed | varying).strip()
-        assert notifications.render_text("email/family_reminder.txt", fixed=fixed, varying=varying) == expected
+        assert render_text("email/family_reminder.txt", fixed=fixed, varying=varying) == expected
