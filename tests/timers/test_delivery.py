@@ -125,6 +125,15 @@ def test_a_failed_send_opens_a_fresh_connection_for_the_next_message(settings, m
     assert states(rows) == ["sent", "failed", "sent"] and CountingBackend.opened == 2
 
 
+def test_each_message_costs_one_statement_beyond_its_chunk():
+    few, many = make_deliveries(5, "few"), make_deliveries(50, "many")
+    with CaptureQueriesContext(connection) as for_few:
+        notifications.deliver([d.pk for d in few])
+    with CaptureQueriesContext(connection) as for_many:
+        notifications.deliver([d.pk for d in many])
+    assert len(for_many) - len(for_few) == 45
+
+
 # --- firing in batches -------------------------------------------------------------------------------
 def due_reminders(pathway, n: int) -> list[int]:
     referral = pathway.submitted()
