@@ -119,5 +119,10 @@ def referral(pediatrician):
 
 @pytest.fixture
 def pathway(pediatrician, neurologist, coordinator, neuroradiologist, neurosurgeon):
-    return factories.Pathway(pediatrician=pediatrician, neurologist=neurologist, coordinator=coordinator,
-                             neuroradiologist=neuroradiologist, neurosurgeon=neurosurgeon)
+    return factories.Pathway(
+        pediatrician=pediatrician,
+        neurologist=neurologist,
+        coordinator=coordinator,
+        neuroradiologist=neuroradiologist,
+        neurosurgeon=neurosurgeon,
+    )

@@ -43,13 +43,24 @@ def make_patient(actor, *, birth_date: date | None = None, guardians=None, **kwa
     from referrals import services
 
     if guardians is None:
-        guardians = [{"name": "Sam Carer", "relationship": "mother", "phone": "+447700900123",
-                      "email": "sam.carer@example.org", "has_parental_responsibility": True}]
+        guardians = [
+            {
+                "name": "Sam Carer",
+                "relationship": "mother",
+                "phone": "+447700900123",
+                "email": "sam.carer@example.org",
+                "has_parental_responsibility": True,
+            }
+        ]
     return services.patient_create(
-        actor=actor, mrn=kwargs.pop("mrn", f"MRN{next(_mrn)}"), given_name=kwargs.pop("given_name", "Alex"),
+        actor=actor,
+        mrn=kwargs.pop("mrn", f"MRN{next(_mrn)}"),
+        given_name=kwargs.pop("given_name", "Alex"),
         family_name=kwargs.pop("family_name", "Morgan"),
         birth_date=birth_date or timezone.localdate() - timedelta(days=365 * 8),
-        sex=kwargs.pop("sex", "female"), guardians=guardians, **kwargs,
+        sex=kwargs.pop("sex", "female"),
+        guardians=guardians,
+        **kwargs,
     )
 
 
@@ -71,15 +82,31 @@ def make_referral(pediatrician, *, patient=None, **overrides):
     return services.referral_create(actor=pediatrician, patient_id=patient.pk, **data)
 
 
-ASSESSMENT = dict(findings="Clonic twitching of left orbicularis oculi spreading to the cheek.",
-                  working_diagnosis="hfs_primary", brow_lift_sign=True, severity={"scale": "smc", "score": 2},
-                  mri_indicated=True)
-FINDINGS_NVC = {"nvc": {"status": "present", "side": "left", "vessel": "aica", "segment": "root_exit_point",
-                        "severity": "indentation", "multiple": False},
-                "lesion": {"present": False}, "arachnoid_cyst": False, "adhesions": False, "hydrocephalus": False,
-                "other": ""}
-CONCLUSION = dict(diagnosis="hfs_primary", plan="botulinum_toxin", follow_up="Review in 3 months.",
-                  letter="Dear colleague, ...")
+ASSESSMENT = dict(
+    findings="Clonic twitching of left orbicularis oculi spreading to the cheek.",
+    working_diagnosis="hfs_primary",
+    brow_lift_sign=True,
+    severity={"scale": "smc", "score": 2},
+    mri_indicated=True,
+)
+FINDINGS_NVC = {
+    "nvc": {
+        "status": "present",
+        "side": "left",
+        "vessel": "aica",
+        "segment": "root_exit_point",
+        "severity": "indentation",
+        "multiple": False,
+    },
+    "lesion": {"present": False},
+    "arachnoid_cyst": False,
+    "adhesions": False,
+    "hydrocephalus": False,
+    "other": "",
+}
+CONCLUSION = dict(
+    diagnosis="hfs_primary", plan="botulinum_toxin", follow_up="Review in 3 months.", letter="Dear colleague, ..."
+)
 
 
 class Pathway:
@@ -96,7 +123,9 @@ class Pathway:
         from referrals import services
 
         r = self.submitted(**kw)
-        return services.referral_triage(referral_id=r.pk, actor=self.neuro, priority="asap" if r.red_flags else "routine")
+        return services.referral_triage(
+            referral_id=r.pk, actor=self.neuro, priority="asap" if r.red_flags else "routine"
+        )
 
     def assessed(self, **kw):
         from referrals import services
@@ -108,19 +137,22 @@ class Pathway:
         from referrals import services
 
         r = self.assessed(**kw)
-        return services.referral_request_mri(referral_id=r.pk, actor=self.neuro, clinical_question="NVC of CN VII?",
-                                             suspected_lesion=suspected_lesion)
+        return services.referral_request_mri(
+            referral_id=r.pk, actor=self.neuro, clinical_question="NVC of CN VII?", suspected_lesion=suspected_lesion
+        )
 
     def mri(self, referral):
-        return referral.mri_requests.get(state__in=("requested", "protocoled", "scheduled", "needs_rebooking",
-                                                    "performed", "reported"))
+        return referral.mri_requests.get(
+            state__in=("requested", "protocoled", "scheduled", "needs_rebooking", "performed", "reported")
+        )
 
     def protocoled(self, **kw):
         from imaging import services
 
         r = self.imaging(**kw)
-        services.mri_protocol(mri_request_id=self.mri(r).pk, actor=self.rad, protocol="cpa_t2_tof_gd",
-                              contrast=True, duration_minutes=45)
+        services.mri_protocol(
+            mri_request_id=self.mri(r).pk, actor=self.rad, protocol="cpa_t2_tof_gd", contrast=True, duration_minutes=45
+        )
         return r
 
     def scheduled(self, **kw):
@@ -128,8 +160,13 @@ class Pathway:
 
         r = self.protocoled(**kw)
         mri = self.mri(r)
-        services.mri_schedule(mri_request_id=mri.pk, actor=self.coord, scheduled_start=timezone.now() + timedelta(days=10),
-                              location="MRI scanner 2", sedation=None)
+        services.mri_schedule(
+            mri_request_id=mri.pk,
+            actor=self.coord,
+            scheduled_start=timezone.now() + timedelta(days=10),
+            location="MRI scanner 2",
+            sedation=None,
+        )
         return r
 
     def performed(self, **kw):
@@ -137,8 +174,9 @@ class Pathway:
 
         r = self.scheduled(**kw)
         mri = self.mri(r)
-        services.mri_mark_performed(mri_request_id=mri.pk, actor=self.coord, accession_number=f"ACC{mri.pk:08d}",
-                                    performed_at=timezone.now())
+        services.mri_mark_performed(
+            mri_request_id=mri.pk, actor=self.coord, accession_number=f"ACC{mri.pk:08d}", performed_at=timezone.now()
+        )
         return r
 
     def results_review(self, category="routine", **kw):
@@ -146,8 +184,13 @@ class Pathway:
         from referrals import services
 
         r = self.performed(**kw)
-        imaging.mri_sign_report(mri_request_id=self.mri(r).pk, actor=self.rad, findings=FINDINGS_NVC,
-                                impression="Left AICA indenting the root exit zone of CN VII.", category=category)
+        imaging.mri_sign_report(
+            mri_request_id=self.mri(r).pk,
+            actor=self.rad,
+            findings=FINDINGS_NVC,
+            impression="Left AICA indenting the root exit zone of CN VII.",
+            category=category,
+        )
         return services.referral_imaging_complete(referral_id=r.pk, actor=get_system_user())
 
     def neurosurgery(self, **kw):

@@ -71,7 +71,12 @@ def test_allowed_transitions_show_only_what_the_user_may_do_now(pathway, other_p
     from referrals.machine import REFERRAL_MACHINE
 
     referral = pathway.submitted()
-    assert REFERRAL_MACHINE.allowed_for(referral, pathway.neuro) == ["triage", "return_to_referrer", "decline", "cancel"]
+    assert REFERRAL_MACHINE.allowed_for(referral, pathway.neuro) == [
+        "triage",
+        "return_to_referrer",
+        "decline",
+        "cancel",
+    ]
     assert REFERRAL_MACHINE.allowed_for(referral, pathway.ped) == ["cancel"]
     assert REFERRAL_MACHINE.allowed_for(referral, other_pediatrician) == []
     assert REFERRAL_MACHINE.allowed_for(referral, coordinator) == []

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 
 from carepath import audit
+from carepath.errors import Forbidden
 from carepath.models import AuditLog
 from referrals.machine import REFERRAL_MACHINE
 
@@ -28,13 +29,17 @@ def test_each_transition_records_one_audit_row_with_the_change(referral, neurolo
     assert AuditLog.objects.count() == before + 1
     row = AuditLog.objects.latest("id")
     assert (row.action, row.actor, row.changes["from"], row.changes["to"]) == (
-        "transition", neurologist, "submitted", "triaged")
+        "transition",
+        neurologist,
+        "submitted",
+        "triaged",
+    )
     assert row.changes["data"]["priority"] == "urgent"
 
 
 def test_a_refused_transition_records_nothing(referral, pediatrician):
     before = AuditLog.objects.count()
-    with pytest.raises(Exception):
+    with pytest.raises(Forbidden):
         REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=pediatrician, data={"priority": "urgent"})
     assert AuditLog.objects.count() == before
 
@@ -44,7 +49,11 @@ def test_viewing_a_record_is_audited_with_who_and_what(referral, neurologist):
 
     row = AuditLog.objects.latest("id")
     assert (row.action, row.actor_username, row.object_id, row.patient_id) == (
-        "view", neurologist.username, str(referral.pk), referral.patient_id)
+        "view",
+        neurologist.username,
+        str(referral.pk),
+        referral.patient_id,
+    )
 
 
 def test_the_model_refuses_to_change_or_delete_an_audit_row(referral):

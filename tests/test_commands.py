@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_add_user_creates_a_user_with_one_role(db, capsys):
-    call_command("add_user", "dr.new", "--role", "neurologist", "--password", "a-long-pass-phrase", "--email", "n@x.org")
+    call_command(
+        "add_user", "dr.new", "--role", "neurologist", "--password", "a-long-pass-phrase", "--email", "n@x.org"
+    )
 
     user = get_user_model().objects.get(username="dr.new")
     assert list(user.groups.values_list("name", flat=True)) == ["neurologist"]
@@ -62,7 +64,14 @@ def test_seed_demo_loads_cases_in_every_state_once(db, settings):
     from imaging.models import MRIRequest
 
     assert set(MRIRequest.objects.values_list("state", flat=True)) == {
-        "requested", "protocoled", "scheduled", "needs_rebooking", "performed", "reported", "cancelled"}
+        "requested",
+        "protocoled",
+        "scheduled",
+        "needs_rebooking",
+        "performed",
+        "reported",
+        "cancelled",
+    }
     four_year_old = MRIRequest.objects.get(referral__patient__given_name="Oliver")
     assert four_year_old.appointment.sedation == "general_anaesthesia"
     teen = MRIRequest.objects.get(referral__patient__given_name="Maya")
@@ -71,16 +80,27 @@ def test_seed_demo_loads_cases_in_every_state_once(db, settings):
 
 def _production_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_BROKER_URL"))}
-    env.update(DEBUG="false", SECRET_KEY="x" * 20 + "-production-secret-key-for-the-check-0123456789",
-               DATABASE_URL="postgres://carepath@db.internal:5432/carepath",
-               CELERY_BROKER_URL="redis://redis.internal:6379/0", ALLOWED_HOSTS="carepath.example.org",
-               DJANGO_SETTINGS_MODULE="carepath.settings", **extra)
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="x" * 20 + "-production-secret-key-for-the-check-0123456789",
+        DATABASE_URL="postgres://carepath@db.internal:5432/carepath",
+        CELERY_BROKER_URL="redis://redis.internal:6379/0",
+        ALLOWED_HOSTS="carepath.example.org",
+        DJANGO_SETTINGS_MODULE="carepath.settings",
+        **extra,
+    )
     return env
 
 
 def _check_deploy(env):
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -99,8 +119,13 @@ def test_check_deploy_refuses_the_development_secret_key_and_sqlite():
 
 def test_docker_compose_file_is_valid():
     need(shutil.which("docker-compose") is not None, "docker-compose (Debian package docker-compose)")
-    result = subprocess.run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 

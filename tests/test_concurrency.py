@@ -13,7 +13,11 @@ from referrals.models import Referral
 
 from . import factories as f
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.usefixtures("require_postgres")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.usefixtures("require_postgres"),
+]
 
 
 def race(actions):
@@ -45,10 +49,12 @@ def make_pathway():
     from carepath.roles import Role, ensure_role_groups
 
     ensure_role_groups()
-    return f.Pathway(pediatrician=f.user_with_role(Role.PEDIATRICIAN, "ped"),
-                     neurologist=f.user_with_role(Role.NEUROLOGIST, "neuro"),
-                     coordinator=f.user_with_role(Role.IMAGING_COORDINATOR, "coord"),
-                     neuroradiologist=f.user_with_role(Role.NEURORADIOLOGIST, "rad"))
+    return f.Pathway(
+        pediatrician=f.user_with_role(Role.PEDIATRICIAN, "ped"),
+        neurologist=f.user_with_role(Role.NEUROLOGIST, "neuro"),
+        coordinator=f.user_with_role(Role.IMAGING_COORDINATOR, "coord"),
+        neuroradiologist=f.user_with_role(Role.NEURORADIOLOGIST, "rad"),
+    )
 
 
 def test_twenty_people_triaging_one_case_at_once_one_wins_and_one_event_is_written():
@@ -56,8 +62,14 @@ def test_twenty_people_triaging_one_case_at_once_one_wins_and_one_event_is_writt
     referral = pathway.submitted()
     version = referral.version
 
-    outcomes = race([lambda: REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=pathway.neuro,
-                                                  data={"priority": "urgent"}, version=version)] * 20)
+    outcomes = race(
+        [
+            lambda: REFERRAL_MACHINE.run(
+                "triage", pk=referral.pk, actor=pathway.neuro, data={"priority": "urgent"}, version=version
+            )
+        ]
+        * 20
+    )
 
     assert outcomes["ok"] == 1
     assert outcomes["StaleVersion"] + outcomes["TransitionNotAllowed"] == 19, outcomes
@@ -71,8 +83,9 @@ def test_twenty_concurrent_was_not_brought_records_lose_no_update():
     pathway = make_pathway()
     referral = pathway.triaged()
 
-    outcomes = race([lambda: REFERRAL_MACHINE.run("record_was_not_brought", pk=referral.pk, actor=pathway.neuro,
-                                                  data={})] * 20)
+    outcomes = race(
+        [lambda: REFERRAL_MACHINE.run("record_was_not_brought", pk=referral.pk, actor=pathway.neuro, data={})] * 20
+    )
 
     assert outcomes == Counter({"ok": 20})
     referral.refresh_from_db()
@@ -85,10 +98,12 @@ def test_cancelling_the_mri_and_the_case_at_once_neither_deadlocks_nor_leaves_a_
     referral = pathway.protocoled()
     mri = pathway.mri(referral)
 
-    outcomes = race([
-        lambda: MRI_MACHINE.run("cancel", pk=mri.pk, actor=pathway.coord, data={"reason": "Resolved."}),
-        lambda: REFERRAL_MACHINE.run("cancel", pk=referral.pk, actor=pathway.neuro, data={"reason": "Moved."}),
-    ])
+    outcomes = race(
+        [
+            lambda: MRI_MACHINE.run("cancel", pk=mri.pk, actor=pathway.coord, data={"reason": "Resolved."}),
+            lambda: REFERRAL_MACHINE.run("cancel", pk=referral.pk, actor=pathway.neuro, data={"reason": "Moved."}),
+        ]
+    )
 
     assert not any(k.startswith("crash") for k in outcomes), outcomes
     referral = Referral.objects.get(pk=referral.pk)

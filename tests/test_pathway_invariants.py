@@ -5,12 +5,14 @@ Invariants: nothing leaves a terminal state; an open case has exactly one open p
 has none; timeline transition events equal successful transitions; one audit row per transition.
 """
 
+import os
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from django.utils import timezone
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from carepath.errors import DomainError
 from carepath.models import AuditLog, CaseEvent, WorkItem
@@ -27,8 +29,13 @@ from .test_transitions import MRI_CASES, REFERRAL_CASES
 
 PEOPLE = ["ped", "other_ped", "neuro", "coord", "rad", "surg", "admin", "outsider"]
 # the tables name fixtures; half the time the rules pick the person the table says may act
-INTENDED = {"pediatrician": "ped", "neurologist": "neuro", "coordinator": "coord", "neuroradiologist": "rad",
-            "neurosurgeon": "surg"}
+INTENDED = {
+    "pediatrician": "ped",
+    "neurologist": "neuro",
+    "coordinator": "coord",
+    "neuroradiologist": "rad",
+    "neurosurgeon": "surg",
+}
 WHO = st.one_of(st.none(), st.sampled_from(PEOPLE))
 EXTRA_DATA = {"conclude": {**f.CONCLUSION, "imaging_waived_reason": "Not needed."}}
 OPEN_MRI = ("requested", "protocoled", "scheduled", "needs_rebooking", "performed")
@@ -85,9 +92,15 @@ class CaseMachine(RuleBasedStateMachine):
         state = Referral.objects.get(pk=self.referral.pk).state
         if state == "imaging":
             return self._advance_mri()
-        name = {"submitted": "triage", "returned": "resubmit", "triaged": "record_assessment",
-                "assessed": "request_mri", "neurosurgery": "record_consult", "concluded": "acknowledge",
-                "results_review": "refer_neurosurgery" if surgery else "conclude"}.get(state)
+        name = {
+            "submitted": "triage",
+            "returned": "resubmit",
+            "triaged": "record_assessment",
+            "assessed": "request_mri",
+            "neurosurgery": "record_consult",
+            "concluded": "acknowledge",
+            "results_review": "refer_neurosurgery" if surgery else "conclude",
+        }.get(state)
         if name:
             self.referral_action(name, None, 0)
 
@@ -95,9 +108,17 @@ class CaseMachine(RuleBasedStateMachine):
         mri = self._open_mri()
         if mri.state == "reported":
             return self.system_action("imaging_complete")
-        name = {"requested": "protocol", "protocoled": "schedule", "needs_rebooking": "schedule",
-                "scheduled": "mark_performed", "performed": "sign_report"}[mri.state]
-        if name == "schedule" and mri.appointments.filter(status="scan_failed", sedation="general_anaesthesia").exists():
+        name = {
+            "requested": "protocol",
+            "protocoled": "schedule",
+            "needs_rebooking": "schedule",
+            "scheduled": "mark_performed",
+            "performed": "sign_report",
+        }[mri.state]
+        if (
+            name == "schedule"
+            and mri.appointments.filter(status="scan_failed", sedation="general_anaesthesia").exists()
+        ):
             data = {**MRI_CASES["schedule"][2], "sedation": "nurse_sedation"}
             return self._attempt(lambda: MRI_MACHINE.run(name, pk=mri.pk, actor=self.users["coord"], data=data))
         self.mri_action(name, None, 0)
@@ -141,16 +162,21 @@ class CaseMachine(RuleBasedStateMachine):
         # one action, several events: an MRI cancel also moves the referral back to assessed, and a
         # case cancel also cancels its open MRI request
         echoes = events.filter(transition="imaging_cancelled").count() + sum(
-            e.data.get("mri_requests_cancelled", 0) for e in events.filter(machine="referral", transition="cancel"))
+            e.data.get("mri_requests_cancelled", 0) for e in events.filter(machine="referral", transition="cancel")
+        )
         assert events.count() - echoes == self.successes
 
     @invariant()
     def one_audit_row_per_transition(self):
         mri_ids = [str(pk) for pk in MRIRequest.objects.filter(referral=self.referral).values_list("pk", flat=True)]
-        rows = AuditLog.objects.filter(action="transition").filter(
-            object_type="referrals.referral", object_id=str(self.referral.pk)
-        ).count() + AuditLog.objects.filter(action="transition", object_type="imaging.mrirequest",
-                                            object_id__in=mri_ids).count()
+        rows = (
+            AuditLog.objects.filter(action="transition")
+            .filter(object_type="referrals.referral", object_id=str(self.referral.pk))
+            .count()
+            + AuditLog.objects.filter(
+                action="transition", object_type="imaging.mrirequest", object_id__in=mri_ids
+            ).count()
+        )
         assert rows == CaseEvent.objects.filter(referral=self.referral, kind="transition").count()
 
     @invariant()
@@ -161,13 +187,27 @@ class CaseMachine(RuleBasedStateMachine):
 @pytest.mark.slow
 def test_random_action_sequences_keep_the_pathway_invariants(db):
     ensure_role_groups()
-    roles = {"ped": Role.PEDIATRICIAN, "other_ped": Role.PEDIATRICIAN, "neuro": Role.NEUROLOGIST,
-             "coord": Role.IMAGING_COORDINATOR, "rad": Role.NEURORADIOLOGIST, "surg": Role.NEUROSURGEON,
-             "admin": Role.ADMIN, "outsider": None}
+    roles = {
+        "ped": Role.PEDIATRICIAN,
+        "other_ped": Role.PEDIATRICIAN,
+        "neuro": Role.NEUROLOGIST,
+        "coord": Role.IMAGING_COORDINATOR,
+        "rad": Role.NEURORADIOLOGIST,
+        "surg": Role.NEUROSURGEON,
+        "admin": Role.ADMIN,
+        "outsider": None,
+    }
     CaseMachine.users = {name: f.UserFactory(username=f"h_{name}", role=role) for name, role in roles.items()}
     run_state_machine_as_test(
         CaseMachine,
-        settings=settings(max_examples=30, stateful_step_count=30, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+        settings=settings(
+            # CI runs the same 30 sequences every time; PATHWAY_EXAMPLES=500 searches afresh and deeper
+            max_examples=int(os.environ.get("PATHWAY_EXAMPLES", "30")),
+            derandomize="PATHWAY_EXAMPLES" not in os.environ,
+            database=None,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
     )
     assert {"imaging", "results_review", "closed", "cancelled"} <= CaseMachine.reached, CaseMachine.reached

@@ -1,6 +1,6 @@
 """Sedation defaults at each age-band edge, and fasting cut-offs as clock times (DESIGN.md §3)."""
 
-from datetime import date, datetime, timedelta, timezone as tz
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -36,12 +36,12 @@ def test_age_bands_are_settings(settings):
 
 
 def test_fasting_cutoffs_are_clock_times_before_an_anaesthetic():
-    start = datetime(2026, 6, 15, 9, 0, tzinfo=tz.utc)
+    start = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
     cutoffs = fasting_cutoffs(start, "general_anaesthesia")
     assert cutoffs == {
-        "solids_until": datetime(2026, 6, 15, 3, 0, tzinfo=tz.utc),
-        "milk_until": datetime(2026, 6, 15, 5, 0, tzinfo=tz.utc),
-        "clear_fluids_until": datetime(2026, 6, 15, 8, 0, tzinfo=tz.utc),
+        "solids_until": datetime(2026, 6, 15, 3, 0, tzinfo=UTC),
+        "milk_until": datetime(2026, 6, 15, 5, 0, tzinfo=UTC),
+        "clear_fluids_until": datetime(2026, 6, 15, 8, 0, tzinfo=UTC),
     }
 
 

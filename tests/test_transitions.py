@@ -42,20 +42,37 @@ REFERRAL_CASES = {
 }
 MRI_CASES = {
     "protocol": ("imaging", "neuroradiologist", {"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 40}),
-    "schedule": ("protocoled", "coordinator", {"scheduled_start": _future(), "location": "MRI 2",
-                                               "sedation": "general_anaesthesia",
-                                               "sedation_override_reason": "Very anxious child."}),
+    "schedule": (
+        "protocoled",
+        "coordinator",
+        {
+            "scheduled_start": _future(),
+            "location": "MRI 2",
+            "sedation": "general_anaesthesia",
+            "sedation_override_reason": "Very anxious child.",
+        },
+    ),
     "reschedule": ("scheduled", "coordinator", {"scheduled_start": _future(20), "reason": "Anaesthetist away."}),
     "record_was_not_brought": ("scheduled", "coordinator", {}),
     "record_scan_failed": ("scheduled", "coordinator", {"outcome": "motion_limited"}),
-    "mark_performed": ("scheduled", "coordinator", {"accession_number": "ACC-123", "performed_at": timezone.now().isoformat()}),
+    "mark_performed": (
+        "scheduled",
+        "coordinator",
+        {"accession_number": "ACC-123", "performed_at": timezone.now().isoformat()},
+    ),
     "sign_report": ("performed", "neuroradiologist", REPORT),
     "amend_report": ("results_review", "neuroradiologist", {"addendum": "Also a small venous contact."}),
     "cancel": ("imaging", "neurologist", {"reason": "Symptoms resolved."}),
 }
 ALL_ROLES = ["pediatrician", "neurologist", "coordinator", "neuroradiologist", "neurosurgeon", "outsider"]
-ROLE_OF = {"pediatrician": Role.PEDIATRICIAN, "neurologist": Role.NEUROLOGIST, "coordinator": Role.IMAGING_COORDINATOR,
-           "neuroradiologist": Role.NEURORADIOLOGIST, "neurosurgeon": Role.NEUROSURGEON, "outsider": None}
+ROLE_OF = {
+    "pediatrician": Role.PEDIATRICIAN,
+    "neurologist": Role.NEUROLOGIST,
+    "coordinator": Role.IMAGING_COORDINATOR,
+    "neuroradiologist": Role.NEURORADIOLOGIST,
+    "neurosurgeon": Role.NEUROSURGEON,
+    "outsider": None,
+}
 
 
 def build(pathway, state: str) -> Referral:
@@ -81,75 +98,98 @@ def snapshot(referral_id: int) -> dict:
     }
 
 
-def users(request, names):
-    return {name: request.getfixturevalue(name) for name in names}
+MACHINES = {"referral": REFERRAL_MACHINE, "mri": MRI_MACHINE}
+CASES = {"referral": REFERRAL_CASES, "mri": MRI_CASES}
+ALL = [(machine, name) for machine in CASES for name in sorted(CASES[machine])]
 
 
-# --- referral machine ------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(REFERRAL_CASES))
-def test_referral_transition_moves_the_case_and_writes_one_event(name, pathway, request):
-    state, actor, data = REFERRAL_CASES[name]
+def required_fields(machine: str, name: str) -> set[str]:
+    serializer = MACHINES[machine].get(name).input_serializer
+    return {k for k, v in serializer().fields.items() if v.required} if serializer else set()
+
+
+def case_in(pathway, machine: str, state: str) -> tuple[int, int]:
+    """(id of the object to act on, its referral's id) for a case built in `state`."""
     referral = build(pathway, state)
-    t = REFERRAL_MACHINE.get(name)
-    before = CaseEvent.objects.filter(referral=referral, kind="transition").count()
-
-    REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor), data=data, version=referral.version)
-
-    referral.refresh_from_db()
-    assert referral.state == t.target_for(state)
-    assert CaseEvent.objects.filter(referral=referral, kind="transition").count() == before + 1
-    assert CaseEvent.objects.filter(referral=referral).last().transition == name
+    return (referral.pk, referral.pk) if machine == "referral" else (pathway.mri(referral).pk, referral.pk)
 
 
-@pytest.mark.parametrize("name", sorted(REFERRAL_CASES))
-def test_referral_transition_is_refused_to_other_roles_and_changes_nothing(name, pathway, request):
-    state, allowed_actor, data = REFERRAL_CASES[name]
-    t = REFERRAL_MACHINE.get(name)
-    referral = build(pathway, state)
+def another_state(machine: str, name: str) -> str:
+    sources = MACHINES[machine].get(name).sources
+    if machine == "mri":
+        return "imaging" if "requested" not in sources else "performed"
+    return next(s for s in ("submitted", "triaged", "results_review", "closed") if s not in sources)
+
+
+def current_state(machine: str, pk: int) -> str:
+    return (Referral if machine == "referral" else MRIRequest).objects.get(pk=pk).state
+
+
+@pytest.mark.parametrize(("machine", "name"), ALL)
+def test_transition_moves_the_case_and_writes_one_event(machine, name, pathway, request):
+    state, actor, data = CASES[machine][name]
+    pk, referral_id = case_in(pathway, machine, state)
+    source = current_state(machine, pk)
+    before = CaseEvent.objects.filter(referral_id=referral_id, kind="transition").count()
+
+    MACHINES[machine].run(name, pk=pk, actor=request.getfixturevalue(actor), data=data)
+
+    assert current_state(machine, pk) == MACHINES[machine].get(name).target_for(source)
+    events = CaseEvent.objects.filter(referral_id=referral_id, kind="transition")
+    assert events.count() == before + 1 + (name == "cancel" and machine == "mri")  # + imaging_cancelled
+    assert events.filter(transition=name).exists()
+
+
+@pytest.mark.parametrize(("machine", "name"), ALL)
+def test_transition_is_refused_to_other_roles_and_changes_nothing(machine, name, pathway, request):
+    state, allowed_actor, data = CASES[machine][name]
+    roles = MACHINES[machine].get(name).roles
+    pk, referral_id = case_in(pathway, machine, state)
     for actor_name in ALL_ROLES:
-        if ROLE_OF[actor_name] in t.roles or actor_name == allowed_actor:
+        if ROLE_OF[actor_name] in roles or actor_name == allowed_actor:
             continue
-        before = snapshot(referral.pk)
+        before = snapshot(referral_id)
         with pytest.raises(Forbidden):
-            REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor_name), data=data)
-        assert snapshot(referral.pk) == before, actor_name
+            MACHINES[machine].run(name, pk=pk, actor=request.getfixturevalue(actor_name), data=data)
+        assert snapshot(referral_id) == before, actor_name
 
 
-@pytest.mark.parametrize("name", sorted(REFERRAL_CASES))
-def test_referral_transition_is_refused_from_another_state_and_changes_nothing(name, pathway, request):
-    _, actor, data = REFERRAL_CASES[name]
-    t = REFERRAL_MACHINE.get(name)
-    state = next(s for s in ("submitted", "triaged", "results_review", "closed") if s not in t.sources)
-    referral = build(pathway, state)
-    before = snapshot(referral.pk)
+@pytest.mark.parametrize(("machine", "name"), ALL)
+def test_transition_is_refused_from_another_state_and_changes_nothing(machine, name, pathway, request):
+    _, actor, data = CASES[machine][name]
+    pk, referral_id = case_in(pathway, machine, another_state(machine, name))
+    before = snapshot(referral_id)
 
     with pytest.raises(TransitionNotAllowed):
-        REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor), data=data)
+        MACHINES[machine].run(name, pk=pk, actor=request.getfixturevalue(actor), data=data)
 
-    assert snapshot(referral.pk) == before
+    assert snapshot(referral_id) == before
 
 
-@pytest.mark.parametrize("name", sorted(n for n, (_, _, d) in REFERRAL_CASES.items() if REFERRAL_MACHINE.get(n).input))
-def test_referral_transition_with_bad_data_names_the_field_and_changes_nothing(name, pathway, request):
-    state, actor, data = REFERRAL_CASES[name]
-    referral = build(pathway, state)
-    required = [k for k, v in REFERRAL_MACHINE.get(name).input_serializer().fields.items() if v.required]
-    bad = {**data, **{k: {"nested": ["nonsense"]} for k in required}} if required else {"note": "x" * 5000}
-    before = snapshot(referral.pk)
+@pytest.mark.parametrize("variant", ["missing", "wrong type"])
+@pytest.mark.parametrize(("machine", "name"), [(m, n) for m, n in ALL if required_fields(m, n)])
+def test_transition_with_bad_data_names_each_field_and_changes_nothing(machine, name, variant, pathway, request):
+    state, actor, data = CASES[machine][name]
+    required = required_fields(machine, name)
+    bad = {} if variant == "missing" else {**data, **{k: {"nested": ["nonsense"]} for k in required}}
+    pk, referral_id = case_in(pathway, machine, state)
+    before = snapshot(referral_id)
 
     with pytest.raises(InvalidData) as refused:
-        REFERRAL_MACHINE.run(name, pk=referral.pk, actor=request.getfixturevalue(actor), data=bad)
+        MACHINES[machine].run(name, pk=pk, actor=request.getfixturevalue(actor), data=bad)
 
-    assert set(refused.value.errors) & set(required or ["note"])
-    assert snapshot(referral.pk) == before
+    named = set(refused.value.errors)
+    assert all(any(k == r or k.startswith(r + ".") for k in named) for r in required), named
+    assert snapshot(referral_id) == before
 
 
 def test_stale_version_is_refused_and_changes_nothing(referral, neurologist):
     before = snapshot(referral.pk)
 
     with pytest.raises(StaleVersion):
-        REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=neurologist, data={"priority": "routine"},
-                             version=referral.version - 1)
+        REFERRAL_MACHINE.run(
+            "triage", pk=referral.pk, actor=neurologist, data={"priority": "routine"}, version=referral.version - 1
+        )
 
     assert snapshot(referral.pk) == before
 
@@ -176,8 +216,12 @@ def test_a_pediatrician_who_did_not_refer_may_not_resubmit(pathway, other_pediat
 def test_resubmit_updates_the_details_and_reopens_triage(pathway):
     referral = build(pathway, "returned")
 
-    REFERRAL_MACHINE.run("resubmit", pk=referral.pk, actor=pathway.ped,
-                         data={"response": "Continues in sleep.", "red_flags": ["bilateral"]})
+    REFERRAL_MACHINE.run(
+        "resubmit",
+        pk=referral.pk,
+        actor=pathway.ped,
+        data={"response": "Continues in sleep.", "red_flags": ["bilateral"]},
+    )
 
     referral.refresh_from_db()
     assert referral.state == "submitted"
@@ -200,8 +244,12 @@ def test_triage_with_red_flag_requires_asap(pediatrician, neurologist):
 def test_triage_with_red_flag_accepts_another_priority_with_an_override_reason(pediatrician, neurologist):
     referral = f.make_referral(pediatrician, red_flags=["bilateral"])
 
-    REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=neurologist,
-                         data={"priority": "urgent", "override_reason": "Bilateral since birth, stable, seen before."})
+    REFERRAL_MACHINE.run(
+        "triage",
+        pk=referral.pk,
+        actor=neurologist,
+        data={"priority": "urgent", "override_reason": "Bilateral since birth, stable, seen before."},
+    )
 
     referral.refresh_from_db()
     assert (referral.state, referral.priority) == ("triaged", "urgent")
@@ -213,8 +261,9 @@ def test_conclude_from_assessed_requires_an_imaging_waived_reason(pathway):
         REFERRAL_MACHINE.run("conclude", pk=referral.pk, actor=pathway.neuro, data=f.CONCLUSION)
     assert "imaging_waived_reason" in refused.value.errors
 
-    REFERRAL_MACHINE.run("conclude", pk=referral.pk, actor=pathway.neuro,
-                         data={**f.CONCLUSION, "imaging_waived_reason": "Typical tic."})
+    REFERRAL_MACHINE.run(
+        "conclude", pk=referral.pk, actor=pathway.neuro, data={**f.CONCLUSION, "imaging_waived_reason": "Typical tic."}
+    )
     referral.refresh_from_db()
     assert referral.state == "concluded"
 
@@ -233,8 +282,12 @@ def test_was_not_brought_to_clinic_keeps_the_case_open_and_opens_a_review(pathwa
 def test_severity_score_above_the_scale_is_refused(pathway):
     referral = pathway.triaged()
     with pytest.raises(InvalidData) as refused:
-        REFERRAL_MACHINE.run("record_assessment", pk=referral.pk, actor=pathway.neuro,
-                             data={**f.ASSESSMENT, "severity": {"scale": "smc", "score": 7}})
+        REFERRAL_MACHINE.run(
+            "record_assessment",
+            pk=referral.pk,
+            actor=pathway.neuro,
+            data={**f.ASSESSMENT, "severity": {"scale": "smc", "score": 7}},
+        )
     assert "severity.score" in refused.value.errors
 
 
@@ -289,62 +342,6 @@ def mri_of(pathway, state) -> MRIRequest:
     return pathway.mri(build(pathway, state))
 
 
-@pytest.mark.parametrize("name", sorted(MRI_CASES))
-def test_mri_transition_moves_the_request_and_writes_one_event(name, pathway, request):
-    state, actor, data = MRI_CASES[name]
-    mri = mri_of(pathway, state)
-    source = mri.state
-    before = CaseEvent.objects.filter(mri_request=mri).count()
-
-    MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor), data=data, version=mri.version)
-
-    mri.refresh_from_db()
-    assert mri.state == MRI_MACHINE.get(name).target_for(source)
-    assert CaseEvent.objects.filter(mri_request=mri).count() == before + 1
-
-
-@pytest.mark.parametrize("name", sorted(MRI_CASES))
-def test_mri_transition_is_refused_to_other_roles_and_changes_nothing(name, pathway, request):
-    state, allowed_actor, data = MRI_CASES[name]
-    t = MRI_MACHINE.get(name)
-    mri = mri_of(pathway, state)
-    for actor_name in ALL_ROLES:
-        if ROLE_OF[actor_name] in t.roles or actor_name == allowed_actor:
-            continue
-        before = snapshot(mri.referral_id)
-        with pytest.raises(Forbidden):
-            MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor_name), data=data)
-        assert snapshot(mri.referral_id) == before, actor_name
-
-
-@pytest.mark.parametrize("name", sorted(MRI_CASES))
-def test_mri_transition_is_refused_from_another_state_and_changes_nothing(name, pathway, request):
-    _, actor, data = MRI_CASES[name]
-    t = MRI_MACHINE.get(name)
-    state = "imaging" if "requested" not in t.sources else "performed"
-    mri = mri_of(pathway, state)
-    before = snapshot(mri.referral_id)
-
-    with pytest.raises(TransitionNotAllowed):
-        MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor), data=data)
-
-    assert snapshot(mri.referral_id) == before
-
-
-@pytest.mark.parametrize("name", sorted(n for n in MRI_CASES if MRI_MACHINE.get(n).input))
-def test_mri_transition_with_missing_data_names_the_field_and_changes_nothing(name, pathway, request):
-    state, actor, _ = MRI_CASES[name]
-    mri = mri_of(pathway, state)
-    required = {k for k, v in MRI_MACHINE.get(name).input_serializer().fields.items() if v.required}
-    before = snapshot(mri.referral_id)
-
-    with pytest.raises(InvalidData) as refused:
-        MRI_MACHINE.run(name, pk=mri.pk, actor=request.getfixturevalue(actor), data={})
-
-    assert set(refused.value.errors) == required
-    assert snapshot(mri.referral_id) == before
-
-
 def test_flag_missed_waits_for_the_appointment_and_grace_then_opens_a_review(pathway, system_user):
     mri = mri_of(pathway, "scheduled")
     with pytest.raises(InvalidData):
@@ -362,16 +359,24 @@ def test_rebooking_after_a_failed_scan_must_change_the_sedation_plan(pathway):
     mri = mri_of(pathway, "scheduled")
     failed_with = mri.appointment.sedation
     MRI_MACHINE.run("record_scan_failed", pk=mri.pk, actor=pathway.coord, data={"outcome": "motion_limited"})
-    same = {"scheduled_start": _future(7), "location": "MRI 2", "sedation": failed_with,
-            "sedation_override_reason": "Try again."}
+    same = {
+        "scheduled_start": _future(7),
+        "location": "MRI 2",
+        "sedation": failed_with,
+        "sedation_override_reason": "Try again.",
+    }
 
     with pytest.raises(InvalidData) as refused:
         MRI_MACHINE.run("schedule", pk=mri.pk, actor=pathway.coord, data=same)
     assert "sedation" in refused.value.errors
 
     other = "general_anaesthesia" if failed_with != "general_anaesthesia" else "nurse_sedation"
-    MRI_MACHINE.run("schedule", pk=mri.pk, actor=pathway.coord,
-                    data={**same, "sedation": other, "sedation_override_reason": "Motion on the last attempt."})
+    MRI_MACHINE.run(
+        "schedule",
+        pk=mri.pk,
+        actor=pathway.coord,
+        data={**same, "sedation": other, "sedation_override_reason": "Motion on the last attempt."},
+    )
     mri.refresh_from_db()
     assert mri.state == "scheduled" and mri.appointment.sedation == other
 
@@ -379,8 +384,12 @@ def test_rebooking_after_a_failed_scan_must_change_the_sedation_plan(pathway):
 def test_choosing_a_sedation_other_than_the_default_needs_a_reason(pathway):
     mri = mri_of(pathway, "protocoled")
     with pytest.raises(InvalidData) as refused:
-        MRI_MACHINE.run("schedule", pk=mri.pk, actor=pathway.coord,
-                        data={"scheduled_start": _future(), "location": "MRI 2", "sedation": "nurse_sedation"})
+        MRI_MACHINE.run(
+            "schedule",
+            pk=mri.pk,
+            actor=pathway.coord,
+            data={"scheduled_start": _future(), "location": "MRI 2", "sedation": "nurse_sedation"},
+        )
     assert "sedation_override_reason" in refused.value.errors
 
 
@@ -409,18 +418,25 @@ def test_an_accession_number_belongs_to_one_study(pathway):
     first = mri_of(pathway, "performed")
     second = mri_of(pathway, "scheduled")
     with pytest.raises(InvalidData) as refused:
-        MRI_MACHINE.run("mark_performed", pk=second.pk, actor=pathway.coord,
-                        data={"accession_number": first.accession_number, "performed_at": timezone.now().isoformat()})
+        MRI_MACHINE.run(
+            "mark_performed",
+            pk=second.pk,
+            actor=pathway.coord,
+            data={"accession_number": first.accession_number, "performed_at": timezone.now().isoformat()},
+        )
     assert "accession_number" in refused.value.errors
 
 
 def test_lesion_suspected_protocol_needs_contrast(pathway):
     mri = pathway.mri(pathway.imaging(suspected_lesion=True))
     with pytest.raises(InvalidData) as refused:
-        MRI_MACHINE.run("protocol", pk=mri.pk, actor=pathway.rad,
-                        data={"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 40})
+        MRI_MACHINE.run(
+            "protocol",
+            pk=mri.pk,
+            actor=pathway.rad,
+            data={"protocol": "cpa_t2_tof", "contrast": False, "duration_minutes": 40},
+        )
     assert "contrast" in refused.value.errors
-
 
 
 def test_only_neurology_acknowledges_a_critical_result(pathway, coordinator):
