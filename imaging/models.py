@@ -8,6 +8,11 @@ from django.db.models import Q
 from .choices import (
     OPEN_MRI_STATES,
     AppointmentStatus,
+    CompressionSeverity,
+    LesionLocation,
+    NerveSegment,
+    NVCStatus,
+    Vessel,
     MRIState,
     Protocol,
     ReportCategory,
@@ -38,7 +43,11 @@ class MRIRequest(models.Model):
     protocoled_at = models.DateTimeField(null=True, blank=True)
 
     appointment = models.ForeignKey(
-        "Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The current booking, if any.",
     )
     accession_number = models.CharField(max_length=64, blank=True)
@@ -82,7 +91,11 @@ class Appointment(models.Model):
     sedation_default = models.CharField(max_length=24, choices=Sedation.choices)
     sedation_override_reason = models.TextField(blank=True)
     guardian = models.ForeignKey(
-        "referrals.Guardian", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "referrals.Guardian",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Who receives the appointment and fasting reminders.",
     )
     # Fasting cut-offs as clock times (UTC; shown in the family's time zone); empty without sedation.
@@ -138,6 +151,45 @@ class NeuroradiologyReport(models.Model):
     @property
     def audit_patient_id(self) -> int:
         return self.mri_request.referral.patient_id
+
+    def findings_summary(self) -> str:
+        """The structured findings in words, with labels rather than codes."""
+        return summarise_findings(self.findings or {})
+
+
+def _label(choices, code) -> str:
+    return str(dict(choices.choices).get(code, code)) if code else ""
+
+
+def summarise_findings(findings: dict) -> str:
+    nvc, lesion = findings.get("nvc") or {}, findings.get("lesion") or {}
+    parts = [f"Neurovascular compression: {_label(NVCStatus, nvc.get('status')).lower() or 'not stated'}"]
+    if nvc.get("status") == NVCStatus.PRESENT:
+        detail = [
+            nvc.get("side", ""),
+            _label(Vessel, nvc.get("vessel")),
+            _label(NerveSegment, nvc.get("segment")).lower(),
+            _label(CompressionSeverity, nvc.get("severity")).lower(),
+            "multiple" if nvc.get("multiple") else "",
+        ]
+        parts[0] += " (" + ", ".join(d for d in detail if d) + ")"
+    if lesion.get("present"):
+        kind = f", {lesion['kind']}" if lesion.get("kind") else ""
+        parts.append(f"lesion: {_label(LesionLocation, lesion.get('location')).lower()}{kind}")
+    else:
+        parts.append("no lesion")
+    parts += [
+        name
+        for key, name in (
+            ("arachnoid_cyst", "arachnoid cyst"),
+            ("adhesions", "arachnoid adhesions"),
+            ("hydrocephalus", "hydrocephalus"),
+        )
+        if findings.get(key)
+    ]
+    if findings.get("other"):
+        parts.append(findings["other"])
+    return "; ".join(parts) + "."
 
 
 class ReportAddendum(models.Model):
