@@ -1,6 +1,7 @@
 """Abuse limits (issue 3 §8): failed token requests per username and per address, and a
 per-client request rate. Both answer 429 problem+json with Retry-After (problems.py)."""
 
+import hashlib
 import time
 
 from django.conf import settings
@@ -27,7 +28,9 @@ class FailedLoginThrottle:
     def __init__(self, *, username: str, address: str):
         limit, window = settings.API_FAILED_LOGIN_LIMIT
         self.limit, self.window = limit, window
-        self.keys = [f"api:login-fail:user:{username.lower()[:150]}", f"api:login-fail:addr:{address}"]
+        # hashed: a username may hold any character, and cache keys must stay plain ASCII
+        user_key = hashlib.sha256(username.lower()[:150].encode()).hexdigest()
+        self.keys = [f"api:login-fail:user:{user_key}", f"api:login-fail:addr:{address}"]
 
     def _history(self, key: str, now: float) -> list[float]:
         return [t for t in cache.get(key, []) if t > now - self.window]
