@@ -136,7 +136,9 @@ def message(timer: Timer) -> tuple[str, str]:
         "start": notifications.local(appointment.start, patient.time_zone),
         "fasting": fasting_times(appointment, patient.time_zone),
     }
-    text = render_text("email/family_reminder.txt", fixed=fixed, varying=varying)
+    # The template's date filters print in the active time zone: the family's, like the fasting times.
+    with timezone.override(_zone(patient.time_zone)):
+        text = render_text("email/family_reminder.txt", fixed=fixed, varying=varying)
     subject, _, body = text.partition("\n")
     return subject.strip(), body.strip()
 

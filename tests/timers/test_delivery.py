@@ -2,6 +2,7 @@
 carepath/timers.py): the guarantees the sweep's throughput must not cost."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -210,3 +211,19 @@ def test_a_template_that_transforms_a_varying_value_is_rendered_in_full_and_stil
         }
         expected = render_to_string("email/family_reminder.txt", fixed | varying).strip()
         assert render_text("email/family_reminder.txt", fixed=fixed, varying=varying) == expected
+
+
+def test_a_family_reminder_gives_the_scan_time_in_the_familys_time_zone(pathway):
+    from carepath import family
+    from referrals.models import Patient
+
+    referral = pathway.scheduled()
+    Patient.objects.filter(pk=referral.patient_id).update(time_zone="America/New_York")
+    reminder = Timer.objects.select_related("appointment", "referral__patient").get(
+        appointment=pathway.mri(referral).appointment, data__which="t1"
+    )
+    subject, body = family.message(reminder)
+    start = reminder.appointment.start
+    new_york, london = (timezone.localtime(start, ZoneInfo(z)) for z in ("America/New_York", "Europe/London"))
+    assert f"at {new_york:%H:%M}" in subject and f"at {new_york:%H:%M}" in body
+    assert f"{london:%H:%M}" not in subject + body
