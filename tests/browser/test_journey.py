@@ -1,4 +1,5 @@
-"""One case carried from referral to a closed loop through the UI by five users, in a real Chromium."""
+"""One case carried from referral to a closed loop through the UI by five users (pediatrician, neurologist,
+neuroradiologist, imaging coordinator, neurosurgeon), in a real Chromium."""
 
 from datetime import timedelta
 
@@ -15,7 +16,11 @@ def case_action(referral, name, machine="referral", obj=None):
 
 
 def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
-        browser, pediatrician, neurologist, neuroradiologist, coordinator):
+        browser, pediatrician, neurologist, neuroradiologist, coordinator, neurosurgeon):
+    browser.d.delete_all_cookies()
+    browser.go("/login/")
+    browser.shot("sign-in")
+
     # pediatrician: a new child, with a red flag
     browser.sign_in(pediatrician)
     browser.shot("my-work-pediatrician")
@@ -67,6 +72,7 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     browser.go("/mri/reading/")
     browser.shot("reading-queue")
     browser.go(f"/mri/reading/{mri.pk}/")
+    browser.shot("reading-study")
     browser.act(case_action(None, "sign_report", "mri", mri.pk), **{
         "findings__nvc__status": "present", "findings__nvc__side": "left", "findings__nvc__vessel": "aica",
         "findings__nvc__segment": "root_exit_point", "findings__nvc__severity": "indentation",
@@ -75,9 +81,29 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     referral.refresh_from_db()
     assert referral.state == "results_review"
 
+    # neurologist: ask neurosurgery whether the child is a candidate for decompression
+    browser.sign_in(neurologist)
+    browser.go(f"/cases/{referral.pk}/")
+    browser.act(case_action(referral, "refer_neurosurgery"), question="Candidate for microvascular decompression?")
+    referral.refresh_from_db()
+    assert referral.state == "neurosurgery", browser.text()
+
+    # neurosurgeon: finds the consult in My work and answers it on the case page
+    browser.sign_in(neurosurgeon)
+    assert referral.reference in browser.text()
+    browser.shot("my-work-neurosurgeon")
+    browser.go(f"/cases/{referral.pk}/")
+    browser.shot("case-consult")
+    browser.act(case_action(referral, "record_consult"), recommendation="observe",
+                note="Mild spasm; toxin first, reconsider decompression if it fails.")
+    referral.refresh_from_db()
+    assert referral.state == "results_review", browser.text()
+    assert referral.consults.get().answered_by == neurosurgeon
+
     # neurologist: conclude with the outcome letter
     browser.sign_in(neurologist)
     browser.go(f"/cases/{referral.pk}/")
+    assert "toxin first" in browser.text()
     browser.act(case_action(referral, "conclude"), diagnosis="hfs_primary", plan="botulinum_toxin",
                 follow_up="Review in 3 months.", letter="Dear colleague, Robin has hemifacial spasm.")
     browser.go("/dashboard/")
@@ -85,6 +111,8 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
 
     # pediatrician: acknowledge, closing the loop
     browser.sign_in(pediatrician)
+    browser.go("/notifications/")
+    browser.shot("notifications")
     browser.go(f"/cases/{referral.pk}/")
     browser.shot("case-concluded")
     browser.act(case_action(referral, "acknowledge"))
