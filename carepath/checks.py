@@ -14,4 +14,7 @@ def production_settings(app_configs, **kwargs):
         errors.append(Error("Production needs PostgreSQL, not SQLite.", hint="Set DATABASE_URL.", id="carepath.E002"))
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         errors.append(Error("Production needs a Redis broker.", hint="Set CELERY_BROKER_URL.", id="carepath.E003"))
+    if settings.EMAIL_TIMEOUT is None or settings.EMAIL_TIMEOUT * 2 >= settings.CAREPATH_DELIVERY_LEASE_SECONDS:
+        errors.append(Error("EMAIL_TIMEOUT must be under half of CAREPATH_DELIVERY_LEASE_SECONDS.",
+                            hint="A slow send could otherwise be taken over by a second sender.", id="carepath.E004"))
     return errors

@@ -188,6 +188,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A send must finish well inside half the delivery lease (carepath/notifications.py), or a slow mail
+# server could let a second sender take over a message still in flight.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CarePath <carepath@localhost>")
 CAREPATH_BASE_URL = env_str("CAREPATH_BASE_URL", "http://127.0.0.1:8000")
 
