@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench import pages
+
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +43,7 @@ def main(argv=None) -> int:
             check=True,
         )
         results["runs"].append(json.loads(out.stdout))
+        results["runs"][-1]["pages"] = pages.measure_in(url, min(args.requests, 100))  # web pages (bench/pages.py)
     print(table(results))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +132,7 @@ def table(results: dict) -> str:
             f"HTTP detail / bare view: {h['detail_vs_bare']:.0%}; / bare view reading the row: "
             f"{h['detail_vs_bare_row']:.0%} (gunicorn workers: {h['workers']}, {h['clients']} clients)"
         )
+        lines += pages.table_lines(run)
         if run.get("tick"):
             lines.append(f"tick: {json.dumps(run['tick'])}")
     return "\n".join(lines)

@@ -25,7 +25,8 @@ from .models import MRIRequest
 
 BOARD_ROLES = (Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST, Role.ADMIN)
 READING_ROLES = (Role.NEURORADIOLOGIST, Role.ADMIN)
-COLUMN_LIMIT = 60  # cards per column; the column says how many more there are
+COLUMN_LIMIT = 25  # cards per column (most due first); the column says how many more. Each card carries its
+# action forms, so 60 per column made a ~900 KiB board taking ~0.7 s to render (bench/pages.py)
 PRIORITY_ORDER = {"asap": 0, "urgent": 1, "routine": 2}
 
 
