@@ -104,15 +104,11 @@ class WorkItem(models.Model):
                 condition=Q(status="open", is_primary=True),
                 name="one_open_primary_work_item_per_case_and_machine",
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=WorkItemStatus.values), name="workitem_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=WorkItemStatus.values), name="workitem_status_valid"),
         ]
         indexes = [
             # worklists: open items of a queue, soonest due first
-            models.Index(
-                fields=["queue", "due_at"], condition=Q(status="open"), name="workitem_open_queue_due"
-            ),
+            models.Index(fields=["queue", "due_at"], condition=Q(status="open"), name="workitem_open_queue_due"),
             models.Index(
                 fields=["assigned_to", "due_at"], condition=Q(status="open"), name="workitem_open_assignee_due"
             ),

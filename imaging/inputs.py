@@ -33,7 +33,10 @@ class ScheduleInput(serializers.Serializer):
     )
     sedation_override_reason = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
     guardian = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text="Guardian id for reminders; default: the first with parental responsibility."
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Guardian id for reminders; default: the first with parental responsibility.",
     )
 
 

@@ -10,14 +10,14 @@ from .choices import (
     AppointmentStatus,
     CompressionSeverity,
     LesionLocation,
+    MRIState,
     NerveSegment,
     NVCStatus,
-    Vessel,
-    MRIState,
     Protocol,
     ReportCategory,
     ScanOutcome,
     Sedation,
+    Vessel,
 )
 
 
@@ -200,3 +200,6 @@ class ReportAddendum(models.Model):
 
     class Meta:
         ordering = ["at"]
+
+    def __str__(self):
+        return f"Addendum to {self.report} ({self.at:%Y-%m-%d})"

@@ -12,9 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import audit, family
+from carepath import audit, family, workitems
 from carepath import transitions as tx
-from carepath import workitems
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
 from carepath.roles import Role, has_role
@@ -81,13 +80,27 @@ def _commit(mri: MRIRequest, name: str, *, actor, data: dict, update_fields=(), 
     transition = MRI_MACHINE.get(name)
     old_state = mri.state
     event = tx.commit(
-        mri, transition, actor=actor, machine=Machine.MRI, referral_id=mri.referral_id,
-        mri_request_id=mri.pk, data=data, update_fields=tuple(update_fields),
+        mri,
+        transition,
+        actor=actor,
+        machine=Machine.MRI,
+        referral_id=mri.referral_id,
+        mri_request_id=mri.pk,
+        data=data,
+        update_fields=tuple(update_fields),
     )
     workitems.switch_primary(
-        referral_id=mri.referral_id, machine=Machine.MRI, actor=actor, old_state=old_state, new_state=mri.state,
-        steps=STEPS, priority=mri.priority, mri_request_id=mri.pk, anchor=anchor or mri.requested_at,
-        assigned_to=assigned_to, closed_status=ended,
+        referral_id=mri.referral_id,
+        machine=Machine.MRI,
+        actor=actor,
+        old_state=old_state,
+        new_state=mri.state,
+        steps=STEPS,
+        priority=mri.priority,
+        mri_request_id=mri.pk,
+        anchor=anchor or mri.requested_at,
+        assigned_to=assigned_to,
+        closed_status=ended,
     )
     return event
 
@@ -95,9 +108,15 @@ def _commit(mri: MRIRequest, name: str, *, actor, data: dict, update_fields=(), 
 def _open_wnb_review(mri: MRIRequest, note: str) -> None:
     """A child is never discharged for a missed scan: a neurologist reviews every one."""
     workitems.open_item(
-        referral_id=mri.referral_id, mri_request_id=mri.pk, machine=Machine.MRI,
-        kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW, queue=Role.NEUROLOGIST, priority=mri.priority,
-        is_primary=False, assigned_to=mri.requested_by, note=note,
+        referral_id=mri.referral_id,
+        mri_request_id=mri.pk,
+        machine=Machine.MRI,
+        kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW,
+        queue=Role.NEUROLOGIST,
+        priority=mri.priority,
+        is_primary=False,
+        assigned_to=mri.requested_by,
+        note=note,
     )
 
 
@@ -114,28 +133,47 @@ def _end_appointment(mri: MRIRequest, status: str, *, outcome: str = "", reason:
 
 
 # --- creation (called by referrals' request_mri, inside its transaction) -----------------------
-def mri_request_create(*, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, priority: str) -> MRIRequest:
+def mri_request_create(
+    *, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, priority: str
+) -> MRIRequest:
     now = timezone.now()
     try:
         with transaction.atomic():
             mri = MRIRequest.objects.create(
-                referral_id=referral_id, priority=priority, clinical_question=clinical_question,
-                suspected_lesion=suspected_lesion, requested_by=actor, requested_at=now, updated_at=now,
+                referral_id=referral_id,
+                priority=priority,
+                clinical_question=clinical_question,
+                suspected_lesion=suspected_lesion,
+                requested_by=actor,
+                requested_at=now,
+                updated_at=now,
             )
     except IntegrityError:
         raise InvalidData("This case already has an open MRI request.") from None
     kind, queue = STEPS[MRIState.REQUESTED]
     workitems.open_item(
-        referral_id=referral_id, mri_request_id=mri.pk, machine=Machine.MRI, kind=kind, queue=queue,
-        priority=priority, anchor=now,
+        referral_id=referral_id,
+        mri_request_id=mri.pk,
+        machine=Machine.MRI,
+        kind=kind,
+        queue=queue,
+        priority=priority,
+        anchor=now,
     )
-    audit.record(actor, AuditLog.Action.CREATE, mri, {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion})
+    audit.record(
+        actor,
+        AuditLog.Action.CREATE,
+        mri,
+        {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion},
+    )
     return mri
 
 
 # --- transitions -------------------------------------------------------------------------------
 @transaction.atomic
-def mri_protocol(*, mri_request_id: int, actor, protocol: str, contrast: bool, duration_minutes: int, expected_version=None):
+def mri_protocol(
+    *, mri_request_id: int, actor, protocol: str, contrast: bool, duration_minutes: int, expected_version=None
+):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "protocol", actor=actor, version=expected_version)
     if mri.suspected_lesion and not contrast:
@@ -143,8 +181,13 @@ def mri_protocol(*, mri_request_id: int, actor, protocol: str, contrast: bool, d
     mri.protocol, mri.contrast, mri.duration_minutes = protocol, contrast, duration_minutes
     mri.protocoled_by, mri.protocoled_at = actor, timezone.now()
     data = {"protocol": protocol, "contrast": contrast, "duration_minutes": duration_minutes}
-    _commit(mri, "protocol", actor=actor, data=data,
-            update_fields=["protocol", "contrast", "duration_minutes", "protocoled_by", "protocoled_at"])
+    _commit(
+        mri,
+        "protocol",
+        actor=actor,
+        data=data,
+        update_fields=["protocol", "contrast", "duration_minutes", "protocoled_by", "protocoled_at"],
+    )
     return mri
 
 
@@ -167,9 +210,17 @@ def _check_start(start: datetime) -> None:
 
 def _book(mri: MRIRequest, *, actor, start, location, sedation, default, override_reason, guardian) -> Appointment:
     appointment = Appointment.objects.create(
-        mri_request=mri, start=start, end=start + timedelta(minutes=mri.duration_minutes or 45), location=location,
-        sedation=sedation, sedation_default=default, sedation_override_reason=override_reason, guardian=guardian,
-        booked_by=actor, booked_at=timezone.now(), **fasting_cutoffs(start, sedation),
+        mri_request=mri,
+        start=start,
+        end=start + timedelta(minutes=mri.duration_minutes or 45),
+        location=location,
+        sedation=sedation,
+        sedation_default=default,
+        sedation_override_reason=override_reason,
+        guardian=guardian,
+        booked_by=actor,
+        booked_at=timezone.now(),
+        **fasting_cutoffs(start, sedation),
     )
     mri.appointment = appointment
     family.schedule_for_appointment(appointment, referral_id=mri.referral_id, time_zone=mri.referral.patient.time_zone)
@@ -178,8 +229,15 @@ def _book(mri: MRIRequest, *, actor, start, location, sedation, default, overrid
 
 @transaction.atomic
 def mri_schedule(
-    *, mri_request_id: int, actor, scheduled_start: datetime, location: str, sedation: str | None = None,
-    sedation_override_reason: str = "", guardian: int | None = None, expected_version=None,
+    *,
+    mri_request_id: int,
+    actor,
+    scheduled_start: datetime,
+    location: str,
+    sedation: str | None = None,
+    sedation_override_reason: str = "",
+    guardian: int | None = None,
+    expected_version=None,
 ):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "schedule", actor=actor, version=expected_version)
@@ -189,29 +247,61 @@ def mri_schedule(
     )
     chosen = sedation or default
     if chosen != default and not sedation_override_reason.strip():
-        raise InvalidData({"sedation_override_reason": f"The default for this child is {Sedation(default).label}; say why you chose otherwise."})
+        message = f"The default for this child is {Sedation(default).label}; say why you chose otherwise."
+        raise InvalidData({"sedation_override_reason": message})
     failed = mri.appointments.filter(status=AppointmentStatus.SCAN_FAILED).order_by("-booked_at").first()
     if failed is not None and failed.sedation == chosen and mri.state == MRIState.NEEDS_REBOOKING:
-        raise InvalidData({"sedation": f"The last scan failed with {Sedation(chosen).label}: choose a different sedation plan."})
+        raise InvalidData(
+            {"sedation": f"The last scan failed with {Sedation(chosen).label}: choose a different sedation plan."}
+        )
     contact = _choose_guardian(mri, guardian)
-    appointment = _book(mri, actor=actor, start=scheduled_start, location=location, sedation=chosen, default=default,
-                        override_reason=sedation_override_reason, guardian=contact)
-    data = {"scheduled_start": scheduled_start, "location": location, "sedation": chosen, "sedation_default": default,
-            "sedation_override_reason": sedation_override_reason, "guardian": contact.pk if contact else None,
-            "appointment": appointment.pk}
+    appointment = _book(
+        mri,
+        actor=actor,
+        start=scheduled_start,
+        location=location,
+        sedation=chosen,
+        default=default,
+        override_reason=sedation_override_reason,
+        guardian=contact,
+    )
+    data = {
+        "scheduled_start": scheduled_start,
+        "location": location,
+        "sedation": chosen,
+        "sedation_default": default,
+        "sedation_override_reason": sedation_override_reason,
+        "guardian": contact.pk if contact else None,
+        "appointment": appointment.pk,
+    }
     _commit(mri, "schedule", actor=actor, data=data, update_fields=["appointment"])
     return mri
 
 
 @transaction.atomic
-def mri_reschedule(*, mri_request_id: int, actor, scheduled_start: datetime, reason: str, location: str = "", expected_version=None):
+def mri_reschedule(
+    *, mri_request_id: int, actor, scheduled_start: datetime, reason: str, location: str = "", expected_version=None
+):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "reschedule", actor=actor, version=expected_version)
     _check_start(scheduled_start)
     old = _end_appointment(mri, AppointmentStatus.RESCHEDULED, reason=reason)
-    appointment = _book(mri, actor=actor, start=scheduled_start, location=location or old.location, sedation=old.sedation,
-                        default=old.sedation_default, override_reason=old.sedation_override_reason, guardian=old.guardian)
-    data = {"scheduled_start": scheduled_start, "reason": reason, "previous_start": old.start, "appointment": appointment.pk}
+    appointment = _book(
+        mri,
+        actor=actor,
+        start=scheduled_start,
+        location=location or old.location,
+        sedation=old.sedation,
+        default=old.sedation_default,
+        override_reason=old.sedation_override_reason,
+        guardian=old.guardian,
+    )
+    data = {
+        "scheduled_start": scheduled_start,
+        "reason": reason,
+        "previous_start": old.start,
+        "appointment": appointment.pk,
+    }
     _commit(mri, "reschedule", actor=actor, data=data, update_fields=["appointment"])
     return mri
 
@@ -251,7 +341,9 @@ def mri_flag_missed(*, mri_request_id: int, actor, now: datetime | None = None, 
 
 
 @transaction.atomic
-def mri_mark_performed(*, mri_request_id: int, actor, accession_number: str, performed_at: datetime, expected_version=None):
+def mri_mark_performed(
+    *, mri_request_id: int, actor, accession_number: str, performed_at: datetime, expected_version=None
+):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "mark_performed", actor=actor, version=expected_version)
     if performed_at > timezone.now() + timedelta(minutes=5):
@@ -261,25 +353,43 @@ def mri_mark_performed(*, mri_request_id: int, actor, accession_number: str, per
     _end_appointment(mri, AppointmentStatus.ATTENDED)
     mri.accession_number, mri.performed_at = accession_number, performed_at
     data = {"accession_number": accession_number, "performed_at": performed_at}
-    _commit(mri, "mark_performed", actor=actor, data=data, update_fields=["accession_number", "performed_at"],
-            anchor=performed_at)
+    _commit(
+        mri,
+        "mark_performed",
+        actor=actor,
+        data=data,
+        update_fields=["accession_number", "performed_at"],
+        anchor=performed_at,
+    )
     return mri
 
 
 @transaction.atomic
-def mri_sign_report(*, mri_request_id: int, actor, findings: dict, impression: str, category: str, expected_version=None):
+def mri_sign_report(
+    *, mri_request_id: int, actor, findings: dict, impression: str, category: str, expected_version=None
+):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "sign_report", actor=actor, version=expected_version)
     report = NeuroradiologyReport.objects.create(
-        mri_request=mri, findings=tx.jsonable(findings), impression=impression, category=category,
-        signed_by=actor, signed_at=timezone.now(),
+        mri_request=mri,
+        findings=tx.jsonable(findings),
+        impression=impression,
+        category=category,
+        signed_by=actor,
+        signed_at=timezone.now(),
     )
     _commit(mri, "sign_report", actor=actor, data={"category": category, "impression": impression, "report": report.pk})
     if category in ALERT_CATEGORIES:
         workitems.open_item(
-            referral_id=mri.referral_id, mri_request_id=mri.pk, machine=Machine.MRI,
-            kind=WorkItemKind.CRITICAL_RESULT_ACK, queue=Role.NEUROLOGIST, priority="asap" if category == "critical" else "urgent",
-            is_primary=False, assigned_to=mri.requested_by, note=impression[:500],
+            referral_id=mri.referral_id,
+            mri_request_id=mri.pk,
+            machine=Machine.MRI,
+            kind=WorkItemKind.CRITICAL_RESULT_ACK,
+            queue=Role.NEUROLOGIST,
+            priority="asap" if category == "critical" else "urgent",
+            is_primary=False,
+            assigned_to=mri.requested_by,
+            note=impression[:500],
         )
     payload = {"mri_request_id": mri.pk, "referral_id": mri.referral_id, "category": category}
     transaction.on_commit(lambda: signals.report_signed.send(sender=MRIRequest, **payload))
@@ -311,14 +421,18 @@ def _cancel(mri: MRIRequest, *, actor, reason: str) -> None:
     _end_appointment(mri, AppointmentStatus.CANCELLED, reason=reason)
     mri.cancel_reason = reason
     _commit(mri, "cancel", actor=actor, data={"reason": reason}, update_fields=["cancel_reason"])
-    workitems.close_items(referral_id=mri.referral_id, mri_request_id=mri.pk, actor=actor, status=WorkItemStatus.CANCELLED)
+    workitems.close_items(
+        referral_id=mri.referral_id, mri_request_id=mri.pk, actor=actor, status=WorkItemStatus.CANCELLED
+    )
 
 
 def cancel_open_requests_for_referral(*, referral_id: int, actor, reason: str) -> int:
     """When the whole case is cancelled; the caller holds the referral's lock. No announcement:
     the referral is already moving to `cancelled`."""
     cancelled = 0
-    for mri in MRIRequest.objects.select_for_update().filter(referral_id=referral_id, state__in=MRI_MACHINE.open_states):
+    for mri in MRIRequest.objects.select_for_update().filter(
+        referral_id=referral_id, state__in=MRI_MACHINE.open_states
+    ):
         if mri.state in MRI_MACHINE.get("cancel").sources:
             _cancel(mri, actor=actor, reason=reason)
             cancelled += 1
@@ -334,7 +448,11 @@ def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
     if report.acknowledged_at is None:
         report.acknowledged_by, report.acknowledged_at = actor, timezone.now()
         report.save(update_fields=["acknowledged_by", "acknowledged_at"])
-        workitems.close_items(referral_id=report.mri_request.referral_id, kinds=[WorkItemKind.CRITICAL_RESULT_ACK],
-                              mri_request_id=report.mri_request_id, actor=actor)
+        workitems.close_items(
+            referral_id=report.mri_request.referral_id,
+            kinds=[WorkItemKind.CRITICAL_RESULT_ACK],
+            mri_request_id=report.mri_request_id,
+            actor=actor,
+        )
         audit.record(actor, AuditLog.Action.UPDATE, report, {"acknowledged": True})
     return report

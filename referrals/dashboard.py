@@ -50,19 +50,29 @@ def duration_stats(queryset: QuerySet, start: str, end: str, group: str | None =
     queryset = queryset.filter(**{f"{start}__isnull": False, f"{end}__isnull": False})
     if connection.vendor == "postgresql":
         seconds = _Seconds(F(end), F(start))
-        rows = queryset.values(*([group] if group else [])).annotate(
-            n=Count("pk"), p50=_Percentile(seconds, fraction=0.5), p90=_Percentile(seconds, fraction=0.9)
-        ).order_by()
+        rows = (
+            queryset.values(*([group] if group else []))
+            .annotate(n=Count("pk"), p50=_Percentile(seconds, fraction=0.5), p90=_Percentile(seconds, fraction=0.9))
+            .order_by()
+        )
         if not group:
-            rows = [queryset.aggregate(n=Count("pk"), p50=_Percentile(seconds, fraction=0.5),
-                                       p90=_Percentile(seconds, fraction=0.9))]
-        return [{"group": r.get(group, ""), "n": r["n"], "p50_h": _hours(r["p50"]), "p90_h": _hours(r["p90"])}
-                for r in rows if r["n"]]
+            rows = [
+                queryset.aggregate(
+                    n=Count("pk"), p50=_Percentile(seconds, fraction=0.5), p90=_Percentile(seconds, fraction=0.9)
+                )
+            ]
+        return [
+            {"group": r.get(group, ""), "n": r["n"], "p50_h": _hours(r["p50"]), "p90_h": _hours(r["p90"])}
+            for r in rows
+            if r["n"]
+        ]
     buckets: dict[str, list[float]] = {}
     for key, a, b in queryset.values_list(group or "pk", start, end):
         buckets.setdefault(key if group else "", []).append((b - a).total_seconds())
-    return [{"group": k, "n": len(v), "p50_h": _hours(_percentile(v, 0.5)), "p90_h": _hours(_percentile(v, 0.9))}
-            for k, v in sorted(buckets.items())]
+    return [
+        {"group": k, "n": len(v), "p50_h": _hours(_percentile(v, 0.5)), "p90_h": _hours(_percentile(v, 0.9))}
+        for k, v in sorted(buckets.items())
+    ]
 
 
 def _hours(seconds) -> float | None:
@@ -70,8 +80,12 @@ def _hours(seconds) -> float | None:
 
 
 def cases_per_step(user) -> list[dict]:
-    rows = dict(Referral.objects.filter(access.referral_q(user), state__in=OPEN_STATES)
-                .values_list("state").annotate(n=Count("pk")).order_by())
+    rows = dict(
+        Referral.objects.filter(access.referral_q(user), state__in=OPEN_STATES)
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     return [{"group": s, "label": ReferralState(s).label, "n": rows.get(s, 0)} for s in OPEN_STATES]
 
 
@@ -86,11 +100,26 @@ def time_in_step(user, since) -> list[dict]:
 
 def sla_breaches(user, since, now) -> list[dict]:
     late = Q(closed_at__isnull=False, due_at__isnull=False, closed_at__gt=F("due_at")) | Q(
-        status=WorkItemStatus.OPEN, due_at__lt=now)
-    rows = (_items(user, since).exclude(status=WorkItemStatus.CANCELLED).values("kind")
-            .annotate(total=Count("pk"), breached=Count("pk", filter=late)).order_by())
-    return _labelled([{"group": r["kind"], "n": r["total"], "breached": r["breached"],
-                       "rate": round(100.0 * r["breached"] / r["total"], 1) if r["total"] else 0.0} for r in rows])
+        status=WorkItemStatus.OPEN, due_at__lt=now
+    )
+    rows = (
+        _items(user, since)
+        .exclude(status=WorkItemStatus.CANCELLED)
+        .values("kind")
+        .annotate(total=Count("pk"), breached=Count("pk", filter=late))
+        .order_by()
+    )
+    return _labelled(
+        [
+            {
+                "group": r["kind"],
+                "n": r["total"],
+                "breached": r["breached"],
+                "rate": round(100.0 * r["breached"] / r["total"], 1) if r["total"] else 0.0,
+            }
+            for r in rows
+        ]
+    )
 
 
 def _labelled(rows: list[dict]) -> list[dict]:
@@ -102,8 +131,9 @@ def _labelled(rows: list[dict]) -> list[dict]:
 
 def imaging_intervals(user, since) -> list[dict]:
     mris = MRIRequest.objects.filter(access.referral_q(user, prefix="referral__"), performed_at__gte=since)
-    reports = NeuroradiologyReport.objects.filter(access.referral_q(user, prefix="mri_request__referral__"),
-                                                  signed_at__gte=since)
+    reports = NeuroradiologyReport.objects.filter(
+        access.referral_q(user, prefix="mri_request__referral__"), signed_at__gte=since
+    )
     referral_to_mri = duration_stats(mris, "referral__submitted_at", "performed_at")
     mri_to_report = duration_stats(reports, "mri_request__performed_at", "signed_at")
     out = []
@@ -115,13 +145,23 @@ def imaging_intervals(user, since) -> list[dict]:
 
 
 def loop_closure(user, since) -> list[dict]:
-    rows = (Outcome.objects.filter(access.referral_q(user, prefix="referral__"), concluded_at__gte=since)
-            .annotate(month=TruncMonth("concluded_at")).values("month")
-            .annotate(total=Count("pk"), acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)))
-            .order_by("month"))
-    return [{"group": r["month"].strftime("%Y-%m"), "label": r["month"].strftime("%b %Y"), "n": r["total"],
-             "acknowledged": r["acknowledged"],
-             "rate": round(100.0 * r["acknowledged"] / r["total"], 1) if r["total"] else 0.0} for r in rows]
+    rows = (
+        Outcome.objects.filter(access.referral_q(user, prefix="referral__"), concluded_at__gte=since)
+        .annotate(month=TruncMonth("concluded_at"))
+        .values("month")
+        .annotate(total=Count("pk"), acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)))
+        .order_by("month")
+    )
+    return [
+        {
+            "group": r["month"].strftime("%Y-%m"),
+            "label": r["month"].strftime("%b %Y"),
+            "n": r["total"],
+            "acknowledged": r["acknowledged"],
+            "rate": round(100.0 * r["acknowledged"] / r["total"], 1) if r["total"] else 0.0,
+        }
+        for r in rows
+    ]
 
 
 def figures(user, days: int = 180) -> dict:
@@ -141,12 +181,20 @@ def figures(user, days: int = 180) -> dict:
 # table name → (title, columns as (key, heading))
 TABLES = {
     "cases_per_step": ("Open cases per step", [("label", "Step"), ("n", "Cases")]),
-    "time_in_step": ("Time in each step (hours)", [("label", "Step"), ("n", "Steps completed"),
-                                                   ("p50_h", "Median h"), ("p90_h", "90th percentile h")]),
-    "sla_breaches": ("SLA breaches per step", [("label", "Step"), ("n", "Steps"), ("breached", "Breached"),
-                                               ("rate", "Breached %")]),
-    "intervals": ("Imaging intervals (hours)", [("label", "Interval"), ("n", "Cases"), ("p50_h", "Median h"),
-                                                ("p90_h", "90th percentile h")]),
-    "loop_closure": ("Loop closure by month", [("label", "Month"), ("n", "Outcomes sent"),
-                                               ("acknowledged", "Acknowledged"), ("rate", "Closed-loop %")]),
+    "time_in_step": (
+        "Time in each step (hours)",
+        [("label", "Step"), ("n", "Steps completed"), ("p50_h", "Median h"), ("p90_h", "90th percentile h")],
+    ),
+    "sla_breaches": (
+        "SLA breaches per step",
+        [("label", "Step"), ("n", "Steps"), ("breached", "Breached"), ("rate", "Breached %")],
+    ),
+    "intervals": (
+        "Imaging intervals (hours)",
+        [("label", "Interval"), ("n", "Cases"), ("p50_h", "Median h"), ("p90_h", "90th percentile h")],
+    ),
+    "loop_closure": (
+        "Loop closure by month",
+        [("label", "Month"), ("n", "Outcomes sent"), ("acknowledged", "Acknowledged"), ("rate", "Closed-loop %")],
+    ),
 }

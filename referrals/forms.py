@@ -31,8 +31,9 @@ class PatientForm(forms.Form):
 class GuardianForm(forms.Form):
     # Not required field by field: the second row may stay empty; `clean` asks for what a filled row needs.
     name = forms.CharField(label="Name", max_length=200, required=False)
-    relationship = forms.CharField(label="Relationship", max_length=50, required=False,
-                                   help_text="e.g. mother, father, foster carer")
+    relationship = forms.CharField(
+        label="Relationship", max_length=50, required=False, help_text="e.g. mother, father, foster carer"
+    )
     phone = forms.CharField(label="Phone", max_length=32, required=False)
     email = forms.EmailField(label="E-mail", required=False)
     has_parental_responsibility = forms.BooleanField(label="Has parental responsibility", required=False, initial=True)
@@ -57,8 +58,9 @@ class BaseGuardianFormSet(forms.BaseFormSet):
             raise forms.ValidationError("Add at least one parent or carer.")
 
 
-GuardianFormSet = forms.formset_factory(GuardianForm, formset=BaseGuardianFormSet, extra=2, max_num=2,
-                                        validate_max=True)
+GuardianFormSet = forms.formset_factory(
+    GuardianForm, formset=BaseGuardianFormSet, extra=2, max_num=2, validate_max=True
+)
 
 
 def first_muscle_choices():

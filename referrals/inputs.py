@@ -57,7 +57,10 @@ class ReferralDetailsInput(serializers.Serializer):
 class TriageInput(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
     override_reason = serializers.CharField(
-        max_length=TEXT, required=False, allow_blank=True, default="",
+        max_length=TEXT,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="Needed to give a red-flag referral a priority other than asap.",
     )
 
@@ -130,6 +133,9 @@ class ConcludeInput(serializers.Serializer):
     follow_up = serializers.CharField(max_length=TEXT, allow_blank=True)
     letter = serializers.CharField(max_length=LETTER, help_text="The outcome letter to the referrer.")
     imaging_waived_reason = serializers.CharField(
-        max_length=TEXT, required=False, allow_blank=True, default="",
+        max_length=TEXT,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="Required to conclude without imaging (from assessed).",
     )

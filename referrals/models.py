@@ -67,7 +67,9 @@ class Guardian(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     has_parental_responsibility = models.BooleanField(default=True)
-    contact_preference = models.CharField(max_length=8, choices=ContactPreference.choices, default=ContactPreference.BOTH)
+    contact_preference = models.CharField(
+        max_length=8, choices=ContactPreference.choices, default=ContactPreference.BOTH
+    )
 
     class Meta:
         ordering = ["-has_parental_responsibility", "id"]
@@ -89,11 +91,17 @@ class Referral(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     referred_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals_made",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals_made",
         help_text="The referring pediatrician, who answers queries and acknowledges the outcome.",
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    state = models.CharField(max_length=24, choices=ReferralState.choices, default=ReferralState.SUBMITTED, db_index=True)
+    state = models.CharField(
+        max_length=24, choices=ReferralState.choices, default=ReferralState.SUBMITTED, db_index=True
+    )
     version = models.PositiveIntegerField(default=1)
 
     # what the referrer tells us
@@ -180,6 +188,9 @@ class Assessment(models.Model):
     assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     assessed_at = models.DateTimeField()
 
+    def __str__(self):
+        return f"Assessment of {self.referral}: {self.get_working_diagnosis_display()}"
+
     @property
     def audit_patient_id(self) -> int:
         return self.referral.patient_id
@@ -205,6 +216,9 @@ class NeurosurgeryConsult(models.Model):
             )
         ]
 
+    def __str__(self):
+        return f"Neurosurgery consult for {self.referral}"
+
     @property
     def audit_patient_id(self) -> int:
         return self.referral.patient_id
@@ -225,6 +239,9 @@ class Outcome(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Outcome of {self.referral}: {self.get_diagnosis_display()}"
 
     @property
     def audit_patient_id(self) -> int:

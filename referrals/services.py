@@ -33,24 +33,51 @@ STEPS = {
     S.CONCLUDED: (WorkItemKind.ACKNOWLEDGE_OUTCOME, Role.PEDIATRICIAN),
 }
 REFERRER_STEPS = {S.RETURNED, S.CONCLUDED}  # these items go to the referring pediatrician by name
-DETAIL_FIELDS = ("reason", "symptom_onset", "side", "muscles", "spread", "frequency", "red_flags",
-                 "requested_priority", "clinical_notes")
+DETAIL_FIELDS = (
+    "reason",
+    "symptom_onset",
+    "side",
+    "muscles",
+    "spread",
+    "frequency",
+    "red_flags",
+    "requested_priority",
+    "clinical_notes",
+)
 
 
 def _lock(referral_id: int) -> Referral:
     return Referral.objects.select_for_update().get(pk=referral_id)
 
 
-def _commit(referral: Referral, name: str, *, actor, data: dict | None = None, update_fields=(), anchor=None) -> Referral:
+def _commit(
+    referral: Referral, name: str, *, actor, data: dict | None = None, update_fields=(), anchor=None
+) -> Referral:
     transition = REFERRAL_MACHINE.get(name)
     old_state = referral.state
-    tx.commit(referral, transition, actor=actor, machine=Machine.REFERRAL, referral_id=referral.pk,
-              data=data, update_fields=tuple(update_fields))
+    tx.commit(
+        referral,
+        transition,
+        actor=actor,
+        machine=Machine.REFERRAL,
+        referral_id=referral.pk,
+        data=data,
+        update_fields=tuple(update_fields),
+    )
     assignee = referral.referred_by if referral.state in REFERRER_STEPS else None
     ended = WorkItemStatus.CANCELLED if name in ("cancel", "decline") else WorkItemStatus.DONE
-    workitems.switch_primary(referral_id=referral.pk, machine=Machine.REFERRAL, actor=actor, old_state=old_state,
-                             new_state=referral.state, steps=STEPS, priority=referral.effective_priority,
-                             anchor=anchor, assigned_to=assignee, closed_status=ended)
+    workitems.switch_primary(
+        referral_id=referral.pk,
+        machine=Machine.REFERRAL,
+        actor=actor,
+        old_state=old_state,
+        new_state=referral.state,
+        steps=STEPS,
+        priority=referral.effective_priority,
+        anchor=anchor,
+        assigned_to=assignee,
+        closed_status=ended,
+    )
     if referral.state in REFERRAL_MACHINE.terminal:  # nothing stays open on a finished case
         workitems.close_items(referral_id=referral.pk, actor=actor, status=WorkItemStatus.CANCELLED)
     return referral
@@ -58,23 +85,49 @@ def _commit(referral: Referral, name: str, *, actor, data: dict | None = None, u
 
 # --- patients and new referrals ------------------------------------------------------------------
 @transaction.atomic
-def patient_create(*, actor, mrn: str, given_name: str, family_name: str, birth_date: date, sex: str = "unknown",
-                   time_zone: str = "", guardians: list[dict] | tuple = ()) -> Patient:
+def patient_create(
+    *,
+    actor,
+    mrn: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    sex: str = "unknown",
+    time_zone: str = "",
+    guardians: list[dict] | tuple = (),
+) -> Patient:
     if not access.can_register_patient(actor):
         raise Forbidden("Your role may not register patients.")
     if birth_date > timezone.localdate():
         raise InvalidData({"birth_date": "The date of birth cannot be in the future."})
     try:
         with transaction.atomic():
-            patient = Patient.objects.create(mrn=mrn, given_name=given_name, family_name=family_name,
-                                             birth_date=birth_date, sex=sex, time_zone=time_zone, created_by=actor)
+            patient = Patient.objects.create(
+                mrn=mrn,
+                given_name=given_name,
+                family_name=family_name,
+                birth_date=birth_date,
+                sex=sex,
+                time_zone=time_zone,
+                created_by=actor,
+            )
     except IntegrityError:
         raise InvalidData({"mrn": "A patient with this MRN is already registered."}) from None
     for g in guardians:
         Guardian.objects.create(patient=patient, **g)
-    audit.record(actor, AuditLog.Action.CREATE, patient,
-                 {"mrn": mrn, "given_name": given_name, "family_name": family_name, "birth_date": birth_date,
-                  "sex": sex, "guardians": [g.get("name") for g in guardians]})
+    audit.record(
+        actor,
+        AuditLog.Action.CREATE,
+        patient,
+        {
+            "mrn": mrn,
+            "given_name": given_name,
+            "family_name": family_name,
+            "birth_date": birth_date,
+            "sex": sex,
+            "guardians": [g.get("name") for g in guardians],
+        },
+    )
     return patient
 
 
@@ -90,9 +143,21 @@ def _referrer_for(actor, referred_by: int | None):
 
 
 @transaction.atomic
-def referral_create(*, actor, patient_id: int, reason: str, symptom_onset: date, side: str, muscles: list[str],
-                    requested_priority: str, red_flags: list[str] | tuple = (), clinical_notes: str = "",
-                    spread: bool = False, frequency: str = "", referred_by: int | None = None) -> Referral:
+def referral_create(
+    *,
+    actor,
+    patient_id: int,
+    reason: str,
+    symptom_onset: date,
+    side: str,
+    muscles: list[str],
+    requested_priority: str,
+    red_flags: list[str] | tuple = (),
+    clinical_notes: str = "",
+    spread: bool = False,
+    frequency: str = "",
+    referred_by: int | None = None,
+) -> Referral:
     if not access.can_create_referral(actor):
         raise Forbidden("Your role may not write referrals.")
     patient = Patient.objects.filter(access.patient_q(actor), pk=patient_id).first()
@@ -102,18 +167,41 @@ def referral_create(*, actor, patient_id: int, reason: str, symptom_onset: date,
         raise InvalidData({"symptom_onset": "Symptom onset cannot be before the child's date of birth."})
     now = timezone.now()
     referral = Referral.objects.create(
-        patient=patient, referred_by=_referrer_for(actor, referred_by), created_by=actor, reason=reason,
-        symptom_onset=symptom_onset, side=side, muscles=list(muscles), spread=spread, frequency=frequency,
-        red_flags=list(red_flags), requested_priority=requested_priority, clinical_notes=clinical_notes,
-        submitted_at=now, updated_at=now,
+        patient=patient,
+        referred_by=_referrer_for(actor, referred_by),
+        created_by=actor,
+        reason=reason,
+        symptom_onset=symptom_onset,
+        side=side,
+        muscles=list(muscles),
+        spread=spread,
+        frequency=frequency,
+        red_flags=list(red_flags),
+        requested_priority=requested_priority,
+        clinical_notes=clinical_notes,
+        submitted_at=now,
+        updated_at=now,
     )
     details = tx.jsonable({f: getattr(referral, f) for f in DETAIL_FIELDS})
-    CaseEvent.objects.create(referral=referral, machine=Machine.REFERRAL, kind=CaseEvent.Kind.CREATED,
-                             to_state=referral.state, actor=actor, at=now, data=details)
+    CaseEvent.objects.create(
+        referral=referral,
+        machine=Machine.REFERRAL,
+        kind=CaseEvent.Kind.CREATED,
+        to_state=referral.state,
+        actor=actor,
+        at=now,
+        data=details,
+    )
     audit.record(actor, AuditLog.Action.CREATE, referral, {"patient": patient.pk, **details})
     kind, queue = STEPS[S.SUBMITTED]
-    workitems.open_item(referral_id=referral.pk, machine=Machine.REFERRAL, kind=kind, queue=queue,
-                        priority=referral.effective_priority, anchor=now)
+    workitems.open_item(
+        referral_id=referral.pk,
+        machine=Machine.REFERRAL,
+        kind=kind,
+        queue=queue,
+        priority=referral.effective_priority,
+        anchor=now,
+    )
     return referral
 
 
@@ -123,12 +211,22 @@ def referral_triage(*, referral_id: int, actor, priority: str, override_reason: 
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "triage", actor=actor, version=expected_version)
     if referral.red_flags and priority != "asap" and not override_reason.strip():
-        raise InvalidData({"priority": "This referral has a red flag: triage it as asap (seen within 48 hours), "
-                                       "or give an override reason."})
+        raise InvalidData(
+            {
+                "priority": "This referral has a red flag: triage it as asap (seen within 48 hours), "
+                "or give an override reason."
+            }
+        )
     referral.priority, referral.priority_override_reason = priority, override_reason
     referral.triaged_at = timezone.now()
-    return _commit(referral, "triage", actor=actor, data={"priority": priority, "override_reason": override_reason},
-                   update_fields=["priority", "priority_override_reason", "triaged_at"], anchor=referral.triaged_at)
+    return _commit(
+        referral,
+        "triage",
+        actor=actor,
+        data={"priority": priority, "override_reason": override_reason},
+        update_fields=["priority", "priority_override_reason", "triaged_at"],
+        anchor=referral.triaged_at,
+    )
 
 
 @transaction.atomic
@@ -136,7 +234,9 @@ def referral_return_to_referrer(*, referral_id: int, actor, reason: str, expecte
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "return_to_referrer", actor=actor, version=expected_version)
     referral.return_reason = reason
-    return _commit(referral, "return_to_referrer", actor=actor, data={"reason": reason}, update_fields=["return_reason"])
+    return _commit(
+        referral, "return_to_referrer", actor=actor, data={"reason": reason}, update_fields=["return_reason"]
+    )
 
 
 @transaction.atomic
@@ -151,8 +251,13 @@ def referral_resubmit(*, referral_id: int, actor, response: str, expected_versio
     for name, value in details.items():
         setattr(referral, name, value)
     referral.referrer_response = response
-    return _commit(referral, "resubmit", actor=actor, data={"response": response, **details},
-                   update_fields=["referrer_response", *details])
+    return _commit(
+        referral,
+        "resubmit",
+        actor=actor,
+        data={"response": response, **details},
+        update_fields=["referrer_response", *details],
+    )
 
 
 @transaction.atomic
@@ -161,23 +266,50 @@ def referral_decline(*, referral_id: int, actor, reason: str, advice: str, expec
     REFERRAL_MACHINE.check(referral, "decline", actor=actor, version=expected_version)
     referral.decline_reason, referral.decline_advice = reason, advice
     referral.closed_at = timezone.now()
-    return _commit(referral, "decline", actor=actor, data={"reason": reason, "advice": advice},
-                   update_fields=["decline_reason", "decline_advice", "closed_at"])
+    return _commit(
+        referral,
+        "decline",
+        actor=actor,
+        data={"reason": reason, "advice": advice},
+        update_fields=["decline_reason", "decline_advice", "closed_at"],
+    )
 
 
 # --- neurology assessment ------------------------------------------------------------------------
 @transaction.atomic
-def referral_record_assessment(*, referral_id: int, actor, findings: str, working_diagnosis: str,
-                               brow_lift_sign: bool | None, severity: dict, mri_indicated: bool,
-                               expected_version=None):
+def referral_record_assessment(
+    *,
+    referral_id: int,
+    actor,
+    findings: str,
+    working_diagnosis: str,
+    brow_lift_sign: bool | None,
+    severity: dict,
+    mri_indicated: bool,
+    expected_version=None,
+):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "record_assessment", actor=actor, version=expected_version)
-    Assessment.objects.update_or_create(referral=referral, defaults=dict(
-        findings=findings, working_diagnosis=working_diagnosis, brow_lift_sign=brow_lift_sign,
-        severity_scale=severity["scale"], severity_score=severity["score"], mri_indicated=mri_indicated,
-        assessed_by=actor, assessed_at=timezone.now()))
-    data = {"findings": findings, "working_diagnosis": working_diagnosis, "brow_lift_sign": brow_lift_sign,
-            "severity": severity, "mri_indicated": mri_indicated}
+    Assessment.objects.update_or_create(
+        referral=referral,
+        defaults=dict(
+            findings=findings,
+            working_diagnosis=working_diagnosis,
+            brow_lift_sign=brow_lift_sign,
+            severity_scale=severity["scale"],
+            severity_score=severity["score"],
+            mri_indicated=mri_indicated,
+            assessed_by=actor,
+            assessed_at=timezone.now(),
+        ),
+    )
+    data = {
+        "findings": findings,
+        "working_diagnosis": working_diagnosis,
+        "brow_lift_sign": brow_lift_sign,
+        "severity": severity,
+        "mri_indicated": mri_indicated,
+    }
     return _commit(referral, "record_assessment", actor=actor, data=data)
 
 
@@ -186,22 +318,38 @@ def referral_record_was_not_brought(*, referral_id: int, actor, note: str = "", 
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "record_was_not_brought", actor=actor, version=expected_version)
     referral.was_not_brought_count += 1
-    _commit(referral, "record_was_not_brought", actor=actor,
-                    data={"note": note, "count": referral.was_not_brought_count},
-                    update_fields=["was_not_brought_count"])
-    workitems.open_item(referral_id=referral.pk, machine=Machine.REFERRAL, kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW,
-                        queue=Role.NEUROLOGIST, priority=referral.effective_priority, is_primary=False,
-                        note=note or f"Clinic visit missed ({referral.was_not_brought_count} so far).")
+    _commit(
+        referral,
+        "record_was_not_brought",
+        actor=actor,
+        data={"note": note, "count": referral.was_not_brought_count},
+        update_fields=["was_not_brought_count"],
+    )
+    workitems.open_item(
+        referral_id=referral.pk,
+        machine=Machine.REFERRAL,
+        kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW,
+        queue=Role.NEUROLOGIST,
+        priority=referral.effective_priority,
+        is_primary=False,
+        note=note or f"Clinic visit missed ({referral.was_not_brought_count} so far).",
+    )
     return referral
 
 
 @transaction.atomic
-def referral_request_mri(*, referral_id: int, actor, clinical_question: str, suspected_lesion: bool,
-                         expected_version=None):
+def referral_request_mri(
+    *, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, expected_version=None
+):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "request_mri", actor=actor, version=expected_version)
-    mri = imaging.mri_request_create(referral_id=referral.pk, actor=actor, clinical_question=clinical_question,
-                                     suspected_lesion=suspected_lesion, priority=referral.effective_priority)
+    mri = imaging.mri_request_create(
+        referral_id=referral.pk,
+        actor=actor,
+        clinical_question=clinical_question,
+        suspected_lesion=suspected_lesion,
+        priority=referral.effective_priority,
+    )
     referral.mri_requested_at = referral.mri_requested_at or mri.requested_at
     data = {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion, "mri_request": mri.pk}
     return _commit(referral, "request_mri", actor=actor, data=data, update_fields=["mri_requested_at"])
@@ -215,7 +363,9 @@ def referral_imaging_complete(*, referral_id: int, actor, expected_version=None)
     mri = referral.mri_requests.filter(state="reported").order_by("-requested_at").first()
     if mri is None or referral.mri_requests.filter(state__in=imaging.MRI_MACHINE.open_states).exists():
         raise InvalidData("The MRI has not been reported yet.")
-    return _commit(referral, "imaging_complete", actor=actor, data={"mri_request": mri.pk, "category": mri.report.category})
+    return _commit(
+        referral, "imaging_complete", actor=actor, data={"mri_request": mri.pk, "category": mri.report.category}
+    )
 
 
 def referral_imaging_cancelled(*, referral_id: int, actor, reason: str = "", expected_version=None):
@@ -231,11 +381,17 @@ def referral_refer_neurosurgery(*, referral_id: int, actor, question: str, expec
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "refer_neurosurgery", actor=actor, version=expected_version)
     now = timezone.now()
-    consult = NeurosurgeryConsult.objects.create(referral=referral, question=question, requested_by=actor,
-                                                 requested_at=now)
+    consult = NeurosurgeryConsult.objects.create(
+        referral=referral, question=question, requested_by=actor, requested_at=now
+    )
     referral.neurosurgery_requested_at = referral.neurosurgery_requested_at or now
-    return _commit(referral, "refer_neurosurgery", actor=actor, data={"question": question, "consult": consult.pk},
-                   update_fields=["neurosurgery_requested_at"])
+    return _commit(
+        referral,
+        "refer_neurosurgery",
+        actor=actor,
+        data={"question": question, "consult": consult.pk},
+        update_fields=["neurosurgery_requested_at"],
+    )
 
 
 @transaction.atomic
@@ -246,24 +402,50 @@ def referral_record_consult(*, referral_id: int, actor, recommendation: str, not
     consult.recommendation, consult.note = recommendation, note
     consult.answered_by, consult.answered_at = actor, timezone.now()
     consult.save(update_fields=["recommendation", "note", "answered_by", "answered_at"])
-    return _commit(referral, "record_consult", actor=actor,
-                   data={"recommendation": recommendation, "note": note, "consult": consult.pk})
+    return _commit(
+        referral,
+        "record_consult",
+        actor=actor,
+        data={"recommendation": recommendation, "note": note, "consult": consult.pk},
+    )
 
 
 # --- closing the loop ----------------------------------------------------------------------------
 @transaction.atomic
-def referral_conclude(*, referral_id: int, actor, diagnosis: str, plan: str, follow_up: str, letter: str,
-                      imaging_waived_reason: str = "", expected_version=None):
+def referral_conclude(
+    *,
+    referral_id: int,
+    actor,
+    diagnosis: str,
+    plan: str,
+    follow_up: str,
+    letter: str,
+    imaging_waived_reason: str = "",
+    expected_version=None,
+):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "conclude", actor=actor, version=expected_version)
     if referral.state == S.ASSESSED and not imaging_waived_reason.strip():
         raise InvalidData({"imaging_waived_reason": "To conclude without an MRI, say why imaging is not needed."})
     now = timezone.now()
-    Outcome.objects.create(referral=referral, diagnosis=diagnosis, plan=plan, follow_up=follow_up, letter=letter,
-                           imaging_waived_reason=imaging_waived_reason, concluded_by=actor, concluded_at=now)
+    Outcome.objects.create(
+        referral=referral,
+        diagnosis=diagnosis,
+        plan=plan,
+        follow_up=follow_up,
+        letter=letter,
+        imaging_waived_reason=imaging_waived_reason,
+        concluded_by=actor,
+        concluded_at=now,
+    )
     referral.concluded_at = now
-    data = {"diagnosis": diagnosis, "plan": plan, "follow_up": follow_up, "letter": letter,
-            "imaging_waived_reason": imaging_waived_reason}
+    data = {
+        "diagnosis": diagnosis,
+        "plan": plan,
+        "follow_up": follow_up,
+        "letter": letter,
+        "imaging_waived_reason": imaging_waived_reason,
+    }
     return _commit(referral, "conclude", actor=actor, data=data, update_fields=["concluded_at"], anchor=now)
 
 
@@ -286,8 +468,13 @@ def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None,
     if now < referral.concluded_at + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS):
         raise InvalidData("The referrer still has time to acknowledge the outcome.")
     referral.closed_at, referral.loop_closed_unacknowledged = now, True
-    return _commit(referral, "auto_close", actor=actor, data={"loop_closed_unacknowledged": True},
-                   update_fields=["closed_at", "loop_closed_unacknowledged"])
+    return _commit(
+        referral,
+        "auto_close",
+        actor=actor,
+        data={"loop_closed_unacknowledged": True},
+        update_fields=["closed_at", "loop_closed_unacknowledged"],
+    )
 
 
 @transaction.atomic
@@ -296,5 +483,10 @@ def referral_cancel(*, referral_id: int, actor, reason: str, expected_version=No
     REFERRAL_MACHINE.check(referral, "cancel", actor=actor, version=expected_version)
     cancelled = imaging.cancel_open_requests_for_referral(referral_id=referral.pk, actor=actor, reason=reason)
     referral.cancel_reason, referral.closed_at = reason, timezone.now()
-    return _commit(referral, "cancel", actor=actor, data={"reason": reason, "mri_requests_cancelled": cancelled},
-                   update_fields=["cancel_reason", "closed_at"])
+    return _commit(
+        referral,
+        "cancel",
+        actor=actor,
+        data={"reason": reason, "mri_requests_cancelled": cancelled},
+        update_fields=["cancel_reason", "closed_at"],
+    )

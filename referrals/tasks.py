@@ -12,8 +12,14 @@ from . import services
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="referrals.imaging_complete", acks_late=True, autoretry_for=(ConnectionError,),
-             retry_backoff=True, retry_jitter=True, max_retries=5)
+@shared_task(
+    name="referrals.imaging_complete",
+    acks_late=True,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
 def imaging_complete(referral_id: int) -> None:
     """Idempotent: once the referral has left `imaging`, a second run is refused and does nothing."""
     try:

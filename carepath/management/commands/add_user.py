@@ -50,8 +50,12 @@ class Command(BaseCommand):
         user.groups.set([Group.objects.get(name=role)])
         token = audit.set_channel("command")
         try:
-            audit.record(None, AuditLog.Action.CREATE if created else AuditLog.Action.UPDATE, user,
-                         {"username": username, "role": role})
+            audit.record(
+                None,
+                AuditLog.Action.CREATE if created else AuditLog.Action.UPDATE,
+                user,
+                {"username": username, "role": role},
+            )
         finally:
             audit.reset_channel(token)
         self.stdout.write(f"{'Created' if created else 'Updated'} {username} with role {role}.")

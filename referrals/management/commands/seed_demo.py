@@ -6,7 +6,7 @@ Running it again changes nothing.
 """
 
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from unittest import mock
 
 from django.conf import settings
@@ -35,18 +35,45 @@ USERS = [
     ("ehr.client", Role.EHR_CLIENT, "EHR", "integration"),
     ("ris.client", Role.RIS_CLIENT, "RIS", "integration"),
 ]
-ASSESSMENT = dict(findings="Brief clonic contractions of the left orbicularis oculi spreading to the cheek; "
-                           "no weakness; otherwise normal neurological examination.",
-                  working_diagnosis="hfs_primary", brow_lift_sign=True, severity={"scale": "smc", "score": 2},
-                  mri_indicated=True)
-NVC = {"nvc": {"status": "present", "side": "left", "vessel": "aica", "segment": "root_exit_point",
-               "severity": "indentation", "multiple": False}, "lesion": {"present": False},
-       "arachnoid_cyst": False, "adhesions": False, "hydrocephalus": False, "other": ""}
-MASS = {"nvc": {"status": "absent"}, "lesion": {"present": True, "location": "fourth_ventricle",
-                                                 "kind": "enhancing mass, likely medulloblastoma"},
-        "arachnoid_cyst": False, "adhesions": False, "hydrocephalus": True, "other": "Early obstructive hydrocephalus."}
-NORMAL = {"nvc": {"status": "absent"}, "lesion": {"present": False}, "arachnoid_cyst": False, "adhesions": False,
-          "hydrocephalus": False, "other": ""}
+ASSESSMENT = dict(
+    findings="Brief clonic contractions of the left orbicularis oculi spreading to the cheek; "
+    "no weakness; otherwise normal neurological examination.",
+    working_diagnosis="hfs_primary",
+    brow_lift_sign=True,
+    severity={"scale": "smc", "score": 2},
+    mri_indicated=True,
+)
+NVC = {
+    "nvc": {
+        "status": "present",
+        "side": "left",
+        "vessel": "aica",
+        "segment": "root_exit_point",
+        "severity": "indentation",
+        "multiple": False,
+    },
+    "lesion": {"present": False},
+    "arachnoid_cyst": False,
+    "adhesions": False,
+    "hydrocephalus": False,
+    "other": "",
+}
+MASS = {
+    "nvc": {"status": "absent"},
+    "lesion": {"present": True, "location": "fourth_ventricle", "kind": "enhancing mass, likely medulloblastoma"},
+    "arachnoid_cyst": False,
+    "adhesions": False,
+    "hydrocephalus": True,
+    "other": "Early obstructive hydrocephalus.",
+}
+NORMAL = {
+    "nvc": {"status": "absent"},
+    "lesion": {"present": False},
+    "arachnoid_cyst": False,
+    "adhesions": False,
+    "hydrocephalus": False,
+    "other": "",
+}
 
 
 @contextmanager
@@ -112,22 +139,59 @@ class Command(BaseCommand):
 
     def patient(self, n, given, family, *, years=0, months=0, sex="female", guardians=None, referrer="dr.khan"):
         birth = self.now.date() - timedelta(days=int(years * 365.25 + months * 30.44))
-        guardians = guardians if guardians is not None else [
-            {"name": f"Jo {family}", "relationship": "mother", "phone": "+447700900" + f"{n:03d}",
-             "email": f"{family.lower()}.family@example.org", "has_parental_responsibility": True}]
+        guardians = (
+            guardians
+            if guardians is not None
+            else [
+                {
+                    "name": f"Jo {family}",
+                    "relationship": "mother",
+                    "phone": "+447700900" + f"{n:03d}",
+                    "email": f"{family.lower()}.family@example.org",
+                    "has_parental_responsibility": True,
+                }
+            ]
+        )
         with clock(self.ago(days=120)):
-            return services.patient_create(actor=self.users[referrer], mrn=f"DEMO{n:04d}", given_name=given,
-                                           family_name=family, birth_date=birth, sex=sex, guardians=guardians)
+            return services.patient_create(
+                actor=self.users[referrer],
+                mrn=f"DEMO{n:04d}",
+                given_name=given,
+                family_name=family,
+                birth_date=birth,
+                sex=sex,
+                guardians=guardians,
+            )
 
-    def refer(self, patient, days_ago, *, referrer="dr.khan", onset_days=200, red_flags=(), priority="routine",
-              reason="Twitching around the left eye, now spreading to the cheek.", muscles=("orbicularis_oculi",),
-              side="left", notes=""):
+    def refer(
+        self,
+        patient,
+        days_ago,
+        *,
+        referrer="dr.khan",
+        onset_days=200,
+        red_flags=(),
+        priority="routine",
+        reason="Twitching around the left eye, now spreading to the cheek.",
+        muscles=("orbicularis_oculi",),
+        side="left",
+        notes="",
+    ):
         onset = max(patient.birth_date, (self.ago(days=onset_days)).date())
         with clock(self.ago(days=days_ago)):
             return services.referral_create(
-                actor=self.users[referrer], patient_id=patient.pk, reason=reason, symptom_onset=onset, side=side,
-                muscles=list(muscles), red_flags=list(red_flags), requested_priority=priority, clinical_notes=notes,
-                spread=len(muscles) > 1, frequency="several_daily")
+                actor=self.users[referrer],
+                patient_id=patient.pk,
+                reason=reason,
+                symptom_onset=onset,
+                side=side,
+                muscles=list(muscles),
+                red_flags=list(red_flags),
+                requested_priority=priority,
+                clinical_notes=notes,
+                spread=len(muscles) > 1,
+                frequency="several_daily",
+            )
 
     def step(self, days_ago, func, **kwargs):
         with clock(self.ago(days=days_ago)):
@@ -135,34 +199,72 @@ class Command(BaseCommand):
 
     def triage(self, r, days_ago, priority=None):
         priority = priority or ("asap" if r.red_flags else r.requested_priority)
-        return self.step(days_ago, services.referral_triage, referral_id=r.pk, actor=self.users["dr.patel"],
-                         priority=priority)
+        return self.step(
+            days_ago, services.referral_triage, referral_id=r.pk, actor=self.users["dr.patel"], priority=priority
+        )
 
     def assess(self, r, days_ago, **overrides):
-        return self.step(days_ago, services.referral_record_assessment, referral_id=r.pk,
-                         actor=self.users["dr.patel"], **{**ASSESSMENT, **overrides})
+        return self.step(
+            days_ago,
+            services.referral_record_assessment,
+            referral_id=r.pk,
+            actor=self.users["dr.patel"],
+            **{**ASSESSMENT, **overrides},
+        )
 
     def request_mri(self, r, days_ago, suspected_lesion=False, question="Neurovascular compression of CN VII?"):
-        r = self.step(days_ago, services.referral_request_mri, referral_id=r.pk, actor=self.users["dr.patel"],
-                      clinical_question=question, suspected_lesion=suspected_lesion)
+        r = self.step(
+            days_ago,
+            services.referral_request_mri,
+            referral_id=r.pk,
+            actor=self.users["dr.patel"],
+            clinical_question=question,
+            suspected_lesion=suspected_lesion,
+        )
         return r.mri_requests.get()
 
     def protocol(self, mri, days_ago, lesion=False):
-        return self.step(days_ago, imaging.mri_protocol, mri_request_id=mri.pk, actor=self.users["dr.garcia"],
-                         protocol="cpa_t2_tof_gd" if lesion else "cpa_t2_tof", contrast=lesion, duration_minutes=45)
+        return self.step(
+            days_ago,
+            imaging.mri_protocol,
+            mri_request_id=mri.pk,
+            actor=self.users["dr.garcia"],
+            protocol="cpa_t2_tof_gd" if lesion else "cpa_t2_tof",
+            contrast=lesion,
+            duration_minutes=45,
+        )
 
     def schedule(self, mri, days_ago, start: datetime, **kwargs):
-        return self.step(days_ago, imaging.mri_schedule, mri_request_id=mri.pk, actor=self.users["coord.jones"],
-                         scheduled_start=start, location="Children's MRI, scanner 2", **kwargs)
+        return self.step(
+            days_ago,
+            imaging.mri_schedule,
+            mri_request_id=mri.pk,
+            actor=self.users["coord.jones"],
+            scheduled_start=start,
+            location="Children's MRI, scanner 2",
+            **kwargs,
+        )
 
     def perform(self, mri, days_ago):
-        return self.step(days_ago, imaging.mri_mark_performed, mri_request_id=mri.pk,
-                         actor=self.users["coord.jones"], accession_number=f"RAD{mri.pk:07d}",
-                         performed_at=self.ago(days=days_ago))
+        return self.step(
+            days_ago,
+            imaging.mri_mark_performed,
+            mri_request_id=mri.pk,
+            actor=self.users["coord.jones"],
+            accession_number=f"RAD{mri.pk:07d}",
+            performed_at=self.ago(days=days_ago),
+        )
 
     def report(self, mri, days_ago, findings, impression, category="routine"):
-        self.step(days_ago, imaging.mri_sign_report, mri_request_id=mri.pk, actor=self.users["dr.garcia"],
-                  findings=findings, impression=impression, category=category)
+        self.step(
+            days_ago,
+            imaging.mri_sign_report,
+            mri_request_id=mri.pk,
+            actor=self.users["dr.garcia"],
+            findings=findings,
+            impression=impression,
+            category=category,
+        )
         return self.step(days_ago, services.referral_imaging_complete, referral_id=mri.referral_id, actor=self.system)
 
     def at_nine(self, days_ahead) -> datetime:
@@ -180,16 +282,28 @@ def _state_counts():
 def infant_red_flag(s):
     """Noah, 5 months: twitching since 3 months of age (onset in infancy is a red flag): awaiting triage."""
     p = s.patient(1, "Noah", "Bennett", months=5, sex="male")
-    s.refer(p, 0, onset_days=60, red_flags=["onset_in_infancy"], priority="asap",
-            reason="Right eyelid twitching since age 3 months, several times a day.", side="right")
+    s.refer(
+        p,
+        0,
+        onset_days=60,
+        red_flags=["onset_in_infancy"],
+        priority="asap",
+        reason="Right eyelid twitching since age 3 months, several times a day.",
+        side="right",
+    )
 
 
 def returned_for_details(s):
     """Ava, 10: neurology asked the referrer whether the twitching happens in sleep."""
     p = s.patient(2, "Ava", "Collins", years=10, referrer="dr.osei")
     r = s.refer(p, 6, referrer="dr.osei", reason="Eye twitching, worse with stress.")
-    s.step(4, services.referral_return_to_referrer, referral_id=r.pk, actor=s.users["dr.li"],
-           reason="Does the twitching continue in sleep? Any video from the family?")
+    s.step(
+        4,
+        services.referral_return_to_referrer,
+        referral_id=r.pk,
+        actor=s.users["dr.li"],
+        reason="Does the twitching continue in sleep? Any video from the family?",
+    )
 
 
 def awaiting_first_visit_with_was_not_brought(s):
@@ -197,8 +311,13 @@ def awaiting_first_visit_with_was_not_brought(s):
     p = s.patient(3, "Ethan", "Walker", years=8, sex="male")
     r = s.refer(p, 40)
     s.triage(r, 38)
-    s.step(9, services.referral_record_was_not_brought, referral_id=r.pk, actor=s.users["dr.patel"],
-           note="Did not attend clinic; family not reachable by phone.")
+    s.step(
+        9,
+        services.referral_record_was_not_brought,
+        referral_id=r.pk,
+        actor=s.users["dr.patel"],
+        note="Did not attend clinic; family not reachable by phone.",
+    )
 
 
 def assessed_deciding(s):
@@ -277,8 +396,14 @@ def performed_awaiting_report(s):
 def critical_posterior_fossa_lesion(s):
     """Finn, 6: headaches, ataxia and twitching; MRI shows a fourth-ventricle mass (critical result)."""
     p = s.patient(11, "Finn", "O'Brien", years=6, sex="male")
-    r = s.refer(p, 9, red_flags=["morning_headache_vomiting", "ataxia_gait_change"], priority="asap",
-                reason="Left facial twitching with morning vomiting and a new unsteady gait.", onset_days=40)
+    r = s.refer(
+        p,
+        9,
+        red_flags=["morning_headache_vomiting", "ataxia_gait_change"],
+        priority="asap",
+        reason="Left facial twitching with morning vomiting and a new unsteady gait.",
+        onset_days=40,
+    )
     s.triage(r, 9)
     s.assess(r, 8, working_diagnosis="hfs_secondary", brow_lift_sign=False)
     mri = s.request_mri(r, 8, suspected_lesion=True, question="Posterior fossa mass?")
@@ -299,21 +424,46 @@ def nvc_to_neurosurgery(s):
     s.schedule(mri, 60, s.ago(days=40))
     s.perform(mri, 40)
     s.report(mri, 38, NVC, "Left AICA loop indenting the root exit zone of the facial nerve.")
-    s.step(20, services.referral_refer_neurosurgery, referral_id=r.pk, actor=s.users["dr.patel"],
-           question="Botulinum toxin helps only briefly. Is she a candidate for microvascular decompression?")
+    s.step(
+        20,
+        services.referral_refer_neurosurgery,
+        referral_id=r.pk,
+        actor=s.users["dr.patel"],
+        question="Botulinum toxin helps only briefly. Is she a candidate for microvascular decompression?",
+    )
 
 
 def tic_without_mri(s):
     """Leo, 9: a motor tic; no MRI needed; concluded, awaiting the pediatrician's acknowledgement."""
     p = s.patient(13, "Leo", "Murphy", years=9, sex="male", referrer="dr.osei")
-    r = s.refer(p, 40, referrer="dr.osei", reason="Blinking and eye squeezing, can hold it back briefly.",
-                side="bilateral", muscles=("orbicularis_oculi",))
+    r = s.refer(
+        p,
+        40,
+        referrer="dr.osei",
+        reason="Blinking and eye squeezing, can hold it back briefly.",
+        side="bilateral",
+        muscles=("orbicularis_oculi",),
+    )
     s.triage(r, 39)
-    s.assess(r, 12, working_diagnosis="tic", brow_lift_sign=False, mri_indicated=False,
-             findings="Suppressible bilateral blinking with premonitory urge; normal examination.")
-    s.step(12, services.referral_conclude, referral_id=r.pk, actor=s.users["dr.patel"], diagnosis="tic",
-           plan="discharge", follow_up="Re-refer if new features.", imaging_waived_reason="Typical tic; no red flags.",
-           letter="Dear Dr Osei, Leo has a simple motor tic. No imaging is needed ...")
+    s.assess(
+        r,
+        12,
+        working_diagnosis="tic",
+        brow_lift_sign=False,
+        mri_indicated=False,
+        findings="Suppressible bilateral blinking with premonitory urge; normal examination.",
+    )
+    s.step(
+        12,
+        services.referral_conclude,
+        referral_id=r.pk,
+        actor=s.users["dr.patel"],
+        diagnosis="tic",
+        plan="discharge",
+        follow_up="Re-refer if new features.",
+        imaging_waived_reason="Typical tic; no red flags.",
+        letter="Dear Dr Osei, Leo has a simple motor tic. No imaging is needed ...",
+    )
 
 
 def closed_loop(s):
@@ -327,8 +477,16 @@ def closed_loop(s):
     s.schedule(mri, 110, s.ago(days=90))
     s.perform(mri, 90)
     s.report(mri, 88, NORMAL, "Normal MRI; no neurovascular compression demonstrated.")
-    s.step(60, services.referral_conclude, referral_id=r.pk, actor=s.users["dr.patel"], diagnosis="hfs_primary",
-           plan="botulinum_toxin", follow_up="Injections every 3 months.", letter="Dear Dr Khan, ...")
+    s.step(
+        60,
+        services.referral_conclude,
+        referral_id=r.pk,
+        actor=s.users["dr.patel"],
+        diagnosis="hfs_primary",
+        plan="botulinum_toxin",
+        follow_up="Injections every 3 months.",
+        letter="Dear Dr Khan, ...",
+    )
     s.step(57, services.referral_acknowledge, referral_id=r.pk, actor=s.users["dr.khan"])
 
 
@@ -336,8 +494,14 @@ def declined(s):
     """Harry, 15: eyelid myokymia after exam stress: declined with advice."""
     p = s.patient(15, "Harry", "Wood", years=15, sex="male")
     r = s.refer(p, 20, reason="Lower eyelid flicker for two weeks during exams.")
-    s.step(19, services.referral_decline, referral_id=r.pk, actor=s.users["dr.li"],
-           reason="Benign eyelid myokymia.", advice="Reassure; sleep and less caffeine; re-refer if it spreads.")
+    s.step(
+        19,
+        services.referral_decline,
+        referral_id=r.pk,
+        actor=s.users["dr.li"],
+        reason="Benign eyelid myokymia.",
+        advice="Reassure; sleep and less caffeine; re-refer if it spreads.",
+    )
 
 
 def cancelled(s):
@@ -348,8 +512,13 @@ def cancelled(s):
     s.assess(r, 50)
     mri = s.request_mri(r, 50)
     s.protocol(mri, 49)
-    s.step(45, services.referral_cancel, referral_id=r.pk, actor=s.users["dr.khan"],
-           reason="Family moved to another region; referred locally.")
+    s.step(
+        45,
+        services.referral_cancel,
+        referral_id=r.pk,
+        actor=s.users["dr.khan"],
+        reason="Family moved to another region; referred locally.",
+    )
 
 
 def results_to_review(s):
@@ -366,8 +535,21 @@ def results_to_review(s):
 
 
 STORIES = [
-    infant_red_flag, returned_for_details, awaiting_first_visit_with_was_not_brought, assessed_deciding,
-    ga_four_year_old, awake_teenager, mri_requested_overdue_protocol, protocoled_awaiting_booking,
-    not_brought_to_mri, performed_awaiting_report, critical_posterior_fossa_lesion, nvc_to_neurosurgery,
-    tic_without_mri, closed_loop, declined, cancelled, results_to_review,
+    infant_red_flag,
+    returned_for_details,
+    awaiting_first_visit_with_was_not_brought,
+    assessed_deciding,
+    ga_four_year_old,
+    awake_teenager,
+    mri_requested_overdue_protocol,
+    protocoled_awaiting_booking,
+    not_brought_to_mri,
+    performed_awaiting_report,
+    critical_posterior_fossa_lesion,
+    nvc_to_neurosurgery,
+    tic_without_mri,
+    closed_loop,
+    declined,
+    cancelled,
+    results_to_review,
 ]
