@@ -7,7 +7,8 @@ the board offers exactly the actions the MRI machine allows this user now.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -66,25 +67,44 @@ def _initial(mri: MRIRequest, today) -> dict:
 def _board_columns(request: HttpRequest, failed: webforms.Outcome | None = None) -> dict:
     user = request.user
     mrn = request.GET.get("mrn", "").strip()[:32]
-    base = _with_due(selectors.mri_requests_visible_to(user).filter(state__in=OPEN_MRI_STATES))
+    visible = selectors.mri_requests_visible_to(user).filter(state__in=OPEN_MRI_STATES)
     if mrn:
-        base = base.filter(referral__patient__mrn__iexact=mrn)
+        visible = visible.filter(referral__patient__mrn__iexact=mrn)
     now, today = timezone.now(), timezone.localdate()
+    by_state = _board_cards(visible)
+    totals = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
     columns, shown = [], []
     for state in OPEN_MRI_STATES:
-        rows = base.filter(state=state).order_by("due_at", "id")
-        cards = list(rows[:COLUMN_LIMIT])
+        cards = by_state.get(state, [])
         shown += [c.referral_id for c in cards]
         built = [_card(c, user, now, today) for c in cards]
         if failed is not None and failed.form is not None:
             for card in built:
                 card["actions"] = [_swap(a, failed.form) for a in card["actions"]]
-        more = rows.count() - len(cards) if len(cards) == COLUMN_LIMIT else 0
+        more = totals.get(state, 0) - len(cards)
         columns.append({"state": state, "label": MRIState(state).label, "cards": built, "more": more})
     from django.apps import apps
 
     audit.record_list(user, apps.get_model("referrals", "Referral"), sorted(set(shown)), query=f"mri board {mrn}")
     return {"columns": columns, "mrn": mrn}
+
+
+def _board_cards(visible: QuerySet[MRIRequest]) -> dict[str, list[MRIRequest]]:
+    """The COLUMN_LIMIT most due requests of each state in one query: a row number per state over
+    narrow rows picks their ids, then only those rows are read with their patient, appointment and
+    report. (A sorted query per column over full rows took ~140 ms a column at 100k cases.)"""
+    most_due = [F("due_at").asc(nulls_last=True), F("id")]
+    ranked = (
+        _with_due(visible.select_related(None))
+        .annotate(rank=Window(RowNumber(), partition_by=F("state"), order_by=most_due))
+        .filter(rank__lte=COLUMN_LIMIT)
+        .values("id")
+    )
+    by_state: dict[str, list[MRIRequest]] = {}
+    cards = _with_due(visible.filter(pk__in=Subquery(ranked))).order_by("state", *most_due)
+    for mri in cards:
+        by_state.setdefault(mri.state, []).append(mri)
+    return by_state
 
 
 def _swap(form: webforms.ActionForm, failed: webforms.ActionForm) -> webforms.ActionForm:

@@ -223,6 +223,22 @@ def test_a_board_error_reopens_the_card_form_with_the_input(signed_in, coordinat
     assert "must be in the future" in html and 'value="Scanner 9"' in html
 
 
+def test_a_board_column_shows_its_most_due_cards_and_says_how_many_more(signed_in, coordinator, pathway, monkeypatch):
+    from carepath.models import WorkItem
+    from imaging import views as imaging_views
+
+    monkeypatch.setattr(imaging_views, "COLUMN_LIMIT", 2)
+    referrals = [pathway.protocoled() for _ in range(3)]
+    for days, referral in zip((9, 1, 5), referrals, strict=True):  # the second is the most due
+        WorkItem.objects.filter(mri_request__referral=referral, is_primary=True, status="open").update(
+            due_at=timezone.now() + timedelta(days=days))
+    html = signed_in(coordinator).get(reverse("mri_board")).content.decode()
+    late, first, middle = (r.patient.mrn for r in referrals)
+    assert first in html and middle in html and late not in html
+    assert html.index(first) < html.index(middle)
+    assert "1 more; search by MRN" in html
+
+
 def test_a_pediatrician_may_not_open_the_board(signed_in, pediatrician):
     assert signed_in(pediatrician).get(reverse("mri_board")).status_code == 403
 
