@@ -166,3 +166,10 @@ def test_the_case_page_runs_a_bounded_number_of_queries(signed_in, neurologist, 
     client = signed_in(neurologist)
     with django_assert_max_num_queries(30):
         assert client.get(case_url(referral)).status_code == 200
+
+
+def test_the_neurosurgeon_sees_the_consult_question_in_the_next_step(signed_in, neurosurgeon, pathway):
+    referral = pathway.neurosurgery()
+    html = signed_in(neurosurgeon).get(case_url(referral)).content.decode()
+    next_step = html[html.index('id="next-step"'):html.index("What you can do now")]
+    assert "MVD candidate?" in next_step and 'value="record_consult"' in html
