@@ -112,6 +112,12 @@ class WorkItem(models.Model):
             models.Index(
                 fields=["assigned_to", "due_at"], condition=Q(status="open"), name="workitem_open_assignee_due"
             ),
+            # MRI board and reading queue: each request's open step and its due date
+            models.Index(
+                fields=["mri_request", "due_at"],
+                condition=Q(status="open", is_primary=True),
+                name="workitem_open_primary_mri",
+            ),
         ]
 
     def __str__(self):
