@@ -36,14 +36,6 @@ def referral_q(user, prefix: str = "") -> Q:
     return q
 
 
-def sees_everything(user) -> bool:
-    return bool(user_roles(user) & {Role.ADMIN, Role.NEUROLOGIST})
-
-
-def can_see_referral(user, referral) -> bool:
-    return type(referral).objects.filter(referral_q(user), pk=referral.pk).exists()
-
-
 def patient_q(user, prefix: str = "") -> Q:
     """A patient is visible with any visible referral, or to pediatricians and EHR clients who
     registered the patient (before the first referral exists)."""
@@ -67,6 +59,11 @@ def _visible_patient_ids(user):
 
 def can_create_referral(user) -> bool:
     return bool(user_roles(user) & {Role.PEDIATRICIAN, Role.EHR_CLIENT, Role.ADMIN})
+
+
+def can_acknowledge_results(user) -> bool:
+    """Critical and urgent MRI results are acknowledged by neurology (or an admin)."""
+    return bool(user_roles(user) & {Role.NEUROLOGIST, Role.ADMIN})
 
 
 def can_register_patient(user) -> bool:

@@ -80,8 +80,3 @@ def record_list(actor, model, object_ids: Iterable, query: str = "") -> AuditLog
         changes={"ids": ids, "query": query[:500]},
         channel=_channel.get(),
     )
-
-
-def model_changes(instance, fields: Iterable[str]) -> dict:
-    """Field values for a create row, as JSON-friendly data."""
-    return {f: getattr(instance, f) for f in fields}

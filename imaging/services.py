@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import audit, family, workitems
+from carepath import access, audit, family, workitems
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
-from carepath.roles import Role, has_role
+from carepath.roles import Role
 
 from . import signals
 from .choices import (
@@ -442,7 +442,7 @@ def cancel_open_requests_for_referral(*, referral_id: int, actor, reason: str) -
 @transaction.atomic
 def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
     """A neurologist acknowledges a critical or urgent result; stops its escalation."""
-    if not has_role(actor, Role.NEUROLOGIST, Role.ADMIN):
+    if not access.can_acknowledge_results(actor):
         raise Forbidden("Only neurology acknowledges a critical or urgent result.")
     report = NeuroradiologyReport.objects.select_for_update().select_related("mri_request").get(pk=report_id)
     if report.acknowledged_at is None:

@@ -38,13 +38,6 @@ class RedFlag(models.TextChoices):
     RAPID_PROGRESSION = "rapid_progression", "Rapid progression"
 
 
-# Flags that suggest raised intracranial pressure or a posterior-fossa mass: they make general
-# anaesthesia the default sedation for the MRI whatever the child's age (DESIGN.md §3).
-RAISED_ICP_FLAGS = frozenset(
-    {RedFlag.PAPILLOEDEMA, RedFlag.MORNING_HEADACHE_VOMITING, RedFlag.CENTRAL_NEURO_SIGNS, RedFlag.ATAXIA_GAIT_CHANGE}
-)
-
-
 class Muscle(models.TextChoices):
     ORBICULARIS_OCULI = "orbicularis_oculi", "Orbicularis oculi (around the eye)"
     ORBICULARIS_ORIS = "orbicularis_oris", "Orbicularis oris (around the mouth)"

@@ -1,7 +1,6 @@
 """Read queries for referrals and patients, with access rules applied (carepath/access.py)."""
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
-from django.utils import timezone
 
 from carepath import access
 from carepath.models import WorkItem, WorkItemStatus
@@ -15,10 +14,6 @@ def open_items_due_before(when) -> Exists:
 
 def referrals_visible_to(user) -> QuerySet[Referral]:
     return Referral.objects.filter(access.referral_q(user)).select_related("patient", "referred_by")
-
-
-def overdue(queryset: QuerySet[Referral], now=None) -> QuerySet[Referral]:
-    return queryset.filter(open_items_due_before(now or timezone.now()))
 
 
 def referral_detail(user, pk: int) -> Referral:

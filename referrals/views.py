@@ -32,8 +32,16 @@ from .machine import REFERRAL_MACHINE
 from .models import Referral
 
 # Actions that end or divert a case: drawn as quieter buttons so the main next step stands out.
-SECONDARY_ACTIONS = {"return_to_referrer", "decline", "cancel", "record_was_not_brought", "record_scan_failed",
-                     "reschedule", "refer_neurosurgery", "amend_report"}
+SECONDARY_ACTIONS = {
+    "return_to_referrer",
+    "decline",
+    "cancel",
+    "record_was_not_brought",
+    "record_scan_failed",
+    "reschedule",
+    "refer_neurosurgery",
+    "amend_report",
+}
 
 
 # --- new referral --------------------------------------------------------------------------------
@@ -58,24 +66,40 @@ def referral_new(request: HttpRequest) -> HttpResponse:
             audit.record_view(request.user, patient, "new referral: patient found by MRN")
         else:
             patient_form = PatientForm(initial={"mrn": mrn})
-    return _render_new(request, find=find, patient=patient, patient_form=patient_form,
-                       guardians=GuardianFormSet(prefix="guardian") if patient_form else None)
+    return _render_new(
+        request,
+        find=find,
+        patient=patient,
+        patient_form=patient_form,
+        guardians=GuardianFormSet(prefix="guardian") if patient_form else None,
+    )
 
 
 def _render_new(request, *, find, patient, patient_form, guardians, data=None, errors=None, status=200):
     errors = errors or {}
     fields = _referral_fields(data, errors)
-    return render(request, "referrals/new_referral.html", {
-        "find": find, "patient": patient, "patient_form": patient_form, "guardians": guardians,
-        "f": fields, "first_muscle_choices": first_muscle_choices(), "muscle_choices": Muscle.choices,
-        "first_muscle": data.get("first_muscle", "") if data is not None else "",
-        "other_muscles": data.getlist("muscles") if data is not None else [],
-        "muscle_errors": errors.get("muscles", []),
-        "patient_errors": errors.get("patient", []),
-        "other_errors": webforms.unclaimed_errors(
-            {k: v for k, v in errors.items() if k not in ("muscles", "patient")}, list(fields.values())),
-        "red_flag_choices": RedFlag.choices,
-    }, status=status)
+    return render(
+        request,
+        "referrals/new_referral.html",
+        {
+            "find": find,
+            "patient": patient,
+            "patient_form": patient_form,
+            "guardians": guardians,
+            "f": fields,
+            "first_muscle_choices": first_muscle_choices(),
+            "muscle_choices": Muscle.choices,
+            "first_muscle": data.get("first_muscle", "") if data is not None else "",
+            "other_muscles": data.getlist("muscles") if data is not None else [],
+            "muscle_errors": errors.get("muscles", []),
+            "patient_errors": errors.get("patient", []),
+            "other_errors": webforms.unclaimed_errors(
+                {k: v for k, v in errors.items() if k not in ("muscles", "patient")}, list(fields.values())
+            ),
+            "red_flag_choices": RedFlag.choices,
+        },
+        status=status,
+    )
 
 
 def _referral_create(request: HttpRequest) -> HttpResponse:
@@ -109,8 +133,16 @@ def _referral_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Referral {referral.reference} sent to neurology.")
             return redirect("case", pk=referral.pk)
     find = FindPatientForm(initial={"mrn": patient.mrn if patient else post.get("mrn", "")})
-    return _render_new(request, find=find, patient=patient, patient_form=patient_form, guardians=guardians,
-                       data=post, errors=errors, status=400)
+    return _render_new(
+        request,
+        find=find,
+        patient=patient,
+        patient_form=patient_form,
+        guardians=guardians,
+        data=post,
+        errors=errors,
+        status=400,
+    )
 
 
 @transaction.atomic
@@ -177,9 +209,10 @@ def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpRespons
     report_id = _int(request.POST.get("object"))
     if not any(getattr(m, "report", None) and m.report.pk == report_id for m in referral.mri_requests.all()):
         raise Http404("No such report on this case")
-    if not has_role(request.user, Role.NEUROLOGIST, Role.ADMIN):
-        raise PermissionDenied("Only neurology acknowledges MRI results.")
-    imaging_services.report_acknowledge(report_id=report_id, actor=request.user)
+    try:
+        imaging_services.report_acknowledge(report_id=report_id, actor=request.user)
+    except Forbidden as refused:  # the rule lives in carepath/access.py, checked by the service
+        raise PermissionDenied(refused.detail) from None
     messages.success(request, "Result acknowledged.")
     return redirect("case", pk=referral.pk)
 
@@ -190,8 +223,9 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
     mri_requests = list(referral.mri_requests.all())
     current_mri = next((m for m in reversed(mri_requests) if m.state in MRI_MACHINE.open_states), None)
     if current_mri is not None:
-        forms += webforms.action_forms("mri", MRI_MACHINE, current_mri, user,
-                                       initial=_mri_initial(current_mri, referral))
+        forms += webforms.action_forms(
+            "mri", MRI_MACHINE, current_mri, user, initial=_mri_initial(current_mri, referral)
+        )
     if failed is not None and failed.form is not None:
         forms = [_replace(f, failed.form) for f in forms]
     events = list(CaseEvent.objects.filter(referral=referral).select_related("actor").order_by("-at", "-id")[:200])
@@ -213,7 +247,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
         "current_mri": current_mri,
         "sedation_note": _sedation_note(current_mri, referral) if current_mri else None,
         "alerts": _unacknowledged_alerts(mri_requests),
-        "may_acknowledge_results": has_role(user, Role.NEUROLOGIST, Role.ADMIN),
+        "may_acknowledge_results": access.can_acknowledge_results(user),
         "banner": failed.banner if failed else "",
         "now": timezone.now(),
     }
@@ -250,8 +284,11 @@ def _mri_initial(mri, referral) -> dict:
 
 
 def _default_sedation(mri, referral) -> str:
-    return imaging_services.sedation_default(birth_date=referral.patient.birth_date, on=timezone.localdate(),
-                                             mass_suspected=imaging_services.mass_suspected(mri))
+    return imaging_services.sedation_default(
+        birth_date=referral.patient.birth_date,
+        on=timezone.localdate(),
+        mass_suspected=imaging_services.mass_suspected(mri),
+    )
 
 
 def _sedation_note(mri, referral) -> dict:
@@ -270,8 +307,13 @@ def _unacknowledged_alerts(mri_requests) -> list[NeuroradiologyReport]:
 
 # --- dashboard -----------------------------------------------------------------------------------
 DASHBOARD_ROLES = (Role.NEUROLOGIST, Role.IMAGING_COORDINATOR, Role.ADMIN)
-CHART_VALUE = {"cases_per_step": "n", "time_in_step": "p90_h", "sla_breaches": "rate", "intervals": "p90_h",
-               "loop_closure": "rate"}
+CHART_VALUE = {
+    "cases_per_step": "n",
+    "time_in_step": "p90_h",
+    "sla_breaches": "rate",
+    "intervals": "p90_h",
+    "loop_closure": "rate",
+}
 
 
 def _bars(rows: list[dict], key: str) -> list[dict]:
@@ -291,8 +333,13 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     if table:
         return _csv(table, figures)
     tables = [
-        {"key": key, "title": title, "columns": columns, "rows": _bars(figures[key], CHART_VALUE[key]),
-         "chart_label": dict(columns).get(CHART_VALUE[key], "")}
+        {
+            "key": key,
+            "title": title,
+            "columns": columns,
+            "rows": _bars(figures[key], CHART_VALUE[key]),
+            "chart_label": dict(columns).get(CHART_VALUE[key], ""),
+        }
         for key, (title, columns) in dashboard.TABLES.items()
     ]
     return render(request, "referrals/dashboard.html", {"tables": tables, "days": days, "since": figures["since"]})

@@ -212,8 +212,4 @@ class Pathway:
         return services.referral_acknowledge(referral_id=r.pk, actor=self.ped)
 
 
-def role_user(role: str) -> "User":
-    return UserFactory(role=role, username=f"{role}_{User.objects.count()}")
-
-
-__all__ = ["UserFactory", "Pathway", "make_patient", "make_referral", "user_with_role", "role_user", "Role"]
+__all__ = ["UserFactory", "Pathway", "make_patient", "make_referral", "user_with_role", "Role"]
