@@ -8,8 +8,8 @@ caller's transaction.
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from . import audit
-from .models import AuditLog, CaseEvent
+from . import audit, workitems
+from .models import AuditLog, CaseEvent, WorkItemStatus
 from .workflow import Transition
 
 
@@ -35,7 +35,14 @@ def commit(
     mri_request_id: int | None = None,
     data: dict | None = None,
     update_fields: tuple[str, ...] = (),
+    steps: dict,
+    priority: str,
+    anchor=None,
+    assigned_to=None,
+    closed_status: str = WorkItemStatus.DONE,
 ) -> CaseEvent:
+    """`steps` maps each state to the work item that waits on it (kind, queue): leaving a state
+    closes its item with `closed_status`, entering one opens the next (DESIGN.md §3)."""
     now = timezone.now()
     source = obj.state
     obj.state = transition.target_for(source)
@@ -59,5 +66,18 @@ def commit(
         AuditLog.Action.TRANSITION,
         obj,
         {"transition": transition.name, "from": source, "to": obj.state, "data": payload},
+    )
+    workitems.switch_primary(
+        referral_id=referral_id,
+        machine=machine,
+        actor=actor,
+        old_state=source,
+        new_state=obj.state,
+        steps=steps,
+        priority=priority,
+        mri_request_id=mri_request_id,
+        anchor=anchor,
+        assigned_to=assigned_to,
+        closed_status=closed_status,
     )
     return event

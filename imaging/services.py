@@ -76,33 +76,21 @@ def _lock(mri_request_id: int) -> MRIRequest:
 
 
 def _commit(mri: MRIRequest, name: str, *, actor, data: dict, update_fields=(), anchor=None, assigned_to=None):
-    ended = WorkItemStatus.CANCELLED if name == "cancel" else WorkItemStatus.DONE
-    transition = MRI_MACHINE.get(name)
-    old_state = mri.state
-    event = tx.commit(
+    return tx.commit(
         mri,
-        transition,
+        MRI_MACHINE.get(name),
         actor=actor,
         machine=Machine.MRI,
         referral_id=mri.referral_id,
         mri_request_id=mri.pk,
         data=data,
         update_fields=tuple(update_fields),
-    )
-    workitems.switch_primary(
-        referral_id=mri.referral_id,
-        machine=Machine.MRI,
-        actor=actor,
-        old_state=old_state,
-        new_state=mri.state,
         steps=STEPS,
         priority=mri.priority,
-        mri_request_id=mri.pk,
         anchor=anchor or mri.requested_at,
         assigned_to=assigned_to,
-        closed_status=ended,
+        closed_status=WorkItemStatus.CANCELLED if name == "cancel" else WorkItemStatus.DONE,
     )
-    return event
 
 
 def _open_wnb_review(mri: MRIRequest, note: str) -> None:

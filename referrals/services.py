@@ -54,7 +54,6 @@ def _commit(
     referral: Referral, name: str, *, actor, data: dict | None = None, update_fields=(), anchor=None
 ) -> Referral:
     transition = REFERRAL_MACHINE.get(name)
-    old_state = referral.state
     tx.commit(
         referral,
         transition,
@@ -63,20 +62,12 @@ def _commit(
         referral_id=referral.pk,
         data=data,
         update_fields=tuple(update_fields),
-    )
-    assignee = referral.referred_by if referral.state in REFERRER_STEPS else None
-    ended = WorkItemStatus.CANCELLED if name in ("cancel", "decline") else WorkItemStatus.DONE
-    workitems.switch_primary(
-        referral_id=referral.pk,
-        machine=Machine.REFERRAL,
-        actor=actor,
-        old_state=old_state,
-        new_state=referral.state,
         steps=STEPS,
         priority=referral.effective_priority,
         anchor=anchor,
-        assigned_to=assignee,
-        closed_status=ended,
+        # items that wait on the referrer go to the referring pediatrician by name
+        assigned_to=referral.referred_by if transition.target_for(referral.state) in REFERRER_STEPS else None,
+        closed_status=WorkItemStatus.CANCELLED if name in ("cancel", "decline") else WorkItemStatus.DONE,
     )
     if referral.state in REFERRAL_MACHINE.terminal:  # nothing stays open on a finished case
         workitems.close_items(referral_id=referral.pk, actor=actor, status=WorkItemStatus.CANCELLED)
