@@ -1,8 +1,8 @@
 """The one place where a case's `state` changes (STYLE.md: "A transition, step by step").
 
 Services lock the row, call `Machine.check`, write their own fields, then call `commit` here:
-it moves the state, bumps `version`, appends the timeline event and the audit row, all inside the
-caller's transaction.
+it moves the state, bumps `version`, appends the timeline event and the audit row, and closes the
+old step's work item and opens the next (with their timers), all inside the caller's transaction.
 """
 
 from django.core.serializers.json import DjangoJSONEncoder
