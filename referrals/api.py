@@ -5,7 +5,8 @@ from collections import defaultdict
 from zoneinfo import available_timezones
 
 from django.db import connection
-from django.db.models import OuterRef, Prefetch
+from django.db.models import OuterRef
+from django.http import Http404
 from django.urls import include, path, reverse
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -27,12 +28,15 @@ from carepath.api.common import (
     ReadModelSerializer,
     StatefulSerializer,
     UTCDateTimeFilter,
+    etag,
     link,
     run_transition,
     transition_request_schema,
 )
 from carepath.api.idempotency import idempotent
+from carepath.compiled import CompiledValues
 from carepath.models import AuditLog, CaseEvent, WorkItem, WorkItemStatus
+from carepath.roles import user_roles
 from imaging.machine import MRI_MACHINE
 from imaging.models import MRIRequest
 
@@ -277,15 +281,19 @@ class _Case:
         self.referred_by_id, self.created_by_id = row["referred_by"], row["created_by"]
 
 
-def list_values(queryset):
+def list_values(queryset, *more, **more_expressions):
     """The list's columns; on PostgreSQL with each case's open work items and MRI ids as arrays."""
     if connection.vendor != "postgresql":
-        return queryset.values(*LIST_VALUES)
+        return queryset.values(*LIST_VALUES, *more)
     from django.contrib.postgres.expressions import ArraySubquery
 
     mris = MRIRequest.objects.filter(referral=OuterRef("pk")).order_by("requested_at").values("id")
     return queryset.values(
-        *LIST_VALUES, open_items=rows.open_deadlines_subquery("referral"), mri_ids=ArraySubquery(mris)
+        *LIST_VALUES,
+        *more,
+        open_items=rows.open_deadlines_subquery("referral"),
+        mri_ids=ArraySubquery(mris),
+        **more_expressions,
     )
 
 
@@ -355,6 +363,56 @@ class ReferralDetailSerializer(ReferralSerializer):
         return OutcomeSerializer(found).data if found else None
 
 
+# --- the detail, hand-built ------------------------------------------------------------------------
+# The list's row plus the assessment, outcome and consults, in one query on PostgreSQL, compiled once per
+# role set (carepath/compiled.py); same keys and values as ReferralDetailSerializer (tests compare them).
+_ASSESSMENT_COLUMNS = rows.columns(Assessment, AssessmentSerializer.Meta.fields)
+_OUTCOME_COLUMNS = rows.columns(Outcome, OutcomeSerializer.Meta.fields)
+_CONSULT_COLUMNS = rows.columns(NeurosurgeryConsult, ConsultSerializer.Meta.fields)
+_ONE_TO_ONE = {"assessment": _ASSESSMENT_COLUMNS, "outcome": _OUTCOME_COLUMNS}
+DETAIL_VALUES = [f"{part}__{name}" for part, cols in _ONE_TO_ONE.items() for name, _ in [("id", ""), *cols]]
+
+
+def _consults(owner):
+    return NeurosurgeryConsult.objects.filter(referral=owner).order_by("requested_at", "id")
+
+
+def detail_values(queryset):
+    if connection.vendor != "postgresql":
+        return list_values(queryset, *DETAIL_VALUES)
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models.functions import JSONObject
+
+    consults = _consults(OuterRef("pk")).values(json=JSONObject(**{name: name for name, _ in _CONSULT_COLUMNS}))
+    return list_values(queryset, *DETAIL_VALUES, consult_rows=ArraySubquery(consults))
+
+
+_DETAIL = CompiledValues(lambda user, pk: detail_values(selectors.referrals_visible_to(user)).filter(pk=pk))
+
+
+def referral_detail_json(user, pk: int, *, now) -> dict | None:
+    """The case as `ReferralDetailSerializer` writes it, or None if `user` may not see it."""
+    found = _DETAIL.rows(shape=user_roles(user), user=user, pk=int(pk))
+    if not found:
+        return None
+    row, tz = found[0], rows.current_timezone()
+    out = referral_list_page([row], user=user, now=now)[0]
+    out["assessment"] = _one_to_one(row, "assessment", tz)
+    if "consult_rows" in row:  # PostgreSQL: fetched with the case
+        out["consults"] = rows.json_rows(row["consult_rows"], _CONSULT_COLUMNS, tz)
+    else:
+        consults = _consults(row["id"]).values(*(name for name, _ in _CONSULT_COLUMNS))
+        out["consults"] = [rows.convert(c, _CONSULT_COLUMNS, tz) for c in consults]
+    out["outcome"] = _one_to_one(row, "outcome", tz)
+    return out
+
+
+def _one_to_one(row: dict, part: str, tz) -> dict | None:
+    if row[f"{part}__id"] is None:
+        return None
+    return rows.convert(row, _ONE_TO_ONE[part], tz, prefix=f"{part}__")
+
+
 class ReferralCreateSerializer(ReferralDetailsInput):
     patient = serializers.IntegerField(min_value=1, max_value=2**62)
     referred_by = serializers.IntegerField(
@@ -389,15 +447,6 @@ class ReferralFilter(filters.FilterSet):
         return queryset.filter(pk__in=mine) if value else queryset.exclude(pk__in=mine)
 
 
-def _open_work_items(prefix: str = ""):
-    items = WorkItem.objects.filter(status=WorkItemStatus.OPEN).order_by("due_at", "id")
-    return Prefetch(f"{prefix}work_items", queryset=items, to_attr="open_work_items")
-
-
-def _mri_ids():
-    return Prefetch("mri_requests", queryset=MRIRequest.objects.only("id", "referral_id").order_by("requested_at"))
-
-
 class EventSerializer(ReadModelSerializer):
     actor = serializers.CharField(source="actor.get_username", read_only=True)
 
@@ -407,7 +456,7 @@ class EventSerializer(ReadModelSerializer):
         read_only_fields = fields
 
 
-class ReferralViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
     """Pathway cases. Transitions go through `POST {id}/transitions/`; nothing is edited directly."""
 
     filterset_class = ReferralFilter
@@ -416,13 +465,28 @@ class ReferralViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
 
     def get_queryset(self):
         queryset = selectors.referrals_visible_to(self.request.user)
-        if self.action == "list":
-            return list_values(queryset)
-        return (
-            queryset.prefetch_related(_open_work_items(), _mri_ids())
-            .select_related("assessment", "outcome")
-            .prefetch_related("consults")
-        )
+        return list_values(queryset) if self.action == "list" else queryset
+
+    def filter_queryset(self, queryset):
+        """The list's filters; a detail or action is looked up by id alone (DRF would build the
+        filter form for it too, and apply list filters sent with it)."""
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def retrieve(self, request, *args, **kwargs):
+        body = self._detail(kwargs["pk"])
+        audit.record_view(request.user, Referral(pk=body["id"], patient_id=body["patient"]["id"]), "api")
+        return self._detail_response(body)
+
+    def _detail(self, pk) -> dict:
+        body = referral_detail_json(self.request.user, pk, now=timezone.now())
+        if body is None:
+            raise Http404
+        return body
+
+    def _detail_response(self, body: dict, status: int = 200) -> Response:
+        response = Response(body, status=status)
+        response["ETag"] = etag(body["version"])
+        return response
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -435,9 +499,6 @@ class ReferralViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
-    def _fresh(self, pk: int) -> Referral:
-        return self.get_queryset().get(pk=pk)
-
     @extend_schema(
         request=ReferralCreateSerializer, parameters=[IDEMPOTENCY_KEY], responses={201: ReferralDetailSerializer}
     )
@@ -447,7 +508,7 @@ class ReferralViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         referral = services.referral_create(actor=request.user, patient_id=data.pop("patient"), **data)
-        response = self.object_response(self._fresh(referral.pk), status=201)
+        response = self._detail_response(self._detail(referral.pk), status=201)
         response["Location"] = link("api-referral-detail", referral.pk)
         return response
 
@@ -461,7 +522,7 @@ class ReferralViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
     def transitions(self, request, pk=None):
         referral = self.get_object()
         run_transition(machine=REFERRAL_MACHINE, obj=referral, request=request)
-        return self.object_response(self._fresh(referral.pk))
+        return self._detail_response(self._detail(referral.pk))
 
     @extend_schema(responses={200: EventSerializer(many=True)}, filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])

@@ -113,5 +113,18 @@ def deadlines_from_json(items: list[dict], now: datetime) -> list[dict]:
     return out
 
 
+def json_rows(items: list[dict], cols: list[tuple[str, str]], tz) -> list[dict]:
+    """Rows PostgreSQL wrote as JSON (`JSONObject`): dates and times are text there; parse, then convert."""
+    parsed = []
+    for item in items:
+        for name, kind in cols:
+            if item[name] is not None and kind == DATETIME:
+                item[name] = datetime.fromisoformat(item[name])
+            elif item[name] is not None and kind == DATE:
+                item[name] = date.fromisoformat(item[name])
+        parsed.append(convert(item, cols, tz))
+    return parsed
+
+
 def current_timezone():
     return timezone.get_current_timezone()

@@ -4,13 +4,15 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import OuterRef
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from carepath import audit
+from carepath.compiled import CompiledValues
 from carepath.errors import Forbidden
 from carepath.models import AuditLog
 from carepath.roles import Role, is_admin
@@ -71,11 +73,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return self._check(raw)
 
     def _check(self, raw: str):
-        token = _with_role_names(ApiToken.objects.select_related("user")).filter(digest=token_digest(raw)).first()
+        token = _token_with_user(token_digest(raw))
         now = timezone.now()
         if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        _cache_roles(token)
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
@@ -84,19 +85,33 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
-def _with_role_names(tokens):
-    """On PostgreSQL, the user's group names come with the token (one query instead of two per request)."""
+def _token_values(digest: str):
+    """The token, its user and (on PostgreSQL) the user's group names: one query per request."""
+    tokens = ApiToken.objects.filter(digest=digest)
+    columns = [*_TOKEN_COLUMNS, *(f"user__{name}" for name in _USER_COLUMNS)]
     if connection.vendor != "postgresql":
-        return tokens
+        return tokens.values(*columns)
     from django.contrib.postgres.expressions import ArraySubquery
 
-    return tokens.annotate(role_names=ArraySubquery(Group.objects.filter(user=OuterRef("user_id")).values("name")))
+    return tokens.values(
+        *columns, role_names=ArraySubquery(Group.objects.filter(user=OuterRef("user_id")).values("name"))
+    )
 
 
-def _cache_roles(token: ApiToken) -> None:
-    """Fill the cache `carepath.roles.user_roles` reads, with the same rule (superusers are admins)."""
-    names = getattr(token, "role_names", None)
-    if names is None:
-        return
-    roles = frozenset(names)
-    token.user._carepath_roles = roles | {Role.ADMIN} if token.user.is_superuser else roles
+_TOKEN_COLUMNS = [f.attname for f in ApiToken._meta.concrete_fields]
+_USER_COLUMNS = [f.attname for f in get_user_model()._meta.concrete_fields]
+_TOKEN = CompiledValues(_token_values)
+
+
+def _token_with_user(digest: str) -> ApiToken | None:
+    found = _TOKEN.rows(shape=connection.vendor, digest=digest)
+    if not found:
+        return None
+    row = found[0]
+    user = get_user_model().from_db(DEFAULT_DB_ALIAS, _USER_COLUMNS, [row[f"user__{n}"] for n in _USER_COLUMNS])
+    token = ApiToken.from_db(DEFAULT_DB_ALIAS, _TOKEN_COLUMNS, [row[n] for n in _TOKEN_COLUMNS])
+    token.user = user
+    if "role_names" in row:  # fill the cache `carepath.roles.user_roles` reads, with its rule (superusers are admins)
+        roles = frozenset(row["role_names"])
+        user._carepath_roles = roles | {Role.ADMIN} if user.is_superuser else roles
+    return token

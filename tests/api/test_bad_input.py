@@ -134,7 +134,7 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(api, referral, n
     def boom(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(referrals_api.ReferralViewSet, "object_response", boom)
+    monkeypatch.setattr(referrals_api.ReferralViewSet, "_detail_response", boom)
 
     response = api(neurologist).get(f"/api/v1/referrals/{referral.pk}/")
 

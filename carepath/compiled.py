@@ -1,0 +1,149 @@
+"""Hot read queries compiled once per shape, then run as plain SQL (docs/decisions.md, "Compiled
+read queries").
+
+The ORM spends 1–2 ms turning a `.values()` queryset with subqueries and ~50 columns into SQL, several
+times what PostgreSQL takes to run it, and the API's detail and sign-in queries run on every request.
+`CompiledValues` builds the queryset once per *shape* (what changes the SQL text, such as the caller's
+roles) with sentinel values standing in for the per-call ones (ids, a token digest, the user), keeps the
+SQL, its parameters and the ORM's converters, and on each call only swaps the real values into the
+parameters. The queryset stays the one definition of the query: the access rules, columns and
+subqueries are still written with the ORM, and rows come back exactly as `.values()` returns them
+(tests/test_compiled.py compares the two).
+"""
+
+import copy
+import hashlib
+import re
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from itertools import count
+
+from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
+
+_serial = count(1)
+
+
+def _sentinel(value):
+    """A stand-in the ORM copies into the parameters unchanged, and that no real value equals."""
+    n = next(_serial)
+    if isinstance(value, Model):  # e.g. the user an access rule filters on; keeps its cached roles
+        stand_in = copy.copy(value)
+        stand_in.pk = -(2**62) - n
+        return stand_in, stand_in.pk
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"CompiledValues takes ids, strings and model instances, not {type(value).__name__}")
+    marker = -(2**62) - n if isinstance(value, int) else f"\x00compiled-{n}\x00"
+    return marker, marker
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    params: tuple  # as compiled; the positions in `slots` take this call's values
+    slots: dict[int, str]  # position in `params` → argument name
+    names: list[str]
+    compiler: object
+    converters: dict
+
+
+def _argument_slots(params, again, first: dict, second: dict) -> dict[int, str]:
+    """Where each argument sits in `params` (compiled with the `first` stand-ins), checked against
+    `again` (compiled with the `second`): a parameter that changes with the stand-ins must be exactly
+    one argument's stand-in. Anything else that changes (`pk + 1`, a list built from an argument) is
+    derived from a value the plan would freeze, and is refused."""
+    firsts = {marker: name for name, (_, marker) in first.items()}
+    seconds = {marker: name for name, (_, marker) in second.items()}
+    if len(params) != len(again):
+        raise ValueError("the query's parameters depend on the arguments' values")
+    slots = {}
+    for i, (a, b) in enumerate(zip(params, again, strict=True)):
+        name = firsts.get(a) if isinstance(a, int | str) else None
+        if name is not None and seconds.get(b) == name:
+            slots[i] = name
+        elif a != b:
+            raise ValueError("an argument reached the SQL in a form CompiledValues cannot substitute")
+    return slots
+
+
+def _prepared(connection, plan: _Plan) -> str:
+    """`EXECUTE` of the plan's statement, prepared once per database session: PostgreSQL then skips
+    parsing and (after five runs) planning, which for the detail query took longer than running it.
+    Django's cursors bind parameters client-side and never prepare, so this is done in SQL.
+    Prepared statements are per session and survive rollbacks; a new connection prepares again."""
+    session = connection.connection
+    done = getattr(session, "_carepath_prepared", None)
+    if done is None:
+        done = session._carepath_prepared = set()
+    name = "cp_" + hashlib.sha1(plan.sql.encode(), usedforsecurity=False).hexdigest()[:20]
+    if name not in done:
+        numbers = count(1)
+        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", plan.sql)
+        with connection.cursor() as cursor:
+            cursor.execute(f"PREPARE {name} AS {numbered}")
+        done.add(name)
+    return f"EXECUTE {name}({', '.join(['%s'] * len(plan.params))})" if plan.params else f"EXECUTE {name}"
+
+
+_EMPTY = object()  # the shape matches nothing (e.g. a role that sees no case)
+
+
+class CompiledValues:
+    """`build(**args)` returns a `.values()` queryset; `rows(shape, **args)` returns its rows.
+
+    `shape` must name everything `build` reads besides `args` (for the access rules: the roles)."""
+
+    def __init__(self, build: Callable[..., QuerySet]):
+        self.build = build
+        self._plans: dict[tuple, _Plan | object] = {}
+
+    def rows(self, shape: Hashable, **args) -> list[dict]:
+        key = (shape, tuple(sorted(args)))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._compile(args)
+        if plan is _EMPTY:
+            return []
+        params = list(plan.params)
+        for i, name in plan.slots.items():
+            params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
+        connection = connections[DEFAULT_DB_ALIAS]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(_prepared(connection, plan), params)
+            else:
+                cursor.execute(plan.sql, params)
+            fetched = cursor.fetchall()
+        if plan.converters:
+            fetched = plan.compiler.apply_converters(fetched, plan.converters)
+        return [dict(zip(plan.names, row, strict=True)) for row in fetched]
+
+    def _compile(self, args: dict):
+        first, second = self._stand_ins(args), self._stand_ins(args)
+        try:
+            query, compiler, sql, params = self._sql(first)
+            _, _, sql_again, params_again = self._sql(second)
+        except EmptyResultSet:
+            return _EMPTY
+        if sql != sql_again:
+            raise ValueError("the query's SQL depends on the arguments' values: name what changes it in `shape`")
+        fields = [s[0] for s in compiler.select[: compiler.col_count]]
+        return _Plan(
+            sql=sql,
+            params=tuple(params),
+            slots=_argument_slots(params, params_again, first, second),
+            names=[*query.extra_select, *query.values_select, *query.annotation_select],
+            compiler=compiler,
+            converters=compiler.get_converters(fields),
+        )
+
+    @staticmethod
+    def _stand_ins(args: dict) -> dict:
+        return {name: _sentinel(value) for name, value in args.items()}
+
+    def _sql(self, stand_ins: dict):
+        query = self.build(**{name: stand_in for name, (stand_in, _) in stand_ins.items()}).query
+        compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()
+        return query, compiler, sql, params

@@ -1,0 +1,67 @@
+"""carepath/compiled.py: a queryset compiled once per shape returns what the ORM returns, for every
+shape and value, and refuses an argument it could not substitute."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from carepath.compiled import CompiledValues
+from carepath.roles import user_roles
+from referrals import selectors
+from referrals.models import Referral
+
+
+def visible(user, pk):
+    return selectors.referrals_visible_to(user).filter(pk=pk).values("id", "state", "submitted_at", "red_flags")
+
+
+@pytest.mark.parametrize("persona", ["pediatrician", "other_pediatrician", "neurologist", "coordinator", "outsider"])
+def test_rows_equal_the_orm_for_every_role_and_case(pathway, request, persona):
+    user = request.getfixturevalue(persona)
+    compiled = CompiledValues(visible)
+    cases = [pathway.submitted(), pathway.imaging()]
+
+    for case in cases:
+        assert compiled.rows(user_roles(user), user=user, pk=case.pk) == list(visible(user, case.pk))
+
+
+def test_the_second_call_of_a_shape_compiles_nothing_and_uses_the_new_values(pathway, pediatrician, monkeypatch):
+    compiled = CompiledValues(visible)
+    first, second = pathway.submitted(), pathway.submitted()
+    compiled.rows(user_roles(pediatrician), user=pediatrician, pk=first.pk)
+    monkeypatch.setattr(compiled, "build", lambda **kw: pytest.fail("compiled again"))
+
+    rows = compiled.rows(user_roles(pediatrician), user=pediatrician, pk=second.pk)
+
+    assert [r["id"] for r in rows] == [second.pk]
+
+
+def test_a_shape_that_matches_nothing_returns_no_rows_without_a_query(pathway, outsider):
+    compiled = CompiledValues(visible)
+    case = pathway.submitted()
+    compiled.rows(user_roles(outsider), user=outsider, pk=case.pk)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert compiled.rows(user_roles(outsider), user=outsider, pk=case.pk) == []
+
+    assert len(captured) == 0
+
+
+def test_an_argument_that_reaches_the_sql_transformed_is_refused(pathway):
+    compiled = CompiledValues(lambda pk: Referral.objects.filter(pk__in=[pk, pk + 1]).values("id"))
+
+    with pytest.raises(ValueError, match="cannot substitute"):
+        compiled.rows(None, pk=pathway.submitted().pk)
+
+
+def test_postgresql_prepares_each_statement_once_per_session(require_postgres, pathway, neurologist):
+    compiled = CompiledValues(visible)
+    cases = [pathway.submitted(), pathway.submitted()]
+
+    with CaptureQueriesContext(connection) as captured:
+        for case in cases:
+            assert compiled.rows(user_roles(neurologist), user=neurologist, pk=case.pk)[0]["id"] == case.pk
+
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert sum(s.startswith("PREPARE") for s in sql) <= 1
+    assert sum(s.startswith("EXECUTE") for s in sql) == 2
