@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection, transaction
@@ -204,14 +205,14 @@ def test_two_ticks_in_two_processes_fire_every_timer_once(worker_env, pathway):
     assert Notification.objects.filter(referral=referral, kind="reminder").count() == 600  # one neurologist
 
 
-def test_a_worker_resumes_after_redis_restarts_and_nothing_queued_is_lost(worker, box):
+def test_a_worker_resumes_after_redis_restarts_and_nothing_queued_is_lost(worker, worker_env, box):
     worker.start()
     before = make_delivery("reliability:before-restart")
     tasks.deliver.delay([before.pk])
     assert wait_for(lambda: state(before) == DeliveryState.SENT)
     lost = make_delivery("reliability:lost-with-redis")
     tasks.deliver.delay([lost.pk])  # may die in Redis: it keeps nothing across the restart
-    restart_redis()
+    restart_redis(worker_env["CELERY_BROKER_URL"])
     after = make_delivery("reliability:after-restart")
 
     def nudge():
@@ -224,8 +225,13 @@ def test_a_worker_resumes_after_redis_restarts_and_nothing_queued_is_lost(worker
     assert mailbox.sent(box, lost.dedupe_key) == 1 and mailbox.sent(box, after.dedupe_key) == 1
 
 
-def restart_redis() -> None:
-    subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"], check=False)
+def restart_redis(url: str) -> None:
+    """Restart the broker's Redis (its host and port from the URL), losing everything it held: point
+    CELERY_BROKER_URL at a Redis of your own when others share the machine's."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", str(parts.port or 6379)
+    where = ["-h", host, "-p", port]
+    subprocess.run(["redis-cli", *where, "shutdown", "nosave"], check=False)
     try:
         time.sleep(1)
     finally:
@@ -235,9 +241,9 @@ def restart_redis() -> None:
                 "--daemonize",
                 "yes",
                 "--bind",
-                "127.0.0.1",
+                host,
                 "--port",
-                "6379",
+                port,
                 "--save",
                 "",
                 "--appendonly",
@@ -245,7 +251,9 @@ def restart_redis() -> None:
             ],
             check=True,
         )
-        assert wait_for(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).stdout.strip() == b"PONG")
+        assert wait_for(
+            lambda: subprocess.run(["redis-cli", *where, "ping"], capture_output=True).stdout.strip() == b"PONG"
+        )
 
 
 def test_a_transition_that_rolls_back_queues_nothing(worker_env, pathway, neuroradiologist, require_redis):
