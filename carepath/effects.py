@@ -18,7 +18,7 @@ from django.db.models import F
 
 from . import family, notifications, sla
 from .errors import DomainError
-from .models import CaseEvent, Notification, Timer, TimerKind, TimerState
+from .models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
 from .roles import get_system_user
 from .timers import mark, open_items_only
 
@@ -38,7 +38,7 @@ def register_transition(kind: str, func: Callable) -> None:
 
 
 # --- transitions ----------------------------------------------------------------------------------
-def apply_transition(timers: list[Timer], *, now: datetime) -> list[int]:
+def apply_transition(timers: list[Timer], *, now: datetime) -> list[Delivery]:
     for timer in timers:
         try:
             _TRANSITIONS[timer.kind](timer, get_system_user(), now)
@@ -50,8 +50,9 @@ def apply_transition(timers: list[Timer], *, now: datetime) -> list[int]:
 
 
 # --- notifications --------------------------------------------------------------------------------
-def apply(timers: list[Timer], *, now: datetime) -> list[int]:
-    """Reminders, escalations, alerts and family reminders of one batch; returns delivery ids."""
+def apply(timers: list[Timer], *, now: datetime) -> list[Delivery]:
+    """Reminders, escalations, alerts and family reminders of one batch; returns their deliveries,
+    unsaved (`timers.fire_batch` writes them claimed for the process that sends them)."""
     system = get_system_user()
     staff = [t for t in timers if t.kind in STAFF_KINDS]
     live, moot = open_items_only(staff)
@@ -96,7 +97,7 @@ def recipients(timer: Timer, members: dict[str, list]) -> list:
     return list(unique.values())
 
 
-def _staff(timers: list[Timer], *, now: datetime, system) -> list[int]:
+def _staff(timers: list[Timer], *, now: datetime, system) -> list[Delivery]:
     if not timers:
         return []
     members = role_members(_roles_needed(timers))

@@ -81,8 +81,9 @@ def cancel_for_appointment(appointment_id: int) -> int:
 
 
 # --- firing -------------------------------------------------------------------------------------
-def fire(timers: list[Timer], *, now: datetime, system) -> list[int]:
-    """A batch of family reminders: one insert each for events and deliveries, one update per outcome."""
+def fire(timers: list[Timer], *, now: datetime, system) -> list[Delivery]:
+    """A batch of family reminders: one insert for the events, one update per outcome; returns the
+    deliveries, unsaved (the caller writes them)."""
     outcomes: dict[tuple[str, str], list[Timer]] = defaultdict(list)
     events, rows = [], []
     for timer in timers:
@@ -102,7 +103,7 @@ def fire(timers: list[Timer], *, now: datetime, system) -> list[int]:
     CaseEvent.objects.bulk_create(events)
     for (state, error), group in outcomes.items():
         mark(group, state, now, error=error)
-    return notifications.add_deliveries(rows)
+    return rows
 
 
 def _moot(timer: Timer, now: datetime) -> str:

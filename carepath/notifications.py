@@ -27,7 +27,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
@@ -89,14 +90,32 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.CAREPATH_DELIVERY_LEASE_SECONDS)
 
 
-def create(rows: list[Notification], *, now: datetime) -> list[int]:
-    """Insert notifications (a key seen before is skipped) and an e-mail delivery for each recipient
-    with an address; returns the ids of pending deliveries, to send after commit."""
+@dataclass
+class Claim:
+    """Deliveries one sender holds: nobody else takes them before `until` (the lease), and the sender
+    stops using them at `deadline` (half the lease, on the monotonic clock), so its claim never
+    expires under it."""
+
+    token: str
+    until: datetime
+    deadline: float
+    rows: list[Delivery] = field(default_factory=list)
+    skipped: int = 0  # asked for, but unsent rows someone else holds (or already sent)
+
+
+def new_claim() -> Claim:
+    lease = _lease()
+    return Claim(uuid.uuid4().hex, timezone.now() + lease, time.monotonic() + lease.total_seconds() / 2)
+
+
+def create(rows: list[Notification], *, now: datetime) -> list[Delivery]:
+    """Insert notifications (a key seen before is skipped); returns an unsaved e-mail delivery for
+    each recipient with an address, for the caller to write (`add_deliveries` or `add_claimed`)."""
     if not rows:
         return []
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     ids = dict(Notification.objects.filter(dedupe_key__in=[n.dedupe_key for n in rows]).values_list("dedupe_key", "id"))
-    deliveries = [
+    return [
         Delivery(
             dedupe_key=f"email:{n.dedupe_key}",
             channel=Channel.EMAIL,
@@ -111,15 +130,31 @@ def create(rows: list[Notification], *, now: datetime) -> list[int]:
         for n in rows
         if n.recipient.email and n.recipient.is_active
     ]
-    return add_deliveries(deliveries)
 
 
 def add_deliveries(deliveries: list[Delivery]) -> list[int]:
+    """Write deliveries for whoever claims them (a `deliver` task); returns the ids still pending."""
     if not deliveries:
         return []
     Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     keys = [d.dedupe_key for d in deliveries]
     return list(Delivery.objects.filter(dedupe_key__in=keys, state=DeliveryState.PENDING).values_list("id", flat=True))
+
+
+def add_claimed(deliveries: list[Delivery], claim: Claim) -> list[Delivery]:
+    """Write deliveries already claimed by `claim`, so the process writing them sends them right after
+    commit without a second write to claim them; returns the rows written (a key seen before is
+    skipped: that row keeps its own state and `tick` re-queues it if it is unsent)."""
+    if not deliveries:
+        return []
+    for d in deliveries:
+        d.claim_token, d.claimed_until, d.next_attempt_at, d.attempts = claim.token, claim.until, claim.until, 1
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    keys = [d.dedupe_key for d in deliveries]
+    ids = dict(Delivery.objects.filter(dedupe_key__in=keys, claim_token=claim.token).values_list("dedupe_key", "id"))
+    for d in deliveries:
+        d.pk = ids.get(d.dedupe_key)
+    return [d for d in deliveries if d.pk is not None]
 
 
 def notify(
@@ -150,7 +185,7 @@ def notify(
         for u in users
     ]
     with transaction.atomic():
-        ids = create(rows, now=now)
+        ids = add_deliveries(create(rows, now=now))
         queue_delivery(ids)
     return ids
 
@@ -211,7 +246,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver(ids: list[int]) -> dict:
-    """Send each pending or failed delivery once; returns counts by outcome.
+    """Claim these pending or failed deliveries in chunks and send each once; returns counts by outcome."""
+    chunks = (ids[start : start + DELIVERY_CHUNK] for start in range(0, len(ids), DELIVERY_CHUNK))
+    return send_claimed(_claim(chunk) for chunk in chunks)  # each chunk claimed just before it is sent
+
+
+def send_claimed(claims: Iterable[Claim]) -> dict:
+    """Send the rows of each claim over one mail connection; returns counts by outcome.
 
     Call it outside any transaction (a task, `manage.py tick`): each row is marked sent in its own
     autocommit statement right after its message has gone, so a sender killed mid-chunk loses at
@@ -220,9 +261,9 @@ def deliver(ids: list[int]) -> dict:
     mail = get_connection()
     sent_notifications = []
     try:
-        for start in range(0, len(ids), DELIVERY_CHUNK):
-            chunk = ids[start : start + DELIVERY_CHUNK]
-            for outcome, notification_id in _deliver_chunk(chunk, mail):
+        for claim in claims:
+            counts["skipped"] += claim.skipped
+            for outcome, notification_id in _send(claim, mail):
                 counts[outcome] += 1
                 if outcome == "sent" and notification_id:
                     sent_notifications.append(notification_id)
@@ -235,29 +276,23 @@ def deliver(ids: list[int]) -> dict:
     return counts
 
 
-def _deliver_chunk(ids: list[int], mail) -> Iterator[tuple[str, int | None]]:
-    token = uuid.uuid4().hex
-    # Stop using the claim at half the lease: past the lease another sender may claim these rows.
-    deadline = time.monotonic() + _lease().total_seconds() / 2
-    claimed = _claim(ids, token)
-    yield from (("skipped", None) for _ in range(len(ids) - len(claimed)))
-    for i, delivery in enumerate(claimed):
-        if time.monotonic() > deadline:
-            _release(claimed[i:], token)
-            yield from (("skipped", None) for _ in claimed[i:])
+def _send(claim: Claim, mail) -> Iterator[tuple[str, int | None]]:
+    for i, delivery in enumerate(claim.rows):
+        if time.monotonic() > claim.deadline:
+            _release(claim.rows[i:], claim.token)
+            yield from (("skipped", None) for _ in claim.rows[i:])
             return
-        yield _deliver_one(delivery, mail, token)
+        yield _deliver_one(delivery, mail, claim.token)
 
 
-def _claim(ids: list[int], token: str) -> list[Delivery]:
+def _claim(ids: list[int]) -> Claim:
     """Take the rows nobody holds a live claim on (SKIP LOCKED: concurrent claimers never wait on
     each other); rows whose senders kept dying are dead-lettered instead."""
-    now = timezone.now()
-    until = now + _lease()
+    claim = new_claim()
     with transaction.atomic():
         free = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now), pk__in=ids, state__in=UNSENT)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=timezone.now()), pk__in=ids, state__in=UNSENT)
             .order_by()
             .values_list("pk", "attempts")
         )
@@ -268,10 +303,12 @@ def _claim(ids: list[int], token: str) -> list[Delivery]:
             )
             log.error("deliveries %s dead (%s): their senders died on every attempt", sorted(spent), len(spent))
         Delivery.objects.filter(pk__in=[pk for pk, _ in free if pk not in spent]).update(
-            claim_token=token, claimed_until=until, next_attempt_at=until, attempts=F("attempts") + 1
+            claim_token=claim.token, claimed_until=claim.until, next_attempt_at=claim.until, attempts=F("attempts") + 1
         )
-    claimed = Delivery.objects.filter(pk__in=ids, claim_token=token, state__in=UNSENT).order_by("pk")
-    return list(claimed.only("channel", "to", "subject", "body", "dedupe_key", "notification_id", "attempts"))
+    claimed = Delivery.objects.filter(pk__in=ids, claim_token=claim.token, state__in=UNSENT).order_by("pk")
+    claim.rows = list(claimed.only("channel", "to", "subject", "body", "dedupe_key", "notification_id", "attempts"))
+    claim.skipped = len(ids) - len(claim.rows)
+    return claim
 
 
 def _reset(mail) -> None:

@@ -37,11 +37,11 @@ def tick() -> dict:
 
 
 @shared_task(name="carepath.fire_timers", ignore_result=True, **RETRY)
-def fire_timers(timer_ids: list[int]) -> int:
-    delivery_ids = timers.fire_batch(timer_ids)  # committed when it returns
-    if delivery_ids:
-        deliver.delay(delivery_ids)
-    return len(delivery_ids)
+def fire_timers(timer_ids: list[int]) -> dict:
+    # The batch's deliveries are written claimed by this process and sent here once the batch has
+    # committed: no second task, no second write to claim them. If this worker dies, the claim
+    # expires and tick re-queues them to `deliver`.
+    return notifications.send_claimed([timers.fire_batch(timer_ids)])
 
 
 @shared_task(name="carepath.deliver", ignore_result=True, **RETRY)

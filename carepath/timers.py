@@ -28,8 +28,8 @@ from django.db import transaction
 from django.db.models import F, Min, Prefetch
 from django.utils import timezone
 
-from . import sla
-from .models import Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
+from . import notifications, sla
+from .models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +165,7 @@ def tick(
                 setattr(result, counter, getattr(result, counter) + len(fired))
                 result.batches.append(fired)
                 dispatch(fired)
-    from .notifications import requeue_unsent
-
-    for ids in requeue_unsent(now, limit=_batch_size() * 10, batch=_batch_size()):
+    for ids in notifications.requeue_unsent(now, limit=_batch_size() * 10, batch=_batch_size()):
         result.deliveries_requeued += len(ids)
         deliver(ids)
     return result
@@ -196,12 +194,13 @@ def oldest_due_seconds(now: datetime | None = None) -> int:
 
 
 # --- fire: apply the work ---------------------------------------------------------------------------
-def fire_batch(timer_ids: list[int], now: datetime | None = None) -> list[int]:
-    """Apply the work of fired timers; returns the ids of deliveries to send (after commit)."""
+def fire_batch(timer_ids: list[int], now: datetime | None = None) -> notifications.Claim:
+    """Apply the work of fired timers; returns their deliveries, written already claimed by this
+    process: send them once this has committed (`notifications.send_claimed`)."""
     now = now or timezone.now()
     from . import effects
 
-    deliveries: list[int] = []
+    claim = notifications.new_claim()
     # An alert is queued straight from its transaction, before any tick has claimed it.
     _claim(due_timers(now).filter(pk__in=timer_ids), now=now, limit=len(timer_ids))
     kinds = dict(Timer.objects.filter(pk__in=timer_ids).values_list("pk", "kind"))
@@ -209,15 +208,20 @@ def fire_batch(timer_ids: list[int], now: datetime | None = None) -> list[int]:
     transitions = [pk for pk in timer_ids if kinds.get(pk) in TRANSITION_KINDS]
     if simple:
         try:
-            with transaction.atomic():
-                deliveries += effects.apply(_lock_fired(simple), now=now)
+            claim.rows += _fire(simple, now, effects.apply, claim)
         except Exception:  # one bad timer must not hold the batch back: retry one by one, recording the culprit
             log.exception("timer batch failed; retrying %s timers one by one", len(simple))
             for pk in simple:
-                deliveries += _fire_one(pk, now, effects.apply)
+                claim.rows += _fire_one(pk, now, effects.apply, claim)
     for pk in transitions:
-        deliveries += _fire_one(pk, now, effects.apply_transition)
-    return deliveries
+        claim.rows += _fire_one(pk, now, effects.apply_transition, claim)
+    return claim
+
+
+def _fire(ids: list[int], now: datetime, apply, claim: notifications.Claim) -> list[Delivery]:
+    """One transaction: the timers' work and their deliveries (only a committed one adds to the claim)."""
+    with transaction.atomic():
+        return notifications.add_claimed(apply(_lock_fired(ids), now=now), claim)
 
 
 def _lock_fired(ids: list[int]) -> list[Timer]:
@@ -232,10 +236,9 @@ def _lock_fired(ids: list[int]) -> list[Timer]:
     )
 
 
-def _fire_one(pk: int, now: datetime, apply) -> list[int]:
+def _fire_one(pk: int, now: datetime, apply, claim: notifications.Claim) -> list[Delivery]:
     try:
-        with transaction.atomic():
-            return apply(_lock_fired([pk]), now=now)
+        return _fire([pk], now, apply, claim)
     except Exception as exc:  # recorded on the row; tick retries it after the lease, then dead-letters it
         log.exception("timer %s failed", pk)
         Timer.objects.filter(pk=pk, state=TimerState.FIRED).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -270,18 +273,16 @@ def in_sync_sweep() -> bool:
 
 def run_sync(now: datetime | None = None, *, rounds: int = 5) -> dict:
     """Claim, fire and deliver in this process; repeat while firing made more work due (alerts)."""
-    from .notifications import deliver
-
     token = _sync.set(True)
     totals = {"claimed": 0, "reclaimed": 0, "dead": 0, "deliveries": {"sent": 0, "failed": 0, "dead": 0, "skipped": 0}}
     try:
         for _ in range(rounds):
-            fired, to_send = [], []
-            result = tick(now or timezone.now(), dispatch=fired.append, deliver=to_send.append)
-            for ids in fired:
-                to_send.append(fire_batch(ids, now))
-            for ids in to_send:
-                for outcome, n in deliver(ids).items():
+            fired, requeued = [], []
+            result = tick(now or timezone.now(), dispatch=fired.append, deliver=requeued.append)
+            outcomes = [notifications.send_claimed([fire_batch(ids, now)]) for ids in fired]
+            outcomes += [notifications.deliver(ids) for ids in requeued]
+            for counts in outcomes:
+                for outcome, n in counts.items():
                     totals["deliveries"][outcome] += n
             for name in ("claimed", "reclaimed", "dead"):
                 totals[name] += getattr(result, name)

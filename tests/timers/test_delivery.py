@@ -172,7 +172,7 @@ def test_firing_a_batch_again_changes_nothing(pathway):
     ids = due_reminders(pathway, 5)
     first = timers.fire_batch(ids)
     counts = (Notification.objects.count(), CaseEvent.objects.count(), Delivery.objects.count())
-    assert timers.fire_batch(ids) == [] and len(first) == 5
+    assert timers.fire_batch(ids).rows == [] and len(first.rows) == 5
     assert (Notification.objects.count(), CaseEvent.objects.count(), Delivery.objects.count()) == counts
 
 
@@ -227,3 +227,35 @@ def test_a_family_reminder_gives_the_scan_time_in_the_familys_time_zone(pathway)
     new_york, london = (timezone.localtime(start, ZoneInfo(z)) for z in ("America/New_York", "Europe/London"))
     assert f"at {new_york:%H:%M}" in subject and f"at {new_york:%H:%M}" in body
     assert f"{london:%H:%M}" not in subject + body
+
+
+# --- a fired batch's deliveries, sent by the process that fired it ---------------------------------------
+def test_a_fired_batch_holds_its_deliveries_until_its_own_process_sends_them(pathway):
+    claim = timers.fire_batch(due_reminders(pathway, 3))
+    assert notifications.deliver([d.pk for d in claim.rows])["skipped"] == 3 and not mail.outbox
+    assert notifications.send_claimed([claim])["sent"] == 3
+    assert states(claim.rows) == ["sent"] * 3 and len(mail.outbox) == 3
+
+
+def test_deliveries_of_a_worker_that_died_after_firing_are_sent_once_when_its_claim_expires(pathway):
+    claim = timers.fire_batch(due_reminders(pathway, 2))  # committed; the worker dies before sending
+    past = timezone.now() - timedelta(seconds=1)
+    Delivery.objects.update(claimed_until=past, next_attempt_at=past)  # the lease runs out
+    timers.run_sync()
+    timers.run_sync()
+    assert states(claim.rows) == ["sent", "sent"] and len(mail.outbox) == 2
+
+
+def test_a_batch_retried_one_by_one_holds_only_the_deliveries_that_were_committed(pathway, monkeypatch):
+    ids = due_reminders(pathway, 3)
+    real_render = notifications.render_staff
+
+    def second_fails(timer, *, now):
+        if timer.pk == ids[1]:
+            raise ValueError("a template the data does not fit")
+        return real_render(timer, now=now)
+
+    monkeypatch.setattr(notifications, "render_staff", second_fails)
+    claim = timers.fire_batch(ids)
+    assert sorted(d.pk for d in claim.rows) == sorted(Delivery.objects.values_list("pk", flat=True))
+    assert len(claim.rows) == 2 and Timer.objects.get(pk=ids[1]).state == TimerState.FIRED
