@@ -259,3 +259,29 @@ def test_a_batch_retried_one_by_one_holds_only_the_deliveries_that_were_committe
     claim = timers.fire_batch(ids)
     assert sorted(d.pk for d in claim.rows) == sorted(Delivery.objects.values_list("pk", flat=True))
     assert len(claim.rows) == 2 and Timer.objects.get(pk=ids[1]).state == TimerState.FIRED
+
+
+# --- the sent mark on PostgreSQL (its own transaction, without waiting for the WAL flush) -----------------
+@pytest.mark.django_db(transaction=True)
+def test_delivering_leaves_the_connection_committing_durably(require_postgres):
+    rows = make_deliveries(3)
+    assert notifications.deliver([d.pk for d in rows])["sent"] == 3 and states(rows) == ["sent"] * 3
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_after_its_claim_was_taken_over_is_reported_and_not_marked(
+    require_postgres, monkeypatch, caplog
+):
+    (row,) = make_deliveries(1)
+    real_send = notifications.send
+
+    def slow_send(delivery, connection=None):  # another sender took the row over meanwhile
+        Delivery.objects.filter(pk=delivery.pk).update(claim_token="other")
+        real_send(delivery, connection)
+
+    monkeypatch.setattr(notifications, "send", slow_send)
+    notifications.deliver([row.pk])
+    assert states([row]) == ["pending"] and "after its claim had been taken over" in caplog.text
