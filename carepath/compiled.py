@@ -20,7 +20,7 @@ from itertools import count
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Lookup, Model, QuerySet
 
 _serial = count(1)
 
@@ -32,10 +32,25 @@ def _sentinel(value):
         stand_in = copy.copy(value)
         stand_in.pk = -(2**62) - n
         return stand_in, stand_in.pk
+    if isinstance(value, list):  # a list of ids, sent as one array parameter (`AnyOf`)
+        marker = [-(2**62) - n]
+        return marker, marker
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"CompiledValues takes ids, strings and model instances, not {type(value).__name__}")
+        raise TypeError(f"CompiledValues takes ids, lists of ids, strings and model instances, not {type(value)}")
     marker = -(2**62) - n if isinstance(value, int) else f"\x00compiled-{n}\x00"
     return marker, marker
+
+
+class AnyOf(Lookup):
+    """`lhs = ANY(%s)` with the list as one array parameter (PostgreSQL): the same SQL for any number
+    of ids, so it can be compiled once. Used as an expression: `.filter(AnyOf(F("pk"), ids))`."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*params, self.rhs)
 
 
 @dataclass(frozen=True)
@@ -53,18 +68,24 @@ def _argument_slots(params, again, first: dict, second: dict) -> dict[int, str]:
     `again` (compiled with the `second`): a parameter that changes with the stand-ins must be exactly
     one argument's stand-in. Anything else that changes (`pk + 1`, a list built from an argument) is
     derived from a value the plan would freeze, and is refused."""
-    firsts = {marker: name for name, (_, marker) in first.items()}
-    seconds = {marker: name for name, (_, marker) in second.items()}
     if len(params) != len(again):
         raise ValueError("the query's parameters depend on the arguments' values")
     slots = {}
     for i, (a, b) in enumerate(zip(params, again, strict=True)):
-        name = firsts.get(a) if isinstance(a, int | str) else None
-        if name is not None and seconds.get(b) == name:
+        name = _argument(a, first)
+        if name is not None and _argument(b, second) == name:
             slots[i] = name
         elif a != b:
             raise ValueError("an argument reached the SQL in a form CompiledValues cannot substitute")
     return slots
+
+
+def _argument(param, stand_ins: dict) -> str | None:
+    """The name of the argument whose stand-in this parameter is, if any."""
+    for name, (_, marker) in stand_ins.items():
+        if type(param) is type(marker) and param == marker:
+            return name
+    return None
 
 
 def _prepared(connection, plan: _Plan) -> str:

@@ -65,3 +65,16 @@ def test_postgresql_prepares_each_statement_once_per_session(require_postgres, p
     sql = [q["sql"] for q in captured.captured_queries]
     assert sum(s.startswith("PREPARE") for s in sql) <= 1
     assert sum(s.startswith("EXECUTE") for s in sql) == 2
+
+
+def test_a_list_of_ids_is_one_array_parameter_whatever_its_length(require_postgres, pathway, neurologist):
+    from django.db.models import F
+
+    from carepath.compiled import AnyOf
+
+    compiled = CompiledValues(lambda ids: Referral.objects.filter(AnyOf(F("pk"), ids)).order_by("pk").values("id"))
+    cases = [pathway.submitted().pk for _ in range(3)]
+
+    for some in (cases[:1], cases, []):
+        assert compiled.rows(None, ids=some) == [{"id": pk} for pk in sorted(some)]
+    assert len(compiled._plans) == 1
