@@ -19,7 +19,7 @@ from django.template.base import VariableNode
 from django.template.context import make_context
 from django.template.defaultfilters import date as date_filter
 from django.template.loader import get_template, render_to_string
-from django.utils import dateformat, timezone, translation
+from django.utils import dateformat, dates, timezone, translation
 from django.utils.autoreload import file_changed
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
@@ -61,6 +61,50 @@ def _shape_template(template_name: str):
     return template
 
 
+# Django's `date` costs ~40 µs a call, most of it looking up the day and month names through the
+# lazy translation machinery each time, and a sweep prints two dates per message. The format
+# characters our templates use are done here with the names looked up once per language; a spec with
+# any other character (or an escape) goes to Django.
+_DATE_CHARS = {
+    "D": lambda d, names: names["D"][d.weekday()],
+    "l": lambda d, names: names["l"][d.weekday()],
+    "M": lambda d, names: names["M"][d.month - 1],
+    "F": lambda d, names: names["F"][d.month - 1],
+    "j": lambda d, names: str(d.day),
+    "Y": lambda d, names: f"{d.year:04d}",
+    "H": lambda d, names: f"{d.hour:02d}",
+    "i": lambda d, names: f"{d.minute:02d}",
+}
+
+
+@lru_cache(maxsize=16)
+def _date_names(language: str | None) -> dict[str, tuple[str, ...]]:
+    return {
+        "D": tuple(str(dates.WEEKDAYS_ABBR[day]) for day in range(7)),
+        "l": tuple(str(dates.WEEKDAYS[day]) for day in range(7)),
+        "M": tuple(str(dates.MONTHS_3[month]).title() for month in range(1, 13)),
+        "F": tuple(str(dates.MONTHS[month]) for month in range(1, 13)),
+    }
+
+
+@lru_cache(maxsize=64)
+def _date_pieces(spec: str) -> tuple[str, ...] | None:
+    """Literal text and format characters alternating, or None when Django should do this spec."""
+    pieces = tuple(dateformat.re_formatchars.split(spec))
+    if "\\" in spec or any(char not in _DATE_CHARS for char in pieces[1::2]):
+        return None
+    return pieces
+
+
+def format_date(value, spec: str) -> str:
+    """`django.utils.dateformat.format(value, spec)` for a datetime, faster for the specs we use."""
+    pieces = _date_pieces(spec)
+    if pieces is None:
+        return dateformat.format(value, spec)
+    names = _date_names(translation.get_language())
+    return "".join(_DATE_CHARS[piece](value, names) if i % 2 else piece for i, piece in enumerate(pieces))
+
+
 _SLOT = re.compile("\x00([^\x00\x01\x02]+)(?:(\x02)|\x01([^\x00]*))?\x00")
 _FULL_RENDER = object()
 _shapes: dict[tuple, object] = {}
@@ -85,7 +129,7 @@ def _fill(text: str, varying: dict) -> str:
         head, _, tail = name.partition(".")
         v = varying[head][tail] if tail else varying[head]
         if spec is not None:
-            return dateformat.format(timezone.template_localtime(v), spec)
+            return format_date(timezone.template_localtime(v), spec)
         text = v if isinstance(v, str) else str(localize(timezone.template_localtime(v)))
         return conditional_escape(text) if escaped else text
 
