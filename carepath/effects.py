@@ -131,7 +131,7 @@ def _event(timer: Timer, now: datetime, system, notified: list[str]) -> CaseEven
     item = timer.work_item
     data = {
         "work_item": item.pk,
-        "step": item.get_kind_display(),
+        "step": notifications.step(item.kind),
         "due_at": item.due_at,
         "notified": notified,
         "timer": timer.pk,

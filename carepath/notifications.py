@@ -42,7 +42,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .message_templates import render_text
-from .models import Channel, Delivery, DeliveryState, Notification, Timer, TimerKind
+from .models import Channel, Delivery, DeliveryState, Notification, Timer, TimerKind, WorkItemKind
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,15 @@ def case_link(referral_id: int) -> str:
 
 def reference(referral_id: int) -> str:
     return f"CP-{referral_id:06d}"
+
+
+def step(kind: str) -> str:
+    """A work item kind as staff read it: `get_kind_display()` rebuilds the choices dict on every call,
+    and this runs twice per message (the text and the timeline)."""
+    return str(_STEPS.get(kind, kind))
+
+
+_STEPS = dict(WorkItemKind.choices)
 
 
 def local(dt: datetime | None, tz_name: str = "") -> datetime | None:
@@ -70,7 +79,7 @@ STAFF_TEMPLATES = {
 def render_staff(timer: Timer, *, now: datetime) -> tuple[str, str]:
     item = timer.work_item
     fixed = {
-        "step": item.get_kind_display(),
+        "step": step(item.kind),
         "level": timer.data.get("level", 1),
         "hours_before": timer.data.get("hours_before"),
     }
