@@ -360,7 +360,8 @@ def main(size: int, options: dict) -> dict:
     moved = transitions(neurologists, options["transitions"])
     log("http")
     served = http(neurologists[0], options)
-    return {"referrals": size, "seed": seeded, "lists": listed, "transitions": moved, "http": served, "tick": tick()}
+    swept = tick() if options.get("tick", True) else None
+    return {"referrals": size, "seed": seeded, "lists": listed, "transitions": moved, "http": served, "tick": swept}
 
 
 if __name__ == "__main__":
