@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import F
 
-from . import family, notifications, sla
+from . import bulk, family, notifications, sla
 from .errors import DomainError
 from .models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
 from .roles import get_system_user
@@ -122,8 +122,8 @@ def _staff(timers: list[Timer], *, now: datetime, system) -> list[Delivery]:
         events.append(_event(timer, now, system, [u.get_username() for u in users]))
         if timer.kind == TimerKind.ESCALATION:
             follow_ups.append(_next_escalation(timer, now))
-    CaseEvent.objects.bulk_create(events)
-    Timer.objects.bulk_create(follow_ups, ignore_conflicts=True)
+    bulk.insert(events)
+    bulk.insert(follow_ups, key="key")
     return notifications.create(rows, now=now)
 
 

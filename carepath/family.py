@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from . import notifications
+from . import bulk, notifications
 from .message_templates import render_text
 from .models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from .roles import Role
@@ -100,7 +100,7 @@ def fire(timers: list[Timer], *, now: datetime, system) -> list[Delivery]:
         events.append(event)
         rows += deliveries
         outcomes[(TimerState.DONE, "")].append(timer)
-    CaseEvent.objects.bulk_create(events)
+    bulk.insert(events)
     for (state, error), group in outcomes.items():
         mark(group, state, now, error=error)
     return rows

@@ -41,6 +41,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import bulk
 from .message_templates import render_text
 from .models import Channel, Delivery, DeliveryState, Notification, Timer, TimerKind, WorkItemKind
 
@@ -119,11 +120,9 @@ def new_claim() -> Claim:
 
 def create(rows: list[Notification], *, now: datetime) -> list[Delivery]:
     """Insert notifications (a key seen before is skipped); returns an unsaved e-mail delivery for
-    each recipient with an address, for the caller to write (`add_deliveries` or `add_claimed`)."""
-    if not rows:
-        return []
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = dict(Notification.objects.filter(dedupe_key__in=[n.dedupe_key for n in rows]).values_list("dedupe_key", "id"))
+    each new one whose recipient has an address, for the caller to write (`add_deliveries` or
+    `add_claimed`)."""
+    ids = bulk.insert(rows, key="dedupe_key")
     return [
         Delivery(
             dedupe_key=f"email:{n.dedupe_key}",
@@ -137,7 +136,7 @@ def create(rows: list[Notification], *, now: datetime) -> list[Delivery]:
             next_attempt_at=now + _lease(),
         )
         for n in rows
-        if n.recipient.email and n.recipient.is_active
+        if n.dedupe_key in ids and n.recipient.email and n.recipient.is_active
     ]
 
 
@@ -154,13 +153,9 @@ def add_claimed(deliveries: list[Delivery], claim: Claim) -> list[Delivery]:
     """Write deliveries already claimed by `claim`, so the process writing them sends them right after
     commit without a second write to claim them; returns the rows written (a key seen before is
     skipped: that row keeps its own state and `tick` re-queues it if it is unsent)."""
-    if not deliveries:
-        return []
     for d in deliveries:
         d.claim_token, d.claimed_until, d.next_attempt_at, d.attempts = claim.token, claim.until, claim.until, 1
-    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-    keys = [d.dedupe_key for d in deliveries]
-    ids = dict(Delivery.objects.filter(dedupe_key__in=keys, claim_token=claim.token).values_list("dedupe_key", "id"))
+    ids = bulk.insert(deliveries, key="dedupe_key")
     for d in deliveries:
         d.pk = ids.get(d.dedupe_key)
     return [d for d in deliveries if d.pk is not None]

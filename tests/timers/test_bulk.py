@@ -1,0 +1,71 @@
+"""One INSERT for many rows (carepath/bulk.py): rows read back as bulk_create writes them."""
+
+from datetime import timedelta
+
+import pytest
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from carepath import bulk
+from carepath.models import CaseEvent, Delivery, DeliveryState, SLAPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def events(pathway, neurologist, tag: str) -> list[CaseEvent]:
+    referral = pathway.submitted()
+    at = timezone.now().replace(microsecond=123456)
+    return [
+        CaseEvent(
+            referral_id=referral.pk,
+            machine="referral",
+            kind=CaseEvent.Kind.REMINDER,
+            transition=tag,
+            actor=neurologist,
+            at=at + timedelta(minutes=i),
+            data={"due_at": at, "notified": ["dr_neuro"], "level": i, "hours_before": None},
+        )
+        for i in range(3)
+    ]
+
+
+def read_back(transition: str) -> list[dict]:
+    rows = CaseEvent.objects.filter(transition=transition).order_by("at")
+    return [model_to_dict(e, exclude=["id", "transition"]) | {"at": e.at} for e in rows]
+
+
+def test_rows_inserted_read_back_exactly_as_bulk_create_writes_them(pathway, neurologist):
+    CaseEvent.objects.bulk_create(events(pathway, neurologist, "orm"))
+    assert bulk.insert(events(pathway, neurologist, "bulk")) == {}
+    orm, ours = read_back("orm"), read_back("bulk")
+    for row in orm + ours:
+        row.pop("referral")  # each batch has a case of its own
+    assert ours == orm and ours[0]["at"].microsecond == 123456
+
+
+def delivery(key: str, **fields) -> Delivery:
+    now = timezone.now()
+    return Delivery(
+        dedupe_key=key, channel="email", to="a@example.org", body="b", created_at=now, next_attempt_at=now, **fields
+    )
+
+
+def test_a_row_whose_key_is_taken_is_skipped_and_only_new_rows_get_ids():
+    Delivery.objects.create(
+        dedupe_key="taken",
+        channel="email",
+        to="old@example.org",
+        body="old",
+        state="sent",
+        created_at=timezone.now(),
+        next_attempt_at=timezone.now(),
+    )
+    ids = bulk.insert([delivery("taken"), delivery("new:1", subject="one"), delivery("new:2")], key="dedupe_key")
+    assert set(ids) == {"new:1", "new:2"}
+    assert Delivery.objects.get(pk=ids["new:1"]).subject == "one"
+    assert Delivery.objects.get(dedupe_key="taken").state == DeliveryState.SENT
+
+
+def test_a_model_with_values_computed_on_save_is_refused():
+    with pytest.raises(TypeError, match="updated_at"):
+        bulk.insert([SLAPolicy(kind="triage", priority="asap", amount=1, unit="days", source="test")])
