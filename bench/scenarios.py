@@ -31,13 +31,22 @@ PAGE = 50
 REFERRAL_LIST = f"/api/v1/referrals/?state=triaged&priority=routine&page_size={PAGE}"
 WORKLIST = f"/api/v1/worklist/?page_size={PAGE}"
 
+# Every column the API's page carries (ReferralSerializer's fields that come from the database), so
+# the baseline produces the same page; what the API computes (links, labels, allowed transitions) is
+# left to the API.
 REFERRAL_SQL = """
-SELECT r.id, r.state, r.version, r.priority, r.requested_priority, r.reason, r.symptom_onset, r.side, r.muscles,
-       r.red_flags, r.submitted_at, r.triaged_at, r.updated_at, r.referred_by_id,
+SELECT r.id, r.state, r.version, r.priority, r.requested_priority, r.referred_by_id, r.created_by_id,
+       r.reason, r.symptom_onset, r.side, r.muscles, r.spread, r.frequency, r.red_flags, r.clinical_notes,
+       r.priority_override_reason, r.return_reason, r.referrer_response, r.decline_reason, r.decline_advice,
+       r.cancel_reason, r.was_not_brought_count, r.loop_closed_unacknowledged, r.submitted_at, r.triaged_at,
+       r.mri_requested_at, r.neurosurgery_requested_at, r.concluded_at, r.closed_at, r.updated_at,
        p.id, p.mrn, p.given_name, p.family_name, p.birth_date, p.sex,
-       (SELECT json_agg(json_build_object('work_item', w.id, 'kind', w.kind, 'queue', w.queue, 'due_at', w.due_at))
+       (SELECT json_agg(json_build_object('work_item', w.id, 'kind', w.kind, 'queue', w.queue,
+                                          'assigned_to', w.assigned_to_id, 'priority', w.priority,
+                                          'due_at', w.due_at) ORDER BY w.due_at, w.id)
           FROM carepath_workitem w WHERE w.referral_id = r.id AND w.status = 'open') AS deadlines,
-       (SELECT array_agg(m.id) FROM imaging_mrirequest m WHERE m.referral_id = r.id) AS mri_requests
+       (SELECT array_agg(m.id ORDER BY m.requested_at) FROM imaging_mrirequest m WHERE m.referral_id = r.id)
+          AS mri_requests
   FROM referrals_referral r JOIN referrals_patient p ON p.id = r.patient_id
  WHERE r.state = 'triaged' AND r.priority = 'routine'
  ORDER BY r.submitted_at DESC LIMIT %s

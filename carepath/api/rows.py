@@ -27,10 +27,6 @@ def datetime_json(value: datetime | None, tz) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def date_json(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def columns(model, names: list[str]) -> list[tuple[str, str]]:
     """(name, kind) per column, so each row converts only its dates and times."""
     kinds = []
@@ -49,11 +45,9 @@ def convert(row: dict, cols: list[tuple[str, str]], tz, prefix: str = "") -> dic
     """The JSON of one `.values()` row, for the given columns (read as `prefix + name`)."""
     out = {}
     for name, kind in cols:
-        value = row[prefix + name]
-        if kind == DATETIME:
-            value = datetime_json(value, tz)
-        elif kind == DATE:
-            value = date_json(value)
+        value = row[prefix + name] if prefix else row[name]
+        if value is not None and kind is not PLAIN:  # most columns are plain: one test, not two
+            value = datetime_json(value, tz) if kind is DATETIME else value.isoformat()
         out[name] = value
     return out
 
@@ -105,25 +99,18 @@ def open_deadlines_subquery(owner_field: str):
 
 def deadlines_from_json(items: list[dict], now: datetime) -> list[dict]:
     """PostgreSQL writes times in JSON with trimmed fractions ("…:48.1+00:00"): parse, then format as Python does."""
-    out = []
-    for item in items:
-        if item["due_at"] is not None:
-            item["due_at"] = datetime.fromisoformat(item["due_at"])
-        out.append(deadline_from_row(item, now))
-    return out
+    return [deadline_from_row({**item, "due_at": _parsed(item["due_at"], DATETIME)}, now) for item in items]
 
 
 def json_rows(items: list[dict], cols: list[tuple[str, str]], tz) -> list[dict]:
     """Rows PostgreSQL wrote as JSON (`JSONObject`): dates and times are text there; parse, then convert."""
-    parsed = []
-    for item in items:
-        for name, kind in cols:
-            if item[name] is not None and kind == DATETIME:
-                item[name] = datetime.fromisoformat(item[name])
-            elif item[name] is not None and kind == DATE:
-                item[name] = date.fromisoformat(item[name])
-        parsed.append(convert(item, cols, tz))
-    return parsed
+    return [convert({name: _parsed(item[name], kind) for name, kind in cols}, cols, tz) for item in items]
+
+
+def _parsed(text: str | None, kind: str):
+    if text is None or kind is PLAIN:
+        return text
+    return datetime.fromisoformat(text) if kind is DATETIME else date.fromisoformat(text)
 
 
 def current_timezone():
