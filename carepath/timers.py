@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min, Prefetch
+from django.db.models import F, Min
 from django.utils import timezone
 
 from . import notifications, sla
@@ -226,14 +227,19 @@ def _fire(ids: list[int], now: datetime, apply, claim: notifications.Claim) -> l
 
 def _lock_fired(ids: list[int]) -> list[Timer]:
     """Skip-locked: if a redelivered message races the original, only one of them does the work.
-    Loads what firing reads in two queries; of the case only its patient (the messages name the child)."""
-    cases = Timer._meta.get_field("referral").related_model.objects.only("pk", "patient").select_related("patient")
+    Loads what firing reads in one query; of the case only its patient (the messages name the child)."""
     return list(
         Timer.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk__in=ids, state=TimerState.FIRED)
-        .select_related("work_item__assigned_to", "appointment__guardian")
-        .prefetch_related(Prefetch("referral", queryset=cases))
+        .select_related("work_item__assigned_to", "appointment__guardian", "referral__patient")
+        .defer(*_case_fields_not_read())
     )
+
+
+@cache
+def _case_fields_not_read() -> tuple[str, ...]:
+    case = Timer._meta.get_field("referral").related_model
+    return tuple(f"referral__{f.name}" for f in case._meta.concrete_fields if not f.primary_key and f.name != "patient")
 
 
 def _fire_one(pk: int, now: datetime, apply, claim: notifications.Claim) -> list[Delivery]:

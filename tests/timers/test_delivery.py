@@ -168,6 +168,14 @@ def test_firing_a_batch_costs_the_same_queries_for_2_timers_as_for_40(pathway):
     assert Timer.objects.filter(pk__in=few + many, state=TimerState.DONE).count() == 42
 
 
+def test_firing_a_batch_reads_the_childs_patient_record_but_not_the_cases_clinical_fields(pathway):
+    ids = due_reminders(pathway, 2)
+    with CaptureQueriesContext(connection) as queries:
+        timers.fire_batch(ids)
+    sql = " ".join(q["sql"] for q in queries)
+    assert '"referrals_patient"."given_name"' in sql and '"referrals_referral"."reason"' not in sql
+
+
 def test_firing_a_batch_again_changes_nothing(pathway):
     ids = due_reminders(pathway, 5)
     first = timers.fire_batch(ids)
