@@ -482,11 +482,6 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
         # a list pages through ids (cheap to build and compile); `page_rows` then reads the page's rows
         return queryset.values("id", "submitted_at") if self.action == "list" else queryset
 
-    def filter_queryset(self, queryset):
-        """The list's filters; a detail or action is looked up by id alone (DRF would build the
-        filter form for it too, and apply list filters sent with it)."""
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
-
     def retrieve(self, request, *args, **kwargs):
         body = self._detail(kwargs["pk"])
         audit.record_view(request.user, Referral(pk=body["id"], patient_id=body["patient"]["id"]), "api")

@@ -166,7 +166,13 @@ def _expected_version(request, in_body: int | None) -> int | None:
 
 
 class AuditedListMixin:
-    """A page of records, with one audit row naming the records shown (DESIGN.md §7)."""
+    """A page of records, with one audit row naming the records shown (DESIGN.md §7).
+
+    The list's filters apply to the list only: DRF would also build the filter form for a detail or
+    an action and apply list filters sent with it (`GET {id}/?state=closed` answered 404)."""
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())

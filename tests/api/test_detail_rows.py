@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from carepath.models import AuditLog
+from carepath.models import AuditLog, WorkItem
 from referrals import services
 from referrals.api import ReferralDetailSerializer
 from referrals.models import Referral
@@ -79,3 +79,14 @@ def test_detail_ignores_list_filters(api, pathway, neurologist):
 
     assert response.status_code == 200
     assert response.json()["state"] == "submitted"
+
+
+def test_other_details_ignore_list_filters_too(api, pathway, neurologist, coordinator):
+    mri = pathway.mri(pathway.imaging())
+    item = WorkItem.objects.get(referral=pathway.submitted(), status="open")
+
+    mri_response = api(coordinator).get(f"/api/v1/mri-requests/{mri.pk}/?state=cancelled")
+    item_response = api(neurologist).get(f"/api/v1/worklist/{item.pk}/?kind=report_mri")
+
+    assert (mri_response.status_code, item_response.status_code) == (200, 200)
+    assert (mri_response.json()["id"], item_response.json()["id"]) == (mri.pk, item.pk)
