@@ -505,10 +505,8 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(referral_list_page(page, user=request.user, now=timezone.now()))
 
     def get_serializer_class(self):
+        """The contract and the OpenAPI schema; the JSON itself is built from rows (tests compare them)."""
         return ReferralSerializer if self.action == "list" else ReferralDetailSerializer
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "now": timezone.now()}
 
     @extend_schema(
         request=ReferralCreateSerializer, parameters=[IDEMPOTENCY_KEY], responses={201: ReferralDetailSerializer}
