@@ -10,6 +10,7 @@ and RETURNING gives the new rows' ids without a second query. Other databases (S
 """
 
 import json
+from datetime import datetime
 from functools import cache
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -47,8 +48,12 @@ def _insert_json(model: type[Model], columns: tuple, objs: list[Model], key: str
         return dict(cursor.fetchall()) if key else {}
 
 
-def _iso(value):
-    return value.isoformat() if value is not None else None
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.utcoffset() is None:  # the ORM would read it in TIME_ZONE, the database in UTC: refuse
+        raise TypeError(f"bulk.insert needs aware datetimes, not {value!r}")
+    return value.isoformat()
 
 
 def _insert_orm(model: type[Model], objs: list[Model], key: str | None) -> dict:

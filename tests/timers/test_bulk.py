@@ -1,6 +1,6 @@
 """One INSERT for many rows (carepath/bulk.py): rows read back as bulk_create writes them."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.forms.models import model_to_dict
@@ -69,3 +69,10 @@ def test_a_row_whose_key_is_taken_is_skipped_and_only_new_rows_get_ids():
 def test_a_model_with_values_computed_on_save_is_refused():
     with pytest.raises(TypeError, match="updated_at"):
         bulk.insert([SLAPolicy(kind="triage", priority="asap", amount=1, unit="days", source="test")])
+
+
+def test_a_naive_datetime_is_refused_rather_than_read_in_another_time_zone(require_postgres):
+    naive = delivery("naive")
+    naive.created_at = datetime(2026, 3, 2, 9, 0)
+    with pytest.raises(TypeError, match="aware"):
+        bulk.insert([naive], key="dedupe_key")
