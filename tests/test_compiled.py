@@ -78,3 +78,17 @@ def test_a_list_of_ids_is_one_array_parameter_whatever_its_length(require_postgr
     for some in (cases[:1], cases, []):
         assert compiled.rows(None, ids=some) == [{"id": pk} for pk in sorted(some)]
     assert len(compiled._plans) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_database_session_prepares_again(require_postgres, pathway, neurologist):
+    compiled = CompiledValues(visible)
+    case = pathway.submitted()
+    compiled.rows(user_roles(neurologist), user=neurologist, pk=case.pk)
+
+    connection.close()  # the next query opens a new session, which has no prepared statements
+    with CaptureQueriesContext(connection) as captured:
+        rows = compiled.rows(user_roles(neurologist), user=neurologist, pk=case.pk)
+
+    assert [r["id"] for r in rows] == [case.pk]
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["PREPARE", "EXECUTE"]
