@@ -12,8 +12,10 @@ a varying value) is always rendered in full.
 
 import logging
 import re
+from datetime import datetime
 from functools import lru_cache
 
+from django.conf import settings
 from django.dispatch import receiver
 from django.template.base import VariableNode
 from django.template.context import make_context
@@ -96,12 +98,12 @@ def _date_pieces(spec: str) -> tuple[str, ...] | None:
     return pieces
 
 
-def format_date(value, spec: str) -> str:
+def format_date(value, spec: str, language: str | None = None) -> str:
     """`django.utils.dateformat.format(value, spec)` for a datetime, faster for the specs we use."""
     pieces = _date_pieces(spec)
     if pieces is None:
         return dateformat.format(value, spec)
-    names = _date_names(translation.get_language())
+    names = _date_names(language or translation.get_language())
     return "".join(_DATE_CHARS[piece](value, names) if i % 2 else piece for i, piece in enumerate(pieces))
 
 
@@ -123,17 +125,26 @@ def _slots(varying: dict) -> tuple[dict, tuple]:
     return context, tuple(key)
 
 
-def _fill(text: str, varying: dict) -> str:
+def _fill(text: str, varying: dict, zone, language: str | None) -> str:
+    """The shape with the message's values; its dates in the zone and language of the render (looked
+    up once per message, not once per date: each lookup goes through a context-local)."""
+
     def value(match: re.Match) -> str:
         name, escaped, spec = match.groups()
         head, _, tail = name.partition(".")
-        v = varying[head][tail] if tail else varying[head]
+        v = _local(varying[head][tail] if tail else varying[head], zone)
         if spec is not None:
-            return format_date(timezone.template_localtime(v), spec)
-        text = v if isinstance(v, str) else str(localize(timezone.template_localtime(v)))
+            return format_date(v, spec, language)
+        text = v if isinstance(v, str) else str(localize(v))
         return conditional_escape(text) if escaped else text
 
     return _SLOT.sub(value, text)
+
+
+def _local(value, zone):
+    """`timezone.template_localtime(value)` in a zone already looked up."""
+    convert = isinstance(value, datetime) and timezone.is_aware(value) and getattr(value, "convert_to_local_time", True)
+    return value.astimezone(zone) if convert and settings.USE_TZ else value
 
 
 @receiver(file_changed)
@@ -146,25 +157,20 @@ def _forget_shapes(sender, **kwargs) -> None:
 def render_text(template_name: str, *, fixed: dict, varying: dict) -> str:
     """`render_to_string(template_name, fixed | varying).strip()`, cheaply (see above)."""
     context, slot_key = _slots(varying)
-    key = (
-        template_name,
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        tuple(sorted(fixed.items())),
-        slot_key,
-    )
+    language, zone = translation.get_language(), timezone.get_current_timezone()
+    key = (template_name, language, zone, tuple(sorted(fixed.items())), slot_key)
     shape = _shapes.get(key)
     if shape is _FULL_RENDER:
         return render_to_string(template_name, fixed | varying).strip()
     if shape is not None:
-        return _fill(shape, varying)
+        return _fill(shape, varying, zone, language)
     template = _shape_template(template_name)
     shape = template.render(make_context(fixed | context, autoescape=template.engine.autoescape)).strip()
     full = render_to_string(template_name, fixed | varying).strip()
     if len(_shapes) > 1000:  # a bound, not an expected size: shapes are few
         _shapes.clear()
     try:
-        fits = _fill(shape, varying) == full
+        fits = _fill(shape, varying, zone, language) == full
     except KeyError:  # a filter changed a placeholder (e.g. |upper)
         fits = False
     if not fits:
