@@ -45,6 +45,16 @@ class CaseEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.transition or self.kind} {self.from_state}→{self.to_state}"
 
 
+def case_reference(referral_id: int) -> str:
+    """How people name a case (pages, e-mails, the API): CP- and the referral's id in six digits."""
+    return f"CP-{referral_id:06d}"
+
+
+def initials(given_name: str, family_name: str) -> str:
+    """A child's initials: what e-mails and worklists show instead of the name (minimum necessary)."""
+    return f"{given_name[:1]}{family_name[:1]}".upper()
+
+
 class WorkItemStatus(models.TextChoices):
     OPEN = "open", "Open"
     DONE = "done", "Done"

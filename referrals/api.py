@@ -35,7 +35,7 @@ from carepath.api.common import (
 )
 from carepath.api.idempotency import idempotent
 from carepath.compiled import AnyOf, CompiledValues
-from carepath.models import AuditLog, CaseEvent, WorkItem, WorkItemStatus
+from carepath.models import AuditLog, CaseEvent, WorkItem, WorkItemStatus, case_reference
 from carepath.roles import user_roles
 from imaging.machine import MRI_MACHINE
 from imaging.models import MRIRequest
@@ -338,7 +338,7 @@ def referral_list_page(page: list[dict], *, user, now) -> list[dict]:
             allowed[key] = REFERRAL_MACHINE.allowed_for(_Case(row), user)
         mris = mri_ids.get(pk, [])
         computed = {
-            "reference": f"CP-{pk:06d}",
+            "reference": case_reference(pk),
             "patient": rows.convert(row, _PATIENT_COLUMNS, tz, prefix="patient__"),
             "allowed_transitions": list(allowed[key]),
             "deadlines": deadlines.get(pk, []),

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from carepath.models import case_reference, initials
+
 from .choices import (
     ConsultRecommendation,
     ContactPreference,
@@ -51,7 +53,7 @@ class Patient(models.Model):
 
     @property
     def initials(self) -> str:
-        return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+        return initials(self.given_name, self.family_name)
 
     def age_in_months(self, on: date) -> int:
         months = (on.year - self.birth_date.year) * 12 + on.month - self.birth_date.month
@@ -150,7 +152,7 @@ class Referral(models.Model):
         ]
 
     def __str__(self):
-        return f"CP-{self.pk:06d}" if self.pk else "new referral"
+        return case_reference(self.pk) if self.pk else "new referral"
 
     @property
     def reference(self) -> str:

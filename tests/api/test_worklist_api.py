@@ -62,3 +62,29 @@ def test_an_item_not_on_my_worklist_is_404(api, referral, coordinator):
     item = referral.work_items.get()
 
     assert api(coordinator).post(f"/api/v1/worklist/{item.pk}/claim/").status_code == 404
+
+
+def test_worklist_rows_equal_the_work_item_serializer_field_for_field(api, pathway, neurologist, coordinator):
+    import json
+    from types import SimpleNamespace
+
+    from rest_framework.renderers import JSONRenderer
+
+    from carepath.api.views import WorkItemSerializer
+
+    pathway.submitted()
+    pathway.protocoled()  # the coordinator schedules it: an item with an MRI request
+    claimed = pathway.submitted()
+    item = claimed.work_items.get()
+    api(neurologist).post(f"/api/v1/worklist/{item.pk}/claim/")
+    WorkItem.objects.filter(pk=item.pk).update(due_at=None, note="Call the family first")
+
+    for user in (neurologist, coordinator):
+        listed = api(user).get("/api/v1/worklist/?page_size=50").json()["results"]
+        items = WorkItem.objects.filter(pk__in=[row["id"] for row in listed]).select_related("referral__patient")
+        context = {"request": SimpleNamespace(user=user), "now": timezone.now()}
+        expected = json.loads(JSONRenderer().render(WorkItemSerializer(items, many=True, context=context).data))
+
+        assert listed, user
+        assert sorted(listed, key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
+        assert list(listed[0]) == WorkItemSerializer.Meta.fields
