@@ -40,8 +40,10 @@ def _throttle_keys(request: HttpRequest, username: str) -> list[str]:
 
 
 def login_locked(request: HttpRequest, username: str) -> bool:
-    return any((cache.get(k) or 0) >= LOGIN_MAX_FAILURES * (1 if ":user:" in k else 4)
-               for k in _throttle_keys(request, username))
+    return any(
+        (cache.get(k) or 0) >= LOGIN_MAX_FAILURES * (1 if ":user:" in k else 4)
+        for k in _throttle_keys(request, username)
+    )
 
 
 def _count_failure(request: HttpRequest, username: str) -> None:

@@ -90,8 +90,14 @@ def _initial(value) -> str:
 def _spec(name: str, f: serializers.Field, data: QueryDict | None, initial: dict, errors: dict) -> FieldSpec:
     widget = _widget(f)
     spec = FieldSpec(
-        name=name, label=str(f.label or name), widget=widget, required=bool(f.required),
-        help_text=str(f.help_text or ""), choices=_choices(f), attrs=_attrs(f), errors=errors.get(name, []),
+        name=name,
+        label=str(f.label or name),
+        widget=widget,
+        required=bool(f.required),
+        help_text=str(f.help_text or ""),
+        choices=_choices(f),
+        attrs=_attrs(f),
+        errors=errors.get(name, []),
     )
     if widget == "group":
         spec.children = [_spec(f"{name}.{n}", c, data, initial, errors) for n, c in f.fields.items() if not c.read_only]
@@ -109,8 +115,9 @@ def _spec(name: str, f: serializers.Field, data: QueryDict | None, initial: dict
     return spec
 
 
-def fields_for(serializer_class, *, data: QueryDict | None = None, initial: dict | None = None,
-               errors: dict | None = None) -> list[FieldSpec]:
+def fields_for(
+    serializer_class, *, data: QueryDict | None = None, initial: dict | None = None, errors: dict | None = None
+) -> list[FieldSpec]:
     if serializer_class is None:
         return []
     fields = serializer_class().fields
@@ -176,8 +183,13 @@ def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict
     """The forms of the actions this user may take on `obj` now (and only those)."""
     initial = initial or {}
     return [
-        ActionForm(machine=machine_key, object_id=obj.pk, version=obj.version, transition=t,
-                   fields=fields_for(t.input_serializer, initial=initial.get(t.name)))
+        ActionForm(
+            machine=machine_key,
+            object_id=obj.pk,
+            version=obj.version,
+            transition=t,
+            fields=fields_for(t.input_serializer, initial=initial.get(t.name)),
+        )
         for t in (machine.get(name) for name in machine.allowed_for(obj, user))
     ]
 
@@ -216,8 +228,14 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
     if transition.is_system or not machine.may_perform(transition, obj, user):
         raise Forbidden(f"Your role may not {transition.label.lower()} on this case.")
     version = parse_version(post.get("version"))
-    form = ActionForm(machine=machine_key, object_id=obj.pk, version=obj.version, transition=transition,
-                      fields=fields_for(transition.input_serializer, data=post), is_open=True)
+    form = ActionForm(
+        machine=machine_key,
+        object_id=obj.pk,
+        version=obj.version,
+        transition=transition,
+        fields=fields_for(transition.input_serializer, data=post),
+        is_open=True,
+    )
     try:
         machine.check(obj, name, actor=user, version=version)  # cheap preflight; the service re-checks on a locked row
         data = _validated(transition, post)

@@ -32,8 +32,9 @@ PRIORITY_ORDER = {"asap": 0, "urgent": 1, "routine": 2}
 
 
 def _with_due(queryset: QuerySet[MRIRequest]) -> QuerySet[MRIRequest]:
-    due = WorkItem.objects.filter(mri_request=OuterRef("pk"), machine=Machine.MRI, is_primary=True,
-                                  status=WorkItemStatus.OPEN).values("due_at")[:1]
+    due = WorkItem.objects.filter(
+        mri_request=OuterRef("pk"), machine=Machine.MRI, is_primary=True, status=WorkItemStatus.OPEN
+    ).values("due_at")[:1]
     return queryset.annotate(due_at=Subquery(due))
 
 
@@ -59,8 +60,9 @@ def _initial(mri: MRIRequest, today) -> dict:
     """The schedule form starts at the sedation default for this child (age, suspected mass)."""
     if mri.state not in MRI_MACHINE.get("schedule").sources:
         return {}
-    default = services.sedation_default(birth_date=mri.referral.patient.birth_date, on=today,
-                                        mass_suspected=services.mass_suspected(mri))
+    default = services.sedation_default(
+        birth_date=mri.referral.patient.birth_date, on=today, mass_suspected=services.mass_suspected(mri)
+    )
     return {"schedule": {"sedation": default}}
 
 
@@ -131,8 +133,9 @@ def _act(request: HttpRequest, url_name: str, template: str, build) -> HttpRespo
         raise Http404("No such MRI request")
     name = request.POST.get("transition", "")
     try:
-        outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, name, request.POST,
-                                      id_kwarg="mri_request_id")
+        outcome = webforms.run_action(
+            "mri", MRI_MACHINE, mri, request.user, name, request.POST, id_kwarg="mri_request_id"
+        )
     except Forbidden as exc:
         raise PermissionDenied(exc.detail) from None
     except InvalidData as exc:
@@ -165,8 +168,11 @@ def _reading(request: HttpRequest, failed: webforms.Outcome | None = None) -> di
     to_report.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), m.performed_at or timezone.now()))
     to_protocol = list(visible.filter(state=MRIState.REQUESTED).order_by("requested_at", "id")[:READING_LIMIT])
     to_protocol.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), m.requested_at))
-    unacknowledged = list(selectors.reports_visible_to(user).filter(
-        category__in=("critical", "urgent"), acknowledged_at__isnull=True).order_by("signed_at")[:READING_LIMIT])
+    unacknowledged = list(
+        selectors.reports_visible_to(user)
+        .filter(category__in=("critical", "urgent"), acknowledged_at__isnull=True)
+        .order_by("signed_at")[:READING_LIMIT]
+    )
     now, today = timezone.now(), timezone.localdate()
     ids = {m.referral_id for m in [*to_report, *to_protocol]}
     from django.apps import apps
@@ -199,8 +205,15 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
     failed = None
     if request.method == "POST":
         try:
-            outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, request.POST.get("transition", ""),
-                                          request.POST, id_kwarg="mri_request_id")
+            outcome = webforms.run_action(
+                "mri",
+                MRI_MACHINE,
+                mri,
+                request.user,
+                request.POST.get("transition", ""),
+                request.POST,
+                id_kwarg="mri_request_id",
+            )
         except Forbidden as exc:
             raise PermissionDenied(exc.detail) from None
         except InvalidData as exc:
@@ -214,8 +227,13 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
     actions = webforms.action_forms("mri", MRI_MACHINE, mri, request.user)
     if failed is not None and failed.form is not None:
         actions = [_swap(a, failed.form) for a in actions]
-    context = {"mri": mri, "referral": mri.referral, "patient": mri.referral.patient, "actions": actions,
-               "banner": failed.banner if failed else "",
-               "age": _card(mri, request.user, timezone.now(), timezone.localdate())["age"],
-               "mass_suspected": services.mass_suspected(mri)}
+    context = {
+        "mri": mri,
+        "referral": mri.referral,
+        "patient": mri.referral.patient,
+        "actions": actions,
+        "banner": failed.banner if failed else "",
+        "age": _card(mri, request.user, timezone.now(), timezone.localdate())["age"],
+        "mass_suspected": services.mass_suspected(mri),
+    }
     return render(request, "imaging/reading.html", context, status=failed.status if failed else 200)

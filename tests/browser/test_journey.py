@@ -16,7 +16,8 @@ def case_action(referral, name, machine="referral", obj=None):
 
 
 def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
-        browser, pediatrician, neurologist, neuroradiologist, coordinator, neurosurgeon):
+    browser, pediatrician, neurologist, neuroradiologist, coordinator, neurosurgeon
+):
     browser.d.delete_all_cookies()
     browser.go("/login/")
     browser.shot("sign-in")
@@ -26,11 +27,21 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     browser.shot("my-work-pediatrician")
     browser.go("/referrals/new/?mrn=BR0001")
     form = browser.d.find_element("id", "referral-form")
-    for name, value in {"given_name": "Robin", "family_name": "Hale", "birth_date": "2019-03-02",
-                        "guardian-0-name": "Jo Hale", "guardian-0-relationship": "father",
-                        "guardian-0-phone": "+447700900001", "reason": "Left eye twitching for 4 months.",
-                        "symptom_onset": "2025-01-10", "first_muscle": "orbicularis_oculi", "muscles": "buccinator",
-                        "side": "left", "red_flags": "facial_weakness", "requested_priority": "routine"}.items():
+    for name, value in {
+        "given_name": "Robin",
+        "family_name": "Hale",
+        "birth_date": "2019-03-02",
+        "guardian-0-name": "Jo Hale",
+        "guardian-0-relationship": "father",
+        "guardian-0-phone": "+447700900001",
+        "reason": "Left eye twitching for 4 months.",
+        "symptom_onset": "2025-01-10",
+        "first_muscle": "orbicularis_oculi",
+        "muscles": "buccinator",
+        "side": "left",
+        "red_flags": "facial_weakness",
+        "requested_priority": "routine",
+    }.items():
         browser.fill(form, name, value)
     browser.shot("new-referral")
     browser.submit(form.find_elements("css selector", "section")[-1])
@@ -44,9 +55,15 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     assert "red flag" in browser.text()
     browser.shot("case-refused-triage")
     browser.act(case_action(referral, "triage"), priority="asap")
-    browser.act(case_action(referral, "record_assessment"), findings="Clonic twitching, left eye and cheek.",
-                working_diagnosis="hfs_primary", brow_lift_sign="true", severity__scale="smc",
-                severity__score="2", mri_indicated="true")
+    browser.act(
+        case_action(referral, "record_assessment"),
+        findings="Clonic twitching, left eye and cheek.",
+        working_diagnosis="hfs_primary",
+        brow_lift_sign="true",
+        severity__scale="smc",
+        severity__score="2",
+        mri_indicated="true",
+    )
     browser.act(case_action(referral, "request_mri"), clinical_question="NVC of the left facial nerve?")
     referral.refresh_from_db()
     assert referral.state == "imaging", browser.text()
@@ -64,8 +81,11 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     browser.act(case_action(None, "schedule", "mri", mri.pk), scheduled_start=start, location="Scanner 2")
     assert "schedule the scan — done" in browser.text().lower()
     browser.shot("mri-board")
-    browser.act(case_action(None, "mark_performed", "mri", mri.pk), accession_number="ACC-BR-1",
-                performed_at=timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
+    browser.act(
+        case_action(None, "mark_performed", "mri", mri.pk),
+        accession_number="ACC-BR-1",
+        performed_at=timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    )
 
     # neuroradiologist: the structured report
     browser.sign_in(neuroradiologist)
@@ -73,11 +93,19 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     browser.shot("reading-queue")
     browser.go(f"/mri/reading/{mri.pk}/")
     browser.shot("reading-study")
-    browser.act(case_action(None, "sign_report", "mri", mri.pk), **{
-        "findings__nvc__status": "present", "findings__nvc__side": "left", "findings__nvc__vessel": "aica",
-        "findings__nvc__segment": "root_exit_point", "findings__nvc__severity": "indentation",
-        "findings__lesion__present": "false", "impression": "Left AICA indents the root exit zone.",
-        "category": "routine"})
+    browser.act(
+        case_action(None, "sign_report", "mri", mri.pk),
+        **{
+            "findings__nvc__status": "present",
+            "findings__nvc__side": "left",
+            "findings__nvc__vessel": "aica",
+            "findings__nvc__segment": "root_exit_point",
+            "findings__nvc__severity": "indentation",
+            "findings__lesion__present": "false",
+            "impression": "Left AICA indents the root exit zone.",
+            "category": "routine",
+        },
+    )
     referral.refresh_from_db()
     assert referral.state == "results_review"
 
@@ -94,8 +122,11 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     browser.shot("my-work-neurosurgeon")
     browser.go(f"/cases/{referral.pk}/")
     browser.shot("case-consult")
-    browser.act(case_action(referral, "record_consult"), recommendation="observe",
-                note="Mild spasm; toxin first, reconsider decompression if it fails.")
+    browser.act(
+        case_action(referral, "record_consult"),
+        recommendation="observe",
+        note="Mild spasm; toxin first, reconsider decompression if it fails.",
+    )
     referral.refresh_from_db()
     assert referral.state == "results_review", browser.text()
     assert referral.consults.get().answered_by == neurosurgeon
@@ -104,8 +135,13 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     browser.sign_in(neurologist)
     browser.go(f"/cases/{referral.pk}/")
     assert "toxin first" in browser.text()
-    browser.act(case_action(referral, "conclude"), diagnosis="hfs_primary", plan="botulinum_toxin",
-                follow_up="Review in 3 months.", letter="Dear colleague, Robin has hemifacial spasm.")
+    browser.act(
+        case_action(referral, "conclude"),
+        diagnosis="hfs_primary",
+        plan="botulinum_toxin",
+        follow_up="Review in 3 months.",
+        letter="Dear colleague, Robin has hemifacial spasm.",
+    )
     browser.go("/dashboard/")
     browser.shot("dashboard")
 
@@ -125,11 +161,20 @@ def test_a_form_error_keeps_what_was_typed(browser, pediatrician):
     browser.sign_in(pediatrician)
     browser.go("/referrals/new/?mrn=BR0002")
     form = browser.d.find_element("id", "referral-form")
-    for name, value in {"given_name": "Sam", "family_name": "Lee", "birth_date": "2018-01-01",
-                        "guardian-0-name": "Ali Lee", "guardian-0-relationship": "mother",
-                        "guardian-0-email": "ali@example.org", "reason": "Twitching.",
-                        "symptom_onset": "2099-01-01", "first_muscle": "orbicularis_oculi", "side": "right",
-                        "requested_priority": "routine", "clinical_notes": "Please keep me"}.items():
+    for name, value in {
+        "given_name": "Sam",
+        "family_name": "Lee",
+        "birth_date": "2018-01-01",
+        "guardian-0-name": "Ali Lee",
+        "guardian-0-relationship": "mother",
+        "guardian-0-email": "ali@example.org",
+        "reason": "Twitching.",
+        "symptom_onset": "2099-01-01",
+        "first_muscle": "orbicularis_oculi",
+        "side": "right",
+        "requested_priority": "routine",
+        "clinical_notes": "Please keep me",
+    }.items():
         browser.fill(form, name, value)
     browser.submit(form.find_elements("css selector", "section")[-1])
 

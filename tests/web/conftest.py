@@ -6,8 +6,10 @@ def _plain_http_and_static(settings):
     """Tests run over plain HTTP against source static files (production redirects to HTTPS and
     serves a hashed manifest built by collectstatic)."""
     settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

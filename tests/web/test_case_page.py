@@ -16,8 +16,9 @@ def test_the_referrer_sees_their_case_and_the_view_is_audited(signed_in, pediatr
 
     assert response.status_code == 200
     assert referral.reference in response.content.decode()
-    assert AuditLog.objects.filter(action="view", object_type="referrals.referral", object_id=str(referral.pk),
-                                   actor=pediatrician).exists()
+    assert AuditLog.objects.filter(
+        action="view", object_type="referrals.referral", object_id=str(referral.pk), actor=pediatrician
+    ).exists()
 
 
 def test_another_pediatrician_gets_404_for_a_case_they_did_not_refer(signed_in, other_pediatrician, referral):
@@ -48,8 +49,10 @@ def test_the_referrer_is_offered_no_neurology_actions(signed_in, pediatrician, r
 
 
 def test_triage_from_the_form_moves_the_case(signed_in, neurologist, referral):
-    response = signed_in(neurologist).post(case_url(referral), {
-        "machine": "referral", "transition": "triage", "version": referral.version, "priority": "urgent"})
+    response = signed_in(neurologist).post(
+        case_url(referral),
+        {"machine": "referral", "transition": "triage", "version": referral.version, "priority": "urgent"},
+    )
 
     assert response.status_code == 302
     assert Referral.objects.get(pk=referral.pk).state == "triaged"
@@ -59,9 +62,16 @@ def test_a_red_flag_guard_is_shown_beside_the_priority_and_the_input_is_kept(sig
     from tests.factories import make_referral
 
     flagged = make_referral(pediatrician, red_flags=["papilloedema"])
-    response = signed_in(neurologist).post(case_url(flagged), {
-        "machine": "referral", "transition": "triage", "version": flagged.version, "priority": "routine",
-        "override_reason": ""})
+    response = signed_in(neurologist).post(
+        case_url(flagged),
+        {
+            "machine": "referral",
+            "transition": "triage",
+            "version": flagged.version,
+            "priority": "routine",
+            "override_reason": "",
+        },
+    )
 
     html = response.content.decode()
     assert response.status_code == 400
@@ -71,9 +81,17 @@ def test_a_red_flag_guard_is_shown_beside_the_priority_and_the_input_is_kept(sig
 
 def test_nested_assessment_fields_post_as_dotted_names_and_errors_land_beside_them(signed_in, neurologist, pathway):
     referral = pathway.triaged()
-    post = {"machine": "referral", "transition": "record_assessment", "version": referral.version,
-            "findings": "Twitching of the left eye.", "working_diagnosis": "hfs_primary", "brow_lift_sign": "true",
-            "severity.scale": "smc", "severity.score": "7", "mri_indicated": "true"}
+    post = {
+        "machine": "referral",
+        "transition": "record_assessment",
+        "version": referral.version,
+        "findings": "Twitching of the left eye.",
+        "working_diagnosis": "hfs_primary",
+        "brow_lift_sign": "true",
+        "severity.scale": "smc",
+        "severity.score": "7",
+        "mri_indicated": "true",
+    }
     client = signed_in(neurologist)
 
     refused = client.post(case_url(referral), post)
@@ -93,8 +111,10 @@ def test_a_stale_form_says_someone_else_acted_and_shows_the_new_state(signed_in,
     stale_version = referral.version
     services.referral_triage(referral_id=referral.pk, actor=neurologist, priority="routine")
 
-    response = signed_in(neurologist).post(case_url(referral), {
-        "machine": "referral", "transition": "decline", "version": stale_version, "reason": "x", "advice": "y"})
+    response = signed_in(neurologist).post(
+        case_url(referral),
+        {"machine": "referral", "transition": "decline", "version": stale_version, "reason": "x", "advice": "y"},
+    )
 
     html = response.content.decode()
     assert response.status_code == 409
@@ -103,8 +123,10 @@ def test_a_stale_form_says_someone_else_acted_and_shows_the_new_state(signed_in,
 
 
 def test_a_transition_the_role_may_not_take_gets_a_clean_403(signed_in, pediatrician, referral):
-    response = signed_in(pediatrician).post(case_url(referral), {
-        "machine": "referral", "transition": "triage", "version": referral.version, "priority": "asap"})
+    response = signed_in(pediatrician).post(
+        case_url(referral),
+        {"machine": "referral", "transition": "triage", "version": referral.version, "priority": "asap"},
+    )
 
     assert response.status_code == 403
     assert Referral.objects.get(pk=referral.pk).state == "submitted"
@@ -129,8 +151,9 @@ def test_tampered_hidden_fields_get_a_clean_error_page(signed_in, neurologist, r
 def test_an_mri_action_for_another_cases_request_is_404(signed_in, coordinator, pathway):
     first, second = pathway.protocoled(), pathway.protocoled()
     mri = second.mri_requests.get()
-    response = signed_in(coordinator).post(case_url(first), {
-        "machine": "mri", "object": mri.pk, "transition": "schedule", "version": mri.version})
+    response = signed_in(coordinator).post(
+        case_url(first), {"machine": "mri", "object": mri.pk, "transition": "schedule", "version": mri.version}
+    )
     assert response.status_code == 404
 
 
@@ -171,5 +194,5 @@ def test_the_case_page_runs_a_bounded_number_of_queries(signed_in, neurologist, 
 def test_the_neurosurgeon_sees_the_consult_question_in_the_next_step(signed_in, neurosurgeon, pathway):
     referral = pathway.neurosurgery()
     html = signed_in(neurosurgeon).get(case_url(referral)).content.decode()
-    next_step = html[html.index('id="next-step"'):html.index("What you can do now")]
+    next_step = html[html.index('id="next-step"') : html.index("What you can do now")]
     assert "MVD candidate?" in next_step and 'value="record_consult"' in html

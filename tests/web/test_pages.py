@@ -115,8 +115,9 @@ def test_my_work_lists_are_audited(signed_in, neurologist, referral):
 
 
 @pytest.mark.parametrize("cases", [1, 50])
-def test_my_work_runs_a_constant_number_of_queries(signed_in, neurologist, pediatrician, cases,
-                                                   django_assert_max_num_queries):
+def test_my_work_runs_a_constant_number_of_queries(
+    signed_in, neurologist, pediatrician, cases, django_assert_max_num_queries
+):
     patient = factories.make_patient(pediatrician)
     for _ in range(cases):
         factories.make_referral(pediatrician, patient=patient)
@@ -127,15 +128,30 @@ def test_my_work_runs_a_constant_number_of_queries(signed_in, neurologist, pedia
 
 # --- new referral --------------------------------------------------------------------------------
 REFERRAL_POST = {
-    "reason": "Left eye twitching.", "symptom_onset": "2024-01-10", "first_muscle": "orbicularis_oculi",
-    "muscles": ["buccinator"], "side": "left", "frequency": "daily", "requested_priority": "routine",
-    "red_flags": ["facial_weakness"], "clinical_notes": "",
+    "reason": "Left eye twitching.",
+    "symptom_onset": "2024-01-10",
+    "first_muscle": "orbicularis_oculi",
+    "muscles": ["buccinator"],
+    "side": "left",
+    "frequency": "daily",
+    "requested_priority": "routine",
+    "red_flags": ["facial_weakness"],
+    "clinical_notes": "",
 }
 NEW_PATIENT = {
-    "mrn": "NEW123", "given_name": "Robin", "family_name": "Hale", "birth_date": "2016-05-01", "sex": "male",
-    "guardian-TOTAL_FORMS": "2", "guardian-INITIAL_FORMS": "0", "guardian-MIN_NUM_FORMS": "0",
-    "guardian-MAX_NUM_FORMS": "2", "guardian-0-name": "Jo Hale", "guardian-0-relationship": "father",
-    "guardian-0-phone": "+447700900001", "guardian-0-has_parental_responsibility": "on",
+    "mrn": "NEW123",
+    "given_name": "Robin",
+    "family_name": "Hale",
+    "birth_date": "2016-05-01",
+    "sex": "male",
+    "guardian-TOTAL_FORMS": "2",
+    "guardian-INITIAL_FORMS": "0",
+    "guardian-MIN_NUM_FORMS": "0",
+    "guardian-MAX_NUM_FORMS": "2",
+    "guardian-0-name": "Jo Hale",
+    "guardian-0-relationship": "father",
+    "guardian-0-phone": "+447700900001",
+    "guardian-0-has_parental_responsibility": "on",
 }
 
 
@@ -205,9 +221,19 @@ def test_a_coordinator_schedules_from_the_board(signed_in, coordinator, pathway)
     referral = pathway.protocoled()
     mri = referral.mri_requests.get()
     start = (timezone.localtime() + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
-    response = signed_in(coordinator).post(reverse("mri_board"), {
-        "machine": "mri", "object": mri.pk, "transition": "schedule", "version": mri.version,
-        "scheduled_start": start, "location": "Scanner 1", "sedation": "", "sedation_override_reason": ""})
+    response = signed_in(coordinator).post(
+        reverse("mri_board"),
+        {
+            "machine": "mri",
+            "object": mri.pk,
+            "transition": "schedule",
+            "version": mri.version,
+            "scheduled_start": start,
+            "location": "Scanner 1",
+            "sedation": "",
+            "sedation_override_reason": "",
+        },
+    )
     assert response.status_code == 302
     assert MRIRequest.objects.get(pk=mri.pk).state == "scheduled"
 
@@ -215,9 +241,18 @@ def test_a_coordinator_schedules_from_the_board(signed_in, coordinator, pathway)
 def test_a_board_error_reopens_the_card_form_with_the_input(signed_in, coordinator, pathway):
     referral = pathway.protocoled()
     mri = referral.mri_requests.get()
-    response = signed_in(coordinator).post(reverse("mri_board"), {
-        "machine": "mri", "object": mri.pk, "transition": "schedule", "version": mri.version,
-        "scheduled_start": "2001-01-01T09:00", "location": "Scanner 9", "sedation": "none"})
+    response = signed_in(coordinator).post(
+        reverse("mri_board"),
+        {
+            "machine": "mri",
+            "object": mri.pk,
+            "transition": "schedule",
+            "version": mri.version,
+            "scheduled_start": "2001-01-01T09:00",
+            "location": "Scanner 9",
+            "sedation": "none",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert "must be in the future" in html and 'value="Scanner 9"' in html
@@ -231,7 +266,8 @@ def test_a_board_column_shows_its_most_due_cards_and_says_how_many_more(signed_i
     referrals = [pathway.protocoled() for _ in range(3)]
     for days, referral in zip((9, 1, 5), referrals, strict=True):  # the second is the most due
         WorkItem.objects.filter(mri_request__referral=referral, is_primary=True, status="open").update(
-            due_at=timezone.now() + timedelta(days=days))
+            due_at=timezone.now() + timedelta(days=days)
+        )
     html = signed_in(coordinator).get(reverse("mri_board")).content.decode()
     late, first, middle = (r.patient.mrn for r in referrals)
     assert first in html and middle in html and late not in html
@@ -244,8 +280,9 @@ def test_a_pediatrician_may_not_open_the_board(signed_in, pediatrician):
 
 
 @pytest.mark.parametrize("cases", [1, 20])
-def test_the_board_runs_a_bounded_number_of_queries(signed_in, coordinator, pathway, cases,
-                                                    django_assert_max_num_queries):
+def test_the_board_runs_a_bounded_number_of_queries(
+    signed_in, coordinator, pathway, cases, django_assert_max_num_queries
+):
     for _ in range(cases):
         pathway.scheduled()
     client = signed_in(coordinator)
@@ -259,11 +296,23 @@ def test_a_neuroradiologist_signs_a_structured_report_from_the_reading_page(sign
     client = signed_in(neuroradiologist)
     assert mri.accession_number in client.get(reverse("reading_queue")).content.decode()
 
-    response = client.post(reverse("reading", args=[mri.pk]), {
-        "machine": "mri", "object": mri.pk, "transition": "sign_report", "version": mri.version,
-        "findings.nvc.status": "present", "findings.nvc.side": "left", "findings.nvc.vessel": "aica",
-        "findings.nvc.segment": "root_exit_point", "findings.nvc.severity": "contact",
-        "findings.lesion.present": "false", "impression": "AICA contact.", "category": "routine"})
+    response = client.post(
+        reverse("reading", args=[mri.pk]),
+        {
+            "machine": "mri",
+            "object": mri.pk,
+            "transition": "sign_report",
+            "version": mri.version,
+            "findings.nvc.status": "present",
+            "findings.nvc.side": "left",
+            "findings.nvc.vessel": "aica",
+            "findings.nvc.segment": "root_exit_point",
+            "findings.nvc.severity": "contact",
+            "findings.lesion.present": "false",
+            "impression": "AICA contact.",
+            "category": "routine",
+        },
+    )
 
     assert response.status_code == 302
     report = MRIRequest.objects.get(pk=mri.pk).report
@@ -272,9 +321,19 @@ def test_a_neuroradiologist_signs_a_structured_report_from_the_reading_page(sign
 
 def test_a_missing_nested_finding_is_reported_beside_it(signed_in, neuroradiologist, pathway):
     mri = pathway.performed().mri_requests.get()
-    response = signed_in(neuroradiologist).post(reverse("reading", args=[mri.pk]), {
-        "machine": "mri", "object": mri.pk, "transition": "sign_report", "version": mri.version,
-        "findings.nvc.status": "present", "findings.lesion.present": "false", "impression": "x", "category": "routine"})
+    response = signed_in(neuroradiologist).post(
+        reverse("reading", args=[mri.pk]),
+        {
+            "machine": "mri",
+            "object": mri.pk,
+            "transition": "sign_report",
+            "version": mri.version,
+            "findings.nvc.status": "present",
+            "findings.lesion.present": "false",
+            "impression": "x",
+            "category": "routine",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert 'id="f-findings-nvc-vessel-err"' in html.replace(f"action-mri-{mri.pk}-sign-report-", "")
@@ -286,8 +345,9 @@ def test_the_reading_queue_is_for_neuroradiologists(signed_in, coordinator):
 
 # --- notifications -------------------------------------------------------------------------------
 def _notify(user, referral, key):
-    return Notification.objects.create(recipient=user, referral=referral, kind="test", subject=f"Note {key}",
-                                       dedupe_key=key, created_at=timezone.now())
+    return Notification.objects.create(
+        recipient=user, referral=referral, kind="test", subject=f"Note {key}", dedupe_key=key, created_at=timezone.now()
+    )
 
 
 def test_the_badge_counts_unread_notifications_and_acknowledging_clears_it(signed_in, pediatrician, referral):
