@@ -184,6 +184,7 @@ def throughput(timers: int, workers: int) -> dict:
     ids = Timer.objects.filter(bench).aggregate(lo=Min("pk"), hi=Max("pk"))
     cases = Referral.objects.filter(patient__mrn__startswith=PREFIX).aggregate(lo=Min("pk"), hi=Max("pk"))
     try:
+        load_before = os.getloadavg()[0]
         cpu_before = sum(_group_cpu_seconds(p.pid) for p in procs)
         started = time.perf_counter()
         tick.delay()
@@ -214,6 +215,8 @@ def throughput(timers: int, workers: int) -> dict:
         # Celery workers' own CPU per timer (PostgreSQL's is not in it): what the machine's other load
         # cannot inflate, unlike the wall-clock figure on a shared host.
         "worker_cpu_ms_per_timer": round(worker_cpu * 1000 / timers, 3),
+        # The machine's 1-minute load average before and after: the wall clock is only comparable with it.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -256,6 +259,7 @@ def empty_tick(cases: int, repeats: int = 50, warmup: int = 10) -> dict:
         "queries": len(queries),
         "ms_p50": round(statistics.median(samples), 2),
         "ms_max": round(max(samples), 2),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -287,10 +291,14 @@ def main() -> None:
     for row in result["throughput"]:
         print(
             f"tick: {row['timers']} due timers, {row['workers']} worker(s): {row['seconds']} s, "
-            f"{row['timers_per_second']} timers/s, worker CPU {row['worker_cpu_ms_per_timer']} ms/timer"
+            f"{row['timers_per_second']} timers/s, worker CPU {row['worker_cpu_ms_per_timer']} ms/timer, "
+            f"load average {row['load_average'][0]} -> {row['load_average'][1]}"
         )
     for row in result["empty_tick"]:
-        print(f"empty tick at {row['open_cases']} open cases: p50 {row['ms_p50']} ms, {row['queries']} queries")
+        print(
+            f"empty tick at {row['open_cases']} open cases: p50 {row['ms_p50']} ms, {row['queries']} queries, "
+            f"load average {row['load_average']}"
+        )
     print(json.dumps(result))
 
 
