@@ -51,13 +51,14 @@ SELECT r.id, r.state, r.version, r.priority, r.requested_priority, r.referred_by
  WHERE r.state = 'triaged' AND r.priority = 'routine'
  ORDER BY r.submitted_at DESC LIMIT %s
 """
+# The worklist's own order (carepath.models.due_or_never), which its index serves.
 WORKLIST_SQL = """
 SELECT w.id, w.kind, w.machine, w.is_primary, w.queue, w.assigned_to_id, w.status, w.priority, w.due_at,
        w.created_at, w.note, w.mri_request_id, r.id, r.state, p.given_name, p.family_name
   FROM carepath_workitem w JOIN referrals_referral r ON r.id = w.referral_id
   JOIN referrals_patient p ON p.id = r.patient_id
  WHERE w.status = 'open' AND (w.assigned_to_id = %s OR (w.assigned_to_id IS NULL AND w.queue = ANY(%s)))
- ORDER BY COALESCE(w.due_at, 'infinity'::timestamptz), w.id LIMIT %s
+ ORDER BY COALESCE(w.due_at, '9999-12-31 00:00:00+00'::timestamptz), w.id LIMIT %s
 """
 
 

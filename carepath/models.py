@@ -1,10 +1,13 @@
 """Cross-cutting records shared by both apps: the timeline, work items, notifications and audit."""
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 
 from .roles import Role
 
@@ -82,6 +85,14 @@ class WorkItemKind(models.TextChoices):
     GUARDIAN_CONTACT_MISSING = "guardian_contact_missing", "Add a contact for the family"
 
 
+def due_or_never():
+    """A work item's due time, with items that have none after every dated one: the worklists' order
+    (`due_or_never(), id`), as one expression so cursor pagination can page through it and an index
+    (`workitem_open_worklist`) can serve it."""
+    never = datetime(9999, 12, 31, tzinfo=UTC)
+    return Coalesce("due_at", Value(never, output_field=models.DateTimeField()))
+
+
 class WorkItem(models.Model):
     """An open step of a case, in a role's queue, optionally claimed (FHIR Task; DESIGN.md §3)."""
 
@@ -117,7 +128,9 @@ class WorkItem(models.Model):
             models.CheckConstraint(condition=Q(status__in=WorkItemStatus.values), name="workitem_status_valid"),
         ]
         indexes = [
-            # worklists: open items of a queue, soonest due first
+            # worklists (API and My work): open items in their order, read until a page is full
+            models.Index(due_or_never(), "id", condition=Q(status="open"), name="workitem_open_worklist"),
+            # open items of a queue, soonest due first
             models.Index(fields=["queue", "due_at"], condition=Q(status="open"), name="workitem_open_queue_due"),
             models.Index(
                 fields=["assigned_to", "due_at"], condition=Q(status="open"), name="workitem_open_assignee_due"

@@ -1,9 +1,9 @@
 """Worklists and notifications: read from work items and notification rows (DESIGN.md §3)."""
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from . import access
-from .models import Notification, WorkItem, WorkItemStatus
+from .models import Notification, WorkItem, WorkItemStatus, due_or_never
 from .roles import user_roles
 
 
@@ -15,7 +15,7 @@ def worklist_for(user) -> QuerySet[WorkItem]:
         WorkItem.objects.filter(mine, status=WorkItemStatus.OPEN)
         .filter(access.referral_q(user, prefix="referral__"))
         .select_related("referral__patient", "mri_request", "assigned_to")
-        .order_by(F("due_at").asc(nulls_last=True), "id")
+        .order_by(due_or_never(), "id")
     )
 
 

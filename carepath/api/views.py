@@ -2,10 +2,8 @@
 
 from django.contrib.auth import authenticate
 from django.db import connection, transaction
-from django.db.models import DateTimeField, F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, viewsets
@@ -17,7 +15,7 @@ from rest_framework.views import APIView
 from carepath import audit, selectors, workitems
 from carepath.compiled import AnyOf, CompiledValues
 from carepath.inbox import notification_acknowledge
-from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, initials
+from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.roles import user_roles
 
 from . import rows
@@ -36,8 +34,6 @@ from .throttles import FailedLoginThrottle
 from .tokens import token_issue, token_revoke
 
 ID = r"[0-9]{1,18}"
-# Sorts items without a due time after every dated one, so cursor pagination can page through them.
-NO_DUE = parse_datetime("9999-12-31T00:00:00+00:00")
 
 
 # --- tokens ----------------------------------------------------------------------------------------
@@ -289,8 +285,7 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return WorkItem.objects.none()
-        due = Coalesce("due_at", Value(NO_DUE, output_field=DateTimeField()))
-        items = selectors.worklist_for(self.request.user).annotate(sort_due=due)
+        items = selectors.worklist_for(self.request.user).annotate(sort_due=due_or_never())
         # a list pages through ids (cheap to build and compile); `worklist_rows` then reads the page
         return items.values("id", "sort_due") if self.action == "list" else items
 
