@@ -8,7 +8,7 @@ import functools
 from collections.abc import Iterable
 from contextvars import ContextVar
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from .models import AuditLog
@@ -45,7 +45,11 @@ def _create_read_row(**fields) -> None:
     row = AuditLog(**fields)
     values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _insert_fields()]
     with connection.cursor() as cursor:
-        cursor.execute(_read_row_sql(), values)
+        try:
+            cursor.execute(_read_row_sql(), values)
+        except DatabaseError:  # a failed INSERT skips the COMMIT: end the transaction we began, then fail
+            cursor.execute("ROLLBACK")
+            raise
 
 
 @functools.cache

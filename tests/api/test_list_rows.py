@@ -108,3 +108,18 @@ def test_a_bearer_request_knows_the_callers_roles_without_another_query(api, neu
 
         assert roles == user_roles(type(user).objects.get(pk=user.pk))
         assert len(captured) == (0 if connection.vendor == "postgresql" else 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_audit_row_that_fails_leaves_no_open_transaction_behind(require_postgres, pathway, neurologist):
+    from django.db import DatabaseError
+
+    referral = pathway.submitted()
+    too_long = SimpleNamespace(pk=referral.pk, _meta=SimpleNamespace(label_lower="x" * 100))  # object_type: 64
+
+    with pytest.raises(DatabaseError):
+        audit.record_view(neurologist, too_long, "api")
+
+    assert not connection.in_atomic_block
+    assert Referral.objects.filter(pk=referral.pk).exists()  # the session still answers
+    assert not AuditLog.objects.filter(action="view").exists()
