@@ -8,7 +8,7 @@ import functools
 from collections.abc import Iterable
 from contextvars import ContextVar
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
 from .models import AuditLog
@@ -41,15 +41,12 @@ def _create_read_row(**fields) -> None:
         AuditLog.objects.create(**fields)
         return
     # One round trip instead of four (BEGIN, SET LOCAL, INSERT, COMMIT): every read of a record pays it.
-    # Django's psycopg cursor binds parameters client-side, so the four statements go as one string.
+    # Django's psycopg cursor binds parameters client-side, so both statements go as one string, which
+    # PostgreSQL runs as one implicit transaction: SET LOCAL ends with it, and a failure rolls it back.
     row = AuditLog(**fields)
     values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _insert_fields()]
     with connection.cursor() as cursor:
-        try:
-            cursor.execute(_read_row_sql(), values)
-        except DatabaseError:  # a failed INSERT skips the COMMIT: end the transaction we began, then fail
-            cursor.execute("ROLLBACK")
-            raise
+        cursor.execute(_read_row_sql(), values)
 
 
 @functools.cache
@@ -62,7 +59,7 @@ def _read_row_sql() -> str:
     qn = connection.ops.quote_name
     names = ", ".join(qn(f.column) for f in _insert_fields())
     insert = f"INSERT INTO {qn(AuditLog._meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(_insert_fields()))})"  # noqa: S608  our names; values are parameters
-    return f"BEGIN; SET LOCAL synchronous_commit TO OFF; {insert}; COMMIT"
+    return f"SET LOCAL synchronous_commit TO OFF; {insert}"
 
 
 def record(actor, action: str, obj, changes: dict | None = None) -> None:
