@@ -1,4 +1,4 @@
-"""Service-level deadlines for work items (DESIGN.md §4).
+"""Service-level deadlines for work items and for the case clock (DESIGN.md §4).
 
 The clocks live in the database (`SLAPolicy`, editable in the admin; `Holiday` for the working-day
 calendar). `DEFAULTS` below is the seed table (migration 0004 copies it) and the fallback when a
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from .models import CaseClock
 from .models import WorkItemKind as K
 from .roles import Role
 
@@ -65,6 +66,10 @@ DEFAULTS: dict[str, dict[str, Clock]] = {
     K.NEUROSURGERY_CONSULT: {ASAP: Clock(2, D), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},
     K.WAS_NOT_BROUGHT_REVIEW: _same(Clock(2, WD)),
     K.GUARDIAN_CONTACT_MISSING: _same(Clock(1, WD)),
+    # The case clock (carepath/case_clock.py): 18 calendar weeks, as RTT counts them. DESIGN.md gives
+    # only the routine figure; 18 weeks is the outer limit for every priority (an asap or urgent case
+    # is held to far tighter step clocks on the way), and the admin may tighten it.
+    CaseClock.REFERRAL_TO_CONCLUSION: _same(Clock(18 * 7, D)),
 }
 OUR_CHOICE = "design choice (CarePath), editable"
 SOURCES: dict[str, str] = {
@@ -77,7 +82,14 @@ SOURCES: dict[str, str] = {
     K.REPORT_MRI: "NHSE reporting turnaround 2023 (routine hard stop 28 days)",
     K.CRITICAL_RESULT_ACK: "ACR practice parameter / RCR critical results guidance",
     K.ACKNOWLEDGE_OUTCOME: "closed-loop referral: 5 working days, then remind; auto_close at 14 days",
+    CaseClock.REFERRAL_TO_CONCLUSION: "NHS referral-to-treatment, 18 weeks",
 }
+# The case clock warns at 14 and 16 weeks: an MRI alone may take 6 weeks, so a warning two days
+# before the breach would come too late to change anything.
+CASE_CLOCK_REMINDER_HOURS = (4 * 168, 2 * 168)
+# Weekly after the breach: the case's overdue step already escalates daily, and a breached 18-week
+# pathway is not put right in a day; a daily case-level message on top would teach people to skip it.
+CASE_CLOCK_ESCALATE_EVERY_HOURS = 168
 
 
 def default_reminders(clock: Clock) -> tuple[int, ...]:
@@ -94,6 +106,8 @@ def default_reminders(clock: Clock) -> tuple[int, ...]:
 
 
 def default_escalation_hours(kind: str, clock: Clock) -> int:
+    if kind == CaseClock.REFERRAL_TO_CONCLUSION:
+        return CASE_CLOCK_ESCALATE_EVERY_HOURS
     if kind == K.CRITICAL_RESULT_ACK:
         return 1  # ACR/RCR: a critical result escalates until someone acts on it
     return 4 if clock.unit == H and clock.amount <= 48 else 24
@@ -110,7 +124,7 @@ def default_policy(kind: str, priority: str) -> Policy | None:
         kind=kind,
         priority=priority,
         clock=clock,
-        reminder_hours=default_reminders(clock),
+        reminder_hours=CASE_CLOCK_REMINDER_HOURS if kind in CaseClock.values else default_reminders(clock),
         escalate_every_hours=default_escalation_hours(kind, clock),
         escalate_to=escalate_to,
         source=SOURCES.get(kind, OUR_CHOICE),
@@ -118,7 +132,7 @@ def default_policy(kind: str, priority: str) -> Policy | None:
 
 
 def seed_rows() -> list[dict]:
-    """The rows migration 0004 wrote (kept here so tests can check the seed matches the code)."""
+    """The rows migrations 0004 and 0007 wrote (kept here so tests can check the seed matches the code)."""
     rows = []
     for kind in DEFAULTS:
         for priority in (ASAP, URGENT, ROUTINE):

@@ -90,9 +90,18 @@ class Holiday(models.Model):
         return f"{self.date:%Y-%m-%d} {self.name}"
 
 
+class CaseClock(models.TextChoices):
+    """Clocks that time a whole case rather than one step (DESIGN.md §4, last row). Their SLA policies
+    are keyed like a work-item kind, but no work item exists: nothing goes on a worklist."""
+
+    REFERRAL_TO_CONCLUSION = "referral_to_conclusion", "Referral to conclusion (18-week standard)"
+
+
 class TimerKind(models.TextChoices):
     REMINDER = "reminder", "Reminder before a deadline"
     ESCALATION = "escalation", "Escalation after a deadline"
+    CLOCK_REMINDER = "clock_reminder", "Case clock: reminder before the breach"
+    CLOCK_ESCALATION = "clock_escalation", "Case clock: escalation after the breach"
     ALERT = "alert", "Immediate alert (critical result, new review)"
     FAMILY_REMINDER = "family_reminder", "Appointment reminder to the family"
     FLAG_MISSED = "flag_missed", "Flag a missed MRI appointment"
