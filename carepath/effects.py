@@ -4,6 +4,8 @@
   item's owner or queue; from the second escalation on also to the policy's `escalate_to` role;
   a timeline event per timer; an escalation schedules the next one `escalate_every_hours` later
   (from *now*, so a late sweep sends one escalation per interval, never a flood).
+- clock_reminder / clock_escalation: the same, about the case's 18-week clock instead of a work item
+  (`carepath.case_clock`): to the neurologist holding the case's neurology item, else the queue.
 - family_reminder: `carepath.family`.
 - flag_missed / auto_close: the app's own service with the system actor, registered by the app
   (`register_transition` from its AppConfig.ready(); carepath never imports the apps).
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import F
 
-from . import bulk, family, notifications, sla
+from . import bulk, case_clock, family, notifications, sla
 from .errors import DomainError
 from .models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
 from .roles import get_system_user
@@ -27,7 +29,11 @@ EVENT_KIND = {
     TimerKind.REMINDER: CaseEvent.Kind.REMINDER,
     TimerKind.ESCALATION: CaseEvent.Kind.ESCALATION,
     TimerKind.ALERT: CaseEvent.Kind.NOTE,
+    TimerKind.CLOCK_REMINDER: CaseEvent.Kind.REMINDER,
+    TimerKind.CLOCK_ESCALATION: CaseEvent.Kind.ESCALATION,
 }
+ESCALATIONS = (TimerKind.ESCALATION, TimerKind.CLOCK_ESCALATION)
+REMINDERS = (TimerKind.REMINDER, TimerKind.CLOCK_REMINDER)
 
 # timer kind → callable(timer, actor, now); filled by the apps' ready().
 _TRANSITIONS: dict[str, Callable] = {}
@@ -60,20 +66,33 @@ def apply(timers: list[Timer], *, now: datetime) -> list[Delivery]:
     deliveries = _staff(live, now=now, system=system)
     mark(live, TimerState.DONE, now)
     deliveries += family.fire([t for t in timers if t.kind == TimerKind.FAMILY_REMINDER], now=now, system=system)
+    deliveries += _case_clock([t for t in timers if t.kind in case_clock.CLOCK_KINDS], now=now, system=system)
+    return deliveries
+
+
+def _case_clock(timers: list[Timer], *, now: datetime, system) -> list[Delivery]:
+    """The case clock's reminders and escalations, through the same steps as a work item's."""
+    if not timers:
+        return []
+    live, moot = case_clock.running_only(timers, now=now)
+    mark(moot, TimerState.CANCELLED, now, error="case clock stopped, or the reminder came after the breach")
+    deliveries = _staff(live, now=now, system=system)
+    mark(live, TimerState.DONE, now)
     return deliveries
 
 
 def _level(timer: Timer) -> int:
-    return int(timer.data.get("level", 1)) if timer.kind == TimerKind.ESCALATION else 0
+    return int(timer.data.get("level", 1)) if timer.kind in ESCALATIONS else 0
 
 
 def _roles_needed(timers: list[Timer]) -> set[str]:
     roles = set()
     for t in timers:
-        if t.work_item.assigned_to_id is None:
-            roles.add(t.work_item.queue)
+        item = case_clock.target(t)
+        if item.assigned_to_id is None:
+            roles.add(item.queue)
         if _level(t) >= 2:
-            roles.add(sla.policy_for(t.work_item.kind, t.work_item.priority).escalate_to)
+            roles.add(sla.policy_for(item.kind, item.priority).escalate_to)
     return roles - {""}
 
 
@@ -88,7 +107,7 @@ def role_members(roles: set[str]) -> dict[str, list]:
 
 
 def recipients(timer: Timer, members: dict[str, list]) -> list:
-    item = timer.work_item
+    item = case_clock.target(timer)
     owner = item.assigned_to if item.assigned_to_id and item.assigned_to.is_active else None
     users = [owner] if owner else list(members.get(item.queue, []))
     if _level(timer) >= 2:
@@ -120,7 +139,7 @@ def _staff(timers: list[Timer], *, now: datetime, system) -> list[Delivery]:
             for u in users
         ]
         events.append(_event(timer, now, system, [u.get_username() for u in users]))
-        if timer.kind == TimerKind.ESCALATION:
+        if timer.kind in ESCALATIONS:
             follow_ups.append(_next_escalation(timer, now))
     bulk.insert(events)
     bulk.insert(follow_ups, key="key")
@@ -128,7 +147,7 @@ def _staff(timers: list[Timer], *, now: datetime, system) -> list[Delivery]:
 
 
 def _event(timer: Timer, now: datetime, system, notified: list[str]) -> CaseEvent:
-    item = timer.work_item
+    item = case_clock.target(timer)
     data = {
         "work_item": item.pk,
         "step": notifications.step(item.kind),
@@ -136,9 +155,9 @@ def _event(timer: Timer, now: datetime, system, notified: list[str]) -> CaseEven
         "notified": notified,
         "timer": timer.pk,
     }
-    if timer.kind == TimerKind.ESCALATION:
+    if timer.kind in ESCALATIONS:
         data["level"] = _level(timer)
-    if timer.kind == TimerKind.REMINDER:
+    if timer.kind in REMINDERS:
         data["hours_before"] = timer.data.get("hours_before")
     return CaseEvent(
         referral_id=timer.referral_id,
@@ -153,15 +172,17 @@ def _event(timer: Timer, now: datetime, system, notified: list[str]) -> CaseEven
 
 
 def _next_escalation(timer: Timer, now: datetime) -> Timer:
-    item = timer.work_item
+    """The same timer one level up (its key with the level bumped: `wi7:escalate:2`), due one interval
+    from now."""
+    item = case_clock.target(timer)
     level = _level(timer) + 1
     every = sla.policy_for(item.kind, item.priority).escalate_every_hours
     return Timer(
-        key=f"wi{item.pk}:escalate:{level}",
-        kind=TimerKind.ESCALATION,
+        key=f"{timer.key.rpartition(':')[0]}:{level}",
+        kind=timer.kind,
         due_at=now + timedelta(hours=every),
         referral_id=timer.referral_id,
-        work_item=item,
-        data={"level": level},
+        work_item_id=timer.work_item_id,
+        data={**timer.data, "level": level},
         created_at=now,
     )

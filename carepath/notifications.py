@@ -41,9 +41,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import bulk
+from . import bulk, case_clock
 from .message_templates import render_text
-from .models import Channel, Delivery, DeliveryState, Notification, Timer, TimerKind, WorkItemKind
+from .models import CaseClock, Channel, Delivery, DeliveryState, Notification, Timer, TimerKind, WorkItemKind
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def step(kind: str) -> str:
     return str(_STEPS.get(kind, kind))
 
 
-_STEPS = dict(WorkItemKind.choices)
+_STEPS = {**dict(WorkItemKind.choices), **dict(CaseClock.choices)}
 
 
 def local(dt: datetime | None, tz_name: str = "") -> datetime | None:
@@ -74,11 +74,13 @@ STAFF_TEMPLATES = {
     TimerKind.REMINDER: "email/staff_reminder.txt",
     TimerKind.ESCALATION: "email/staff_escalation.txt",
     TimerKind.ALERT: "email/staff_alert.txt",
+    TimerKind.CLOCK_REMINDER: "email/case_clock_reminder.txt",
+    TimerKind.CLOCK_ESCALATION: "email/case_clock_escalation.txt",
 }
 
 
 def render_staff(timer: Timer, *, now: datetime) -> tuple[str, str]:
-    item = timer.work_item
+    item = case_clock.target(timer)
     fixed = {
         "step": step(item.kind),
         "level": timer.data.get("level", 1),

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, workitems
+from carepath import access, audit, case_clock, workitems
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
@@ -33,6 +33,8 @@ STEPS = {
     S.CONCLUDED: (WorkItemKind.ACKNOWLEDGE_OUTCOME, Role.PEDIATRICIAN),
 }
 REFERRER_STEPS = {S.RETURNED, S.CONCLUDED}  # these items go to the referring pediatrician by name
+# Entering these stops the 18-week referral-to-conclusion clock (carepath/case_clock.py).
+CLOCK_STOPS = {S.CONCLUDED, *REFERRAL_MACHINE.terminal}
 DETAIL_FIELDS = (
     "reason",
     "symptom_onset",
@@ -71,6 +73,8 @@ def _commit(
     )
     if referral.state in REFERRAL_MACHINE.terminal:  # nothing stays open on a finished case
         workitems.close_items(referral_id=referral.pk, actor=actor, status=WorkItemStatus.CANCELLED)
+    if referral.state in CLOCK_STOPS:
+        case_clock.stop(referral_id=referral.pk)
     return referral
 
 
@@ -210,7 +214,7 @@ def referral_triage(*, referral_id: int, actor, priority: str, override_reason: 
         )
     referral.priority, referral.priority_override_reason = priority, override_reason
     referral.triaged_at = timezone.now()
-    return _commit(
+    _commit(
         referral,
         "triage",
         actor=actor,
@@ -218,6 +222,9 @@ def referral_triage(*, referral_id: int, actor, priority: str, override_reason: 
         update_fields=["priority", "priority_override_reason", "triaged_at"],
         anchor=referral.triaged_at,
     )
+    # The priority picks the clock's policy; the clock itself runs from receipt (RTT's clock start).
+    case_clock.start(referral_id=referral.pk, priority=priority, submitted_at=referral.submitted_at)
+    return referral
 
 
 @transaction.atomic

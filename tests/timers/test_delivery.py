@@ -199,7 +199,9 @@ def staff_values(i: int, note: str = "") -> dict:
     }
 
 
-@pytest.mark.parametrize("template", ["staff_reminder", "staff_escalation", "staff_alert"])
+@pytest.mark.parametrize(
+    "template", ["staff_reminder", "staff_escalation", "staff_alert", "case_clock_reminder", "case_clock_escalation"]
+)
 def test_a_message_filled_in_from_its_shape_reads_exactly_as_a_full_render(template):
     name = f"email/{template}.txt"
     for i, note in enumerate(["", "Guardian's phone: <none> & e-mail", "", "Second note"]):
