@@ -87,7 +87,7 @@ SOURCES: dict[str, str] = {
 # The case clock warns at 14 and 16 weeks: an MRI alone may take 6 weeks, so a warning two days
 # before the breach would come too late to change anything.
 CASE_CLOCK_REMINDER_HOURS = (4 * 168, 2 * 168)
-# Weekly after the breach: the case's overdue step already escalates daily, and a breached 18-week
+# Weekly after the breach: an overdue step of the case usually escalates daily too, and a breached 18-week
 # pathway is not put right in a day; a daily case-level message on top would teach people to skip it.
 CASE_CLOCK_ESCALATE_EVERY_HOURS = 168
 
