@@ -255,6 +255,9 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
 
 
 def _event_label(event: CaseEvent) -> str:
+    step = event.data.get("step") if event.kind in (CaseEvent.Kind.REMINDER, CaseEvent.Kind.ESCALATION) else None
+    if step:  # a step's reminder or escalation, or the case clock's: say which ("Escalation: Triage the referral")
+        return f"{event.get_kind_display()}: {step}"
     if not event.transition:
         return "Referral received" if event.kind == CaseEvent.Kind.CREATED else event.get_kind_display()
     machine = MRI_MACHINE if event.machine == "mri" else REFERRAL_MACHINE
