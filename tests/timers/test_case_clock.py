@@ -228,3 +228,29 @@ def test_firing_clock_timers_costs_the_same_queries_for_one_case_as_for_six(path
     few, many = due_clock_timers(pathway, 1), due_clock_timers(pathway, 6)
     assert queries_to_fire(few) == queries_to_fire(many)
     assert Timer.objects.filter(pk__in=few + many, state=TimerState.DONE).count() == 21
+
+
+def due_step_reminders(pathway, n: int) -> list[int]:
+    referral = pathway.triaged()
+    item = WorkItem.objects.get(referral=referral, kind=WorkItemKind.FIRST_ASSESSMENT)
+    now = timezone.now()
+    rows = [
+        Timer(
+            key=f"mixed:{referral.pk}:{i}",
+            kind=TimerKind.REMINDER,
+            due_at=now - timedelta(minutes=1),
+            referral=referral,
+            work_item=item,
+            data={"hours_before": 24},
+            created_at=now,
+        )
+        for i in range(n)
+    ]
+    return [t.pk for t in Timer.objects.bulk_create(rows)]
+
+
+def test_a_batch_of_step_and_clock_timers_costs_the_same_queries_whatever_its_size(pathway):
+    timers.fire_batch(due_step_reminders(pathway, 1) + due_clock_timers(pathway, 1))  # warm the caches
+    few = due_step_reminders(pathway, 1) + due_clock_timers(pathway, 1)
+    many = due_step_reminders(pathway, 20) + due_clock_timers(pathway, 4)
+    assert queries_to_fire(few) == queries_to_fire(many)
