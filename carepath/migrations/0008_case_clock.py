@@ -32,7 +32,7 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("carepath", "0006_workitem_open_primary_mri_index")]
+    dependencies = [("carepath", "0007_workitem_open_worklist_index")]
 
     operations = [
         migrations.AlterField(
