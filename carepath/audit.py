@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from django.db import connection
 from django.utils import timezone
 
+from . import bulk
 from .models import AuditLog
 
 _channel: ContextVar[str] = ContextVar("audit_channel", default="system")
@@ -49,6 +50,11 @@ def _create_read_row(**fields) -> None:
         cursor.execute(_read_row_sql(), values)
 
 
+def _create_row(**fields) -> None:
+    """A write's audit row, in the write's transaction (one statement: every transition writes one)."""
+    bulk.insert([AuditLog(**fields)])
+
+
 @functools.cache
 def _insert_fields() -> list:
     return [f for f in AuditLog._meta.concrete_fields if not f.primary_key]
@@ -64,7 +70,7 @@ def _read_row_sql() -> str:
 
 def record(actor, action: str, obj, changes: dict | None = None) -> None:
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    create = _create_read_row if action == AuditLog.Action.VIEW else AuditLog.objects.create
+    create = _create_read_row if action == AuditLog.Action.VIEW else _create_row
     create(
         at=timezone.now(),
         actor=actor if authenticated else None,

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import sla
+from . import bulk, sla
 from .models import CaseClock, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemStatus
 from .roles import Role
 
@@ -30,12 +30,12 @@ CLOCK_KINDS = frozenset({TimerKind.CLOCK_REMINDER, TimerKind.CLOCK_ESCALATION})
 
 
 # --- scheduling (inside the transition's transaction) ---------------------------------------------
-def start(*, referral_id: int, priority: str, submitted_at: datetime) -> list[Timer]:
+def start(*, referral_id: int, priority: str, submitted_at: datetime) -> None:
     """The clock's reminders still ahead and its first escalation at the deadline. Keys are unique per
     case, so starting it twice writes nothing the second time."""
     policy = sla.policy_for(CLOCK, priority)
     if policy is None:
-        return []
+        return
     now = timezone.now()
     deadline = sla.add_clock(submitted_at, policy.clock)
     base = {"deadline": deadline.isoformat(), "started_at": submitted_at.isoformat()}
@@ -45,7 +45,7 @@ def start(*, referral_id: int, priority: str, submitted_at: datetime) -> list[Ti
         if (at := deadline - timedelta(hours=hours)) > now
     ]
     rows.append(_timer(referral_id, TimerKind.CLOCK_ESCALATION, deadline, "escalate:1", {**base, "level": 1}, now))
-    return Timer.objects.bulk_create(rows, ignore_conflicts=True)
+    bulk.insert(rows, key="key")
 
 
 def _timer(referral_id: int, kind: str, due_at: datetime, suffix: str, data: dict, now: datetime) -> Timer:

@@ -8,7 +8,7 @@ old step's work item and opens the next (with their timers), all inside the call
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from . import audit, workitems
+from . import audit, bulk, workitems
 from .models import AuditLog, CaseEvent, WorkItemStatus
 from .workflow import Transition
 
@@ -40,7 +40,7 @@ def commit(
     anchor=None,
     assigned_to=None,
     closed_status: str = WorkItemStatus.DONE,
-) -> CaseEvent:
+) -> None:
     """`steps` maps each state to the work item that waits on it (kind, queue): leaving a state
     closes its item with `closed_status`, entering one opens the next (DESIGN.md §3)."""
     now = timezone.now()
@@ -50,7 +50,7 @@ def commit(
     obj.updated_at = now
     obj.save(update_fields=["state", "version", "updated_at", *update_fields])
     payload = jsonable(data or {})
-    event = CaseEvent.objects.create(
+    event = CaseEvent(
         referral_id=referral_id,
         mri_request_id=mri_request_id,
         machine=machine,
@@ -61,6 +61,7 @@ def commit(
         at=now,
         data=payload,
     )
+    bulk.insert([event])  # one statement, a third of `create`'s CPU: every transition writes one
     audit.record(
         actor,
         AuditLog.Action.TRANSITION,
@@ -80,4 +81,3 @@ def commit(
         assigned_to=assigned_to,
         closed_status=closed_status,
     )
-    return event
