@@ -168,3 +168,20 @@ class CompiledValues:
         compiler = query.get_compiler(DEFAULT_DB_ALIAS)
         sql, params = compiler.as_sql()
         return query, compiler, sql, params
+
+
+_LOCKS: dict[type, tuple[CompiledValues, list[str]]] = {}
+
+
+def lock(model: type[Model], pk: int) -> Model:
+    """`model.objects.select_for_update().get(pk=pk)`, compiled once per model: every transition
+    starts by locking its row (STYLE.md), and building that query cost ~0.35 ms of CPU each time."""
+    if model not in _LOCKS:
+        columns = [f.attname for f in model._meta.concrete_fields]
+        locked = CompiledValues(lambda pk: model.objects.select_for_update().filter(pk=pk).values(*columns))
+        _LOCKS[model] = (locked, columns)
+    locked, columns = _LOCKS[model]
+    found = locked.rows(None, pk=pk)
+    if not found:
+        raise model.DoesNotExist(f"{model.__name__} {pk} does not exist.")
+    return model.from_db(DEFAULT_DB_ALIAS, columns, [found[0][name] for name in columns])

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, case_clock, workitems
+from carepath import access, audit, case_clock, compiled, workitems
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
@@ -49,7 +49,7 @@ DETAIL_FIELDS = (
 
 
 def _lock(referral_id: int) -> Referral:
-    return Referral.objects.select_for_update().get(pk=referral_id)
+    return compiled.lock(Referral, referral_id)
 
 
 def _commit(

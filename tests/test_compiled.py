@@ -92,3 +92,23 @@ def test_a_new_database_session_prepares_again(require_postgres, pathway, neurol
 
     assert [r["id"] for r in rows] == [case.pk]
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["PREPARE", "EXECUTE"]
+
+
+def test_lock_returns_the_row_as_the_orm_would_and_locks_it(pathway):
+    from django.db import transaction
+
+    from carepath.compiled import _LOCKS, lock
+
+    case = pathway.imaging()
+
+    with transaction.atomic():
+        locked = lock(Referral, case.pk)
+
+    fields = [f.attname for f in Referral._meta.concrete_fields]
+    expected = Referral.objects.get(pk=case.pk)
+    assert [getattr(locked, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert locked._state.adding is False
+    plans = _LOCKS[Referral][0]._plans.values()
+    assert all("FOR UPDATE" in plan.sql for plan in plans) or connection.vendor == "sqlite"  # SQLite locks the file
+    with pytest.raises(Referral.DoesNotExist):
+        lock(Referral, case.pk + 10_000)
