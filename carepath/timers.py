@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from . import notifications, sla
+from . import bulk, notifications, sla
 from .models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def _batch_size() -> int:
 
 
 # --- scheduling (inside the caller's transaction) -----------------------------------------------
-def schedule_for_item(item: WorkItem, *, anchor: datetime | None = None) -> list[Timer]:
+def schedule_for_item(item: WorkItem, *, anchor: datetime | None = None) -> None:
     """A work item's reminders, its first escalation, an immediate alert for alerting kinds, and
     the outcome's auto-close. Keys are unique per item, so this is safe to call once per item."""
     rows = []
@@ -63,11 +63,10 @@ def schedule_for_item(item: WorkItem, *, anchor: datetime | None = None) -> list
     if item.kind == WorkItemKind.ACKNOWLEDGE_OUTCOME:
         at = (anchor or item.created_at) + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS)
         rows.append(_timer(item, TimerKind.AUTO_CLOSE, at, "auto_close", {}))
-    created = Timer.objects.bulk_create(rows)
-    alerts = [t.pk for t in created if t.kind == TimerKind.ALERT]
+    ids = bulk.insert(rows, key="key")  # one statement, on every transition that opens an item
+    alerts = [ids[t.key] for t in rows if t.kind == TimerKind.ALERT and t.key in ids]
     if alerts:
         transaction.on_commit(lambda: _queue_now(alerts))
-    return created
 
 
 def _timer(item: WorkItem, kind: str, due_at: datetime, suffix: str, data: dict) -> Timer:
