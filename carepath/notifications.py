@@ -43,7 +43,17 @@ from django.utils.module_loading import import_string
 
 from . import bulk, case_clock
 from .message_templates import render_text
-from .models import CaseClock, Channel, Delivery, DeliveryState, Notification, Timer, TimerKind, WorkItemKind
+from .models import (
+    CaseClock,
+    Channel,
+    Delivery,
+    DeliveryState,
+    Notification,
+    Timer,
+    TimerKind,
+    WorkItemKind,
+    case_reference,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +61,6 @@ log = logging.getLogger(__name__)
 # --- content --------------------------------------------------------------------------------------
 def case_link(referral_id: int) -> str:
     return f"{settings.CAREPATH_BASE_URL.rstrip('/')}/cases/{referral_id}/"
-
-
-def reference(referral_id: int) -> str:
-    return f"CP-{referral_id:06d}"
 
 
 def step(kind: str) -> str:
@@ -87,7 +93,7 @@ def render_staff(timer: Timer, *, now: datetime) -> tuple[str, str]:
         "hours_before": timer.data.get("hours_before"),
     }
     varying = {
-        "reference": reference(timer.referral_id),
+        "reference": case_reference(timer.referral_id),
         "initials": timer.referral.patient.initials,
         "due_at": local(item.due_at),
         "link": case_link(timer.referral_id),

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 
 from carepath import notifications
-from carepath.models import AuditLog
+from carepath.models import AuditLog, case_reference
 
 from .models import MRIRequest, ReportAddendum
 
@@ -27,7 +27,7 @@ def report_amended(*, mri_request_id: int, addendum_id: int) -> list[int]:
     mri = MRIRequest.objects.select_related("referral__patient", "report").get(pk=mri_request_id)
     addendum = ReportAddendum.objects.get(pk=addendum_id)
     context = {
-        "reference": notifications.reference(mri.referral_id),
+        "reference": case_reference(mri.referral_id),
         "initials": mri.referral.patient.initials,
         "link": notifications.case_link(mri.referral_id),
     }
