@@ -5,9 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.template.loader import render_to_string
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from carepath import case_clock, notifications, sla, timers
@@ -15,6 +13,7 @@ from carepath.message_templates import render_text
 from carepath.models import CaseEvent, Notification, SLAPolicy, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from referrals import services
 from tests import factories
+from tests.timers.queries import queries_to_fire
 
 pytestmark = pytest.mark.django_db
 WEEK = timedelta(weeks=1)
@@ -215,12 +214,6 @@ def due_clock_timers(pathway, cases: int) -> list[int]:
         clock_timers(referral).update(due_at=timezone.now() - timedelta(minutes=1))
         ids += list(clock_timers(referral).values_list("pk", flat=True))
     return ids
-
-
-def queries_to_fire(ids: list[int]) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        timers.fire_batch(ids)
-    return len(queries)
 
 
 def test_firing_clock_timers_costs_the_same_queries_for_one_case_as_for_six(pathway):

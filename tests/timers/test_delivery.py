@@ -15,6 +15,7 @@ from django.utils import timezone
 from carepath import notifications, timers
 from carepath.message_templates import render_text
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerKind, TimerState, WorkItem
+from tests.timers.queries import queries_to_fire
 
 pytestmark = pytest.mark.django_db
 
@@ -153,12 +154,6 @@ def due_reminders(pathway, n: int) -> list[int]:
         for i in range(n)
     )
     return [t.pk for t in created]
-
-
-def queries_to_fire(ids: list[int]) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        timers.fire_batch(ids)
-    return len(queries)
 
 
 def test_firing_a_batch_costs_the_same_queries_for_2_timers_as_for_40(pathway):
