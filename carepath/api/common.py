@@ -169,10 +169,19 @@ class AuditedListMixin:
     """A page of records, with one audit row naming the records shown (DESIGN.md §7).
 
     The list's filters apply to the list only: DRF would also build the filter form for a detail or
-    an action and apply list filters sent with it (`GET {id}/?state=closed` answered 404)."""
+    an action and apply list filters sent with it (`GET {id}/?state=closed` answered 404). A list
+    sent without any of its filters skips the filter form too (~0.5 ms): an empty filter filters
+    nothing."""
 
     def filter_queryset(self, queryset):
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
+        if self.action != "list" or not self._filtered():
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def _filtered(self) -> bool:
+        filterset = getattr(self, "filterset_class", None)
+        given = self.request.query_params
+        return filterset is None or any(name in given for name in filterset.base_filters)
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
