@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 
 from carepath.models import AuditLog, WorkItem
 from referrals import services
-from referrals.api import ReferralDetailSerializer
+from referrals.serializers import ReferralDetailSerializer
 from referrals.models import Referral
 
 

@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from carepath import audit
 from carepath.models import AuditLog
 from carepath.roles import user_roles
-from referrals.api import ReferralSerializer
+from referrals.serializers import ReferralSerializer
 from referrals.models import Referral
 
 
