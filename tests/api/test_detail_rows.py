@@ -10,8 +10,8 @@ from rest_framework.renderers import JSONRenderer
 
 from carepath.models import AuditLog, WorkItem
 from referrals import services
-from referrals.serializers import ReferralDetailSerializer
 from referrals.models import Referral
+from referrals.serializers import ReferralDetailSerializer
 
 
 @pytest.fixture

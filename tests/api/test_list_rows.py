@@ -14,8 +14,8 @@ from rest_framework.renderers import JSONRenderer
 from carepath import audit
 from carepath.models import AuditLog
 from carepath.roles import user_roles
-from referrals.serializers import ReferralSerializer
 from referrals.models import Referral
+from referrals.serializers import ReferralSerializer
 
 
 @pytest.fixture
