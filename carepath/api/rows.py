@@ -13,10 +13,10 @@ from datetime import date, datetime
 from django.db import models
 from django.utils import timezone
 
-from carepath.models import WorkItem, WorkItemKind, WorkItemStatus
+from carepath.models import WorkItem, WorkItemStatus
+from carepath.notifications import step
 
 DATETIME, DATE, PLAIN = "datetime", "date", "plain"
-KIND_LABELS = {value: str(label) for value, label in WorkItemKind.choices}
 
 
 def datetime_json(value: datetime | None, tz) -> str | None:
@@ -61,7 +61,7 @@ def deadline_from_row(item: dict, now: datetime) -> dict:
     return {
         "work_item": item["id"],
         "kind": item["kind"],
-        "label": KIND_LABELS.get(item["kind"], item["kind"]),
+        "label": step(item["kind"]),
         "queue": item["queue"],
         "assigned_to": item["assigned_to_id"],
         "priority": item["priority"],

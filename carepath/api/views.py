@@ -16,6 +16,7 @@ from carepath import audit, selectors, workitems
 from carepath.compiled import AnyOf, CompiledValues
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
+from carepath.notifications import step
 from carepath.roles import user_roles
 
 from . import rows
@@ -226,7 +227,7 @@ def worklist_json(page: list[dict], *, user, now) -> list[dict]:
     for row in page:
         pk, referral_id, mri = row["id"], row["referral_id"], row["mri_request"]
         computed = {
-            "label": rows.KIND_LABELS.get(row["kind"], row["kind"]),
+            "label": step(row["kind"]),
             "overdue": row["due_at"] is not None and row["due_at"] < now,
             "referral": {
                 "id": referral_id,
