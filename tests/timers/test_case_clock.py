@@ -13,7 +13,7 @@ from carepath.message_templates import render_text
 from carepath.models import CaseEvent, Notification, SLAPolicy, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from referrals import services
 from tests import factories
-from tests.timers.queries import queries_to_fire
+from tests.timers.queries import due_reminders_on, queries_to_fire
 
 pytestmark = pytest.mark.django_db
 WEEK = timedelta(weeks=1)
@@ -226,20 +226,7 @@ def test_firing_clock_timers_costs_the_same_queries_for_one_case_as_for_six(path
 def due_step_reminders(pathway, n: int) -> list[int]:
     referral = pathway.triaged()
     item = WorkItem.objects.get(referral=referral, kind=WorkItemKind.FIRST_ASSESSMENT)
-    now = timezone.now()
-    rows = [
-        Timer(
-            key=f"mixed:{referral.pk}:{i}",
-            kind=TimerKind.REMINDER,
-            due_at=now - timedelta(minutes=1),
-            referral=referral,
-            work_item=item,
-            data={"hours_before": 24},
-            created_at=now,
-        )
-        for i in range(n)
-    ]
-    return [t.pk for t in Timer.objects.bulk_create(rows)]
+    return due_reminders_on(item, n, "mixed")
 
 
 def test_a_batch_of_step_and_clock_timers_costs_the_same_queries_whatever_its_size(pathway):

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from carepath import notifications, timers
 from carepath.message_templates import render_text
-from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerKind, TimerState, WorkItem
-from tests.timers.queries import queries_to_fire
+from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerState, WorkItem
+from tests.timers.queries import due_reminders_on, queries_to_fire
 
 pytestmark = pytest.mark.django_db
 
@@ -138,22 +138,8 @@ def test_each_message_costs_one_statement_beyond_its_chunk():
 
 # --- firing in batches -------------------------------------------------------------------------------
 def due_reminders(pathway, n: int) -> list[int]:
-    referral = pathway.submitted()
-    item = WorkItem.objects.get(referral=referral, kind="triage")
-    now = timezone.now()
-    created = Timer.objects.bulk_create(
-        Timer(
-            key=f"batch:{referral.pk}:{i}",
-            kind=TimerKind.REMINDER,
-            due_at=now - timedelta(minutes=1),
-            referral=referral,
-            work_item=item,
-            data={"hours_before": 24},
-            created_at=now,
-        )
-        for i in range(n)
-    )
-    return [t.pk for t in created]
+    item = WorkItem.objects.get(referral=pathway.submitted(), kind="triage")
+    return due_reminders_on(item, n, "batch")
 
 
 def test_firing_a_batch_costs_the_same_queries_for_2_timers_as_for_40(pathway):
