@@ -72,8 +72,7 @@ def page_rows(user, ids: list[int]) -> list[dict]:
         found = _PAGE.rows(shape=user_roles(user), user=user, ids=ids) if ids else []
     else:
         found = list(list_values(selectors.referrals_visible_to(user).filter(pk__in=ids)))
-    by_id = {row["id"]: row for row in found}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    return rows.in_order(found, ids)
 
 
 def _page_relations(ids: list[int], now) -> tuple[dict, dict]:

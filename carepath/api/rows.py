@@ -113,5 +113,11 @@ def _parsed(text: str | None, kind: str):
     return datetime.fromisoformat(text) if kind is DATETIME else date.fromisoformat(text)
 
 
+def in_order(found: list[dict], ids: list[int]) -> list[dict]:
+    """A page's rows in the order the paginator gave their ids (one that vanished meanwhile is skipped)."""
+    by_id = {row["id"]: row for row in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def current_timezone():
     return timezone.get_current_timezone()

@@ -217,8 +217,7 @@ def worklist_rows(user, ids: list[int]) -> list[dict]:
         found = _WORKLIST_PAGE.rows(shape=user_roles(user), user=user, ids=ids) if ids else []
     else:
         found = list(selectors.worklist_for(user).filter(pk__in=ids).values(*_ITEM_VALUES))
-    by_id = {row["id"]: row for row in found}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    return rows.in_order(found, ids)
 
 
 def worklist_json(page: list[dict], *, user, now) -> list[dict]:
