@@ -9,7 +9,11 @@ class CarepathConfig(AppConfig):
     verbose_name = "CarePath (work items, timeline, audit)"
 
     def ready(self):
-        from . import admin_timers, checks  # noqa: F401  (timer/SLA admin; the deploy checks)
+        from django.db.backends.signals import connection_created
+
+        from . import admin_timers, checks, pg_loaders  # noqa: F401  (timer/SLA admin; the deploy checks)
+
+        connection_created.connect(pg_loaders.install, dispatch_uid="carepath.pg_loaders")
 
         tune_garbage_collector(settings.CAREPATH_GC_THRESHOLD)
 
