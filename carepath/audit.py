@@ -44,10 +44,13 @@ def _create_read_row(**fields) -> None:
     # One round trip instead of four (BEGIN, SET LOCAL, INSERT, COMMIT): every read of a record pays it.
     # Django's psycopg cursor binds parameters client-side, so both statements go as one string, which
     # PostgreSQL runs as one implicit transaction: SET LOCAL ends with it, and a failure rolls it back.
-    row = AuditLog(**fields)
-    values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _insert_fields()]
     with connection.cursor() as cursor:
-        cursor.execute(_read_row_sql(), values)
+        cursor.execute(_read_row_sql(), _read_row_values(fields))
+
+
+def _read_row_values(fields: dict) -> list:
+    row = AuditLog(**fields)
+    return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _insert_fields()]
 
 
 def _create_row(**fields) -> None:
@@ -90,17 +93,38 @@ def record_view(actor, obj, what: str = "") -> None:
 
 def record_list(actor, model, object_ids: Iterable, query: str = "") -> None:
     """One row for a page of records shown in a list (who saw which children, when)."""
+    fields = _list_row(actor, model, object_ids, query)
+    if fields is not None:
+        _create_read_row(**fields)
+
+
+def list_read_ahead(actor, model, object_ids: Iterable, query: str = "") -> tuple[str, list] | None:
+    """`record_list`, for a page whose rows are read next: the row's INSERT as (sql, params), which
+    the caller MUST send in the same round trip as that read (`CompiledValues.rows(ahead=…)`), so
+    the row and the read commit together in one implicit transaction. Returns None when there is
+    nothing to send: no ids, or the row could not ride along (SQLite, inside a transaction) and has
+    been written already."""
+    fields = _list_row(actor, model, object_ids, query)
+    if fields is None:
+        return None
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        _create_read_row(**fields)
+        return None
+    return _read_row_sql(), _read_row_values(fields)
+
+
+def _list_row(actor, model, object_ids: Iterable, query: str) -> dict | None:
     ids = [str(i) for i in object_ids]
     if not ids:
-        return
+        return None
     authenticated = actor is not None and actor.is_authenticated
-    _create_read_row(
-        at=timezone.now(),
-        actor=actor if authenticated else None,
-        actor_username=actor.get_username() if authenticated else "",
-        action=AuditLog.Action.LIST,
-        object_type=model._meta.label_lower,
-        object_id="",
-        changes={"ids": ids, "query": query[:500]},
-        channel=_channel.get(),
-    )
+    return {
+        "at": timezone.now(),
+        "actor": actor if authenticated else None,
+        "actor_username": actor.get_username() if authenticated else "",
+        "action": AuditLog.Action.LIST,
+        "object_type": model._meta.label_lower,
+        "object_id": "",
+        "changes": {"ids": ids, "query": query[:500]},
+        "channel": _channel.get(),
+    }

@@ -119,7 +119,9 @@ class CompiledValues:
         self.build = build
         self._plans: dict[tuple, _Plan | object] = {}
 
-    def rows(self, shape: Hashable, **args) -> list[dict]:
+    def rows(self, shape: Hashable, /, ahead: tuple[str, list] | None = None, **args) -> list[dict]:
+        """`ahead`: (sql, params) of statements to run first, in the same round trip and the same
+        implicit transaction (PostgreSQL; e.g. `audit.list_read_ahead`'s audit row)."""
         key = (shape, tuple(sorted(args)))
         plan = self._plans.get(key)
         if plan is None:
@@ -131,10 +133,17 @@ class CompiledValues:
             params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
         connection = connections[DEFAULT_DB_ALIAS]
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if connection.vendor != "postgresql":
+                if ahead is not None:
+                    raise ValueError("statements ahead of a compiled query need PostgreSQL")
+                cursor.execute(plan.sql, params)
+            elif ahead is None:
                 cursor.execute(_prepared(connection, plan), params)
             else:
-                cursor.execute(plan.sql, params)
+                sql, before = ahead
+                cursor.execute(f"{sql}; {_prepared(connection, plan)}", [*before, *params])
+                while cursor.nextset():  # to the last statement's result: this query's
+                    pass
             fetched = cursor.fetchall()
         if plan.converters:
             fetched = plan.compiler.apply_converters(fetched, plan.converters)

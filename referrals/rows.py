@@ -65,11 +65,12 @@ def list_values(queryset, *more, **more_expressions):
 _PAGE = CompiledValues(lambda user, ids: list_values(selectors.referrals_visible_to(user).filter(AnyOf(F("pk"), ids))))
 
 
-def page_rows(user, ids: list[int]) -> list[dict]:
+def page_rows(user, ids: list[int], *, ahead: tuple[str, list] | None = None) -> list[dict]:
     """The `list_values` rows of these cases, in this order: on PostgreSQL one prepared query, the
-    same for every page (`AnyOf`); the access rules apply again."""
+    same for every page (`AnyOf`); the access rules apply again. `ahead`: statements sent in the
+    same round trip (the page's audit row, `audit.list_read_ahead`)."""
     if connection.vendor == "postgresql":
-        found = _PAGE.rows(shape=user_roles(user), user=user, ids=ids) if ids else []
+        found = _PAGE.rows(user_roles(user), ahead=ahead, user=user, ids=ids) if ids else []
     else:
         found = list(list_values(selectors.referrals_visible_to(user).filter(pk__in=ids)))
     return rows.in_order(found, ids)
@@ -150,7 +151,7 @@ _DETAIL = CompiledValues(lambda user, pk: detail_values(selectors.referrals_visi
 
 def referral_detail_json(user, pk: int, *, now) -> dict | None:
     """The case as `ReferralDetailSerializer` writes it, or None if `user` may not see it."""
-    found = _DETAIL.rows(shape=user_roles(user), user=user, pk=int(pk))
+    found = _DETAIL.rows(user_roles(user), user=user, pk=int(pk))
     if not found:
         return None
     row, tz = found[0], rows.current_timezone()

@@ -104,7 +104,7 @@ _TOKEN = CompiledValues(_token_values)
 
 
 def _token_with_user(digest: str) -> ApiToken | None:
-    found = _TOKEN.rows(shape=connection.vendor, digest=digest)
+    found = _TOKEN.rows(connection.vendor, digest=digest)
     if not found:
         return None
     row = found[0]

@@ -123,3 +123,31 @@ def test_a_read_audit_row_that_fails_leaves_no_open_transaction_behind(require_p
     assert not connection.in_atomic_block
     assert Referral.objects.filter(pk=referral.pk).exists()  # the session still answers
     assert not AuditLog.objects.filter(action="view").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/api/v1/referrals/?page_size=2", "/api/v1/worklist/?page_size=2"])
+def test_a_list_pages_audit_row_is_written_with_its_read_in_one_round_trip(require_postgres, api, pathway, url):
+    for _ in range(3):
+        pathway.submitted()
+    client = api(pathway.neuro)
+
+    with CaptureQueriesContext(connection) as captured:
+        shown = [row["id"] for row in client.get(url).json()["results"]]
+
+    row = AuditLog.objects.get(action="list")
+    assert row.changes["ids"] == [str(pk) for pk in shown] and len(shown) == 2
+    assert (row.actor, row.channel) == (pathway.neuro, "api")
+    together = [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"] and "EXECUTE" in q["sql"]]
+    assert len(together) == 1 and "synchronous_commit" in together[0]
+    assert not connection.in_atomic_block
+
+
+def test_inside_a_transaction_the_list_row_is_written_at_once_and_nothing_rides_along(pathway, neurologist):
+    case = pathway.submitted()
+
+    with transaction.atomic():
+        ahead = audit.list_read_ahead(neurologist, Referral, [case.pk], "state=submitted")
+
+    assert ahead is None
+    assert AuditLog.objects.get(action="list").changes == {"ids": [str(case.pk)], "query": "state=submitted"}
