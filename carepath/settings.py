@@ -271,7 +271,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["carepath.api.filtering.GivenFiltersBackend"],
     "DEFAULT_PAGINATION_CLASS": "carepath.api.pagination.CarePathCursorPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "carepath.api.problems.exception_handler",
