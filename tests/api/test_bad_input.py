@@ -140,3 +140,25 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(api, referral, n
 
     assert_problem(response, 500)
     assert "secret" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url, position",
+    [
+        ("/api/v1/worklist/?page_size=1", b"p=not-a-time"),  # a compiled page (carepath/compiled.py)
+        ("/api/v1/worklist/?page_size=1&kind=triage", b"p=10000-01-01 00:00:00+00:00"),  # built by the ORM
+        ("/api/v1/referrals/?page_size=1", b"p=yesterday"),
+        ("/api/v1/notifications/?page_size=1", b"p=2026-13-45"),
+    ],
+)
+def test_a_cursor_with_a_forged_position_is_the_invalid_cursor_404(api, pathway, url, position):
+    import base64
+
+    for _ in range(3):
+        pathway.submitted()
+    forged = base64.b64encode(position).decode()
+
+    response = api(pathway.neuro).get(f"{url}&cursor={forged}")
+
+    assert_problem(response, 404)
+    assert "cursor" in response.json()["detail"].lower()
