@@ -15,7 +15,8 @@ import copy
 import hashlib
 import re
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from django.core.exceptions import EmptyResultSet
@@ -35,8 +36,11 @@ def _sentinel(value):
     if isinstance(value, list):  # a list of ids, sent as one array parameter (`AnyOf`)
         marker = [-(2**62) - n]
         return marker, marker
+    if isinstance(value, datetime):  # a page's position (PostgreSQL takes aware datetimes as they are)
+        marker = datetime(1, 1, 1, tzinfo=UTC) + timedelta(microseconds=n)
+        return marker, marker
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"CompiledValues takes ids, lists of ids, strings and model instances, not {type(value)}")
+        raise TypeError(f"CompiledValues takes ids, lists of ids, strings, datetimes and models, not {type(value)}")
     marker = -(2**62) - n if isinstance(value, int) else f"\x00compiled-{n}\x00"
     return marker, marker
 
@@ -115,13 +119,19 @@ class CompiledValues:
 
     `shape` must name everything `build` reads besides `args` (for the access rules: the roles)."""
 
-    def __init__(self, build: Callable[..., QuerySet]):
-        self.build = build
+    def __init__(self, build: Callable[..., QuerySet], *, windowed: bool = False):
+        """`windowed`: the SQL ends in `LIMIT %s OFFSET %s`, and `rows` takes `window=(offset, limit)`,
+        so one statement serves every page size (a sliced queryset would put them in the SQL text)."""
+        self.build, self.windowed = build, windowed
         self._plans: dict[tuple, _Plan | object] = {}
 
-    def rows(self, shape: Hashable, /, ahead: tuple[str, list] | None = None, **args) -> list[dict]:
+    def rows(
+        self, shape: Hashable, /, ahead: tuple[str, list] | None = None, window: tuple | None = None, **args
+    ) -> list[dict]:
         """`ahead`: (sql, params) of statements to run first, in the same round trip and the same
         implicit transaction (PostgreSQL; e.g. `audit.list_read_ahead`'s audit row)."""
+        if (window is not None) != self.windowed:
+            raise TypeError("a windowed query takes window=(offset, limit); others take none")
         key = (shape, tuple(sorted(args)))
         plan = self._plans.get(key)
         if plan is None:
@@ -131,6 +141,9 @@ class CompiledValues:
         params = list(plan.params)
         for i, name in plan.slots.items():
             params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
+        if window is not None:
+            offset, limit = window
+            params[-2:] = [limit, offset]  # the plan's last two parameters: LIMIT %s OFFSET %s
         connection = connections[DEFAULT_DB_ALIAS]
         with connection.cursor() as cursor:
             if connection.vendor != "postgresql":
@@ -158,10 +171,14 @@ class CompiledValues:
             return _EMPTY
         if sql != sql_again:
             raise ValueError("the query's SQL depends on the arguments' values: name what changes it in `shape`")
+        if self.windowed:
+            if query.is_sliced or query.select_for_update or query.combinator:
+                raise ValueError("a windowed query must be a plain, unsliced SELECT")
+            sql += " LIMIT %s OFFSET %s"
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
         return _Plan(
             sql=sql,
-            params=tuple(params),
+            params=tuple(params) + ((None, None) if self.windowed else ()),
             slots=_argument_slots(params, params_again, first, second),
             names=[*query.extra_select, *query.values_select, *query.annotation_select],
             compiler=compiler,
@@ -194,3 +211,85 @@ def lock(model: type[Model], pk: int) -> Model:
     if not found:
         raise model.DoesNotExist(f"{model.__name__} {pk} does not exist.")
     return model.from_db(DEFAULT_DB_ALIAS, columns, [found[0][name] for name in columns])
+
+
+class CompiledPages:
+    """The query of a cursor-paginated list page, compiled like `CompiledValues`: `build(**args)` is
+    the list's `.values()` queryset; `queryset(shape, **args)` stands in for it where DRF's
+    `CursorPagination.paginate_queryset` would order it, filter it from the cursor's position and
+    slice it, and runs the result as one prepared query (one compiled plan per shape, order,
+    position test and slice). For list requests without filters: the filters' SQL depends on what
+    they are sent, so a filtered list builds its queryset with the ORM as before. PostgreSQL only."""
+
+    def __init__(self, model: type[Model], build: Callable[..., QuerySet]):
+        self.model, self.build = model, build
+        self._plans: dict[tuple, CompiledValues] = {}
+        self._fields: dict[str, object] = {}
+
+    def queryset(self, shape: Hashable, **args) -> "PageQuery":
+        return PageQuery(self, shape, args)
+
+    def field(self, name: str, args: dict):
+        """The model field or annotation output field a page is ordered by."""
+        if name not in self._fields:
+            annotations = self.build(**args).query.annotations
+            self._fields[name] = (
+                annotations[name].output_field if name in annotations else self.model._meta.get_field(name)
+            )
+        return self._fields[name]
+
+    def _compiled(self, page: "PageQuery") -> CompiledValues:
+        key = (page.ordering, page.lookup)
+        if key not in self._plans:
+            order = lambda position=None, **args: page.apply(self.build(**args), position)  # noqa: E731
+            self._plans[key] = CompiledValues(order, windowed=True)
+        return self._plans[key]
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """What `CursorPagination.paginate_queryset` asks of a queryset: `order_by`, one `filter` on the
+    first ordering field (`<field>__gt` / `__lt` the cursor's position), a slice, and iteration."""
+
+    pages: CompiledPages
+    shape: Hashable
+    args: dict
+    ordering: tuple = ()
+    lookup: str | None = None
+    position: object = None
+    window: tuple = (None, None)
+
+    @property
+    def model(self):
+        return self.pages.model
+
+    def order_by(self, *ordering) -> "PageQuery":
+        return replace(self, ordering=ordering)
+
+    def filter(self, **kwargs) -> "PageQuery":
+        ((lookup, position),) = kwargs.items()
+        if self.lookup is not None or not lookup.endswith(("__gt", "__lt")):
+            raise TypeError("a page query takes one position filter, <field>__gt or <field>__lt")
+        return replace(self, lookup=lookup, position=position)
+
+    def __getitem__(self, window: slice) -> "PageQuery":
+        return replace(self, window=(window.start, window.stop))
+
+    def apply(self, queryset: QuerySet, position) -> QuerySet:
+        """The queryset ordered and after the position (the slice is the plan's LIMIT and OFFSET)."""
+        queryset = queryset.order_by(*self.ordering)
+        return queryset.filter(**{self.lookup: position}) if self.lookup is not None else queryset
+
+    def __iter__(self):
+        start, stop = self.window
+        if start is None or stop is None or not 0 <= start < stop:
+            raise TypeError("a page query is read in a window [offset:offset + n]")
+        args = dict(self.args)
+        if self.lookup is not None:
+            args["position"] = self._position()
+        return iter(self.pages._compiled(self).rows(self.shape, window=(start, stop - start), **args))
+
+    def _position(self):
+        """The cursor's position (a string) as its field's value, converted as the ORM's filter would."""
+        field = self.pages.field(self.lookup.rsplit("__", 1)[0], self.args)
+        return field.get_prep_value(field.to_python(self.position))

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carepath import audit, selectors, workitems
-from carepath.compiled import AnyOf, CompiledValues
+from carepath.compiled import AnyOf, CompiledPages, CompiledValues
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.notifications import step
@@ -255,6 +255,17 @@ def _item_actions(assigned_to: int | None, user) -> list[str]:
     return ["release"] if assigned_to == user.pk else []
 
 
+def _worklist(user):
+    return selectors.worklist_for(user).annotate(sort_due=due_or_never())
+
+
+def _worklist_ids(user):
+    return _worklist(user).values("id", "sort_due")
+
+
+_WORKLIST_IDS = CompiledPages(WorkItem, _worklist_ids)
+
+
 class WorkItemFilter(filters.FilterSet):
     kind = filters.MultipleChoiceFilter(choices=WorkItemKind.choices, distinct=False)
     overdue = filters.BooleanFilter(method="filter_overdue")
@@ -286,9 +297,13 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return WorkItem.objects.none()
-        items = selectors.worklist_for(self.request.user).annotate(sort_due=due_or_never())
-        # a list pages through ids (cheap to build and compile); `worklist_rows` then reads the page
-        return items.values("id", "sort_due") if self.action == "list" else items
+        user = self.request.user
+        if self.action != "list":
+            return _worklist(user)
+        # a list pages through ids; `worklist_rows` then reads the page's items
+        if connection.vendor == "postgresql" and not self._filtered():
+            return _WORKLIST_IDS.queryset(user_roles(user), user=user)  # compiled: no ORM per request
+        return _worklist_ids(user)
 
     def list(self, request, *args, **kwargs):
         ids = [row["id"] for row in self.paginate_queryset(self.filter_queryset(self.get_queryset()))]

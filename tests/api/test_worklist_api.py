@@ -88,3 +88,37 @@ def test_worklist_rows_equal_the_work_item_serializer_field_for_field(api, pathw
         assert listed, user
         assert sorted(listed, key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
         assert list(listed[0]) == WorkItemSerializer.Meta.fields
+
+
+def _walk(client, url: str, key: str) -> list[int]:
+    seen = []
+    while url:
+        page = client.get(url).json()
+        seen += [row["id"] for row in page["results"]]
+        url = page[key]
+    return seen
+
+
+def test_compiled_pages_walk_the_worklist_as_the_orm_built_ones_do(api, pathway, neurologist):
+    """Ties on the due time (the cursor's offset), items with no due time (last), a claimed item;
+    forward, and back from the last page. A filter sent (`kind`) makes the ORM build the page."""
+    from carepath import selectors
+
+    cases = [pathway.submitted() for _ in range(9)]
+    tie = timezone.now() + timedelta(days=3)
+    WorkItem.objects.filter(referral__in=cases[:5]).update(due_at=tie)
+    WorkItem.objects.filter(referral__in=cases[5:7]).update(due_at=None)
+    WorkItem.objects.filter(referral=cases[7]).update(assigned_to=neurologist)
+    expected = list(selectors.worklist_for(neurologist).values_list("id", flat=True))
+    client = api(neurologist)
+    walks = {}
+
+    for extra in ("", "&kind=triage"):
+        forward = _walk(client, f"/api/v1/worklist/?page_size=2{extra}", "next")
+        last = client.get(f"/api/v1/worklist/?page_size=2{extra}").json()
+        while last["next"]:
+            last = client.get(last["next"]).json()
+        walks[extra] = (forward, _walk(client, last["previous"], "previous"))
+
+    assert len(expected) == 9 and walks[""][0] == expected
+    assert walks[""] == walks["&kind=triage"]
