@@ -216,10 +216,10 @@ def lock(model: type[Model], pk: int) -> Model:
 class CompiledPages:
     """The query of a cursor-paginated list page, compiled like `CompiledValues`: `build(**args)` is
     the list's `.values()` queryset; `queryset(shape, **args)` stands in for it where DRF's
-    `CursorPagination.paginate_queryset` would order it, filter it from the cursor's position and
-    slice it, and runs the result as one prepared query (one compiled plan per shape, order,
-    position test and slice). For list requests without filters: the filters' SQL depends on what
-    they are sent, so a filtered list builds its queryset with the ORM as before. PostgreSQL only."""
+    `CursorPagination.paginate_queryset` orders it, filters it from the cursor's position and slices
+    it, and runs the result as one prepared query: one plan per shape, order, position test and
+    `refined` step (a list's filters, carepath/api/filtering.py), whatever the page size or
+    position. PostgreSQL only."""
 
     def __init__(self, model: type[Model], build: Callable[..., QuerySet]):
         self.model, self.build = model, build
@@ -227,7 +227,7 @@ class CompiledPages:
         self._fields: dict[str, object] = {}
 
     def queryset(self, shape: Hashable, **args) -> "PageQuery":
-        return PageQuery(self, shape, args)
+        return PageQuery(self, shape, args, base=tuple(args))
 
     def field(self, name: str, args: dict):
         """The model field or annotation output field a page is ordered by."""
@@ -239,10 +239,16 @@ class CompiledPages:
         return self._fields[name]
 
     def _compiled(self, page: "PageQuery") -> CompiledValues:
-        key = (page.ordering, page.lookup)
+        key = (page.ordering, page.lookup, page.refine_key)
         if key not in self._plans:
-            order = lambda position=None, **args: page.apply(self.build(**args), position)  # noqa: E731
-            self._plans[key] = CompiledValues(order, windowed=True)
+
+            def build(position=None, **args):
+                queryset = self.build(**{name: args[name] for name in page.base})
+                if page.refine is not None:
+                    queryset = page.refine(queryset, args)
+                return page.apply(queryset, position)
+
+            self._plans[key] = CompiledValues(build, windowed=True)
         return self._plans[key]
 
 
@@ -254,6 +260,9 @@ class PageQuery:
     pages: CompiledPages
     shape: Hashable
     args: dict
+    base: tuple = ()  # the names of `build`'s arguments in `args`
+    refine_key: Hashable = None
+    refine: Callable | None = None
     ordering: tuple = ()
     lookup: str | None = None
     position: object = None
@@ -262,6 +271,17 @@ class PageQuery:
     @property
     def model(self):
         return self.pages.model
+
+    def orm(self) -> QuerySet:
+        """The list's queryset, built by the ORM (for what cannot be compiled, e.g. some filters)."""
+        return self.pages.build(**{name: self.args[name] for name in self.base})
+
+    def refined(self, key: Hashable, refine: Callable, **args) -> "PageQuery":
+        """One more step, `refine(queryset, args)`, whose SQL is the same for every call with this
+        `key`; its values are `args` (ids, strings, datetimes), substituted like the others."""
+        if self.refine is not None or set(args) & set(self.args):
+            raise TypeError("a page query takes one refine step, with arguments of its own names")
+        return replace(self, refine_key=key, refine=refine, args={**self.args, **args})
 
     def order_by(self, *ordering) -> "PageQuery":
         return replace(self, ordering=ordering)

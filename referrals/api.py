@@ -2,6 +2,7 @@
 (`referrals/serializers.py`) are the contract, `referrals/rows.py` builds the hot reads' JSON,
 services do the writing, selectors apply the access rules."""
 
+from django.db import connection
 from django.http import Http404
 from django.urls import include, path
 from django.utils import timezone
@@ -27,7 +28,9 @@ from carepath.api.common import (
     transition_request_schema,
 )
 from carepath.api.idempotency import idempotent
+from carepath.compiled import CompiledPages
 from carepath.models import AuditLog, WorkItem, WorkItemStatus
+from carepath.roles import user_roles
 from imaging.machine import MRI_MACHINE
 
 from . import fhir, selectors, services
@@ -106,6 +109,13 @@ class ReferralFilter(filters.FilterSet):
         return queryset.filter(pk__in=mine) if value else queryset.exclude(pk__in=mine)
 
 
+def _list_ids(user):
+    return selectors.referrals_visible_to(user).values("id", "submitted_at")
+
+
+_LIST_IDS = CompiledPages(Referral, _list_ids)
+
+
 class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
     """Pathway cases. Transitions go through `POST {id}/transitions/`; nothing is edited directly."""
 
@@ -114,9 +124,14 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
     ordering = "-submitted_at"
 
     def get_queryset(self):
-        queryset = selectors.referrals_visible_to(self.request.user)
-        # a list pages through ids (cheap to build and compile); `page_rows` then reads the page's rows
-        return queryset.values("id", "submitted_at") if self.action == "list" else queryset
+        user = self.request.user
+        if self.action != "list":
+            return selectors.referrals_visible_to(user)
+        # a list pages through ids; `page_rows` then reads the page's rows. On PostgreSQL the id query
+        # is compiled, with plain filters too (carepath/compiled.py, carepath/api/filtering.py)
+        if connection.vendor == "postgresql":
+            return _LIST_IDS.queryset(user_roles(user), user=user)
+        return _list_ids(user)
 
     def retrieve(self, request, *args, **kwargs):
         body = self._detail(kwargs["pk"])

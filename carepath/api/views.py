@@ -301,8 +301,8 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
         if self.action != "list":
             return _worklist(user)
         # a list pages through ids; `worklist_rows` then reads the page's items
-        if connection.vendor == "postgresql" and not self._filtered():
-            return _WORKLIST_IDS.queryset(user_roles(user), user=user)  # compiled: no ORM per request
+        if connection.vendor == "postgresql":  # compiled, with plain filters too (carepath/api/filtering.py)
+            return _WORKLIST_IDS.queryset(user_roles(user), user=user)
         return _worklist_ids(user)
 
     def list(self, request, *args, **kwargs):

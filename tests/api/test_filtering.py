@@ -54,3 +54,75 @@ def test_a_filtered_list_answers_400_for_a_bad_value_and_filters_by_a_good_one(a
     assert bad.status_code == 400 and "state" in bad.json()["errors"]
     assert [row["id"] for row in good.json()["results"]] == [triaged.pk]
     assert submitted.pk not in [row["id"] for row in good.json()["results"]]
+
+
+LIST_QUERIES = [
+    ("/api/v1/referrals/", ""),
+    ("/api/v1/referrals/", "state=submitted"),
+    ("/api/v1/referrals/", "state=triaged&state=submitted&state=triaged&priority=routine"),
+    ("/api/v1/referrals/", "submitted_after=2000-01-01T00:00:00Z&submitted_before=2999-01-01T00:00:00Z"),
+    ("/api/v1/referrals/", "state=imaging&overdue=false"),  # a method filter: the ORM builds this one
+    ("/api/v1/referrals/", "patient=1"),
+    ("/api/v1/worklist/", "kind=triage&kind=first_assessment"),
+    ("/api/v1/worklist/", "due_before=2999-01-01T00:00:00Z&kind=triage"),
+    ("/api/v1/worklist/", "assigned_to_me=false"),
+]
+
+
+def _expected(url, query, user):
+    """What django-filter itself answers, over the view's own queryset and order."""
+    from carepath import selectors
+    from carepath.models import due_or_never
+    from referrals import selectors as referral_selectors
+
+    data = QueryDict(query)
+    if "referrals" in url:
+        base, filterset = referral_selectors.referrals_visible_to(user), ReferralFilter
+        order = ("-submitted_at",)
+    else:
+        base, filterset = selectors.worklist_for(user).annotate(sort_due=due_or_never()), WorkItemFilter
+        order = ("sort_due", "id")
+    request = type("Request", (), {"user": user, "query_params": data})()
+    found = filterset(data=data, queryset=base, request=request)
+    assert found.is_valid(), found.errors
+    return list(found.qs.order_by(*order).values_list("id", flat=True))
+
+
+@pytest.mark.parametrize(("url", "query"), LIST_QUERIES)
+def test_compiled_list_filters_answer_what_django_filter_answers(api, pathway, pediatrician, url, query):
+    for make in (pathway.submitted, pathway.submitted, pathway.triaged, pathway.imaging, pathway.concluded):
+        make()
+    for user in (pathway.neuro, pediatrician):
+        page = api(user).get(f"{url}?page_size=100&{query}")
+        assert page.status_code == 200, page.content
+        assert [row["id"] for row in page.json()["results"]] == _expected(url, query, user)
+
+
+def test_two_users_of_the_same_roles_each_get_their_own_filtered_page(api, pathway, pediatrician, other_pediatrician):
+    """The compiled plan is shared by everyone with the same roles: the user is a parameter in it."""
+    from tests.factories import make_referral
+
+    mine, theirs = make_referral(pediatrician), make_referral(other_pediatrician)
+
+    for user, case in ((pediatrician, mine), (other_pediatrician, theirs), (pediatrician, mine)):
+        page = api(user).get("/api/v1/referrals/?state=submitted")
+        assert [row["id"] for row in page.json()["results"]] == [case.pk]
+
+
+def test_plain_filters_are_compiled_and_method_filters_built_by_the_orm(require_postgres, api, pathway):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pathway.submitted()
+    client = api(pathway.neuro)
+    client.get("/api/v1/pathway/")
+
+    shapes = {}
+    for query in ("state=submitted&priority=routine", "overdue=false"):
+        client.get(f"/api/v1/referrals/?{query}")  # prepares once per session
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/api/v1/referrals/?{query}").status_code == 200
+        shapes[query] = [q["sql"].split()[0] for q in captured.captured_queries]
+
+    assert shapes["state=submitted&priority=routine"][:2] == ["EXECUTE", "EXECUTE"]  # the token, the ids
+    assert shapes["overdue=false"][:2] == ["EXECUTE", "SELECT"]
