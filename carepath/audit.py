@@ -64,27 +64,24 @@ def _insert_fields() -> list:
 
 
 @functools.cache
-def _read_row_sql() -> str:
+def _read_row_sql(source: str = "") -> str:
+    """The read-audit INSERT, committed without waiting for its WAL flush (SET LOCAL): of one row of
+    parameters, or `SELECT`ing the patient id from the query `source` (`view_read_ahead`)."""
     qn = connection.ops.quote_name
-    names = ", ".join(qn(f.column) for f in _insert_fields())
-    insert = f"INSERT INTO {qn(AuditLog._meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(_insert_fields()))})"  # noqa: S608  our names; values are parameters
+    names = [f.attname for f in _insert_fields()]
+    if source:
+        values = "SELECT " + ", ".join("v.patient_id" if n == "patient_id" else "%s" for n in names)
+        values += f" FROM ({source}) AS v"
+    else:
+        values = f"VALUES ({', '.join(['%s'] * len(names))})"
+    columns = ", ".join(qn(f.column) for f in _insert_fields())
+    insert = f"INSERT INTO {qn(AuditLog._meta.db_table)} ({columns}) {values}"  # noqa: S608  our SQL; values are parameters
     return f"SET LOCAL synchronous_commit TO OFF; {insert}"
 
 
 def record(actor, action: str, obj, changes: dict | None = None) -> None:
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     create = _create_read_row if action == AuditLog.Action.VIEW else _create_row
-    create(
-        at=timezone.now(),
-        actor=actor if authenticated else None,
-        actor_username=actor.get_username() if authenticated else "",
-        action=action,
-        object_type=_label(obj),
-        object_id=str(obj.pk),
-        patient_id=_patient_id(obj),
-        changes=changes or {},
-        channel=_channel.get(),
-    )
+    create(**_row_fields(actor, action, _label(obj), str(obj.pk), changes or {}), patient_id=_patient_id(obj))
 
 
 def record_view(actor, obj, what: str = "") -> None:
@@ -113,18 +110,38 @@ def list_read_ahead(actor, model, object_ids: Iterable, query: str = "") -> tupl
     return _read_row_sql(), _read_row_values(fields)
 
 
-def _list_row(actor, model, object_ids: Iterable, query: str) -> dict | None:
-    ids = [str(i) for i in object_ids]
-    if not ids:
+def view_read_ahead(actor, model, pk: int, patients: tuple[str, list], what: str) -> tuple[str, list] | None:
+    """`record_view` of one record, for a detail read next: its INSERT as (sql, params), which the
+    caller MUST send in the same round trip as that read (`CompiledValues.rows(ahead=…)`).
+    `patients` is a query, as (sql, params), of the record's patient id that returns no row when the
+    caller may not see the record: the row is then written only for a record the read returns, with
+    the patient it names. Returns None when the row cannot ride along (SQLite, inside a
+    transaction): the caller then records the view after the read, as before."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
         return None
-    authenticated = actor is not None and actor.is_authenticated
+    fields = _row_fields(actor, AuditLog.Action.VIEW, model._meta.label_lower, str(pk), {"what": what})
+    values = _read_row_values({**fields, "patient_id": None})
+    del values[[f.attname for f in _insert_fields()].index("patient_id")]  # read from `patients`
+    source, source_params = patients
+    return _read_row_sql(source), [*values, *source_params]
+
+
+def _row_fields(actor, action: str, object_type: str, object_id: str, changes: dict) -> dict:
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return {
         "at": timezone.now(),
         "actor": actor if authenticated else None,
         "actor_username": actor.get_username() if authenticated else "",
-        "action": AuditLog.Action.LIST,
-        "object_type": model._meta.label_lower,
-        "object_id": "",
-        "changes": {"ids": ids, "query": query[:500]},
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "changes": changes,
         "channel": _channel.get(),
     }
+
+
+def _list_row(actor, model, object_ids: Iterable, query: str) -> dict | None:
+    ids = [str(i) for i in object_ids]
+    if not ids:
+        return None
+    return _row_fields(actor, AuditLog.Action.LIST, model._meta.label_lower, "", {"ids": ids, "query": query[:500]})

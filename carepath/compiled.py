@@ -132,15 +132,13 @@ class CompiledValues:
         implicit transaction (PostgreSQL; e.g. `audit.list_read_ahead`'s audit row)."""
         if (window is not None) != self.windowed:
             raise TypeError("a windowed query takes window=(offset, limit); others take none")
-        key = (shape, tuple(sorted(args)))
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = self._compile(args)
+        plan = self._plan(shape, args)
         if plan is _EMPTY:
+            if ahead is not None:  # what rides along is sent all the same
+                with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+                    cursor.execute(*ahead)
             return []
-        params = list(plan.params)
-        for i, name in plan.slots.items():
-            params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
+        params = self._params(plan, args)
         if window is not None:
             offset, limit = window
             params[-2:] = [limit, offset]  # the plan's last two parameters: LIMIT %s OFFSET %s
@@ -161,6 +159,28 @@ class CompiledValues:
         if plan.converters:
             fetched = plan.compiler.apply_converters(fetched, plan.converters)
         return [dict(zip(plan.names, row, strict=True)) for row in fetched]
+
+    def statement(self, shape: Hashable, /, **args) -> tuple[str, list] | None:
+        """The query as (sql, params) to embed in another statement (a subquery), or None when the
+        shape matches nothing."""
+        if self.windowed:
+            raise TypeError("a windowed query is run with rows(window=…)")
+        plan = self._plan(shape, args)
+        return None if plan is _EMPTY else (plan.sql, self._params(plan, args))
+
+    def _plan(self, shape: Hashable, args: dict):
+        key = (shape, tuple(sorted(args)))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._compile(args)
+        return plan
+
+    @staticmethod
+    def _params(plan: _Plan, args: dict) -> list:
+        params = list(plan.params)
+        for i, name in plan.slots.items():
+            params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
+        return params
 
     def _compile(self, args: dict):
         first, second = self._stand_ins(args), self._stand_ins(args)

@@ -147,11 +147,19 @@ def detail_values(queryset):
 
 
 _DETAIL = CompiledValues(lambda user, pk: detail_values(selectors.referrals_visible_to(user)).filter(pk=pk))
+_PATIENT = CompiledValues(lambda user, pk: selectors.referrals_visible_to(user).filter(pk=pk).values("patient_id"))
 
 
-def referral_detail_json(user, pk: int, *, now) -> dict | None:
-    """The case as `ReferralDetailSerializer` writes it, or None if `user` may not see it."""
-    found = _DETAIL.rows(user_roles(user), user=user, pk=int(pk))
+def visible_patient(user, pk: int) -> tuple[str, list] | None:
+    """The query (sql, params) of case `pk`'s patient id, with no row when `user` may not see the
+    case; None when `user` sees no case at all. PostgreSQL (for `audit.view_read_ahead`)."""
+    return _PATIENT.statement(user_roles(user), user=user, pk=int(pk))
+
+
+def referral_detail_json(user, pk: int, *, now, ahead: tuple[str, list] | None = None) -> dict | None:
+    """The case as `ReferralDetailSerializer` writes it, or None if `user` may not see it. `ahead`:
+    statements sent in the same round trip (the view's audit row, `audit.view_read_ahead`)."""
+    found = _DETAIL.rows(user_roles(user), ahead=ahead, user=user, pk=int(pk))
     if not found:
         return None
     row, tz = found[0], rows.current_timezone()

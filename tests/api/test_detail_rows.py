@@ -90,3 +90,33 @@ def test_other_details_ignore_list_filters_too(api, pathway, neurologist, coordi
 
     assert (mri_response.status_code, item_response.status_code) == (200, 200)
     assert (mri_response.json()["id"], item_response.json()["id"]) == (mri.pk, item.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_detail_read_and_its_audit_row_go_in_one_round_trip_for_a_visible_case_only(
+    require_postgres, api, pathway, other_pediatrician
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carepath.models import AuditLog
+
+    case = pathway.submitted()
+    client, stranger = api(pathway.ped), api(other_pediatrician)
+
+    with CaptureQueriesContext(connection) as captured:
+        shown = client.get(f"/api/v1/referrals/{case.pk}/")
+    sql = [q["sql"] for q in captured.captured_queries]  # now: the next request empties Django's query log
+    hidden = stranger.get(f"/api/v1/referrals/{case.pk}/")  # another pediatrician's case: 404
+
+    assert shown.status_code == 200 and hidden.status_code == 404
+    row = AuditLog.objects.get(action="view")
+    assert (row.actor, row.object_id, row.patient_id, row.changes) == (
+        pathway.ped,
+        str(case.pk),
+        case.patient_id,
+        {"what": "api"},
+    )
+    together = [q for q in sql if "INSERT" in q and "EXECUTE" in q]
+    assert len(together) == 1 and "synchronous_commit" in together[0]
+    assert not connection.in_atomic_block
