@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "carepath.middleware.AuditChannelMiddleware",
+    "carepath.middleware.ReleaseResponseDataMiddleware",
 ]
 
 ROOT_URLCONF = "carepath.urls"
