@@ -261,12 +261,14 @@ class CompiledPages:
     def _compiled(self, page: "PageQuery") -> CompiledValues:
         key = (page.ordering, page.lookup, page.refine_key)
         if key not in self._plans:
+            base, refine, ordering, lookup = page.base, page.refine, page.ordering, page.lookup  # not the call's values
 
             def build(position=None, **args):
-                queryset = self.build(**{name: args[name] for name in page.base})
-                if page.refine is not None:
-                    queryset = page.refine(queryset, args)
-                return page.apply(queryset, position)
+                queryset = self.build(**{name: args[name] for name in base})
+                if refine is not None:
+                    queryset = refine(queryset, args)
+                queryset = queryset.order_by(*ordering)
+                return queryset.filter(**{lookup: position}) if lookup is not None else queryset
 
             self._plans[key] = CompiledValues(build, windowed=True)
         return self._plans[key]
@@ -314,11 +316,6 @@ class PageQuery:
 
     def __getitem__(self, window: slice) -> "PageQuery":
         return replace(self, window=(window.start, window.stop))
-
-    def apply(self, queryset: QuerySet, position) -> QuerySet:
-        """The queryset ordered and after the position (the slice is the plan's LIMIT and OFFSET)."""
-        queryset = queryset.order_by(*self.ordering)
-        return queryset.filter(**{self.lookup: position}) if self.lookup is not None else queryset
 
     def __iter__(self):
         start, stop = self.window
