@@ -395,8 +395,8 @@ def main(size: int, options: dict) -> dict:
     log(f"seeding {size:,} referrals")
     seeded = seeding.seed(size)
     with connection.cursor() as cursor:
-        # VACUUM too: after a bulk load, autovacuum would otherwise vacuum the new tables during the
-        # measurements below, on the same two CPUs (a 10k run's worklist p95 moved by ~30 % with it)
+        # VACUUM too: a production database is vacuumed (visibility map, hint bits) and this machine's
+        # PostgreSQL runs with autovacuum off; and no maintenance runs during the measurements below
         cursor.execute("VACUUM ANALYZE")
     User = get_user_model()
     neurologists = list(User.objects.filter(username__startswith="bench_neurologist_").order_by("id"))
