@@ -93,22 +93,29 @@ def _argument(param, stand_ins: dict) -> str | None:
 
 
 def _prepared(connection, plan: _Plan) -> str:
-    """`EXECUTE` of the plan's statement, prepared once per database session: PostgreSQL then skips
-    parsing and (after five runs) planning, which for the detail query took longer than running it.
-    Django's cursors bind parameters client-side and never prepare, so this is done in SQL.
-    Prepared statements are per session and survive rollbacks; a new connection prepares again."""
+    return prepared(connection, plan.sql)
+
+
+def prepared(connection, sql: str) -> str:
+    """`EXECUTE` of one statement (`%s` placeholders), prepared once per database session: PostgreSQL
+    then skips parsing and (after five runs) planning, which for the detail query took longer than
+    running it. Django's cursors bind parameters client-side and never prepare, so this is done in
+    SQL; the `EXECUTE` takes the same parameters, in the same order. Prepared statements are per
+    session and survive rollbacks; a new connection prepares again."""
     session = connection.connection
     done = getattr(session, "_carepath_prepared", None)
     if done is None:
-        done = session._carepath_prepared = set()
-    name = "cp_" + hashlib.sha1(plan.sql.encode(), usedforsecurity=False).hexdigest()[:20]
-    if name not in done:
+        done = session._carepath_prepared = {}
+    execute = done.get(sql)
+    if execute is None:
+        name = "cp_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
         numbers = count(1)
-        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", plan.sql)
+        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
         with connection.cursor() as cursor:
             cursor.execute(f"PREPARE {name} AS {numbered}")
-        done.add(name)
-    return f"EXECUTE {name}({', '.join(['%s'] * len(plan.params))})" if plan.params else f"EXECUTE {name}"
+        n = next(numbers) - 1
+        execute = done[sql] = f"EXECUTE {name}({', '.join(['%s'] * n)})" if n else f"EXECUTE {name}"
+    return execute
 
 
 _EMPTY = object()  # the shape matches nothing (e.g. a role that sees no case)

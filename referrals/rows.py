@@ -147,7 +147,9 @@ def detail_values(queryset):
 
 
 _DETAIL = CompiledValues(lambda user, pk: detail_values(selectors.referrals_visible_to(user)).filter(pk=pk))
-_PATIENT = CompiledValues(lambda user, pk: selectors.referrals_visible_to(user).filter(pk=pk).values("patient_id"))
+_PATIENT = CompiledValues(
+    lambda user, pk: selectors.referrals_visible_to(user).filter(pk=pk).order_by().values("patient_id")
+)
 
 
 def visible_patient(user, pk: int) -> tuple[str, list] | None:

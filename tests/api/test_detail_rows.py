@@ -5,6 +5,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
@@ -96,7 +97,6 @@ def test_other_details_ignore_list_filters_too(api, pathway, neurologist, coordi
 def test_a_detail_read_and_its_audit_row_go_in_one_round_trip_for_a_visible_case_only(
     require_postgres, api, pathway, other_pediatrician
 ):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from carepath.models import AuditLog
@@ -117,6 +117,14 @@ def test_a_detail_read_and_its_audit_row_go_in_one_round_trip_for_a_visible_case
         case.patient_id,
         {"what": "api"},
     )
-    together = [q for q in sql if "INSERT" in q and "EXECUTE" in q]
-    assert len(together) == 1 and "synchronous_commit" in together[0]
+    # one string: the audit row's prepared INSERT, then the case's prepared read
+    together = [q for q in sql if q.startswith("SET LOCAL synchronous_commit TO OFF;") and q.count("EXECUTE") == 2]
+    assert len(together) == 1
+    assert "INSERT INTO" in _prepared_statement(together[0].split("EXECUTE ")[1].split("(")[0])
     assert not connection.in_atomic_block
+
+
+def _prepared_statement(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+        return cursor.fetchone()[0]
