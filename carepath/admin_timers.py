@@ -3,7 +3,7 @@
 
 from django.contrib import admin, messages
 
-from . import notifications
+from . import delivery
 from .admin_base import AuditedAdmin, CaseScopedAdmin
 from .models import Delivery, DeliveryState, Holiday, SLAPolicy, Timer
 
@@ -52,7 +52,7 @@ class DeliveryAdmin(CaseScopedAdmin):
 
     @admin.action(description="Send the selected dead letters again")
     def send_again(self, request, queryset):
-        count = notifications.retry_dead(
+        count = delivery.retry_dead(
             list(queryset.filter(state=DeliveryState.DEAD).values_list("pk", flat=True)), actor=request.user
         )
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)

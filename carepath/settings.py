@@ -193,7 +193,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-# A send must finish well inside half the delivery lease (carepath/notifications.py), or a slow mail
+# A send must finish well inside half the delivery lease (carepath/delivery.py), or a slow mail
 # server could let a second sender take over a message still in flight.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CarePath <carepath@localhost>")
@@ -240,7 +240,7 @@ CAREPATH_TIMER_MAX_ATTEMPTS = env_int("CAREPATH_TIMER_MAX_ATTEMPTS", 5)
 CAREPATH_DELIVERY_LEASE_SECONDS = env_int("CAREPATH_DELIVERY_LEASE_SECONDS", 300)
 CAREPATH_DELIVERY_BACKOFF_SECONDS = env_int("CAREPATH_DELIVERY_BACKOFF_SECONDS", 60)
 CAREPATH_DELIVERY_MAX_ATTEMPTS = env_int("CAREPATH_DELIVERY_MAX_ATTEMPTS", 6)
-CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.notifications.LoggingSmsChannel")
+CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.delivery.LoggingSmsChannel")
 
 # --- Pathway rules (settings so a trust can tune them without a release) ----------------------
 # Sedation default by age (DESIGN.md §3): feed-and-wrap up to 6 months, general anaesthesia from

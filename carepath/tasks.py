@@ -7,10 +7,10 @@ re-queues fired timers and unsent deliveries that a lost message left behind.
 from celery import shared_task
 from django.db import DatabaseError, transaction
 
-from . import notifications, timers
+from . import delivery, timers
 
 # Transient infrastructure errors are retried by Celery with exponential back-off and jitter;
-# business failures are recorded on the rows (timers.py, notifications.py), never retried blindly.
+# business failures are recorded on the rows (timers.py, delivery.py), never retried blindly.
 RETRY = dict(
     autoretry_for=(DatabaseError, ConnectionError),
     retry_backoff=True,
@@ -41,9 +41,9 @@ def fire_timers(timer_ids: list[int]) -> dict:
     # The batch's deliveries are written claimed by this process and sent here once the batch has
     # committed: no second task, no second write to claim them. If this worker dies, the claim
     # expires and tick re-queues them to `deliver`.
-    return notifications.send_claimed([timers.fire_batch(timer_ids)])
+    return delivery.send_claimed([timers.fire_batch(timer_ids)])
 
 
 @shared_task(name="carepath.deliver", ignore_result=True, **RETRY)
 def deliver(delivery_ids: list[int]) -> dict:
-    return notifications.deliver(delivery_ids)
+    return delivery.deliver(delivery_ids)

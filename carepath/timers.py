@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from . import bulk, notifications, sla
+from . import bulk, delivery, notifications, sla
 from .models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ def tick(
                 setattr(result, counter, getattr(result, counter) + len(fired))
                 result.batches.append(fired)
                 dispatch(fired)
-    for ids in notifications.requeue_unsent(now, limit=_batch_size() * 10, batch=_batch_size()):
+    for ids in delivery.requeue_unsent(now, limit=_batch_size() * 10, batch=_batch_size()):
         result.deliveries_requeued += len(ids)
         deliver(ids)
     return result
@@ -194,13 +194,13 @@ def oldest_due_seconds(now: datetime | None = None) -> int:
 
 
 # --- fire: apply the work ---------------------------------------------------------------------------
-def fire_batch(timer_ids: list[int], now: datetime | None = None) -> notifications.Claim:
+def fire_batch(timer_ids: list[int], now: datetime | None = None) -> delivery.Claim:
     """Apply the work of fired timers; returns their deliveries, written already claimed by this
-    process: send them once this has committed (`notifications.send_claimed`)."""
+    process: send them once this has committed (`delivery.send_claimed`)."""
     now = now or timezone.now()
     from . import effects
 
-    claim = notifications.new_claim()
+    claim = delivery.new_claim()
     # An alert is queued straight from its transaction, before any tick has claimed it.
     _claim(due_timers(now).filter(pk__in=timer_ids), now=now, limit=len(timer_ids))
     kinds = dict(Timer.objects.filter(pk__in=timer_ids).values_list("pk", "kind"))
@@ -218,7 +218,7 @@ def fire_batch(timer_ids: list[int], now: datetime | None = None) -> notificatio
     return claim
 
 
-def _fire(ids: list[int], now: datetime, apply, claim: notifications.Claim) -> list[Delivery]:
+def _fire(ids: list[int], now: datetime, apply, claim: delivery.Claim) -> list[Delivery]:
     """One transaction: the timers' work and their deliveries (only a committed one adds to the claim)."""
     with transaction.atomic():
         return notifications.add_claimed(apply(_lock_fired(ids), now=now), claim)
@@ -241,7 +241,7 @@ def _case_fields_not_read() -> tuple[str, ...]:
     return tuple(f"referral__{f.name}" for f in case._meta.concrete_fields if not f.primary_key and f.name != "patient")
 
 
-def _fire_one(pk: int, now: datetime, apply, claim: notifications.Claim) -> list[Delivery]:
+def _fire_one(pk: int, now: datetime, apply, claim: delivery.Claim) -> list[Delivery]:
     try:
         return _fire([pk], now, apply, claim)
     except Exception as exc:  # recorded on the row; tick retries it after the lease, then dead-letters it
@@ -284,8 +284,8 @@ def run_sync(now: datetime | None = None, *, rounds: int = 5) -> dict:
         for _ in range(rounds):
             fired, requeued = [], []
             result = tick(now or timezone.now(), dispatch=fired.append, deliver=requeued.append)
-            outcomes = [notifications.send_claimed([fire_batch(ids, now)]) for ids in fired]
-            outcomes += [notifications.deliver(ids) for ids in requeued]
+            outcomes = [delivery.send_claimed([fire_batch(ids, now)]) for ids in fired]
+            outcomes += [delivery.deliver(ids) for ids in requeued]
             for counts in outcomes:
                 for outcome, n in counts.items():
                     totals["deliveries"][outcome] += n

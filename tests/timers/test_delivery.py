@@ -1,4 +1,4 @@
-"""Sending deliveries in claimed chunks, and firing timers in batches (carepath/notifications.py,
+"""Sending deliveries in claimed chunks, and firing timers in batches (carepath/delivery.py,
 carepath/timers.py): the guarantees the sweep's throughput must not cost."""
 
 from datetime import timedelta
@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from carepath import notifications, timers
+from carepath import delivery, notifications, timers
 from carepath.message_templates import render_text
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerState, WorkItem
 from tests.timers.queries import due_reminders_on, queries_to_fire
@@ -46,16 +46,16 @@ class SenderDied(BaseException):
 
 def test_a_sender_that_dies_mid_chunk_leaves_the_messages_before_it_sent_and_the_rest_pending(monkeypatch):
     rows = make_deliveries(5)
-    real_send = notifications.send
+    real_send = delivery.send
 
     def dies_on_the_third(delivery, connection=None):
         if delivery.pk == rows[2].pk:
             raise SenderDied
         real_send(delivery, connection)
 
-    monkeypatch.setattr(notifications, "send", dies_on_the_third)
+    monkeypatch.setattr(delivery, "send", dies_on_the_third)
     with pytest.raises(SenderDied):
-        notifications.deliver([d.pk for d in rows])
+        delivery.deliver([d.pk for d in rows])
     assert states(rows) == ["sent", "sent", "pending", "pending", "pending"] and len(mail.outbox) == 2
 
 
@@ -64,20 +64,20 @@ def test_rows_a_live_sender_holds_are_skipped_by_another_sender():
     Delivery.objects.filter(pk=rows[0].pk).update(
         claim_token="other", claimed_until=timezone.now() + timedelta(minutes=5)
     )
-    counts = notifications.deliver([d.pk for d in rows])
+    counts = delivery.deliver([d.pk for d in rows])
     assert counts["sent"] == 1 and counts["skipped"] == 1 and states(rows) == ["pending", "sent"]
 
 
 def test_rows_of_a_dead_sender_are_sent_once_when_its_claim_expires(monkeypatch):
     rows = make_deliveries(3)
-    monkeypatch.setattr(notifications, "send", lambda d, c=None: (_ for _ in ()).throw(SenderDied()))
+    monkeypatch.setattr(delivery, "send", lambda d, c=None: (_ for _ in ()).throw(SenderDied()))
     with pytest.raises(SenderDied):
-        notifications.deliver([d.pk for d in rows])
+        delivery.deliver([d.pk for d in rows])
     monkeypatch.undo()
-    assert notifications.deliver([d.pk for d in rows])["skipped"] == 3  # the claim still stands
+    assert delivery.deliver([d.pk for d in rows])["skipped"] == 3  # the claim still stands
     Delivery.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
-    notifications.deliver([d.pk for d in rows])
-    notifications.deliver([d.pk for d in rows])
+    delivery.deliver([d.pk for d in rows])
+    delivery.deliver([d.pk for d in rows])
     assert states(rows) == ["sent"] * 3 and sorted(m.to[0] for m in mail.outbox) == [d.to for d in rows]
 
 
@@ -85,7 +85,7 @@ def test_a_message_whose_sender_dies_every_time_ends_as_a_dead_letter(settings):
     settings.CAREPATH_DELIVERY_MAX_ATTEMPTS = 2
     (row,) = make_deliveries(1)
     Delivery.objects.filter(pk=row.pk).update(attempts=2, claimed_until=timezone.now() - timedelta(seconds=1))
-    notifications.deliver([row.pk])
+    delivery.deliver([row.pk])
     row.refresh_from_db()
     assert row.state == DeliveryState.DEAD and "died" in row.last_error and not mail.outbox
 
@@ -107,7 +107,7 @@ def test_one_mail_connection_carries_every_message_of_a_call(settings):
     settings.EMAIL_BACKEND = "tests.timers.test_delivery.CountingBackend"
     CountingBackend.opened = 0
     rows = make_deliveries(250)
-    assert notifications.deliver([d.pk for d in rows])["sent"] == 250
+    assert delivery.deliver([d.pk for d in rows])["sent"] == 250
     assert CountingBackend.opened == 1 and len(mail.outbox) == 250
 
 
@@ -115,24 +115,24 @@ def test_a_failed_send_opens_a_fresh_connection_for_the_next_message(settings, m
     settings.EMAIL_BACKEND = "tests.timers.test_delivery.CountingBackend"
     CountingBackend.opened = 0
     rows = make_deliveries(3)
-    real_send = notifications.send
+    real_send = delivery.send
 
     def second_fails(delivery, connection=None):
         if delivery.pk == rows[1].pk:
             raise ConnectionResetError("server hung up")
         real_send(delivery, connection)
 
-    monkeypatch.setattr(notifications, "send", second_fails)
-    notifications.deliver([d.pk for d in rows])
+    monkeypatch.setattr(delivery, "send", second_fails)
+    delivery.deliver([d.pk for d in rows])
     assert states(rows) == ["sent", "failed", "sent"] and CountingBackend.opened == 2
 
 
 def test_each_message_costs_one_statement_beyond_its_chunk():
     few, many = make_deliveries(5, "few"), make_deliveries(50, "many")
     with CaptureQueriesContext(connection) as for_few:
-        notifications.deliver([d.pk for d in few])
+        delivery.deliver([d.pk for d in few])
     with CaptureQueriesContext(connection) as for_many:
-        notifications.deliver([d.pk for d in many])
+        delivery.deliver([d.pk for d in many])
     assert len(for_many) - len(for_few) == 45
 
 
@@ -223,8 +223,8 @@ def test_a_family_reminder_gives_the_scan_time_in_the_familys_time_zone(pathway)
 # --- a fired batch's deliveries, sent by the process that fired it ---------------------------------------
 def test_a_fired_batch_holds_its_deliveries_until_its_own_process_sends_them(pathway):
     claim = timers.fire_batch(due_reminders(pathway, 3))
-    assert notifications.deliver([d.pk for d in claim.rows])["skipped"] == 3 and not mail.outbox
-    assert notifications.send_claimed([claim])["sent"] == 3
+    assert delivery.deliver([d.pk for d in claim.rows])["skipped"] == 3 and not mail.outbox
+    assert delivery.send_claimed([claim])["sent"] == 3
     assert states(claim.rows) == ["sent"] * 3 and len(mail.outbox) == 3
 
 
@@ -256,7 +256,7 @@ def test_a_batch_retried_one_by_one_holds_only_the_deliveries_that_were_committe
 @pytest.mark.django_db(transaction=True)
 def test_delivering_leaves_the_connection_committing_durably(require_postgres):
     rows = make_deliveries(3)
-    assert notifications.deliver([d.pk for d in rows])["sent"] == 3 and states(rows) == ["sent"] * 3
+    assert delivery.deliver([d.pk for d in rows])["sent"] == 3 and states(rows) == ["sent"] * 3
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
@@ -267,12 +267,12 @@ def test_a_message_sent_after_its_claim_was_taken_over_is_reported_and_not_marke
     require_postgres, monkeypatch, caplog
 ):
     (row,) = make_deliveries(1)
-    real_send = notifications.send
+    real_send = delivery.send
 
     def slow_send(delivery, connection=None):  # another sender took the row over meanwhile
         Delivery.objects.filter(pk=delivery.pk).update(claim_token="other")
         real_send(delivery, connection)
 
-    monkeypatch.setattr(notifications, "send", slow_send)
-    notifications.deliver([row.pk])
+    monkeypatch.setattr(delivery, "send", slow_send)
+    delivery.deliver([row.pk])
     assert states([row]) == ["pending"] and "after its claim had been taken over" in caplog.text

@@ -208,11 +208,11 @@ def test_an_amended_report_notifies_whoever_read_it(
 
 
 def test_a_failing_delivery_backs_off_and_ends_as_a_dead_letter(pathway, settings, monkeypatch):
-    from carepath import notifications
+    from carepath import delivery as sending
 
     settings.CAREPATH_DELIVERY_MAX_ATTEMPTS = 3
     referral = pathway.submitted()
-    monkeypatch.setattr(notifications, "send", lambda d, c=None: (_ for _ in ()).throw(OSError("smtp down")))
+    monkeypatch.setattr(sending, "send", lambda d, c=None: (_ for _ in ()).throw(OSError("smtp down")))
     at = item(referral, WorkItemKind.TRIAGE).due_at - timedelta(hours=23)
     for hours in (0, 1, 2, 3):
         timers.run_sync(at + timedelta(hours=hours))
