@@ -13,10 +13,10 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from carepath import access
-from carepath.models import WorkItem, WorkItemKind, WorkItemStatus
+from carepath.models import Timer, TimerKind, WorkItem, WorkItemKind, WorkItemStatus
 from imaging.models import MRIRequest, NeuroradiologyReport
 
-from .choices import ReferralState
+from .choices import Priority, ReferralState
 from .models import OPEN_STATES, Outcome, Referral
 
 HOUR = 3600.0
@@ -122,6 +122,46 @@ def sla_breaches(user, since, now) -> list[dict]:
     )
 
 
+def eighteen_weeks(user, since, now) -> list[dict]:
+    """Referral to conclusion against the 18-week standard (DESIGN.md §4, the case clock), per
+    priority, for the cases received in the window whose clock started (at triage): concluded in
+    time, concluded late, and still open past the deadline. The deadline is the clock's first
+    escalation (`carepath.case_clock`, working days and holidays already counted); declined and
+    cancelled cases leave the pathway and are not counted."""
+    first_escalations = (
+        Timer.objects.filter(
+            access.referral_q(user, prefix="referral__"),
+            kind=TimerKind.CLOCK_ESCALATION,
+            key__endswith=":escalate:1",
+            referral__submitted_at__gte=since,
+        )
+        .exclude(referral__state__in=[ReferralState.DECLINED, ReferralState.CANCELLED])
+        .values("referral__priority")
+        .annotate(
+            n=Count("pk"),
+            in_time=Count("pk", filter=Q(referral__concluded_at__lte=F("due_at"))),
+            late=Count("pk", filter=Q(referral__concluded_at__gt=F("due_at"))),
+            overdue=Count("pk", filter=Q(referral__concluded_at__isnull=True, due_at__lt=now)),
+        )
+        .order_by()
+    )
+    labels = dict(Priority.choices)
+    rows = [
+        {
+            "group": r["referral__priority"],
+            "label": labels.get(r["referral__priority"], r["referral__priority"] or "Not set"),
+            "n": r["n"],
+            "in_time": r["in_time"],
+            "late": r["late"],
+            "overdue": r["overdue"],
+            "rate": round(100.0 * (r["late"] + r["overdue"]) / r["n"], 1) if r["n"] else 0.0,
+        }
+        for r in first_escalations
+    ]
+    order = {p: i for i, p in enumerate(labels)}
+    return sorted(rows, key=lambda r: order.get(r["group"], len(order)))
+
+
 def _labelled(rows: list[dict]) -> list[dict]:
     labels = dict(WorkItemKind.choices)
     for row in rows:
@@ -171,6 +211,7 @@ def figures(user, days: int = 180) -> dict:
         "cases_per_step": cases_per_step(user),
         "time_in_step": time_in_step(user, since),
         "sla_breaches": sla_breaches(user, since, now),
+        "eighteen_weeks": eighteen_weeks(user, since, now),
         "intervals": imaging_intervals(user, since),
         "loop_closure": loop_closure(user, since),
         "since": since,
@@ -188,6 +229,17 @@ TABLES = {
     "sla_breaches": (
         "SLA breaches per step",
         [("label", "Step"), ("n", "Steps"), ("breached", "Breached"), ("rate", "Breached %")],
+    ),
+    "eighteen_weeks": (
+        "Referral to conclusion: the 18-week standard",
+        [
+            ("label", "Priority"),
+            ("n", "Cases"),
+            ("in_time", "Concluded in time"),
+            ("late", "Concluded late"),
+            ("overdue", "Open past 18 weeks"),
+            ("rate", "Breached %"),
+        ],
     ),
     "intervals": (
         "Imaging intervals (hours)",

@@ -314,6 +314,7 @@ CHART_VALUE = {
     "cases_per_step": "n",
     "time_in_step": "p90_h",
     "sla_breaches": "rate",
+    "eighteen_weeks": "rate",
     "intervals": "p90_h",
     "loop_closure": "rate",
 }

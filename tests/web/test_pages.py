@@ -384,6 +384,35 @@ def test_each_dashboard_table_downloads_as_csv(signed_in, neurologist, pathway):
     assert body.splitlines()[1].endswith(",1,1,100.0")
 
 
+def test_the_dashboard_counts_cases_against_the_18_week_standard(signed_in, neurologist, pathway):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from carepath.models import Timer, TimerKind
+    from referrals.models import Referral
+
+    def first_escalation(case):
+        return Timer.objects.filter(referral=case, kind=TimerKind.CLOCK_ESCALATION, key__endswith=":escalate:1")
+
+    pathway.concluded()  # in time
+    late = pathway.concluded()
+    late_at = Referral.objects.get(pk=late.pk).concluded_at
+    first_escalation(late).update(due_at=late_at - timedelta(days=1))  # its 18 weeks ran out before
+    overdue = pathway.triaged()
+    pathway.triaged()  # on track
+    first_escalation(overdue).update(due_at=timezone.now() - timedelta(hours=1))
+    pathway.submitted()  # not triaged: no clock yet
+
+    response = signed_in(neurologist).get(reverse("dashboard"), {"csv": "eighteen_weeks"})
+    page = signed_in(neurologist).get(reverse("dashboard")).content.decode()
+
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "Priority,Cases,Concluded in time,Concluded late,Open past 18 weeks,Breached %"
+    assert lines[1:] == ["Routine,4,1,1,1,50.0"]
+    assert "the 18-week standard" in page
+
+
 def test_the_dashboard_is_not_for_pediatricians(signed_in, pediatrician):
     assert signed_in(pediatrician).get(reverse("dashboard")).status_code == 403
 
