@@ -37,7 +37,7 @@ from . import fhir, selectors, services
 from .choices import Priority, ReferralState
 from .machine import REFERRAL_MACHINE
 from .models import Patient, Referral
-from .rows import page_rows, referral_detail_json, referral_list_page, visible_patient
+from .rows import page_rows, referral_detail_json, referral_list_page, view_audit_ahead
 from .serializers import (
     EventSerializer,
     PatientSerializer,
@@ -135,15 +135,9 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         user, pk = request.user, int(kwargs["pk"])
-        ahead = None
-        if connection.vendor == "postgresql":
-            patients = visible_patient(user, pk)  # None: this caller sees no case at all
-            if patients is None:
-                raise Http404
-            # the audit row rides with the read, for a case the read returns (one round trip)
-            ahead = audit.view_read_ahead(user, Referral, pk, patients, "api")
+        ahead = view_audit_ahead(user, pk)  # the audit row rides with the read, for a case it returns
         body = self._detail(pk, ahead=ahead)
-        if ahead is None:
+        if ahead is None:  # it could not: recorded now
             audit.record_view(user, Referral(pk=body["id"], patient_id=body["patient"]["id"]), "api")
         return self._detail_response(body)
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from django.db import connection
 from django.db.models import F, OuterRef
 
+from carepath import audit
 from carepath.api import rows
 from carepath.api.common import link
 from carepath.compiled import AnyOf, CompiledValues
@@ -152,10 +153,15 @@ _PATIENT = CompiledValues(
 )
 
 
-def visible_patient(user, pk: int) -> tuple[str, list] | None:
-    """The query (sql, params) of case `pk`'s patient id, with no row when `user` may not see the
-    case; None when `user` sees no case at all. PostgreSQL (for `audit.view_read_ahead`)."""
-    return _PATIENT.statement(user_roles(user), user=user, pk=int(pk))
+def view_audit_ahead(user, pk: int) -> tuple[str, list] | None:
+    """The API detail's audit row, to send with `referral_detail_json(ahead=…)`: written only if the
+    read returns the case, with its patient (a compiled query of the patient id under the caller's
+    access rule). None when it cannot ride along (SQLite, inside a transaction, or a caller who sees
+    no case at all): the caller records the view after the read."""
+    if connection.vendor != "postgresql":
+        return None
+    patients = _PATIENT.statement(user_roles(user), user=user, pk=int(pk))
+    return None if patients is None else audit.view_read_ahead(user, Referral, pk, patients, "api")
 
 
 def referral_detail_json(user, pk: int, *, now, ahead: tuple[str, list] | None = None) -> dict | None:
