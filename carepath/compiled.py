@@ -246,14 +246,17 @@ class CompiledPages:
     `CursorPagination.paginate_queryset` orders it, filters it from the cursor's position and slices
     it, and runs the result as one prepared query: one plan per shape, order, position test and
     `refined` step (a list's filters, carepath/api/filtering.py), whatever the page size or
-    position. PostgreSQL only."""
+    position. On PostgreSQL; elsewhere the ORM builds the page as usual."""
 
     def __init__(self, model: type[Model], build: Callable[..., QuerySet]):
         self.model, self.build = model, build
         self._plans: dict[tuple, CompiledValues] = {}
         self._fields: dict[str, object] = {}
 
-    def queryset(self, shape: Hashable, **args) -> "PageQuery":
+    def queryset(self, shape: Hashable, **args) -> "PageQuery | QuerySet":
+        """The stand-in on PostgreSQL; elsewhere (SQLite, the demo) the ORM's queryset itself."""
+        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+            return self.build(**args)
         return PageQuery(self, shape, args, base=tuple(args))
 
     def field(self, name: str, args: dict):

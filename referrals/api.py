@@ -2,7 +2,6 @@
 (`referrals/serializers.py`) are the contract, `referrals/rows.py` builds the hot reads' JSON,
 services do the writing, selectors apply the access rules."""
 
-from django.db import connection
 from django.http import Http404
 from django.urls import include, path
 from django.utils import timezone
@@ -127,11 +126,9 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
         user = self.request.user
         if self.action != "list":
             return selectors.referrals_visible_to(user)
-        # a list pages through ids; `page_rows` then reads the page's rows. On PostgreSQL the id query
-        # is compiled, with plain filters too (carepath/compiled.py, carepath/api/filtering.py)
-        if connection.vendor == "postgresql":
-            return _LIST_IDS.queryset(user_roles(user), user=user)
-        return _list_ids(user)
+        # a list pages through ids, compiled with plain filters too (carepath/compiled.py,
+        # carepath/api/filtering.py); `page_rows` then reads the page's rows
+        return _LIST_IDS.queryset(user_roles(user), user=user)
 
     def retrieve(self, request, *args, **kwargs):
         user, pk = request.user, int(kwargs["pk"])

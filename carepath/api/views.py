@@ -300,10 +300,9 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
         user = self.request.user
         if self.action != "list":
             return _worklist(user)
-        # a list pages through ids; `worklist_rows` then reads the page's items
-        if connection.vendor == "postgresql":  # compiled, with plain filters too (carepath/api/filtering.py)
-            return _WORKLIST_IDS.queryset(user_roles(user), user=user)
-        return _worklist_ids(user)
+        # a list pages through ids, compiled with plain filters too (carepath/api/filtering.py);
+        # `worklist_rows` then reads the page's items
+        return _WORKLIST_IDS.queryset(user_roles(user), user=user)
 
     def list(self, request, *args, **kwargs):
         ids = [row["id"] for row in self.paginate_queryset(self.filter_queryset(self.get_queryset()))]
