@@ -287,6 +287,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+# How long a process may reuse a token row it read (docs/decisions.md, "Token look-ups"); 0: never.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 5)
 # Failed token requests allowed per username and per client address in a sliding window (count, seconds).
 API_FAILED_LOGIN_LIMIT = (env_int("API_FAILED_LOGIN_LIMIT", 10), env_int("API_FAILED_LOGIN_WINDOW", 15 * 60))
 SPECTACULAR_SETTINGS = {

@@ -1,6 +1,8 @@
 """Bearer tokens: issue, authenticate, revoke (DESIGN.md §5). Only digests are stored."""
 
 import secrets
+import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -73,12 +75,19 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return self._check(raw)
 
     def _check(self, raw: str):
-        token = _token_with_user(token_digest(raw))
+        digest = token_digest(raw)
+        row = RECENT.get(digest)
+        if row is None:
+            row = _token_row(digest)
+            if row is not None:
+                RECENT.put(digest, row)
+        token = None if row is None else _token_from_row(row)
         now = timezone.now()
         if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            row["last_used_at"] = token.last_used_at = now
         return token.user, token
 
     def authenticate_header(self, request):
@@ -103,11 +112,13 @@ _USER_COLUMNS = [f.attname for f in get_user_model()._meta.concrete_fields]
 _TOKEN = CompiledValues(_token_values)
 
 
-def _token_with_user(digest: str) -> ApiToken | None:
+def _token_row(digest: str) -> dict | None:
     found = _TOKEN.rows(connection.vendor, digest=digest)
-    if not found:
-        return None
-    row = found[0]
+    return found[0] if found else None
+
+
+def _token_from_row(row: dict) -> ApiToken:
+    """New model instances for this request, from a row that may be shared with other requests."""
     user = get_user_model().from_db(DEFAULT_DB_ALIAS, _USER_COLUMNS, [row[f"user__{n}"] for n in _USER_COLUMNS])
     token = ApiToken.from_db(DEFAULT_DB_ALIAS, _TOKEN_COLUMNS, [row[n] for n in _TOKEN_COLUMNS])
     token.user = user
@@ -115,3 +126,49 @@ def _token_with_user(digest: str) -> ApiToken | None:
         roles = frozenset(row["role_names"])
         user._carepath_roles = roles | {Role.ADMIN} if user.is_superuser else roles
     return token
+
+
+class RecentTokens:
+    """The rows of tokens this process authenticated in the last `API_TOKEN_CACHE_SECONDS` (default
+    5), so that a client's burst of requests looks its token up once (docs/decisions.md, "Token
+    look-ups"). Expiry is still checked on every request. A revocation, a user's deactivation or a
+    change of their groups made in this process clears it at once (signals, carepath/api/apps.py);
+    made in another process, it takes effect there within the window. 0 turns it off."""
+
+    def __init__(self, size: int = 1024):
+        self.size, self._rows, self._lock = size, {}, threading.Lock()
+
+    @staticmethod
+    def seconds() -> float:
+        return float(getattr(settings, "API_TOKEN_CACHE_SECONDS", 5))
+
+    def get(self, digest: str) -> dict | None:
+        found = self._rows.get(digest)
+        if found is None:
+            return None
+        until, row = found
+        if time.monotonic() >= until:
+            self._rows.pop(digest, None)
+            return None
+        return row
+
+    def put(self, digest: str, row: dict) -> None:
+        seconds = self.seconds()
+        if seconds <= 0 or connection.in_atomic_block:  # a row read inside a transaction may roll back
+            return
+        with self._lock:
+            if len(self._rows) >= self.size:
+                self._rows.clear()
+            self._rows[digest] = (time.monotonic() + seconds, row)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+    def changed(self, sender, **kwargs) -> None:
+        """Receiver of a token's, a user's or a user's groups' change: forget every token once the
+        change has committed (not before, or a request in between could keep the old row)."""
+        transaction.on_commit(self.clear, using=kwargs.get("using"))
+
+
+RECENT = RecentTokens()
