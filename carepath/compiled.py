@@ -62,6 +62,7 @@ class _Plan:
     sql: str
     params: tuple  # as compiled; the positions in `slots` take this call's values
     slots: dict[int, str]  # position in `params` → argument name
+    kept: tuple[int, ...]  # the positions sent with each call (the arguments' and a window's); the rest are constants
     names: list[str]
     compiler: object
     converters: dict
@@ -93,7 +94,22 @@ def _argument(param, stand_ins: dict) -> str | None:
 
 
 def _prepared(connection, plan: _Plan) -> str:
-    return prepared(connection, plan.sql)
+    """The plan's `EXECUTE`, which takes only the parameters at `plan.kept`: the others (constants such
+    as a status or a JSON key) are written into the prepared statement, once per session, instead of
+    being quoted and sent on every call."""
+    done = _session_statements(connection)
+    execute = done.get(id(plan))  # plans live as long as the process
+    if execute is None:
+        kept, positions, numbers, values = set(plan.kept), count(0), count(1), iter(plan.params)
+
+        def placeholder(match) -> str:
+            if match.group(1) == "%":
+                return "%"
+            i, value = next(positions), next(values)
+            return f"${next(numbers)}" if i in kept else connection.ops.compose_sql("%s", [value])
+
+        execute = done[id(plan)] = _execute(connection, re.sub(r"%([s%])", placeholder, plan.sql), len(kept))
+    return execute
 
 
 def prepared(connection, sql: str) -> str:
@@ -102,19 +118,34 @@ def prepared(connection, sql: str) -> str:
     running it. Django's cursors bind parameters client-side and never prepare, so this is done in
     SQL; the `EXECUTE` takes the same parameters, in the same order. Prepared statements are per
     session and survive rollbacks; a new connection prepares again."""
+    done = _session_statements(connection)
+    execute = done.get(sql)
+    if execute is None:
+        numbers = count(1)
+        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
+        execute = done[sql] = _execute(connection, numbered, next(numbers) - 1)
+    return execute
+
+
+def _session_statements(connection) -> dict:
+    """What this database session has prepared (a new connection starts empty)."""
     session = connection.connection
     done = getattr(session, "_carepath_prepared", None)
     if done is None:
         done = session._carepath_prepared = {}
-    execute = done.get(sql)
+    return done
+
+
+def _execute(connection, numbered: str, n: int) -> str:
+    """PREPARE `numbered` (`$1`…`$n` placeholders) once per session; returns its `EXECUTE`."""
+    done = _session_statements(connection)
+    key = ("numbered", numbered)
+    execute = done.get(key)
     if execute is None:
-        name = "cp_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
-        numbers = count(1)
-        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
+        name = "cp_" + hashlib.sha1(numbered.encode(), usedforsecurity=False).hexdigest()[:20]
         with connection.cursor() as cursor:
-            cursor.execute(f"PREPARE {name} AS {numbered}")
-        n = next(numbers) - 1
-        execute = done[sql] = f"EXECUTE {name}({', '.join(['%s'] * n)})" if n else f"EXECUTE {name}"
+            cursor.execute(f"PREPARE {name} AS {numbered}")  # no parameters: `%` is not a placeholder here
+        execute = done[key] = f"EXECUTE {name}({', '.join(['%s'] * n)})" if n else f"EXECUTE {name}"
     return execute
 
 
@@ -156,10 +187,10 @@ class CompiledValues:
                     raise ValueError("statements ahead of a compiled query need PostgreSQL")
                 cursor.execute(plan.sql, params)
             elif ahead is None:
-                cursor.execute(_prepared(connection, plan), params)
+                cursor.execute(_prepared(connection, plan), [params[i] for i in plan.kept])
             else:
                 sql, before = ahead
-                cursor.execute(f"{sql}; {_prepared(connection, plan)}", [*before, *params])
+                cursor.execute(f"{sql}; {_prepared(connection, plan)}", [*before, *(params[i] for i in plan.kept)])
                 while cursor.nextset():  # to the last statement's result: this query's
                     pass
             fetched = cursor.fetchall()
@@ -203,10 +234,13 @@ class CompiledValues:
                 raise ValueError("a windowed query must be a plain, unsliced SELECT")
             sql += " LIMIT %s OFFSET %s"
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
+        slots = _argument_slots(params, params_again, first, second)
+        window = (len(params), len(params) + 1) if self.windowed else ()
         return _Plan(
             sql=sql,
             params=tuple(params) + ((None, None) if self.windowed else ()),
-            slots=_argument_slots(params, params_again, first, second),
+            slots=slots,
+            kept=(*sorted(slots), *window),
             names=[*query.extra_select, *query.values_select, *query.annotation_select],
             compiler=compiler,
             converters=compiler.get_converters(fields),

@@ -80,6 +80,23 @@ def test_a_list_of_ids_is_one_array_parameter_whatever_its_length(require_postgr
     assert len(compiled._plans) == 1
 
 
+def test_constants_are_prepared_with_the_statement_and_only_arguments_are_sent(
+    require_postgres, pathway, neurologist
+):
+    compiled = CompiledValues(
+        lambda pk: Referral.objects.filter(pk=pk, state__in=["submitted", "it's %s"]).values("id", "state")
+    )
+    case = pathway.submitted()
+
+    with CaptureQueriesContext(connection) as captured:
+        assert compiled.rows(None, pk=case.pk) == [{"id": case.pk, "state": "submitted"}]
+        assert compiled.rows(None, pk=case.pk + 10_000) == []
+
+    prepare, *executes = [q["sql"] for q in captured.captured_queries]
+    assert "'submitted'" in prepare and "'it''s %s'" in prepare and "$1" in prepare and "$2" not in prepare
+    assert executes[0].endswith(f"({case.pk})") and executes[1].endswith(f"({case.pk + 10_000})")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_new_database_session_prepares_again(require_postgres, pathway, neurologist):
     compiled = CompiledValues(visible)
