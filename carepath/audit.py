@@ -64,25 +64,19 @@ def _insert_fields() -> list:
     return [f for f in AuditLog._meta.concrete_fields if not f.primary_key]
 
 
-def _read_row_sql(source: str = "") -> str:
+def _read_row_sql() -> str:
     """The read-audit INSERT, committed without waiting for its WAL flush (SET LOCAL), as `EXECUTE`
     of a statement prepared once per database session (its planning cost more than running it)."""
-    return f"SET LOCAL synchronous_commit TO OFF; {prepared(connection, _insert_sql(source))}"
+    return f"SET LOCAL synchronous_commit TO OFF; {prepared(connection, _insert_sql())}"
 
 
 @functools.cache
-def _insert_sql(source: str) -> str:
-    """The read-audit INSERT: of one row of parameters, or `SELECT`ing the patient id from the
-    query `source` (`view_read_ahead`)."""
+def _insert_sql() -> str:
+    """The read-audit INSERT of one row of parameters."""
     qn = connection.ops.quote_name
-    names = [f.attname for f in _insert_fields()]
-    if source:
-        values = "SELECT " + ", ".join("v.patient_id" if n == "patient_id" else "%s" for n in names)
-        values += f" FROM ({source}) AS v"
-    else:
-        values = f"VALUES ({', '.join(['%s'] * len(names))})"
     columns = ", ".join(qn(f.column) for f in _insert_fields())
-    return f"INSERT INTO {qn(AuditLog._meta.db_table)} ({columns}) {values}"  # noqa: S608  our SQL; values are parameters
+    values = ", ".join(["%s"] * len(_insert_fields()))
+    return f"INSERT INTO {qn(AuditLog._meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608  our SQL
 
 
 def record(actor, action: str, obj, changes: dict | None = None) -> None:
@@ -116,20 +110,54 @@ def list_read_ahead(actor, model, object_ids: Iterable, query: str = "") -> tupl
     return _read_row_sql(), _read_row_values(fields)
 
 
-def view_read_ahead(actor, model, pk: int, patients: tuple[str, list], what: str) -> tuple[str, list] | None:
-    """`record_view` of one record, for a detail read next: its INSERT as (sql, params), which the
-    caller MUST send in the same round trip as that read (`CompiledValues.rows(ahead=…)`).
-    `patients` is a query, as (sql, params), of the record's patient id that returns no row when the
-    caller may not see the record: the row is then written only for a record the read returns, with
-    the patient it names. Returns None when the row cannot ride along (SQLite, inside a
-    transaction): the caller then records the view after the read, as before."""
+def view_along(actor, model, what: str, *, id_column: str = "id", patient_column: str) -> tuple[str, list] | None:
+    """`record_view` of the record a compiled read returns, as a statement to run in the same
+    statement as that read (`CompiledValues.rows(along=…)`): an INSERT that selects from the read's
+    row (`read`, with the record's id and its patient in these columns), so the row is written only
+    for a record the caller was shown, with the patient it names, in the read's own implicit
+    transaction (committed like `_create_read_row`'s, without waiting for the WAL flush). None when it
+    cannot ride along (SQLite, inside a transaction): the caller then records the view after the read."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return None
-    fields = _row_fields(actor, AuditLog.Action.VIEW, model._meta.label_lower, str(pk), {"what": what})
-    values = _read_row_values({**fields, "patient_id": None})
-    del values[[f.attname for f in _insert_fields()].index("patient_id")]  # read from `patients`
-    source, source_params = patients
-    return _read_row_sql(source), [*values, *source_params]
+    fields = _row_fields(actor, AuditLog.Action.VIEW, model._meta.label_lower, "", {"what": what})
+    sql = _along_sql(fields["object_type"], what, fields["channel"], id_column, patient_column)
+    return sql, [fields["at"], actor.pk, fields["actor_username"]]
+
+
+@functools.cache
+def _along_sql(object_type: str, what: str, channel: str, id_column: str, patient_column: str) -> str:
+    """The INSERT of `view_along`: what is the same for every view of this kind is written in (quoted
+    by psycopg); the time and the actor are parameters."""
+    qn = connection.ops.quote_name
+
+    def literal(value) -> str:
+        return connection.ops.compose_sql("%s", [value]).replace("%", "%%")  # `%` is not a placeholder here
+
+    given = {
+        "at": "%s",
+        "actor_id": "%s",
+        "actor_username": "%s",
+        "action": literal(AuditLog.Action.VIEW.value),
+        "object_type": literal(object_type),
+        "object_id": f"r.{qn(id_column)}::text",
+        "patient_id": f"r.{qn(patient_column)}",
+        "changes": literal(_insert_value("changes", {"what": what})),
+        "channel": literal(channel),
+    }
+    names = [f.attname for f in _insert_fields()]
+    if set(names) != set(given):
+        raise RuntimeError("AuditLog's columns changed: update audit._along_sql")
+    columns = ", ".join(qn(f.column) for f in _insert_fields())
+    values = ", ".join(given[name] for name in names)
+    return (
+        f"INSERT INTO {qn(AuditLog._meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608  our SQL
+        "FROM read AS r CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+    )
+
+
+def _insert_value(attname: str, value):
+    field = AuditLog._meta.get_field(attname)
+    return field.get_db_prep_save(value, connection)
 
 
 def _row_fields(actor, action: str, object_type: str, object_id: str, changes: dict) -> dict:

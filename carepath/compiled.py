@@ -93,12 +93,14 @@ def _argument(param, stand_ins: dict) -> str | None:
     return None
 
 
-def _prepared(connection, plan: _Plan) -> str:
-    """The plan's `EXECUTE`, which takes only the parameters at `plan.kept`: the others (constants such
-    as a status or a JSON key) are written into the prepared statement, once per session, instead of
-    being quoted and sent on every call."""
+def _prepared(connection, plan: _Plan, along: str = "") -> str:
+    """The plan's `EXECUTE`, which takes only the parameters at `plan.kept` (then `along`'s): the others
+    (constants such as a status or a JSON key) are written into the prepared statement, once per
+    session, instead of being quoted and sent on every call. With `along` (a statement reading the
+    query's rows as `read`), both run as one statement: `WITH read AS (query), along AS (…)`."""
     done = _session_statements(connection)
-    execute = done.get(id(plan))  # plans live as long as the process
+    key = (id(plan), along)  # plans live as long as the process
+    execute = done.get(key)
     if execute is None:
         kept, positions, numbers, values = set(plan.kept), count(0), count(1), iter(plan.params)
 
@@ -108,7 +110,11 @@ def _prepared(connection, plan: _Plan) -> str:
             i, value = next(positions), next(values)
             return f"${next(numbers)}" if i in kept else connection.ops.compose_sql("%s", [value])
 
-        execute = done[id(plan)] = _execute(connection, re.sub(r"%([s%])", placeholder, plan.sql), len(kept))
+        numbered = re.sub(r"%([s%])", placeholder, plan.sql)
+        if along:
+            rider = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", along)
+            numbered = f"WITH read AS ({numbered}), along AS ({rider}) SELECT * FROM read"
+        execute = done[key] = _execute(connection, numbered, next(numbers) - 1)
     return execute
 
 
@@ -164,18 +170,30 @@ class CompiledValues:
         self._plans: dict[tuple, _Plan | object] = {}
 
     def rows(
-        self, shape: Hashable, /, ahead: tuple[str, list] | None = None, window: tuple | None = None, **args
+        self,
+        shape: Hashable,
+        /,
+        ahead: tuple[str, list] | None = None,
+        window: tuple | None = None,
+        along: tuple[str, list] | None = None,
+        **args,
     ) -> list[dict]:
         """`ahead`: (sql, params) of statements to run first, in the same round trip and the same
-        implicit transaction (PostgreSQL; e.g. `audit.list_read_ahead`'s audit row)."""
+        implicit transaction (PostgreSQL; e.g. `audit.list_read_ahead`'s audit row).
+        `along`: (sql, params) of a data-modifying statement that reads this query's rows as `read`
+        (e.g. `INSERT … SELECT … FROM read`, `audit.view_along`), run in the same statement, so it sees
+        exactly the rows returned. Not for a windowed query: a page's order must come from its own
+        `ORDER BY`, which the outer `SELECT * FROM read` would not carry."""
         if (window is not None) != self.windowed:
             raise TypeError("a windowed query takes window=(offset, limit); others take none")
+        if along is not None and (self.windowed or ahead is not None):
+            raise TypeError("a statement along takes neither a window nor statements ahead")
         plan = self._plan(shape, args)
         if plan is _EMPTY:
             if ahead is not None:  # what rides along is sent all the same
                 with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
                     cursor.execute(*ahead)
-            return []
+            return []  # and along reads no row: it writes nothing
         params = self._params(plan, args)
         if window is not None:
             offset, limit = window
@@ -183,9 +201,12 @@ class CompiledValues:
         connection = connections[DEFAULT_DB_ALIAS]
         with connection.cursor() as cursor:
             if connection.vendor != "postgresql":
-                if ahead is not None:
-                    raise ValueError("statements ahead of a compiled query need PostgreSQL")
+                if ahead is not None or along is not None:
+                    raise ValueError("statements ahead of or along a compiled query need PostgreSQL")
                 cursor.execute(plan.sql, params)
+            elif along is not None:
+                sql, more = along
+                cursor.execute(_prepared(connection, plan, sql), [*(params[i] for i in plan.kept), *more])
             elif ahead is None:
                 cursor.execute(_prepared(connection, plan), [params[i] for i in plan.kept])
             else:

@@ -36,7 +36,7 @@ from . import fhir, selectors, services
 from .choices import Priority, ReferralState
 from .machine import REFERRAL_MACHINE
 from .models import Patient, Referral
-from .rows import page_rows, referral_detail_json, referral_list_page, view_audit_ahead
+from .rows import page_rows, referral_detail_json, referral_list_page, view_along
 from .serializers import (
     EventSerializer,
     PatientSerializer,
@@ -132,14 +132,14 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         user, pk = request.user, int(kwargs["pk"])
-        ahead = view_audit_ahead(user, pk)  # the audit row rides with the read, for a case it returns
-        body = self._detail(pk, ahead=ahead)
-        if ahead is None:  # it could not: recorded now
+        along = view_along(user)  # the audit row is written by the read's own statement, from its row
+        body = self._detail(pk, along=along)
+        if along is None:  # it could not: recorded now
             audit.record_view(user, Referral(pk=body["id"], patient_id=body["patient"]["id"]), "api")
         return self._detail_response(body)
 
-    def _detail(self, pk, *, ahead=None) -> dict:
-        body = referral_detail_json(self.request.user, pk, now=timezone.now(), ahead=ahead)
+    def _detail(self, pk, *, along=None) -> dict:
+        body = referral_detail_json(self.request.user, pk, now=timezone.now(), along=along)
         if body is None:
             raise Http404
         return body

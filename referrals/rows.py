@@ -148,26 +148,20 @@ def detail_values(queryset):
 
 
 _DETAIL = CompiledValues(lambda user, pk: detail_values(selectors.referrals_visible_to(user)).filter(pk=pk))
-_PATIENT = CompiledValues(
-    lambda user, pk: selectors.referrals_visible_to(user).filter(pk=pk).order_by().values("patient_id")
-)
 
 
-def view_audit_ahead(user, pk: int) -> tuple[str, list] | None:
-    """The API detail's audit row, to send with `referral_detail_json(ahead=…)`: written only if the
-    read returns the case, with its patient (a compiled query of the patient id under the caller's
-    access rule). None when it cannot ride along (SQLite, inside a transaction, or a caller who sees
-    no case at all): the caller records the view after the read."""
-    if connection.vendor != "postgresql":
-        return None
-    patients = _PATIENT.statement(user_roles(user), user=user, pk=int(pk))
-    return None if patients is None else audit.view_read_ahead(user, Referral, pk, patients, "api")
+def view_along(user) -> tuple[str, list] | None:
+    """The API detail's audit row, to send with `referral_detail_json(along=…)`: written in the same
+    statement as the read, from the row it returns, so only for a case the caller may see, with its
+    patient (`audit.view_along`). None when it cannot ride along (SQLite, inside a transaction): the
+    caller records the view after the read."""
+    return audit.view_along(user, Referral, "api", patient_column="patient__id")
 
 
-def referral_detail_json(user, pk: int, *, now, ahead: tuple[str, list] | None = None) -> dict | None:
-    """The case as `ReferralDetailSerializer` writes it, or None if `user` may not see it. `ahead`:
-    statements sent in the same round trip (the view's audit row, `audit.view_read_ahead`)."""
-    found = _DETAIL.rows(user_roles(user), ahead=ahead, user=user, pk=int(pk))
+def referral_detail_json(user, pk: int, *, now, along: tuple[str, list] | None = None) -> dict | None:
+    """The case as `ReferralDetailSerializer` writes it, or None if `user` may not see it. `along`:
+    a statement run with the read, on its row (the view's audit row, `view_along`)."""
+    found = _DETAIL.rows(user_roles(user), along=along, user=user, pk=int(pk))
     if not found:
         return None
     row, tz = found[0], rows.current_timezone()
