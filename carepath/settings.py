@@ -271,6 +271,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "carepath.api.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["carepath.api.filtering.GivenFiltersBackend"],
     "DEFAULT_PAGINATION_CLASS": "carepath.api.pagination.CarePathCursorPagination",
