@@ -9,7 +9,7 @@ admin.site.site_title = "CarePath"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("api/", include("carepath.api.urls")),  # before the admin: tried first on every API request
     path("admin/", admin.site.urls),
-    path("api/", include("carepath.api.urls")),
     path("", include("carepath.web_urls")),
 ]

@@ -210,10 +210,10 @@ class PathwayView(APIView):
 
 
 router = SimpleRouter()
-router.register("patients", PatientViewSet, basename="api-patient")
 router.register("referrals", ReferralViewSet, basename="api-referral")
+router.register("patients", PatientViewSet, basename="api-patient")
 
 urlpatterns = [
-    path("pathway/", PathwayView.as_view(), name="api-pathway"),
     path("", include(router.urls)),
+    path("pathway/", PathwayView.as_view(), name="api-pathway"),
 ]

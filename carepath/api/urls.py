@@ -13,12 +13,13 @@ router.register("auth/tokens", views.TokenViewSet, basename="api-token")
 router.register("worklist", views.WorklistViewSet, basename="api-worklist")
 router.register("notifications", views.NotificationViewSet, basename="api-notification")
 
+# The pathway's resources first: Django tries the patterns in order on every request.
 v1 = [
+    path("", include("referrals.api")),
+    path("", include("imaging.api")),
     path("auth/token/", views.TokenView.as_view(), name="api-token-obtain"),
     path("auth/token/revoke/", views.RevokeCurrentTokenView.as_view(), name="api-token-revoke-current"),
     path("", include(router.urls)),
-    path("", include("referrals.api")),
-    path("", include("imaging.api")),
 ]
 
 urlpatterns = [
