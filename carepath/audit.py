@@ -12,7 +12,6 @@ from django.db import connection
 from django.utils import timezone
 
 from . import bulk
-from .compiled import prepared
 from .models import AuditLog
 
 _channel: ContextVar[str] = ContextVar("audit_channel", default="system")
@@ -38,15 +37,14 @@ def _patient_id(obj) -> int | None:
 def _create_read_row(**fields) -> None:
     """A read-audit row, committed without waiting for its WAL flush when it is its own transaction
     on PostgreSQL (docs/decisions.md, "Read audit durability"). Inside a larger transaction (a write,
-    a request in ATOMIC_REQUESTS) nothing changes: SET LOCAL would cover the write's commit too."""
+    a request in ATOMIC_REQUESTS) nothing changes: the setting would cover the write's commit too."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         AuditLog.objects.create(**fields)
         return
-    # One round trip instead of four (BEGIN, SET LOCAL, INSERT, COMMIT): every read of a record pays it.
-    # Django's psycopg cursor binds parameters client-side, so both statements go as one string, which
-    # PostgreSQL runs as one implicit transaction: SET LOCAL ends with it, and a failure rolls it back.
+    # One statement, its own implicit transaction, instead of four round trips (BEGIN, SET LOCAL,
+    # INSERT, COMMIT): every read of a record pays it. `set_config(…, true)` lasts until that commit.
     with connection.cursor() as cursor:
-        cursor.execute(_read_row_sql(), _read_row_values(fields))
+        cursor.execute(_relaxed_insert_sql(""), _read_row_values(fields))
 
 
 def _read_row_values(fields: dict) -> list:
@@ -64,19 +62,18 @@ def _insert_fields() -> list:
     return [f for f in AuditLog._meta.concrete_fields if not f.primary_key]
 
 
-def _read_row_sql() -> str:
-    """The read-audit INSERT, committed without waiting for its WAL flush (SET LOCAL), as `EXECUTE`
-    of a statement prepared once per database session (its planning cost more than running it)."""
-    return f"SET LOCAL synchronous_commit TO OFF; {prepared(connection, _insert_sql())}"
+RELAXED = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"  # until this transaction ends
 
 
 @functools.cache
-def _insert_sql() -> str:
-    """The read-audit INSERT of one row of parameters."""
+def _relaxed_insert_sql(source: str) -> str:
+    """The read-audit INSERT of one row of parameters, committed without waiting for its WAL flush:
+    `INSERT … SELECT %s, … FROM <source> CROSS JOIN <set_config>`; with no `source`, one row always."""
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in _insert_fields())
     values = ", ".join(["%s"] * len(_insert_fields()))
-    return f"INSERT INTO {qn(AuditLog._meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608  our SQL
+    rows = f"{source} CROSS JOIN {RELAXED}" if source else RELAXED
+    return f"INSERT INTO {qn(AuditLog._meta.db_table)} ({columns}) SELECT {values} FROM {rows}"  # noqa: S608  our SQL
 
 
 def record(actor, action: str, obj, changes: dict | None = None) -> None:
@@ -95,19 +92,18 @@ def record_list(actor, model, object_ids: Iterable, query: str = "") -> None:
         _create_read_row(**fields)
 
 
-def list_read_ahead(actor, model, object_ids: Iterable, query: str = "") -> tuple[str, list] | None:
-    """`record_list`, for a page whose rows are read next: the row's INSERT as (sql, params), which
-    the caller MUST send in the same round trip as that read (`CompiledValues.rows(ahead=…)`), so
-    the row and the read commit together in one implicit transaction. Returns None when there is
-    nothing to send: no ids, or the row could not ride along (SQLite, inside a transaction) and has
-    been written already."""
+def list_along(actor, model, object_ids: Iterable, query: str = "") -> tuple[str, list] | None:
+    """`record_list`, for a page whose rows are read next, as a statement to run in the same
+    statement as that read (`CompiledValues.rows(along=…)`): the row is written if the read returns
+    any row, in its implicit transaction. Returns None when there is nothing to send: no ids, or the
+    row could not ride along (SQLite, inside a transaction) and has been written already."""
     fields = _list_row(actor, model, object_ids, query)
     if fields is None:
         return None
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         _create_read_row(**fields)
         return None
-    return _read_row_sql(), _read_row_values(fields)
+    return _relaxed_insert_sql("(SELECT 1 FROM read LIMIT 1) AS shown"), _read_row_values(fields)
 
 
 def view_along(actor, model, what: str, *, id_column: str = "id", patient_column: str) -> tuple[str, list] | None:
@@ -151,7 +147,7 @@ def _along_sql(object_type: str, what: str, channel: str, id_column: str, patien
     values = ", ".join(given[name] for name in names)
     return (
         f"INSERT INTO {qn(AuditLog._meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608  our SQL
-        "FROM read AS r CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+        f"FROM read AS r CROSS JOIN {RELAXED}"
     )
 
 

@@ -8,7 +8,8 @@ roles) with sentinel values standing in for the per-call ones (ids, a token dige
 SQL, its parameters and the ORM's converters, and on each call only swaps the real values into the
 parameters. The queryset stays the one definition of the query: the access rules, columns and
 subqueries are still written with the ORM, and rows come back exactly as `.values()` returns them
-(tests/test_compiled.py compares the two).
+(tests/test_compiled.py compares the two). On PostgreSQL each plan is prepared in SQL once per
+database session (`PREPARE`), and each call sends a short `EXECUTE` with its values.
 """
 
 import copy
@@ -94,10 +95,12 @@ def _argument(param, stand_ins: dict) -> str | None:
 
 
 def _prepared(connection, plan: _Plan, along: str = "") -> str:
-    """The plan's `EXECUTE`, which takes only the parameters at `plan.kept` (then `along`'s): the others
-    (constants such as a status or a JSON key) are written into the prepared statement, once per
-    session, instead of being quoted and sent on every call. With `along` (a statement reading the
-    query's rows as `read`), both run as one statement: `WITH read AS (query), along AS (…)`."""
+    """The plan's `EXECUTE`, prepared once per database session (PostgreSQL then skips parsing and,
+    after five runs, planning it, which for the detail query took longer than running it). It takes
+    only the parameters at `plan.kept` (then `along`'s): the others (constants such as a status or a
+    JSON key) are written into the prepared statement instead of being quoted and sent on every call.
+    With `along` (a statement reading the query's rows as `read`), both run as one statement:
+    `WITH read AS (query), along AS (…) SELECT * FROM read`."""
     done = _session_statements(connection)
     key = (id(plan), along)  # plans live as long as the process
     execute = done.get(key)
@@ -113,23 +116,8 @@ def _prepared(connection, plan: _Plan, along: str = "") -> str:
         numbered = re.sub(r"%([s%])", placeholder, plan.sql)
         if along:
             rider = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", along)
-            numbered = f"WITH read AS ({numbered}), along AS ({rider}) SELECT * FROM read"
+            numbered = f"WITH read AS ({numbered}), along AS ({rider}) SELECT * FROM read"  # noqa: S608  compiled SQL
         execute = done[key] = _execute(connection, numbered, next(numbers) - 1)
-    return execute
-
-
-def prepared(connection, sql: str) -> str:
-    """`EXECUTE` of one statement (`%s` placeholders), prepared once per database session: PostgreSQL
-    then skips parsing and (after five runs) planning, which for the detail query took longer than
-    running it. Django's cursors bind parameters client-side and never prepare, so this is done in
-    SQL; the `EXECUTE` takes the same parameters, in the same order. Prepared statements are per
-    session and survive rollbacks; a new connection prepares again."""
-    done = _session_statements(connection)
-    execute = done.get(sql)
-    if execute is None:
-        numbers = count(1)
-        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
-        execute = done[sql] = _execute(connection, numbered, next(numbers) - 1)
     return execute
 
 
@@ -150,7 +138,7 @@ def _execute(connection, numbered: str, n: int) -> str:
     if execute is None:
         name = "cp_" + hashlib.sha1(numbered.encode(), usedforsecurity=False).hexdigest()[:20]
         with connection.cursor() as cursor:
-            cursor.execute(f"PREPARE {name} AS {numbered}")  # no parameters: `%` is not a placeholder here
+            cursor.execute(f"PREPARE {name} AS {numbered}")  # no parameters: sent as it is
         execute = done[key] = f"EXECUTE {name}({', '.join(['%s'] * n)})" if n else f"EXECUTE {name}"
     return execute
 
@@ -170,30 +158,19 @@ class CompiledValues:
         self._plans: dict[tuple, _Plan | object] = {}
 
     def rows(
-        self,
-        shape: Hashable,
-        /,
-        ahead: tuple[str, list] | None = None,
-        window: tuple | None = None,
-        along: tuple[str, list] | None = None,
-        **args,
+        self, shape: Hashable, /, window: tuple | None = None, along: tuple[str, list] | None = None, **args
     ) -> list[dict]:
-        """`ahead`: (sql, params) of statements to run first, in the same round trip and the same
-        implicit transaction (PostgreSQL; e.g. `audit.list_read_ahead`'s audit row).
-        `along`: (sql, params) of a data-modifying statement that reads this query's rows as `read`
-        (e.g. `INSERT … SELECT … FROM read`, `audit.view_along`), run in the same statement, so it sees
-        exactly the rows returned. Not for a windowed query: a page's order must come from its own
-        `ORDER BY`, which the outer `SELECT * FROM read` would not carry."""
+        """`along`: (sql, params) of a data-modifying statement that reads this query's rows as `read`
+        (e.g. `INSERT … SELECT … FROM read`, `audit.view_along`), run in the same statement and so in
+        the same implicit transaction, seeing exactly the rows returned (PostgreSQL). Not for a
+        windowed query: the outer `SELECT * FROM read` does not keep a page's `ORDER BY`."""
         if (window is not None) != self.windowed:
             raise TypeError("a windowed query takes window=(offset, limit); others take none")
-        if along is not None and (self.windowed or ahead is not None):
-            raise TypeError("a statement along takes neither a window nor statements ahead")
+        if along is not None and self.windowed:
+            raise TypeError("a statement along a query takes no window")
         plan = self._plan(shape, args)
         if plan is _EMPTY:
-            if ahead is not None:  # what rides along is sent all the same
-                with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-                    cursor.execute(*ahead)
-            return []  # and along reads no row: it writes nothing
+            return []  # and a statement along reads no row
         params = self._params(plan, args)
         if window is not None:
             offset, limit = window
@@ -201,31 +178,16 @@ class CompiledValues:
         connection = connections[DEFAULT_DB_ALIAS]
         with connection.cursor() as cursor:
             if connection.vendor != "postgresql":
-                if ahead is not None or along is not None:
-                    raise ValueError("statements ahead of or along a compiled query need PostgreSQL")
+                if along is not None:
+                    raise ValueError("a statement along a compiled query needs PostgreSQL")
                 cursor.execute(plan.sql, params)
-            elif along is not None:
-                sql, more = along
-                cursor.execute(_prepared(connection, plan, sql), [*(params[i] for i in plan.kept), *more])
-            elif ahead is None:
-                cursor.execute(_prepared(connection, plan), [params[i] for i in plan.kept])
             else:
-                sql, before = ahead
-                cursor.execute(f"{sql}; {_prepared(connection, plan)}", [*before, *(params[i] for i in plan.kept)])
-                while cursor.nextset():  # to the last statement's result: this query's
-                    pass
+                more_sql, more = along or ("", [])
+                cursor.execute(_prepared(connection, plan, more_sql), [*(params[i] for i in plan.kept), *more])
             fetched = cursor.fetchall()
         if plan.converters:
             fetched = plan.compiler.apply_converters(fetched, plan.converters)
         return [dict(zip(plan.names, row, strict=True)) for row in fetched]
-
-    def statement(self, shape: Hashable, /, **args) -> tuple[str, list] | None:
-        """The query as (sql, params) to embed in another statement (a subquery), or None when the
-        shape matches nothing."""
-        if self.windowed:
-            raise TypeError("a windowed query is run with rows(window=…)")
-        plan = self._plan(shape, args)
-        return None if plan is _EMPTY else (plan.sql, self._params(plan, args))
 
     def _plan(self, shape: Hashable, args: dict):
         key = (shape, tuple(sorted(args)))

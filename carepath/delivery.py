@@ -33,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .audit import RELAXED
 from .models import Channel, Delivery, DeliveryState, Notification
 
 log = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ class _SentMarks:
     On PostgreSQL a mark is committed without waiting for its WAL flush (docs/decisions.md, "Delivery
     marks"): the server has the mark before the next message goes, so a killed worker still never
     sends twice; only a crash of the database server may forget the last fraction of a second of
-    marks. Inside a caller's transaction nothing changes: SET LOCAL would cover that commit too."""
+    marks. Inside a caller's transaction nothing changes: the setting would cover that commit too."""
 
     def __init__(self, cursor):
         self.cursor = cursor
@@ -239,8 +240,6 @@ class _SentMarks:
     def __call__(self, pk: int, token: str) -> int:
         sent_at = _SENT_AT.get_db_prep_save(timezone.now(), connection)
         self.cursor.execute(self.sql, [DeliveryState.SENT.value, sent_at, pk, token])
-        if self.relaxed:
-            self.cursor.nextset()  # the first result is the SET's
         return self.cursor.rowcount
 
 
@@ -250,13 +249,12 @@ _SENT_AT = Delivery._meta.get_field("sent_at")
 @lru_cache(maxsize=2)
 def _mark_sent_sql(relaxed: bool) -> str:
     qn = connection.ops.quote_name
-    update = (
-        f"UPDATE {qn(Delivery._meta.db_table)} SET {qn('state')} = %s, {qn('sent_at')} = %s "  # noqa: S608  our names; values are parameters
+    # relaxed: one statement, its own implicit transaction; `set_config(…, true)` lasts until its commit
+    relaxing = f" FROM {RELAXED}" if relaxed else ""
+    return (
+        f"UPDATE {qn(Delivery._meta.db_table)} SET {qn('state')} = %s, {qn('sent_at')} = %s{relaxing} "  # noqa: S608  our names; values are parameters
         f"WHERE {qn('id')} = %s AND {qn('claim_token')} = %s"
     )
-    # One string (Django's psycopg cursor binds parameters client-side), so the two statements run as
-    # one implicit transaction and the SET LOCAL ends with it.
-    return f"SET LOCAL synchronous_commit TO off; {update}" if relaxed else update
 
 
 def requeue_unsent(now: datetime, *, limit: int, batch: int) -> Iterator[list[int]]:

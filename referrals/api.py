@@ -151,8 +151,8 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         ids = [row["id"] for row in self.paginate_queryset(self.filter_queryset(self.get_queryset()))]
-        ahead = audit.list_read_ahead(request.user, Referral, ids, request.META.get("QUERY_STRING", ""))
-        page = page_rows(request.user, ids, ahead=ahead)  # the audit row rides with the page's read
+        along = audit.list_along(request.user, Referral, ids, request.META.get("QUERY_STRING", ""))
+        page = page_rows(request.user, ids, along=along)  # the audit row is written with the page's read
         return self.get_paginated_response(referral_list_page(page, user=request.user, now=timezone.now()))
 
     def get_serializer_class(self):

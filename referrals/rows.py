@@ -66,12 +66,12 @@ def list_values(queryset, *more, **more_expressions):
 _PAGE = CompiledValues(lambda user, ids: list_values(selectors.referrals_visible_to(user).filter(AnyOf(F("pk"), ids))))
 
 
-def page_rows(user, ids: list[int], *, ahead: tuple[str, list] | None = None) -> list[dict]:
+def page_rows(user, ids: list[int], *, along: tuple[str, list] | None = None) -> list[dict]:
     """The `list_values` rows of these cases, in this order: on PostgreSQL one prepared query, the
-    same for every page (`AnyOf`); the access rules apply again. `ahead`: statements sent in the
-    same round trip (the page's audit row, `audit.list_read_ahead`)."""
+    same for every page (`AnyOf`); the access rules apply again. `along`: a statement run with the
+    read (the page's audit row, `audit.list_along`)."""
     if connection.vendor == "postgresql":
-        found = _PAGE.rows(user_roles(user), ahead=ahead, user=user, ids=ids) if ids else []
+        found = _PAGE.rows(user_roles(user), along=along, user=user, ids=ids) if ids else []
     else:
         found = list(list_values(selectors.referrals_visible_to(user).filter(pk__in=ids)))
     return rows.in_order(found, ids)

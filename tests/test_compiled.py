@@ -80,9 +80,7 @@ def test_a_list_of_ids_is_one_array_parameter_whatever_its_length(require_postgr
     assert len(compiled._plans) == 1
 
 
-def test_constants_are_prepared_with_the_statement_and_only_arguments_are_sent(
-    require_postgres, pathway, neurologist
-):
+def test_constants_are_prepared_with_the_statement_and_only_arguments_are_sent(require_postgres, pathway, neurologist):
     compiled = CompiledValues(
         lambda pk: Referral.objects.filter(pk=pk, state__in=["submitted", "it's %s"]).values("id", "state")
     )

@@ -211,11 +211,11 @@ _WORKLIST_PAGE = CompiledValues(
 )
 
 
-def worklist_rows(user, ids: list[int], *, ahead: tuple[str, list] | None = None) -> list[dict]:
+def worklist_rows(user, ids: list[int], *, along: tuple[str, list] | None = None) -> list[dict]:
     """The page's items in this order: on PostgreSQL one prepared query; the access rules apply again.
-    `ahead`: statements sent in the same round trip (the page's audit row)."""
+    `along`: a statement run with the read (the page's audit row, `audit.list_along`)."""
     if connection.vendor == "postgresql":
-        found = _WORKLIST_PAGE.rows(user_roles(user), ahead=ahead, user=user, ids=ids) if ids else []
+        found = _WORKLIST_PAGE.rows(user_roles(user), along=along, user=user, ids=ids) if ids else []
     else:
         found = list(selectors.worklist_for(user).filter(pk__in=ids).values(*_ITEM_VALUES))
     return rows.in_order(found, ids)
@@ -306,8 +306,8 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
 
     def list(self, request, *args, **kwargs):
         ids = [row["id"] for row in self.paginate_queryset(self.filter_queryset(self.get_queryset()))]
-        ahead = audit.list_read_ahead(request.user, WorkItem, ids, request.META.get("QUERY_STRING", ""))
-        page = worklist_json(worklist_rows(request.user, ids, ahead=ahead), user=request.user, now=timezone.now())
+        along = audit.list_along(request.user, WorkItem, ids, request.META.get("QUERY_STRING", ""))
+        page = worklist_json(worklist_rows(request.user, ids, along=along), user=request.user, now=timezone.now())
         return self.get_paginated_response(page)
 
     def get_serializer_context(self):
