@@ -121,6 +121,19 @@ def _prepared(connection, plan: _Plan, along: str = "") -> str:
     return execute
 
 
+def prepared(connection, sql: str) -> str:
+    """`EXECUTE` of one statement (`%s` placeholders), prepared in SQL once per database session
+    (PostgreSQL then skips parsing it and, after five runs, planning it); the `EXECUTE` takes the
+    same parameters, in the same order. For a statement whose text is fixed (`carepath.bulk`)."""
+    done = _session_statements(connection)
+    execute = done.get(sql)
+    if execute is None:
+        numbers = count(1)
+        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
+        execute = done[sql] = _execute(connection, numbered, next(numbers) - 1)
+    return execute
+
+
 def _session_statements(connection) -> dict:
     """What this database session has prepared (a new connection starts empty)."""
     session = connection.connection

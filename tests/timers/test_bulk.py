@@ -76,3 +76,17 @@ def test_a_naive_datetime_is_refused_rather_than_read_in_another_time_zone(requi
     naive.created_at = datetime(2026, 3, 2, 9, 0)
     with pytest.raises(TypeError, match="aware"):
         bulk.insert([naive], key="dedupe_key")
+
+
+def test_the_insert_is_prepared_once_per_session_and_executed_with_the_rows(require_postgres, pathway, neurologist):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    batches = [events(pathway, neurologist, tag) for tag in ("one", "two")]
+    with CaptureQueriesContext(connection) as captured:
+        for batch in batches:
+            bulk.insert(batch)
+
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert all(s.startswith("EXECUTE") for s in sql) and len(sql) == 2  # prepared when the case was made
+    assert len(read_back("one")) == len(read_back("two")) == 3
