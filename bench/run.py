@@ -62,7 +62,9 @@ def _parser():
     p.add_argument("--http-clients", type=int, default=8, help="concurrent load generator connections")
     p.add_argument("--workers", type=int, default=0, help="gunicorn workers (default 2×CPUs+1)")
     p.add_argument("--no-tick", dest="tick", action="store_false", help="leave out the timer sweep (bench/tick.py)")
-    p.add_argument("--keep-database", action="store_true", help="use DATABASE_URL as is (already seeded)")
+    p.add_argument(
+        "--keep-database", action="store_true", help="use DATABASE_URL as is (seeded only if it holds no referral)"
+    )
     return p
 
 
