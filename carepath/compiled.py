@@ -58,7 +58,7 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY(%s)", (*params, self.rhs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a session's statements are keyed by it
 class _Plan:
     sql: str
     params: tuple  # as compiled; the positions in `slots` take this call's values
@@ -102,7 +102,7 @@ def _prepared(connection, plan: _Plan, along: str = "") -> str:
     With `along` (a statement reading the query's rows as `read`), both run as one statement:
     `WITH read AS (query), along AS (…) SELECT * FROM read`."""
     done = _session_statements(connection)
-    key = (id(plan), along)  # plans live as long as the process
+    key = (plan, along)  # the plan itself, not its id(): a plan that dies could pass its id on to another
     execute = done.get(key)
     if execute is None:
         kept, positions, numbers, values = set(plan.kept), count(0), count(1), iter(plan.params)

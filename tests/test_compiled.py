@@ -152,3 +152,18 @@ def test_a_page_query_returns_what_the_orm_returns_for_every_window_and_position
         list(pages.queryset(None).order_by("submitted_at")[0:3])
         list(pages.queryset(None).order_by("submitted_at")[2:30])
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["EXECUTE", "EXECUTE"]
+
+
+def test_a_plan_that_is_gone_leaves_nothing_for_the_next_one(require_postgres, pathway):
+    """A session's prepared statements are keyed by the plan itself: a new plan may take the memory
+    (and the id) of one that was freed, and must not run that one's statement."""
+    import gc
+
+    case = pathway.submitted()
+    shapes = [("id",), ("id", "reason"), ("state", "version", "id")]
+    for i in range(30):
+        columns = shapes[i % len(shapes)]
+        compiled = CompiledValues(lambda pk, columns=columns: Referral.objects.filter(pk=pk).values(*columns))
+        assert compiled.rows(None, pk=case.pk) == [Referral.objects.filter(pk=case.pk).values(*columns).get()]
+        del compiled
+        gc.collect()
