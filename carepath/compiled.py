@@ -115,7 +115,7 @@ def _prepared(connection, plan: _Plan, along: str = "") -> str:
 
         numbered = re.sub(r"%([s%])", placeholder, plan.sql)
         if along:
-            rider = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", along)
+            rider = _numbered(along, numbers)
             numbered = f"WITH read AS ({numbered}), along AS ({rider}) SELECT * FROM read"  # noqa: S608  compiled SQL
         execute = done[key] = _execute(connection, numbered, next(numbers) - 1)
     return execute
@@ -129,9 +129,14 @@ def prepared(connection, sql: str) -> str:
     execute = done.get(sql)
     if execute is None:
         numbers = count(1)
-        numbered = re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
+        numbered = _numbered(sql, numbers)
         execute = done[sql] = _execute(connection, numbered, next(numbers) - 1)
     return execute
+
+
+def _numbered(sql: str, numbers) -> str:
+    """`sql` with its `%s` placeholders as `$n`, n from `numbers`, and `%%` as `%`."""
+    return re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
 
 
 def _session_statements(connection) -> dict:
