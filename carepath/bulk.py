@@ -33,10 +33,31 @@ def insert(objs: list[Model], *, key: str | None = None) -> dict:
     return _insert_orm(model, objs, key)
 
 
+def insert_one(obj: Model) -> None:
+    """Insert one unsaved instance and set its primary key, as `save()` would (one prepared
+    statement on PostgreSQL; every transition that opens a work item writes one)."""
+    model = type(obj)
+    columns = _columns(model)
+    if connection.vendor != "postgresql":
+        obj.save(force_insert=True)
+        return
+    with connection.cursor() as cursor:
+        sql = f"{_insert_sql(model, None)} RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+        cursor.execute(prepared(connection, sql), [_document(columns, [obj])])
+        (obj.pk,) = cursor.fetchone()
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
 def _insert_json(model: type[Model], columns: tuple, objs: list[Model], key: str | None) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(prepared(connection, _insert_sql(model, key)), [_document(columns, objs)])
+        return dict(cursor.fetchall()) if key else {}
+
+
+def _document(columns: tuple, objs: list[Model]) -> str:
     # Datetimes go as full ISO strings (DjangoJSONEncoder would cut them to milliseconds); what is
     # left for the encoder is inside JSON fields, which it encodes as their field does (_columns).
-    document = json.dumps(
+    return json.dumps(
         [
             {
                 column: _iso(getattr(obj, attname)) if is_datetime else getattr(obj, attname)
@@ -46,9 +67,6 @@ def _insert_json(model: type[Model], columns: tuple, objs: list[Model], key: str
         ],
         cls=DjangoJSONEncoder,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(prepared(connection, _insert_sql(model, key)), [document])
-        return dict(cursor.fetchall()) if key else {}
 
 
 def _iso(value: datetime | None) -> str | None:

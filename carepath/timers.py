@@ -92,9 +92,15 @@ def _queue_now(timer_ids: list[int]) -> None:
 
 def cancel_for_items(items) -> int:
     """Cancel the pending timers of these work items (a queryset), before they are closed."""
-    return Timer.objects.filter(work_item__in=items.values("pk"), state=TimerState.PENDING).update(
-        state=TimerState.CANCELLED, cancelled_at=timezone.now()
-    )
+    timers, values = cancelling(items, timezone.now())
+    return timers.update(**values)
+
+
+def cancelling(items, now: datetime) -> tuple:
+    """The update that cancels the pending timers of these work items: (queryset, values), also
+    compiled by `carepath.workitems` for the transitions' own step."""
+    timers = Timer.objects.filter(work_item__in=items.values("pk"), state=TimerState.PENDING)
+    return timers, {"state": TimerState.CANCELLED, "cancelled_at": now}
 
 
 def cancel(timer_ids: Iterable[int] | None = None, *, appointment_id: int | None = None) -> int:

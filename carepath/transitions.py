@@ -8,7 +8,7 @@ old step's work item and opens the next (with their timers), all inside the call
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from . import audit, bulk, workitems
+from . import audit, bulk, workitems, writes
 from .models import AuditLog, CaseEvent, WorkItemStatus
 from .workflow import Transition
 
@@ -48,7 +48,7 @@ def commit(
     obj.state = transition.target_for(source)
     obj.version += 1
     obj.updated_at = now
-    obj.save(update_fields=["state", "version", "updated_at", *update_fields])
+    writes.save_fields(obj, tuple(dict.fromkeys(("state", "version", "updated_at", *update_fields))))
     payload = jsonable(data or {})
     event = CaseEvent(
         referral_id=referral_id,

@@ -9,10 +9,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, sla, timers
+from . import audit, bulk, sla, timers
 from .errors import Forbidden, TransitionNotAllowed
 from .models import AuditLog, WorkItem, WorkItemStatus
 from .roles import Role, is_admin, user_roles
+from .writes import CompiledUpdate
 
 
 def open_item(
@@ -29,7 +30,7 @@ def open_item(
     note: str = "",
 ) -> WorkItem:
     now = timezone.now()
-    item = WorkItem.objects.create(
+    item = WorkItem(
         referral_id=referral_id,
         mri_request_id=mri_request_id,
         machine=machine,
@@ -42,17 +43,35 @@ def open_item(
         created_at=now,
         note=note,
     )
+    bulk.insert_one(item)
     timers.schedule_for_item(item, anchor=anchor or now)
     return item
 
 
-def close_primary(*, referral_id: int, machine: str, actor, status: str = WorkItemStatus.DONE) -> int:
-    """Close the case's open primary item of this machine; returns how many were closed (0 or 1)."""
-    items = WorkItem.objects.filter(
+def _open_primary(referral_id: int, machine: str):
+    return WorkItem.objects.filter(
         referral_id=referral_id, machine=machine, is_primary=True, status=WorkItemStatus.OPEN
     )
-    timers.cancel_for_items(items)
-    return items.update(status=status, closed_at=timezone.now(), closed_by=actor)
+
+
+# Every transition that changes state runs these two (compiled: carepath/writes.py).
+_CANCEL_PRIMARY_TIMERS = CompiledUpdate(
+    lambda referral_id, machine, now: timers.cancelling(_open_primary(referral_id, machine), now)
+)
+_CLOSE_PRIMARY = CompiledUpdate(
+    lambda referral_id, machine, now, status, actor: (
+        _open_primary(referral_id, machine),
+        {"status": status, "closed_at": now, "closed_by": actor},
+    )
+)
+
+
+def close_primary(*, referral_id: int, machine: str, actor, status: str = WorkItemStatus.DONE) -> int:
+    """Close the case's open primary item of this machine; returns how many were closed (0 or 1).
+    Its timers are cancelled first: the timer sweep locks timers before work items too."""
+    now, machine, status = timezone.now(), str(machine), str(status)
+    _CANCEL_PRIMARY_TIMERS.run(referral_id=referral_id, machine=machine, now=now)
+    return _CLOSE_PRIMARY.run(referral_id=referral_id, machine=machine, now=now, status=status, actor=actor)
 
 
 def close_items(*, referral_id: int, actor, kinds=None, status: str = WorkItemStatus.DONE, mri_request_id=None) -> int:
