@@ -54,7 +54,7 @@ def _read_row_values(fields: dict) -> list:
 
 def _create_row(**fields) -> None:
     """A write's audit row, in the write's transaction (one statement: every transition writes one)."""
-    bulk.insert([AuditLog(**fields)])
+    bulk.insert_later([AuditLog(**fields)])
 
 
 @functools.cache

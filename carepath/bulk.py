@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import DateTimeField, JSONField, Model
 
 from .compiled import prepared
+from .writes import later
 
 
 def insert(objs: list[Model], *, key: str | None = None) -> dict:
@@ -31,6 +32,22 @@ def insert(objs: list[Model], *, key: str | None = None) -> dict:
     if connection.vendor == "postgresql":
         return _insert_json(model, columns, objs, key)
     return _insert_orm(model, objs, key)
+
+
+def insert_later(objs: list[Model], *, key: str | None = None) -> None:
+    """`insert`, for rows whose ids nobody reads: inside a transition (`writes.batched`) the INSERT
+    travels with the next statement. With `key`, a row whose key is taken is skipped."""
+    if not objs:
+        return
+    model = type(objs[0])
+    columns = _columns(model)
+    if connection.vendor != "postgresql":
+        _insert_orm(model, objs, key)
+        return
+    sql = _insert_sql(model, None)
+    if key is not None:
+        sql += " ON CONFLICT DO NOTHING"
+    later(prepared(connection, sql), [_document(columns, objs)])
 
 
 def insert_one(obj: Model) -> None:

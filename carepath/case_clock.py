@@ -45,7 +45,7 @@ def start(*, referral_id: int, priority: str, submitted_at: datetime) -> None:
         if (at := deadline - timedelta(hours=hours)) > now
     ]
     rows.append(_timer(referral_id, TimerKind.CLOCK_ESCALATION, deadline, "escalate:1", {**base, "level": 1}, now))
-    bulk.insert(rows, key="key")
+    bulk.insert_later(rows, key="key")
 
 
 def _timer(referral_id: int, kind: str, due_at: datetime, suffix: str, data: dict, now: datetime) -> Timer:

@@ -63,7 +63,10 @@ def schedule_for_item(item: WorkItem, *, anchor: datetime | None = None) -> None
     if item.kind == WorkItemKind.ACKNOWLEDGE_OUTCOME:
         at = (anchor or item.created_at) + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS)
         rows.append(_timer(item, TimerKind.AUTO_CLOSE, at, "auto_close", {}))
-    ids = bulk.insert(rows, key="key")  # one statement, on every transition that opens an item
+    if not any(t.kind == TimerKind.ALERT for t in rows):
+        bulk.insert_later(rows, key="key")  # one statement, on every transition that opens an item
+        return
+    ids = bulk.insert(rows, key="key")
     alerts = [ids[t.key] for t in rows if t.kind == TimerKind.ALERT and t.key in ids]
     if alerts:
         transaction.on_commit(lambda: _queue_now(alerts))

@@ -61,7 +61,7 @@ def commit(
         at=now,
         data=payload,
     )
-    bulk.insert([event])  # one statement, a third of `create`'s CPU: every transition writes one
+    bulk.insert_later([event])  # one statement, a third of `create`'s CPU: every transition writes one
     audit.record(
         actor,
         AuditLog.Action.TRANSITION,

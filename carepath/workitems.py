@@ -66,12 +66,12 @@ _CLOSE_PRIMARY = CompiledUpdate(
 )
 
 
-def close_primary(*, referral_id: int, machine: str, actor, status: str = WorkItemStatus.DONE) -> int:
-    """Close the case's open primary item of this machine; returns how many were closed (0 or 1).
-    Its timers are cancelled first: the timer sweep locks timers before work items too."""
+def close_primary(*, referral_id: int, machine: str, actor, status: str = WorkItemStatus.DONE) -> None:
+    """Close the case's open primary item of this machine, if any (sent `later`). Its timers are
+    cancelled first: the timer sweep locks timers before work items too."""
     now, machine, status = timezone.now(), str(machine), str(status)
-    _CANCEL_PRIMARY_TIMERS.run(referral_id=referral_id, machine=machine, now=now)
-    return _CLOSE_PRIMARY.run(referral_id=referral_id, machine=machine, now=now, status=status, actor=actor)
+    _CANCEL_PRIMARY_TIMERS.later(referral_id=referral_id, machine=machine, now=now)
+    _CLOSE_PRIMARY.later(referral_id=referral_id, machine=machine, now=now, status=status, actor=actor)
 
 
 def close_items(*, referral_id: int, actor, kinds=None, status: str = WorkItemStatus.DONE, mri_request_id=None) -> int:

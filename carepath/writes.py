@@ -13,11 +13,13 @@ models written here (referrals, MRI requests, work items, timers); tests/test_wr
 one is connected, so whoever adds one sees this first.
 """
 
+import functools
 from collections.abc import Callable, Hashable
+from contextlib import contextmanager
 from functools import cache
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
@@ -25,16 +27,14 @@ from .compiled import _EMPTY, CompiledValues, _argument_slots, _Plan, _prepared,
 
 
 def save_fields(obj: Model, fields: tuple[str, ...]) -> None:
-    """`obj.save(update_fields=fields)` for a row a transition has locked: `UPDATE … WHERE pk`."""
+    """`obj.save(update_fields=fields)` for a row a transition has locked: `UPDATE … WHERE pk`, sent
+    `later` (inside `batched`, with the next statement)."""
     connection = connections[DEFAULT_DB_ALIAS]
     model_fields = _fields(type(obj), tuple(fields))
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in model_fields]
     params.append(obj.pk)
     sql = _update_by_pk_sql(type(obj), tuple(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(prepared(connection, sql) if connection.vendor == "postgresql" else sql, params)
-        if cursor.rowcount != 1:  # as Model.save says it for update_fields
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+    later(prepared(connection, sql) if connection.vendor == "postgresql" else sql, params, rows=1)
 
 
 @cache
@@ -68,16 +68,31 @@ class CompiledUpdate:
         if connection.vendor != "postgresql":  # SQLite adapts values (datetimes to text) as it compiles
             queryset, values = self.build(**args)
             return queryset.update(**values)
-        key = (shape, tuple(sorted(args)))
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = self._compile(args)
+        plan = self._plan(shape, args)
         if plan is _EMPTY:
             return 0
         params = CompiledValues._params(plan, args)
         with connection.cursor() as cursor:
             cursor.execute(_prepared(connection, plan), [params[i] for i in plan.kept])
             return cursor.rowcount
+
+    def later(self, shape: Hashable = None, /, **args) -> None:
+        """`run`, its row count unread: sent `later` on PostgreSQL."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        if connection.vendor != "postgresql":
+            self.run(shape, **args)
+            return
+        plan = self._plan(shape, args)
+        if plan is not _EMPTY:
+            params = CompiledValues._params(plan, args)
+            later(_prepared(connection, plan), [params[i] for i in plan.kept])
+
+    def _plan(self, shape: Hashable, args: dict):
+        key = (shape, tuple(sorted(args)))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._compile(args)
+        return plan
 
     def _compile(self, args: dict):
         first, second = CompiledValues._stand_ins(args), CompiledValues._stand_ins(args)
@@ -105,3 +120,101 @@ class CompiledUpdate:
         query.add_update_values(values)
         query.annotations = {}
         return query.get_compiler(queryset.db).as_sql()
+
+
+# --- writes whose results a service does not read, sent with its next statement -------------------
+# A triage sent 11 statements, each a round trip in which the web or worker process and its
+# PostgreSQL backend wait for each other while the case's row stays locked. Most of them (the
+# timeline event, the audit row, the case's UPDATE, cancelling timers, closing the step) return
+# nothing the service reads, so inside `atomic` they wait in a queue and travel in front of the next
+# statement the connection sends (one string, several results), or alone before the commit.
+
+
+def atomic(func):
+    """`transaction.atomic` for a service, with `batched` inside it: what the service queues with
+    `later` is sent before the transaction commits, and dropped with it when it rolls back."""
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with transaction.atomic(), batched():
+            return func(*args, **kwargs)
+
+    return run
+
+
+@contextmanager
+def batched():
+    """Within: `later` queues its statement (PostgreSQL; elsewhere it runs at once). Every statement
+    the connection executes meanwhile (a read, a savepoint, a `PREPARE`) sends the queue in front of
+    it, so nothing reads around a queued write; what is left is sent on the way out. Nested, it
+    leaves the work to the outermost."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" or getattr(connection, "_carepath_later", None) is not None:
+        yield
+        return
+    connection._carepath_later = []
+    try:
+        with connection.execute_wrapper(_queued_first):
+            yield
+            flush()
+    finally:
+        connection._carepath_later = None  # on an error the enclosing transaction rolls back: nothing to send
+
+
+def later(sql: str, params: list, *, rows: int | None = None) -> None:
+    """Run `sql` (its results unread) with the connection's next statement inside `batched`, else now.
+    `rows`: how many rows it must change; otherwise DatabaseError, when it runs."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    queue = getattr(connection, "_carepath_later", None)
+    if queue is not None:
+        queue.append((sql, list(params), rows))
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        _check(cursor, rows)
+
+
+def flush() -> None:
+    """Send what is queued now, in one round trip."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    queue = getattr(connection, "_carepath_later", None)
+    if queue:
+        pending = queue[:]
+        queue.clear()
+        with connection.cursor() as cursor:
+            cursor.execute(*_joined(pending))
+            _step(cursor, pending)
+
+
+def _queued_first(execute, sql, params, many, context):
+    """Execute wrapper: the queued statements, then this one, as one string; the cursor is left on
+    this one's result. Client-side binding (Django's default) sends it as one simple query."""
+    queue = context["connection"]._carepath_later
+    if not queue:
+        return execute(sql, params, many, context)
+    pending = queue[:]
+    queue.clear()
+    if many or isinstance(params, dict):  # not joinable: the queue goes first, alone
+        execute(*_joined(pending), False, context)
+        _step(context["cursor"], pending)
+        return execute(sql, params, many, context)
+    own = sql if params is not None else sql.replace("%", "%%")  # without parameters, % is literal
+    result = execute(*_joined([*pending, (own, list(params or ()), None)]), False, context)
+    _step(context["cursor"], pending)
+    return result
+
+
+def _joined(statements: list) -> tuple[str, list]:
+    return "; ".join(sql for sql, _, _ in statements), [value for _, params, _ in statements for value in params]
+
+
+def _step(cursor, pending: list) -> None:
+    """Check each queued statement's row count and move the cursor past its result."""
+    for _, _, rows in pending:
+        _check(cursor, rows)
+        cursor.nextset()
+
+
+def _check(cursor, rows: int | None) -> None:
+    if rows is not None and cursor.rowcount != rows:  # as Model.save says it for update_fields
+        raise DatabaseError(f"An update expected to change {rows} row(s) changed {cursor.rowcount}.")

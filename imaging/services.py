@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, family, workitems
+from carepath import access, audit, family, workitems, writes
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
@@ -158,7 +158,7 @@ def mri_request_create(
 
 
 # --- transitions -------------------------------------------------------------------------------
-@transaction.atomic
+@writes.atomic
 def mri_protocol(
     *, mri_request_id: int, actor, protocol: str, contrast: bool, duration_minutes: int, expected_version=None
 ):
@@ -215,7 +215,7 @@ def _book(mri: MRIRequest, *, actor, start, location, sedation, default, overrid
     return appointment
 
 
-@transaction.atomic
+@writes.atomic
 def mri_schedule(
     *,
     mri_request_id: int,
@@ -266,7 +266,7 @@ def mri_schedule(
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_reschedule(
     *, mri_request_id: int, actor, scheduled_start: datetime, reason: str, location: str = "", expected_version=None
 ):
@@ -294,7 +294,7 @@ def mri_reschedule(
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_record_was_not_brought(*, mri_request_id: int, actor, expected_version=None):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "record_was_not_brought", actor=actor, version=expected_version)
@@ -304,7 +304,7 @@ def mri_record_was_not_brought(*, mri_request_id: int, actor, expected_version=N
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_record_scan_failed(*, mri_request_id: int, actor, outcome: str, reason: str = "", expected_version=None):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "record_scan_failed", actor=actor, version=expected_version)
@@ -314,7 +314,7 @@ def mri_record_scan_failed(*, mri_request_id: int, actor, outcome: str, reason: 
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_flag_missed(*, mri_request_id: int, actor, now: datetime | None = None, expected_version=None):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "flag_missed", actor=actor, version=expected_version)
@@ -328,7 +328,7 @@ def mri_flag_missed(*, mri_request_id: int, actor, now: datetime | None = None, 
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_mark_performed(
     *, mri_request_id: int, actor, accession_number: str, performed_at: datetime, expected_version=None
 ):
@@ -352,7 +352,7 @@ def mri_mark_performed(
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_sign_report(
     *, mri_request_id: int, actor, findings: dict, impression: str, category: str, expected_version=None
 ):
@@ -384,7 +384,7 @@ def mri_sign_report(
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_amend_report(*, mri_request_id: int, actor, addendum: str, expected_version=None):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "amend_report", actor=actor, version=expected_version)
@@ -395,7 +395,7 @@ def mri_amend_report(*, mri_request_id: int, actor, addendum: str, expected_vers
     return mri
 
 
-@transaction.atomic
+@writes.atomic
 def mri_cancel(*, mri_request_id: int, actor, reason: str, expected_version=None, announce: bool = True):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "cancel", actor=actor, version=expected_version)
@@ -427,7 +427,7 @@ def cancel_open_requests_for_referral(*, referral_id: int, actor, reason: str) -
     return cancelled
 
 
-@transaction.atomic
+@writes.atomic
 def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
     """A neurologist acknowledges a critical or urgent result; stops its escalation."""
     if not access.can_acknowledge_results(actor):

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, case_clock, compiled, workitems
+from carepath import access, audit, case_clock, compiled, workitems, writes
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
@@ -79,7 +79,7 @@ def _commit(
 
 
 # --- patients and new referrals ------------------------------------------------------------------
-@transaction.atomic
+@writes.atomic
 def patient_create(
     *,
     actor,
@@ -137,7 +137,7 @@ def _referrer_for(actor, referred_by: int | None):
     return user
 
 
-@transaction.atomic
+@writes.atomic
 def referral_create(
     *,
     actor,
@@ -201,7 +201,7 @@ def referral_create(
 
 
 # --- neurology triage ----------------------------------------------------------------------------
-@transaction.atomic
+@writes.atomic
 def referral_triage(*, referral_id: int, actor, priority: str, override_reason: str = "", expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "triage", actor=actor, version=expected_version)
@@ -227,7 +227,7 @@ def referral_triage(*, referral_id: int, actor, priority: str, override_reason: 
     return referral
 
 
-@transaction.atomic
+@writes.atomic
 def referral_return_to_referrer(*, referral_id: int, actor, reason: str, expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "return_to_referrer", actor=actor, version=expected_version)
@@ -237,7 +237,7 @@ def referral_return_to_referrer(*, referral_id: int, actor, reason: str, expecte
     )
 
 
-@transaction.atomic
+@writes.atomic
 def referral_resubmit(*, referral_id: int, actor, response: str, expected_version=None, **details):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "resubmit", actor=actor, version=expected_version)
@@ -258,7 +258,7 @@ def referral_resubmit(*, referral_id: int, actor, response: str, expected_versio
     )
 
 
-@transaction.atomic
+@writes.atomic
 def referral_decline(*, referral_id: int, actor, reason: str, advice: str, expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "decline", actor=actor, version=expected_version)
@@ -274,7 +274,7 @@ def referral_decline(*, referral_id: int, actor, reason: str, advice: str, expec
 
 
 # --- neurology assessment ------------------------------------------------------------------------
-@transaction.atomic
+@writes.atomic
 def referral_record_assessment(
     *,
     referral_id: int,
@@ -311,7 +311,7 @@ def referral_record_assessment(
     return _commit(referral, "record_assessment", actor=actor, data=data)
 
 
-@transaction.atomic
+@writes.atomic
 def referral_record_was_not_brought(*, referral_id: int, actor, note: str = "", expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "record_was_not_brought", actor=actor, version=expected_version)
@@ -335,7 +335,7 @@ def referral_record_was_not_brought(*, referral_id: int, actor, note: str = "", 
     return referral
 
 
-@transaction.atomic
+@writes.atomic
 def referral_request_mri(
     *, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, expected_version=None
 ):
@@ -353,7 +353,7 @@ def referral_request_mri(
     return _commit(referral, "request_mri", actor=actor, data=data, update_fields=["mri_requested_at"])
 
 
-@transaction.atomic
+@writes.atomic
 def referral_imaging_complete(*, referral_id: int, actor, expected_version=None):
     """System: the MRI report was signed (queued on commit by imaging's `report_signed`)."""
     referral = _lock(referral_id)
@@ -374,7 +374,7 @@ def referral_imaging_cancelled(*, referral_id: int, actor, reason: str = "", exp
 
 
 # --- neurosurgery --------------------------------------------------------------------------------
-@transaction.atomic
+@writes.atomic
 def referral_refer_neurosurgery(*, referral_id: int, actor, question: str, expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "refer_neurosurgery", actor=actor, version=expected_version)
@@ -392,7 +392,7 @@ def referral_refer_neurosurgery(*, referral_id: int, actor, question: str, expec
     )
 
 
-@transaction.atomic
+@writes.atomic
 def referral_record_consult(*, referral_id: int, actor, recommendation: str, note: str, expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "record_consult", actor=actor, version=expected_version)
@@ -409,7 +409,7 @@ def referral_record_consult(*, referral_id: int, actor, recommendation: str, not
 
 
 # --- closing the loop ----------------------------------------------------------------------------
-@transaction.atomic
+@writes.atomic
 def referral_conclude(
     *,
     referral_id: int,
@@ -447,7 +447,7 @@ def referral_conclude(
     return _commit(referral, "conclude", actor=actor, data=data, update_fields=["concluded_at"], anchor=now)
 
 
-@transaction.atomic
+@writes.atomic
 def referral_acknowledge(*, referral_id: int, actor, note: str = "", expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "acknowledge", actor=actor, version=expected_version)
@@ -457,7 +457,7 @@ def referral_acknowledge(*, referral_id: int, actor, note: str = "", expected_ve
     return _commit(referral, "acknowledge", actor=actor, data={"note": note}, update_fields=["closed_at"])
 
 
-@transaction.atomic
+@writes.atomic
 def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None, expected_version=None):
     """System: the referrer did not acknowledge within the window; the loop closes, flagged."""
     referral = _lock(referral_id)
@@ -475,7 +475,7 @@ def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None,
     )
 
 
-@transaction.atomic
+@writes.atomic
 def referral_cancel(*, referral_id: int, actor, reason: str, expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "cancel", actor=actor, version=expected_version)

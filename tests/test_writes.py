@@ -1,15 +1,17 @@
 """carepath/writes.py and bulk.insert_one: a transition's compiled writes change exactly what the ORM
-would, take each call's values, and skip no signal receiver (none is connected)."""
+would, take each call's values, and skip no signal receiver (none is connected); writes sent later
+travel with the next statement, are seen by it, and fail or vanish with their transaction."""
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from carepath import bulk, workitems
-from carepath.models import Machine, Timer, TimerState, WorkItem, WorkItemKind, WorkItemStatus
-from carepath.writes import CompiledUpdate, save_fields
+from carepath.models import CaseEvent, Machine, Timer, TimerState, WorkItem, WorkItemKind, WorkItemStatus
+from carepath.writes import CompiledUpdate, batched, later, save_fields
+from carepath.writes import atomic as writes_atomic
 from imaging.models import MRIRequest
 from referrals.models import Referral
 
@@ -29,7 +31,7 @@ def test_save_fields_on_a_row_that_is_gone_says_so(pathway):
     case = pathway.submitted()
     case.pk = case.pk + 10_000
 
-    with pytest.raises(DatabaseError, match="did not affect any rows"):
+    with pytest.raises(DatabaseError, match="expected to change 1 row"):
         save_fields(case, ("state",))
 
 
@@ -58,9 +60,8 @@ def test_closing_a_step_cancels_its_pending_timers_and_no_other_cases(pathway, n
     case, other = pathway.submitted(), pathway.submitted()
     assert Timer.objects.filter(referral__in=[case, other], state=TimerState.PENDING).count() >= 2
 
-    closed = workitems.close_primary(referral_id=case.pk, machine=Machine.REFERRAL, actor=neurologist)
+    workitems.close_primary(referral_id=case.pk, machine=Machine.REFERRAL, actor=neurologist)
 
-    assert closed == 1
     assert not Timer.objects.filter(referral=case, work_item__isnull=False, state=TimerState.PENDING).exists()
     assert Timer.objects.filter(referral=other, state=TimerState.PENDING).exists()
     item = WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
@@ -98,7 +99,62 @@ def test_postgresql_runs_a_triages_writes_as_prepared_statements(require_postgre
 
     statements = [q["sql"].split()[0] for q in captured.captured_queries]
     assert set(statements) <= {"SAVEPOINT", "RELEASE", "EXECUTE"}, statements
+    # the lock; the writes up to the new work item's INSERT (which returns its id); the rest
+    assert statements.count("EXECUTE") == 3, statements
     assert Referral.objects.get(pk=case.pk).state == "triaged"
+    assert CaseEvent.objects.filter(referral=case, transition="triage").count() == 1
+    assert WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE).status == WorkItemStatus.DONE
+    assert WorkItem.objects.get(referral=case, kind=WorkItemKind.FIRST_ASSESSMENT).status == WorkItemStatus.OPEN
+
+
+def test_a_read_inside_a_batch_sees_the_writes_queued_before_it(require_postgres, pathway):
+    case = pathway.submitted()
+
+    with transaction.atomic(), batched(), CaptureQueriesContext(connection) as captured:
+        later("UPDATE referrals_referral SET reason = %s WHERE id = %s", ["queued", case.pk], rows=1)
+        seen = Referral.objects.get(pk=case.pk).reason
+
+    assert seen == "queued"
+    assert len(captured) == 1  # the UPDATE travelled with the read
+
+
+def test_a_queued_write_that_misses_its_row_fails_the_service_and_changes_nothing(require_postgres, pathway):
+    case = pathway.submitted()
+
+    @writes_atomic
+    def service():
+        later("UPDATE referrals_referral SET reason = %s WHERE id = %s", ["lost", case.pk], rows=1)
+        later("UPDATE referrals_referral SET reason = %s WHERE id = %s", ["nowhere", case.pk + 10_000], rows=1)
+
+    with pytest.raises(DatabaseError, match="expected to change 1 row"):
+        service()
+
+    assert Referral.objects.get(pk=case.pk).reason == case.reason
+
+
+def test_an_error_in_a_service_drops_what_it_queued(require_postgres, pathway):
+    case = pathway.submitted()
+
+    @writes_atomic
+    def service():
+        later("UPDATE referrals_referral SET reason = %s WHERE id = %s", ["dropped", case.pk])
+        raise ValueError("refused after queuing")
+
+    with pytest.raises(ValueError):
+        service()
+    with CaptureQueriesContext(connection) as captured:
+        assert Referral.objects.get(pk=case.pk).reason == case.reason
+
+    assert len(captured) == 1  # nothing queued is left to travel with the next statement
+
+
+def test_a_statement_without_parameters_keeps_its_percent_signs_after_the_queue(require_postgres, pathway):
+    case = pathway.submitted()
+
+    with transaction.atomic(), batched(), connection.cursor() as cursor:
+        later("UPDATE referrals_referral SET reason = %s WHERE id = %s", ["100% sure", case.pk], rows=1)
+        cursor.execute("SELECT '50%' || reason FROM referrals_referral WHERE id = " + str(case.pk))
+        assert cursor.fetchone() == ("50%100% sure",)
 
 
 @pytest.mark.parametrize("model", [Referral, MRIRequest, WorkItem, Timer])
