@@ -416,6 +416,9 @@ def main(size: int, options: dict) -> dict:
         # VACUUM too: a production database is vacuumed (visibility map, hint bits) and this machine's
         # PostgreSQL runs with autovacuum off; and no maintenance runs during the measurements below
         cursor.execute("VACUUM ANALYZE")
+        # and CHECKPOINT: the bulk load left a checkpoint spread over the next minutes (17 forced by
+        # max_wal_size while seeding 100,000), whose writes slowed every transition's WAL flush
+        cursor.execute("CHECKPOINT")
     User = get_user_model()
     neurologists = list(User.objects.filter(username__startswith="bench_neurologist_").order_by("id"))
     log("lists")
