@@ -88,7 +88,7 @@ def _measure(requests: int) -> dict:
         get()  # warm: the first request builds the URL resolver and the template cache
         with count_queries() as captured:
             size = len(get().content)
-        out[name] = {**summary_ms(time_calls(get, requests)), "queries": captured[0], "kib": round(size / 1024, 1)}
+        out[name] = {**summary_ms(time_calls(get, n=requests)), "queries": captured[0], "kib": round(size / 1024, 1)}
         log(f"  {name} {path}: {out[name]}")
     return out
 

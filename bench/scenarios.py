@@ -90,15 +90,19 @@ def bearer(user) -> str:
 
 
 # --- 1. list latency against hand-written SQL -----------------------------------------------------
-def time_calls(call, n: int) -> list[float]:
+def time_calls(*calls, n: int) -> list[float] | tuple[list[float], ...]:
+    """Each call's timings, n of each. Several calls are timed in turn (a, b, a, b, …), so that a
+    change in the machine's speed during the run (a shared VM's often is) weighs on each alike."""
     for _ in range(5):
-        call()
-    timings = []
+        for call in calls:
+            call()
+    timings = tuple([] for _ in calls)
     for _ in range(n):
-        started = time.perf_counter()
-        call()
-        timings.append(time.perf_counter() - started)
-    return timings
+        for call, out in zip(calls, timings, strict=True):
+            started = time.perf_counter()
+            call()
+            out.append(time.perf_counter() - started)
+    return timings[0] if len(calls) == 1 else timings
 
 
 def sql_page(sql: str, params) -> bytes:
@@ -159,8 +163,7 @@ def lists(neurologist, n: int) -> dict:
         api_call()  # warm: the token's first use and first-request set-up are not the list's cost
         with count_queries() as captured:
             rows = len(json.loads(api_call())["results"])
-        api = summary_ms(time_calls(api_call, n))
-        base = summary_ms(time_calls(lambda sql=sql, params=params: sql_page(sql, params), n))
+        api, base = map(summary_ms, time_calls(api_call, lambda sql=sql, params=params: sql_page(sql, params), n=n))
         out[name] = {
             **api,
             "baseline_p50_ms": base["p50_ms"],
@@ -333,7 +336,7 @@ def http(neurologist, options: dict) -> dict:
     }
 
 
-HTTP_ROUNDS = 4
+HTTP_ROUNDS = 16  # of 0.5 s each by default: short enough that a drift of the VM weighs on every target
 
 
 def combined(rounds: list[dict]) -> dict:
