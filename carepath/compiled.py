@@ -164,7 +164,54 @@ def _execute(connection, numbered: str, n: int) -> str:
 _EMPTY = object()  # the shape matches nothing (e.g. a role that sees no case)
 
 
-class CompiledValues:
+class Compiled:
+    """A query compiled once per shape: `build(**args)` makes it with the ORM; `_sql(stand_ins)` turns
+    it into `(…, sql, params)`. Shared by `CompiledValues` and `carepath.writes.CompiledUpdate`."""
+
+    def __init__(self, build: Callable):
+        self.build = build
+        self._plans: dict[tuple, _Plan | object] = {}
+
+    def _plan(self, shape: Hashable, args: dict):
+        key = (shape, tuple(sorted(args)))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._compile(args)
+        return plan
+
+    @staticmethod
+    def _params(plan: _Plan, args: dict) -> list:
+        params = list(plan.params)
+        for i, name in plan.slots.items():
+            params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
+        return params
+
+    def _twice(self, args: dict):
+        """`(the first compilation, the arguments' slots in its params)`, from two compilations with
+        different stand-ins; `_EMPTY` if the shape matches nothing."""
+        first, second = self._stand_ins(args), self._stand_ins(args)
+        try:
+            compiled = self._sql(first)
+            *_, sql_again, params_again = self._sql(second)
+        except EmptyResultSet:
+            return _EMPTY
+        *_, sql, params = compiled
+        if sql != sql_again:
+            raise ValueError("the query's SQL depends on the arguments' values: name what changes it in `shape`")
+        return compiled, _argument_slots(params, params_again, first, second)
+
+    @staticmethod
+    def _stand_ins(args: dict) -> dict:
+        return {name: _sentinel(value) for name, value in args.items()}
+
+    def _compile(self, args: dict):
+        raise NotImplementedError
+
+    def _sql(self, stand_ins: dict) -> tuple:
+        raise NotImplementedError
+
+
+class CompiledValues(Compiled):
     """`build(**args)` returns a `.values()` queryset; `rows(shape, **args)` returns its rows.
 
     `shape` must name everything `build` reads besides `args` (for the access rules: the roles)."""
@@ -172,8 +219,8 @@ class CompiledValues:
     def __init__(self, build: Callable[..., QuerySet], *, windowed: bool = False):
         """`windowed`: the SQL ends in `LIMIT %s OFFSET %s`, and `rows` takes `window=(offset, limit)`,
         so one statement serves every page size (a sliced queryset would put them in the SQL text)."""
-        self.build, self.windowed = build, windowed
-        self._plans: dict[tuple, _Plan | object] = {}
+        super().__init__(build)
+        self.windowed = windowed
 
     def rows(
         self, shape: Hashable, /, window: tuple | None = None, along: tuple[str, list] | None = None, **args
@@ -207,35 +254,16 @@ class CompiledValues:
             fetched = plan.compiler.apply_converters(fetched, plan.converters)
         return [dict(zip(plan.names, row, strict=True)) for row in fetched]
 
-    def _plan(self, shape: Hashable, args: dict):
-        key = (shape, tuple(sorted(args)))
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = self._compile(args)
-        return plan
-
-    @staticmethod
-    def _params(plan: _Plan, args: dict) -> list:
-        params = list(plan.params)
-        for i, name in plan.slots.items():
-            params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
-        return params
-
     def _compile(self, args: dict):
-        first, second = self._stand_ins(args), self._stand_ins(args)
-        try:
-            query, compiler, sql, params = self._sql(first)
-            _, _, sql_again, params_again = self._sql(second)
-        except EmptyResultSet:
+        twice = self._twice(args)
+        if twice is _EMPTY:
             return _EMPTY
-        if sql != sql_again:
-            raise ValueError("the query's SQL depends on the arguments' values: name what changes it in `shape`")
+        (query, compiler, sql, params), slots = twice
         if self.windowed:
             if query.is_sliced or query.select_for_update or query.combinator:
                 raise ValueError("a windowed query must be a plain, unsliced SELECT")
             sql += " LIMIT %s OFFSET %s"
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
-        slots = _argument_slots(params, params_again, first, second)
         window = (len(params), len(params) + 1) if self.windowed else ()
         return _Plan(
             sql=sql,
@@ -246,10 +274,6 @@ class CompiledValues:
             compiler=compiler,
             converters=compiler.get_converters(fields),
         )
-
-    @staticmethod
-    def _stand_ins(args: dict) -> dict:
-        return {name: _sentinel(value) for name, value in args.items()}
 
     def _sql(self, stand_ins: dict):
         query = self.build(**{name: stand_in for name, (stand_in, _) in stand_ins.items()}).query

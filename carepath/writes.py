@@ -14,16 +14,15 @@ one is connected, so whoever adds one sees this first.
 """
 
 import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from contextlib import contextmanager
 from functools import cache
 
-from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.db.models.sql import UpdateQuery
 
-from .compiled import _EMPTY, CompiledValues, _argument_slots, _Plan, _prepared, prepared
+from .compiled import _EMPTY, Compiled, _Plan, _prepared, prepared
 
 
 def save_fields(obj: Model, fields: tuple[str, ...]) -> None:
@@ -53,15 +52,11 @@ def _update_by_pk_sql(model: type[Model], names: tuple[str, ...]) -> str:
     return f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608  our names; values are parameters
 
 
-class CompiledUpdate:
+class CompiledUpdate(Compiled):
     """`build(**args)` returns `(queryset, values)`; `run(shape, **args)` does
     `queryset.update(**values)` and returns the number of rows. On PostgreSQL the SQL is compiled
     once per `shape` (what changes its text besides `args`) and each call's values are swapped in
     as `CompiledValues` swaps them."""
-
-    def __init__(self, build: Callable[..., tuple[QuerySet, dict]]):
-        self.build = build
-        self._plans: dict[tuple, _Plan | object] = {}
 
     def run(self, shape: Hashable = None, /, **args) -> int:
         connection = connections[DEFAULT_DB_ALIAS]
@@ -71,7 +66,7 @@ class CompiledUpdate:
         plan = self._plan(shape, args)
         if plan is _EMPTY:
             return 0
-        params = CompiledValues._params(plan, args)
+        params = self._params(plan, args)
         with connection.cursor() as cursor:
             cursor.execute(_prepared(connection, plan), [params[i] for i in plan.kept])
             return cursor.rowcount
@@ -84,26 +79,14 @@ class CompiledUpdate:
             return
         plan = self._plan(shape, args)
         if plan is not _EMPTY:
-            params = CompiledValues._params(plan, args)
+            params = self._params(plan, args)
             later(_prepared(connection, plan), [params[i] for i in plan.kept])
 
-    def _plan(self, shape: Hashable, args: dict):
-        key = (shape, tuple(sorted(args)))
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = self._compile(args)
-        return plan
-
     def _compile(self, args: dict):
-        first, second = CompiledValues._stand_ins(args), CompiledValues._stand_ins(args)
-        try:
-            sql, params = self._sql(first)
-            sql_again, params_again = self._sql(second)
-        except EmptyResultSet:
+        twice = self._twice(args)
+        if twice is _EMPTY:
             return _EMPTY
-        if sql != sql_again:
-            raise ValueError("the update's SQL depends on the arguments' values: name what changes it in `shape`")
-        slots = _argument_slots(params, params_again, first, second)
+        (sql, params), slots = twice
         return _Plan(
             sql=sql,
             params=tuple(params),
