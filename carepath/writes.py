@@ -63,24 +63,27 @@ class CompiledUpdate(Compiled):
         if connection.vendor != "postgresql":  # SQLite adapts values (datetimes to text) as it compiles
             queryset, values = self.build(**args)
             return queryset.update(**values)
-        plan = self._plan(shape, args)
-        if plan is _EMPTY:
+        statement = self._statement(shape, args)
+        if statement is None:
             return 0
-        params = self._params(plan, args)
         with connection.cursor() as cursor:
-            cursor.execute(_prepared(connection, plan), [params[i] for i in plan.kept])
+            cursor.execute(*statement)
             return cursor.rowcount
 
     def later(self, shape: Hashable = None, /, **args) -> None:
         """`run`, its row count unread: sent `later` on PostgreSQL."""
-        connection = connections[DEFAULT_DB_ALIAS]
-        if connection.vendor != "postgresql":
+        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
             self.run(shape, **args)
-            return
+        elif (statement := self._statement(shape, args)) is not None:
+            later(*statement)
+
+    def _statement(self, shape: Hashable, args: dict) -> tuple[str, list] | None:
+        """The plan's `EXECUTE` and this call's values (PostgreSQL); None if the shape matches nothing."""
         plan = self._plan(shape, args)
-        if plan is not _EMPTY:
-            params = self._params(plan, args)
-            later(_prepared(connection, plan), [params[i] for i in plan.kept])
+        if plan is _EMPTY:
+            return None
+        params = self._params(plan, args)
+        return _prepared(connections[DEFAULT_DB_ALIAS], plan), [params[i] for i in plan.kept]
 
     def _compile(self, args: dict):
         twice = self._twice(args)
