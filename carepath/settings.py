@@ -204,13 +204,15 @@ CAREPATH_BASE_URL = env_str("CAREPATH_BASE_URL", "http://127.0.0.1:8000")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # the fanout exchange table; kombu's default is `control/` in the working directory
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     # Longer than the longest task, so an unacknowledged message is not redelivered while it runs.

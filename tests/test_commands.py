@@ -139,3 +139,18 @@ def test_tick_status_fails_as_a_health_check_when_the_sweep_lags(pathway):
     call_command("tick", "--status", "--now", later, "--force", "--max-lag", str(365 * 86400))
     with pytest.raises(CommandError, match="behind"):
         call_command("tick", "--status", "--now", later, "--force", "--max-lag", "60")
+
+
+def test_the_embedded_broker_keeps_its_files_under_the_var_directory(tmp_path):
+    """`./dev up`'s broker (kombu's filesystem transport): sending a task, which declares and binds
+    its queue, leaves nothing in the working directory, only under CAREPATH_VAR_DIR."""
+    var, cwd = tmp_path / "var", tmp_path / "cwd"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
+    env.update(CAREPATH_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="carepath.settings", PYTHONPATH=str(ROOT))
+    script = "import django; django.setup(); from carepath.celery import app; app.send_task('carepath.no_such_task')"
+    result = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert list(cwd.iterdir()) == []
+    assert (var / "broker" / "control" / "celery.exchange").exists()
+    assert len(list((var / "broker" / "queue").iterdir())) == 1
