@@ -16,7 +16,7 @@ import copy
 import hashlib
 import re
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -297,105 +297,3 @@ def lock(model: type[Model], pk: int) -> Model:
     if not found:
         raise model.DoesNotExist(f"{model.__name__} {pk} does not exist.")
     return model.from_db(DEFAULT_DB_ALIAS, columns, [found[0][name] for name in columns])
-
-
-class CompiledPages:
-    """The query of a cursor-paginated list page, compiled like `CompiledValues`: `build(**args)` is
-    the list's `.values()` queryset; `queryset(shape, **args)` stands in for it where DRF's
-    `CursorPagination.paginate_queryset` orders it, filters it from the cursor's position and slices
-    it, and runs the result as one prepared query: one plan per shape, order, position test and
-    `refined` step (a list's filters, carepath/api/filtering.py), whatever the page size or
-    position. On PostgreSQL; elsewhere the ORM builds the page as usual."""
-
-    def __init__(self, model: type[Model], build: Callable[..., QuerySet]):
-        self.model, self.build = model, build
-        self._plans: dict[tuple, CompiledValues] = {}
-        self._fields: dict[str, object] = {}
-
-    def queryset(self, shape: Hashable, **args) -> "PageQuery | QuerySet":
-        """The stand-in on PostgreSQL; elsewhere (SQLite, the demo) the ORM's queryset itself."""
-        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
-            return self.build(**args)
-        return PageQuery(self, shape, args, base=tuple(args))
-
-    def field(self, name: str, args: dict):
-        """The model field or annotation output field a page is ordered by."""
-        if name not in self._fields:
-            annotations = self.build(**args).query.annotations
-            self._fields[name] = (
-                annotations[name].output_field if name in annotations else self.model._meta.get_field(name)
-            )
-        return self._fields[name]
-
-    def _compiled(self, page: "PageQuery") -> CompiledValues:
-        key = (page.ordering, page.lookup, page.refine_key)
-        if key not in self._plans:
-            base, refine, ordering, lookup = page.base, page.refine, page.ordering, page.lookup  # not the call's values
-
-            def build(position=None, **args):
-                queryset = self.build(**{name: args[name] for name in base})
-                if refine is not None:
-                    queryset = refine(queryset, args)
-                queryset = queryset.order_by(*ordering)
-                return queryset.filter(**{lookup: position}) if lookup is not None else queryset
-
-            self._plans[key] = CompiledValues(build, windowed=True)
-        return self._plans[key]
-
-
-@dataclass(frozen=True)
-class PageQuery:
-    """What `CursorPagination.paginate_queryset` asks of a queryset: `order_by`, one `filter` on the
-    first ordering field (`<field>__gt` / `__lt` the cursor's position), a slice, and iteration."""
-
-    pages: CompiledPages
-    shape: Hashable
-    args: dict
-    base: tuple = ()  # the names of `build`'s arguments in `args`
-    refine_key: Hashable = None
-    refine: Callable | None = None
-    ordering: tuple = ()
-    lookup: str | None = None
-    position: object = None
-    window: tuple = (None, None)
-
-    @property
-    def model(self):
-        return self.pages.model
-
-    def orm(self) -> QuerySet:
-        """The list's queryset, built by the ORM (for what cannot be compiled, e.g. some filters)."""
-        return self.pages.build(**{name: self.args[name] for name in self.base})
-
-    def refined(self, key: Hashable, refine: Callable, **args) -> "PageQuery":
-        """One more step, `refine(queryset, args)`, whose SQL is the same for every call with this
-        `key`; its values are `args` (ids, strings, datetimes), substituted like the others."""
-        if self.refine is not None or set(args) & set(self.args):
-            raise TypeError("a page query takes one refine step, with arguments of its own names")
-        return replace(self, refine_key=key, refine=refine, args={**self.args, **args})
-
-    def order_by(self, *ordering) -> "PageQuery":
-        return replace(self, ordering=ordering)
-
-    def filter(self, **kwargs) -> "PageQuery":
-        ((lookup, position),) = kwargs.items()
-        if self.lookup is not None or not lookup.endswith(("__gt", "__lt")):
-            raise TypeError("a page query takes one position filter, <field>__gt or <field>__lt")
-        return replace(self, lookup=lookup, position=position)
-
-    def __getitem__(self, window: slice) -> "PageQuery":
-        return replace(self, window=(window.start, window.stop))
-
-    def __iter__(self):
-        start, stop = self.window
-        if start is None or stop is None or not 0 <= start < stop:
-            raise TypeError("a page query is read in a window [offset:offset + n]")
-        args = dict(self.args)
-        if self.lookup is not None:
-            args["position"] = self._position()
-        return iter(self.pages._compiled(self).rows(self.shape, window=(start, stop - start), **args))
-
-    def _position(self):
-        """The cursor's position (a string) as its field's value, converted as the ORM's filter would."""
-        field = self.pages.field(self.lookup.rsplit("__", 1)[0], self.args)
-        return field.get_prep_value(field.to_python(self.position))

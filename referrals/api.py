@@ -27,7 +27,7 @@ from carepath.api.common import (
     transition_request_schema,
 )
 from carepath.api.idempotency import idempotent
-from carepath.compiled import CompiledPages
+from carepath.api.pagination import CompiledPages
 from carepath.models import AuditLog, WorkItem, WorkItemStatus
 from carepath.roles import user_roles
 from imaging.machine import MRI_MACHINE

@@ -149,7 +149,9 @@ def test_the_embedded_broker_keeps_its_files_under_the_var_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
     env.update(CAREPATH_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="carepath.settings", PYTHONPATH=str(ROOT))
     script = "import django; django.setup(); from carepath.celery import app; app.send_task('carepath.no_such_task')"
-    result = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert list(cwd.iterdir()) == []
     assert (var / "broker" / "control" / "celery.exchange").exists()

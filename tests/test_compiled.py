@@ -129,31 +129,6 @@ def test_lock_returns_the_row_as_the_orm_would_and_locks_it(pathway):
         lock(Referral, case.pk + 10_000)
 
 
-def test_a_page_query_returns_what_the_orm_returns_for_every_window_and_position(require_postgres, pathway):
-    from carepath.compiled import CompiledPages
-
-    cases = [pathway.submitted() for _ in range(6)]
-    base = lambda: Referral.objects.filter(state="submitted").values("id", "submitted_at")  # noqa: E731
-    pages = CompiledPages(Referral, base)
-    middle = str(cases[2].submitted_at)  # a cursor carries its position as text
-
-    for ordering, lookup in ((("-submitted_at",), "submitted_at__lt"), (("submitted_at",), "submitted_at__gt")):
-        for window in ((0, 2), (1, 4), (0, 50)):
-            orm = base().order_by(*ordering).filter(**{lookup: middle})[window[0] : window[1]]
-            page = pages.queryset(None).order_by(*ordering).filter(**{lookup: middle})[window[0] : window[1]]
-            assert list(page) == list(orm)
-            assert list(pages.queryset(None).order_by(*ordering)[slice(*window)]) == list(
-                base().order_by(*ordering)[slice(*window)]
-            )
-
-    # one plan per order and position test, whatever the window: LIMIT and OFFSET are parameters
-    assert len(pages._plans) == 4
-    with CaptureQueriesContext(connection) as captured:
-        list(pages.queryset(None).order_by("submitted_at")[0:3])
-        list(pages.queryset(None).order_by("submitted_at")[2:30])
-    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["EXECUTE", "EXECUTE"]
-
-
 def test_a_plan_that_is_gone_leaves_nothing_for_the_next_one(require_postgres, pathway):
     """A session's prepared statements are keyed by the plan itself: a new plan may take the memory
     (and the id) of one that was freed, and must not run that one's statement."""

@@ -24,9 +24,10 @@ from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 
-from carepath.compiled import AnyOf, PageQuery
+from carepath.compiled import AnyOf
 
 from .common import UTCDateTimeFilter
+from .pagination import PageQuery
 
 PLAIN_FILTERS = (filters.MultipleChoiceFilter, filters.ChoiceFilter, filters.CharFilter, UTCDateTimeFilter)
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carepath import audit, selectors, workitems
-from carepath.compiled import AnyOf, CompiledPages, CompiledValues
+from carepath.compiled import AnyOf, CompiledValues
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.notifications import step
@@ -30,6 +30,7 @@ from .common import (
 )
 from .idempotency import idempotent
 from .models import ApiToken
+from .pagination import CompiledPages
 from .problems import problem_response
 from .throttles import FailedLoginThrottle
 from .tokens import token_issue, token_revoke

@@ -149,6 +149,11 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(api, referral, n
         ("/api/v1/worklist/?page_size=1&kind=triage", b"p=10000-01-01 00:00:00+00:00"),  # built by the ORM
         ("/api/v1/referrals/?page_size=1", b"p=yesterday"),
         ("/api/v1/notifications/?page_size=1", b"p=2026-13-45"),
+        ("/api/v1/worklist/?page_size=1", b'p=["not-a-time",1]'),  # a place as JSON, but not the order's
+        ("/api/v1/worklist/?page_size=1&kind=triage", b'p=["2026-12-01T00:00:00+00:00","one"]'),
+        ("/api/v1/referrals/?page_size=1", b'p=["2026-12-01T00:00:00+00:00"]'),  # one value short
+        ("/api/v1/referrals/?page_size=1", b'r=1&p=[true,{"id":1}]'),  # backwards, from no value
+        ("/api/v1/patients/?page_size=1", b"p=[null]"),
     ],
 )
 def test_a_cursor_with_a_forged_position_is_the_invalid_cursor_404(api, pathway, url, position):

@@ -122,3 +122,35 @@ def test_compiled_pages_walk_the_worklist_as_the_orm_built_ones_do(api, pathway,
 
     assert len(expected) == 9 and walks[""][0] == expected
     assert walks[""] == walks["&kind=triage"]
+
+
+def _last_page(client, url: str) -> dict:
+    page = client.get(url).json()
+    while page["next"]:
+        page = client.get(page["next"]).json()
+    return page
+
+
+def test_walking_back_through_tied_due_times_meets_every_item_once(api, pathway, neurologist):
+    """An integrator paging back (`previous`) through many items due at the same time, or with no due
+    time, sees each once, in the reverse of the forward order: the cursor marks the item, not only
+    its due time (DRF's own cursor kept the due time and an offset, and skipped items here)."""
+    cases = [pathway.submitted() for _ in range(11)]
+    tie = timezone.now() + timedelta(days=3)
+    WorkItem.objects.filter(referral__in=cases[:6]).update(due_at=tie)
+    WorkItem.objects.filter(referral__in=cases[6:10]).update(due_at=None)
+    client = api(neurologist)
+
+    for extra in ("", "&kind=triage"):  # a compiled page, and one the ORM builds
+        for size in (2, 3, 4):
+            url = f"/api/v1/worklist/?page_size={size}{extra}"
+            forward = _walk(client, url, "next")
+            last = _last_page(client, url)
+            back, url = [], last["previous"]
+            while url:  # each page in its own order, the pages from the last back to the first
+                page = client.get(url).json()
+                back[:0] = [row["id"] for row in page["results"]]
+                url = page["previous"]
+
+            assert len(forward) == 11 and len(set(forward)) == 11, (extra, size)
+            assert back + [row["id"] for row in last["results"]] == forward, (extra, size)
