@@ -50,7 +50,7 @@ SELECT r.id, r.state, r.version, r.priority, r.requested_priority, r.referred_by
           AS mri_requests
   FROM referrals_referral r JOIN referrals_patient p ON p.id = r.patient_id
  WHERE r.state = 'triaged' AND r.priority = 'routine'
- ORDER BY r.submitted_at DESC LIMIT %s
+ ORDER BY r.submitted_at DESC, r.id DESC LIMIT %s
 """
 # The worklist's own order (carepath.models.due_or_never), which its index serves.
 WORKLIST_SQL = """

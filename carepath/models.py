@@ -167,7 +167,7 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "-created_at"], name="notification_recipient_new")]
+        indexes = [models.Index(fields=["recipient", "-created_at", "-id"], name="notification_recipient_new")]
 
     def __str__(self):
         return self.subject

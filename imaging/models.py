@@ -71,6 +71,7 @@ class MRIRequest(models.Model):
                 name="mri_duration_range",
             ),
         ]
+        indexes = [models.Index(fields=["-requested_at", "-id"], name="mrirequest_requested")]  # the API's list order
 
     def __str__(self):
         return f"MRI-{self.pk:06d}" if self.pk else "new MRI request"
@@ -140,10 +141,11 @@ class NeuroradiologyReport(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-signed_at"]
+        ordering = ["-signed_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(category__in=ReportCategory.values), name="report_category_valid")
         ]
+        indexes = [models.Index(fields=["-signed_at", "-id"], name="report_signed")]  # the API's list order
 
     def __str__(self):
         return f"Report for {self.mri_request} ({self.get_category_display()})"

@@ -147,8 +147,10 @@ class Referral(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["state", "priority", "-submitted_at"], name="referral_state_priority"),
-            models.Index(fields=["referred_by", "-submitted_at"], name="referral_referrer"),
+            # the API's list order, `-submitted_at, -id` (carepath/api/pagination.py), filtered or not
+            models.Index(fields=["-submitted_at", "-id"], name="referral_submitted"),
+            models.Index(fields=["state", "priority", "-submitted_at", "-id"], name="referral_state_priority"),
+            models.Index(fields=["referred_by", "-submitted_at", "-id"], name="referral_referrer"),
         ]
 
     def __str__(self):
