@@ -315,6 +315,9 @@ def http(neurologist, options: dict) -> dict:
         # In rounds, each target in turn, so that a change in the machine's speed during the run (a
         # shared VM's often is) weighs on every target alike; each target's figures are its rounds' sum.
         rounds = {name: [] for name in targets}
+        for path, headers in targets.values():  # a round each, not counted: every worker's first
+            # requests to a target prepare its statements and read the token
+            load(port, path, headers, options["http_seconds"] / HTTP_ROUNDS, options["http_clients"])
         for _ in range(HTTP_ROUNDS):
             for name, (path, headers) in targets.items():
                 seconds = options["http_seconds"] / HTTP_ROUNDS

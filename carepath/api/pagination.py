@@ -89,6 +89,7 @@ class CarePathCursorPagination(CursorPagination):
         # a cursor was issued from a page on its far side: there is more that way
         self.has_next = more if not backwards else True
         self.has_previous = more if backwards else place is not None
+        self.display_page_controls = (self.has_previous or self.has_next) and self.template is not None
         return self.page
 
     def _place(self, cursor: Cursor | None) -> list | None:
