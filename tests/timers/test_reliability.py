@@ -5,13 +5,14 @@ Run: DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://127.0.0.1:6379/5 pyte
 """
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection, transaction
@@ -21,6 +22,7 @@ from carepath import tasks
 from carepath.celery import app
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerKind, TimerState, WorkItem
 
+from ..conftest import need
 from . import mailbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
@@ -205,55 +207,66 @@ def test_two_ticks_in_two_processes_fire_every_timer_once(worker_env, pathway):
     assert Notification.objects.filter(referral=referral, kind="reminder").count() == 600  # one neurologist
 
 
-def test_a_worker_resumes_after_redis_restarts_and_nothing_queued_is_lost(worker, worker_env, box):
+class OwnRedis:
+    """A Redis server of the test's own on a free port, keeping nothing on disk, so that restarting
+    it (and losing what it held) touches no one else's Redis and none of the machine's settings."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url, self.proc = f"redis://127.0.0.1:{self.port}/0", None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        ping = ["redis-cli", "-p", str(self.port), "ping"]
+        assert wait_for(lambda: subprocess.run(ping, capture_output=True).stdout.strip() == b"PONG")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(worker_env):
+    need(shutil.which("redis-server") is not None, "redis-server (Debian package redis-server)")
+    server = OwnRedis()
+    server.start()
+    worker_env["CELERY_BROKER_URL"] = server.url
+    yield server
+    server.stop()
+
+
+def send(task, *args, url: str) -> None:
+    """Queue `task` on the broker at `url` (the test's own Redis, not the app's configured one)."""
+    with app.connection_for_write(url) as conn:
+        task.apply_async(args, connection=conn, retry=False)
+
+
+def test_a_worker_resumes_after_redis_restarts_and_nothing_queued_is_lost(own_redis, worker, box):
     worker.start()
     before = make_delivery("reliability:before-restart")
-    tasks.deliver.delay([before.pk])
+    send(tasks.deliver, [before.pk], url=own_redis.url)
     assert wait_for(lambda: state(before) == DeliveryState.SENT)
     lost = make_delivery("reliability:lost-with-redis")
-    tasks.deliver.delay([lost.pk])  # may die in Redis: it keeps nothing across the restart
-    restart_redis(worker_env["CELERY_BROKER_URL"])
+    send(tasks.deliver, [lost.pk], url=own_redis.url)  # may die in Redis: it keeps nothing across the restart
+    own_redis.stop()
+    time.sleep(1)
+    own_redis.start()
     after = make_delivery("reliability:after-restart")
 
     def nudge():
         try:
-            tasks.tick.delay()
+            send(tasks.tick, url=own_redis.url)
         except Exception:  # the broker may still be coming back
             pass
 
     assert wait_for(lambda: state(after) == state(lost) == DeliveryState.SENT, timeout=25, every=1, nudge=nudge)
     assert mailbox.sent(box, lost.dedupe_key) == 1 and mailbox.sent(box, after.dedupe_key) == 1
-
-
-def restart_redis(url: str) -> None:
-    """Restart the broker's Redis (its host and port from the URL), losing everything it held: point
-    CELERY_BROKER_URL at a Redis of your own when others share the machine's."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", str(parts.port or 6379)
-    where = ["-h", host, "-p", port]
-    subprocess.run(["redis-cli", *where, "shutdown", "nosave"], check=False)
-    try:
-        time.sleep(1)
-    finally:
-        subprocess.run(
-            [
-                "redis-server",
-                "--daemonize",
-                "yes",
-                "--bind",
-                host,
-                "--port",
-                port,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            check=True,
-        )
-        assert wait_for(
-            lambda: subprocess.run(["redis-cli", *where, "ping"], capture_output=True).stdout.strip() == b"PONG"
-        )
 
 
 def test_a_transition_that_rolls_back_queues_nothing(worker_env, pathway, neuroradiologist, require_redis):
