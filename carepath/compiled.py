@@ -59,7 +59,7 @@ class AnyOf(Lookup):
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a session's statements are keyed by it
-class _Plan:
+class Plan:
     sql: str
     params: tuple  # as compiled; the positions in `slots` take this call's values
     slots: dict[int, str]  # position in `params` → argument name
@@ -94,7 +94,7 @@ def _argument(param, stand_ins: dict) -> str | None:
     return None
 
 
-def _prepared(connection, plan: _Plan, along: str = "") -> str:
+def prepared_plan(connection, plan: Plan, along: str = "") -> str:
     """The plan's `EXECUTE`, prepared once per database session (PostgreSQL then skips parsing and,
     after five runs, planning it, which for the detail query took longer than running it). It takes
     only the parameters at `plan.kept` (then `along`'s): the others (constants such as a status or a
@@ -161,7 +161,7 @@ def _execute(connection, numbered: str, n: int) -> str:
     return execute
 
 
-_EMPTY = object()  # the shape matches nothing (e.g. a role that sees no case)
+EMPTY = object()  # the shape matches nothing (e.g. a role that sees no case)
 
 
 class Compiled:
@@ -170,7 +170,7 @@ class Compiled:
 
     def __init__(self, build: Callable):
         self.build = build
-        self._plans: dict[tuple, _Plan | object] = {}
+        self._plans: dict[tuple, Plan | object] = {}
 
     def _plan(self, shape: Hashable, args: dict):
         key = (shape, tuple(sorted(args)))
@@ -180,7 +180,7 @@ class Compiled:
         return plan
 
     @staticmethod
-    def _params(plan: _Plan, args: dict) -> list:
+    def _params(plan: Plan, args: dict) -> list:
         params = list(plan.params)
         for i, name in plan.slots.items():
             params[i] = args[name].pk if isinstance(args[name], Model) else args[name]
@@ -188,13 +188,13 @@ class Compiled:
 
     def _twice(self, args: dict):
         """`(the first compilation, the arguments' slots in its params)`, from two compilations with
-        different stand-ins; `_EMPTY` if the shape matches nothing."""
+        different stand-ins; `EMPTY` if the shape matches nothing."""
         first, second = self._stand_ins(args), self._stand_ins(args)
         try:
             compiled = self._sql(first)
             *_, sql_again, params_again = self._sql(second)
         except EmptyResultSet:
-            return _EMPTY
+            return EMPTY
         *_, sql, params = compiled
         if sql != sql_again:
             raise ValueError("the query's SQL depends on the arguments' values: name what changes it in `shape`")
@@ -234,7 +234,7 @@ class CompiledValues(Compiled):
         if along is not None and self.windowed:
             raise TypeError("a statement along a query takes no window")
         plan = self._plan(shape, args)
-        if plan is _EMPTY:
+        if plan is EMPTY:
             return []  # and a statement along reads no row
         params = self._params(plan, args)
         if window is not None:
@@ -248,7 +248,7 @@ class CompiledValues(Compiled):
                 cursor.execute(plan.sql, params)
             else:
                 more_sql, more = along or ("", [])
-                cursor.execute(_prepared(connection, plan, more_sql), [*(params[i] for i in plan.kept), *more])
+                cursor.execute(prepared_plan(connection, plan, more_sql), [*(params[i] for i in plan.kept), *more])
             fetched = cursor.fetchall()
         if plan.converters:
             fetched = plan.compiler.apply_converters(fetched, plan.converters)
@@ -256,8 +256,8 @@ class CompiledValues(Compiled):
 
     def _compile(self, args: dict):
         twice = self._twice(args)
-        if twice is _EMPTY:
-            return _EMPTY
+        if twice is EMPTY:
+            return EMPTY
         (query, compiler, sql, params), slots = twice
         if self.windowed:
             if query.is_sliced or query.select_for_update or query.combinator:
@@ -265,7 +265,7 @@ class CompiledValues(Compiled):
             sql += " LIMIT %s OFFSET %s"
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
         window = (len(params), len(params) + 1) if self.windowed else ()
-        return _Plan(
+        return Plan(
             sql=sql,
             params=tuple(params) + ((None, None) if self.windowed else ()),
             slots=slots,

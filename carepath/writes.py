@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Model
 from django.db.models.sql import UpdateQuery
 
-from .compiled import _EMPTY, Compiled, _Plan, _prepared, prepared
+from .compiled import EMPTY, Compiled, Plan, prepared, prepared_plan
 
 
 def save_fields(obj: Model, fields: tuple[str, ...]) -> None:
@@ -80,17 +80,17 @@ class CompiledUpdate(Compiled):
     def _statement(self, shape: Hashable, args: dict) -> tuple[str, list] | None:
         """The plan's `EXECUTE` and this call's values (PostgreSQL); None if the shape matches nothing."""
         plan = self._plan(shape, args)
-        if plan is _EMPTY:
+        if plan is EMPTY:
             return None
         params = self._params(plan, args)
-        return _prepared(connections[DEFAULT_DB_ALIAS], plan), [params[i] for i in plan.kept]
+        return prepared_plan(connections[DEFAULT_DB_ALIAS], plan), [params[i] for i in plan.kept]
 
     def _compile(self, args: dict):
         twice = self._twice(args)
-        if twice is _EMPTY:
-            return _EMPTY
+        if twice is EMPTY:
+            return EMPTY
         (sql, params), slots = twice
-        return _Plan(
+        return Plan(
             sql=sql,
             params=tuple(params),
             slots=slots,
