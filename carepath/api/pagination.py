@@ -75,9 +75,10 @@ class CarePathCursorPagination(CursorPagination):
         backwards = bool(self.cursor and self.cursor.reverse)
         walk = reversed_order(self.ordering) if backwards else self.ordering
         queryset = queryset.order_by(*walk)
-        if place is not None:
-            queryset = queryset.after(place) if isinstance(queryset, PageQuery) else queryset.filter(after(walk, place))
         try:
+            if place is not None:
+                placed = isinstance(queryset, PageQuery)
+                queryset = queryset.after(place) if placed else queryset.filter(after(walk, place))
             rows = list(queryset[0 : self.page_size + 1])
         except (ValidationError, ValueError, TypeError):
             if place is None:
