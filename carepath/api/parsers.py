@@ -1,6 +1,7 @@
 """A JSON parser with limits: no body of any size or depth reaches a view unchecked (DESIGN.md §5)."""
 
 import json
+import re
 
 from django.conf import settings
 from rest_framework import exceptions
@@ -15,18 +16,33 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "request_too_large"
 
 
-def _depth(value, limit: int) -> int:
-    """Depth of nested lists/objects, iteratively (no recursion on hostile input)."""
-    deepest, stack = 0, [(value, 1)]
+# NUL is a character no PostgreSQL text or jsonb value holds; an unpaired surrogate is no character
+# at all (UTF-8 cannot encode it). Refused where they arrive, so no field echoes them in an error.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Text may not hold a NUL character (\\u0000) or an unpaired surrogate (\\ud800–\\udfff)."
+
+
+def _inspect(value, limit: int) -> tuple[int, str | None]:
+    """Depth of nested lists/objects, and where the first unstorable string (a key or a value) is,
+    e.g. `guardians[0].name`; iteratively (no recursion on hostile input)."""
+    deepest, stack = 0, [(value, 1, "")]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
+        node, depth, path = stack.pop()
+        if isinstance(node, str):
+            if _UNSTORABLE.search(node):
+                return deepest, path or "body"
+        elif isinstance(node, dict | list):
             deepest = max(deepest, depth)
             if deepest > limit:
-                return deepest
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
+                return deepest, None
+            if isinstance(node, list):
+                stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(node))
+                continue
+            for key, child in node.items():
+                if _UNSTORABLE.search(key):
+                    return deepest, path or "body"
+                stack.append((child, depth + 1, f"{path}.{key}" if path else key))
+    return deepest, None
 
 
 class BoundedJSONParser(JSONParser):
@@ -44,8 +60,11 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError("The JSON is nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from None
-        if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        depth, unstorable = _inspect(data, MAX_DEPTH)
+        if depth > MAX_DEPTH:
             raise exceptions.ParseError(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
+        if unstorable is not None:
+            raise exceptions.ValidationError({unstorable: [UNSTORABLE_MESSAGE]})
         return data
 
 

@@ -167,3 +167,38 @@ def test_a_cursor_with_a_forged_position_is_the_invalid_cursor_404(api, pathway,
 
     assert_problem(response, 404)
     assert "cursor" in response.json()["detail"].lower()
+
+
+@pytest.mark.parametrize("odd", ["\\u0000left", "\\ud800", "left\\udfff"])
+@pytest.mark.parametrize("key", [None, "odd-choice-1"])
+def test_a_nul_or_lone_surrogate_in_a_choice_is_a_400_that_names_the_field(api, pathway, pediatrician, odd, key):
+    """A refused value is not echoed back in a form no text column or UTF-8 body can hold (the
+    Idempotency-Key's stored answer included). Found by schemathesis with more examples."""
+    patient = pathway.submitted().patient
+    body = f'{{"patient": {patient.pk}, "reason": "Twitching", "side": "{odd}"}}'.encode()
+    client = api(pediatrician)
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    before = Referral.objects.count()
+
+    first = client.generic("POST", "/api/v1/referrals/", body, content_type="application/json", **headers)
+    again = client.generic("POST", "/api/v1/referrals/", body, content_type="application/json", **headers)
+
+    assert_problem(first, 400)
+    assert "side" in first.json()["errors"]
+    assert again.status_code == 400 and again.json() == first.json()
+    assert Referral.objects.count() == before
+
+
+def test_an_unstorable_character_deep_in_a_body_names_where_it_is(api, pediatrician):
+    from referrals.models import Patient
+
+    body = (
+        b'{"mrn": "ODD-1", "given_name": "Robin", "family_name": "Hale", "birth_date": "2018-04-02", "sex": "male",'
+        b' "guardians": [{"name": "Jo", "relationship": "mother"}, {"name": "Al\\u0000", "relationship": "father"}]}'
+    )
+
+    response = raw_post(api(pediatrician), "/api/v1/patients/", body)
+
+    assert_problem(response, 400)
+    assert list(response.json()["errors"]) == ["guardians[1].name"]
+    assert not Patient.objects.filter(mrn="ODD-1").exists()
