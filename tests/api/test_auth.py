@@ -126,3 +126,47 @@ def test_malformed_or_unknown_bearer_tokens_are_a_401_problem(db, header):
 
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_request_counter_counts_every_request_once_when_many_arrive_at_once(require_redis, settings):
+    """On the shared Redis (production's CACHE_URL), eight clients at once: no count is lost or
+    repeated, and the window's key expires by itself."""
+    import threading
+
+    import redis
+
+    from carepath.api.throttles import hit
+
+    settings.CACHE_URL = require_redis
+    key = f"throttle_test_{threading.get_ident()}"
+    redis.Redis.from_url(require_redis).delete(key)
+    counts, lock = [], threading.Lock()
+
+    def client():
+        mine = [hit(key, 60) for _ in range(25)]
+        with lock:
+            counts.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(counts) == list(range(1, 201))
+    assert 0 < redis.Redis.from_url(require_redis).ttl(key) <= 61
+
+
+def test_a_client_over_its_rate_on_the_shared_counter_gets_429_until_the_window_ends(
+    api, neurologist, monkeypatch, require_redis, settings
+):
+    import redis
+
+    settings.CACHE_URL = require_redis
+    redis.Redis.from_url(require_redis).flushdb()
+    monkeypatch.setattr(ClientRateThrottle, "rate", "3/hour", raising=False)
+    client = api(neurologist)
+    answers = [client.get("/api/v1/pathway/").status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    assert 0 < int(client.get("/api/v1/pathway/")["Retry-After"]) <= 3600
