@@ -3,11 +3,14 @@ per-client request rate. Both answer 429 problem+json with Retry-After (problems
 
 import functools
 import hashlib
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+logger = logging.getLogger(__name__)
 
 
 class CountingThrottle(SimpleRateThrottle):
@@ -53,10 +56,17 @@ def hit(key: str, seconds: int) -> int:
         except ValueError:  # expired between the two calls: this is the window's first request
             cache.add(key, 1, seconds + 1)
             return 1
-    pipe = client.pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, seconds + 1, nx=True)
-    count, _ = pipe.execute()
+    import redis
+
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, seconds + 1, nx=True)
+        count, _ = pipe.execute()
+    except redis.RedisError:
+        # an abuse limit must not take the API down with it: counted as the first request, logged
+        logger.warning("Request throttle: Redis unavailable, request not counted", exc_info=True)
+        return 1
     return count
 
 
@@ -64,7 +74,7 @@ def hit(key: str, seconds: int) -> int:
 def _redis_for(url: str):
     import redis
 
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
 
 def _redis():

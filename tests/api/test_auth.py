@@ -170,3 +170,17 @@ def test_a_client_over_its_rate_on_the_shared_counter_gets_429_until_the_window_
 
     assert answers == [200, 200, 200, 429]
     assert 0 < int(client.get("/api/v1/pathway/")["Retry-After"]) <= 3600
+
+
+def test_the_api_still_answers_when_the_throttles_redis_is_down(api, neurologist, settings, caplog):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHE_URL = f"redis://127.0.0.1:{port}/0"
+
+    response = api(neurologist).get("/api/v1/pathway/")
+
+    assert response.status_code == 200
+    assert "Redis unavailable" in caplog.text
