@@ -4,7 +4,7 @@ are plain value filters.
 - django-filter deep-copies every filter of a FilterSet and builds a form field for each on every
   request (~0.1 ms a filter). A filter that is not in the query string filters nothing, so the form
   is built with only the filters sent: the same queryset and the same errors, for less.
-- A list whose queryset is a compiled page query (`carepath.compiled.PageQuery`: the referral list
+- A list whose queryset is a compiled page query (`carepath.api.pagination.PageQuery`: the referral list
   and the worklist on PostgreSQL) still validates the filters with their form, then applies them as
   one more compiled step when every filter sent is a plain value filter (a choice, a string, a
   date and time, no `method`): the SQL then depends only on which filters were sent, and the

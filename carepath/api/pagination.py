@@ -35,7 +35,7 @@ TIE_BREAKER = "id"
 def order_with_id(ordering) -> tuple[str, ...]:
     """The view's order, ending with `id` in the first field's direction when it does not already."""
     ordering = (ordering,) if isinstance(ordering, str) else tuple(ordering)
-    if ordering[-1].lstrip("-") in (TIE_BREAKER, "pk"):
+    if ordering[-1].lstrip("-") == TIE_BREAKER:
         return ordering
     return (*ordering, ("-" if ordering[0].startswith("-") else "") + TIE_BREAKER)
 
