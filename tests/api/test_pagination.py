@@ -3,6 +3,7 @@ the client walks and however many items share a value of the order."""
 
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -82,3 +83,53 @@ def test_walking_back_through_cases_submitted_together_meets_every_case_once(api
 
 def last_ids(page) -> list[int]:
     return [row["id"] for row in page["results"]]
+
+
+@pytest.mark.parametrize(
+    "path", ["referrals", "patients", "mri-requests", "reports", "notifications", "worklist", "auth/tokens"]
+)
+def test_every_list_walks_forward_and_back_through_the_same_items(api, pathway, neurologist, path):
+    """Every list endpoint, its rows sharing their order's value in threes (a batch arriving at one
+    instant): forward meets each once, and back from the last page meets the same, page by page."""
+    from django.utils import timezone
+
+    from carepath.api.models import ApiToken
+    from carepath.models import Notification, WorkItem
+    from imaging.models import MRIRequest, NeuroradiologyReport
+
+    at = timezone.now()
+    cases = [pathway.results_review() for _ in range(5)] + [pathway.submitted() for _ in range(2)]
+    for i, case in enumerate(cases):
+        Notification.objects.create(
+            recipient=neurologist, referral=case, kind="reminder", subject="Due", dedupe_key=f"walk:{i}", created_at=at
+        )
+    client = api(neurologist)
+    for _ in range(4):
+        api(neurologist)  # more tokens of the neurologist's own
+    for model, field in (
+        (Referral, "submitted_at"),
+        (MRIRequest, "requested_at"),
+        (NeuroradiologyReport, "signed_at"),
+        (Notification, "created_at"),
+        (ApiToken, "created_at"),
+    ):
+        ids = list(model.objects.order_by("id").values_list("id", flat=True))
+        for i in range(0, len(ids), 3):
+            model.objects.filter(id__in=ids[i : i + 3]).update(**{field: at})
+    WorkItem.objects.filter(referral__in=cases).update(due_at=None)
+
+    url = f"/api/v1/{path}/?page_size=2"
+    pages, page = [], client.get(url).json()
+    pages.append(page)
+    while page["next"]:
+        page = client.get(page["next"]).json()
+        pages.append(page)
+    forward = [row["id"] for p in pages for row in p["results"]]
+    back, link = [], pages[-1]["previous"]
+    while link:
+        page = client.get(link).json()
+        back[:0] = [row["id"] for row in page["results"]]
+        link = page["previous"]
+
+    assert len(forward) >= 4 and len(set(forward)) == len(forward), path
+    assert back + [row["id"] for row in pages[-1]["results"]] == forward, path
