@@ -6,6 +6,7 @@ import hashlib
 import logging
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
@@ -56,8 +57,6 @@ def hit(key: str, seconds: int) -> int:
         except ValueError:  # expired between the two calls: this is the window's first request
             cache.add(key, 1, seconds + 1)
             return 1
-    import redis
-
     try:
         pipe = client.pipeline(transaction=False)
         pipe.incr(key)
@@ -72,8 +71,6 @@ def hit(key: str, seconds: int) -> int:
 
 @functools.cache
 def _redis_for(url: str):
-    import redis
-
     return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
 
