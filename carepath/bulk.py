@@ -27,8 +27,7 @@ def insert(objs: list[Model], *, key: str | None = None) -> dict:
     is skipped, and {key: id} of the rows inserted is returned."""
     if not objs:
         return {}
-    model = type(objs[0])
-    columns = _columns(model)  # refuses a model this cannot write, whatever the database
+    model, columns = _model_columns(objs)
     if connection.vendor == "postgresql":
         return _insert_json(model, columns, objs, key)
     return _insert_orm(model, objs, key)
@@ -39,8 +38,7 @@ def insert_later(objs: list[Model], *, key: str | None = None) -> None:
     travels with the next statement. With `key`, a row whose key is taken is skipped."""
     if not objs:
         return
-    model = type(objs[0])
-    columns = _columns(model)
+    model, columns = _model_columns(objs)
     if connection.vendor != "postgresql":
         _insert_orm(model, objs, key)
         return
@@ -50,11 +48,16 @@ def insert_later(objs: list[Model], *, key: str | None = None) -> None:
     later(prepared(connection, sql), [_document(columns, objs)])
 
 
+def _model_columns(objs: list[Model]) -> tuple[type[Model], tuple]:
+    """The model of `objs` and its columns; refuses a model this cannot write, whatever the database."""
+    model = type(objs[0])
+    return model, _columns(model)
+
+
 def insert_one(obj: Model) -> None:
     """Insert one unsaved instance and set its primary key, as `save()` would (one prepared
     statement on PostgreSQL; every transition that opens a work item writes one)."""
-    model = type(obj)
-    columns = _columns(model)
+    model, columns = _model_columns([obj])
     if connection.vendor != "postgresql":
         obj.save(force_insert=True)
         return
