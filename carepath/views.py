@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import access, audit, inbox, selectors, workitems
+from . import access, audit, inbox, limits, selectors, workitems
 from .errors import DomainError, Forbidden
 from .models import WorkItem, WorkItemKind
 from .roles import Role, user_roles
@@ -34,52 +33,42 @@ def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _throttle_keys(request: HttpRequest, username: str) -> list[str]:
-    # Per account (guessing one password) and per address (trying many accounts).
-    return [f"login-fail:user:{username.strip().lower()[:150]}", f"login-fail:ip:{_client_ip(request)}"]
-
-
-def login_locked(request: HttpRequest, username: str) -> bool:
-    return any(
-        (cache.get(k) or 0) >= LOGIN_MAX_FAILURES * (1 if ":user:" in k else 4)
-        for k in _throttle_keys(request, username)
+def sign_in_attempts(request: HttpRequest, username: str) -> limits.Attempts:
+    """Per account (guessing one password) and, four times as many, per address (trying many
+    accounts), in windows of `LOGIN_LOCKOUT_SECONDS` (carepath/limits.py)."""
+    return limits.Attempts(
+        {
+            f"login-fail:user:{username.strip().lower()[:150]}": LOGIN_MAX_FAILURES,
+            f"login-fail:ip:{_client_ip(request)}": LOGIN_MAX_FAILURES * 4,
+        },
+        LOGIN_LOCKOUT_SECONDS,
     )
-
-
-def _count_failure(request: HttpRequest, username: str) -> None:
-    for key in _throttle_keys(request, username):
-        cache.add(key, 0, LOGIN_LOCKOUT_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, LOGIN_LOCKOUT_SECONDS)
 
 
 class SignInView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-    locked_message = (
-        "Too many failed sign-in attempts. For your patients' safety this account is locked for "
-        f"{LOGIN_LOCKOUT_SECONDS // 60} minutes; ask an administrator if you need access sooner."
-    )
 
     def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")
-        if login_locked(request, username):
+        # counted before the password is checked (a parallel burst of guesses is counted in full),
+        # given back when it was right
+        self.attempt = sign_in_attempts(request, request.POST.get("username", ""))
+        wait = self.attempt.begin()
+        if wait is not None:
             form = self.get_form()
             form.errors.clear()
-            form.add_error(None, self.locked_message)
+            minutes = max(1, int(wait // 60) + 1)
+            form.add_error(
+                None,
+                "Too many failed sign-in attempts. For your patients' safety this account is locked for "
+                f"{minutes} more minute{'s' if minutes != 1 else ''}; ask an administrator if you need "
+                "access sooner.",
+            )
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        _count_failure(self.request, self.request.POST.get("username", ""))
-        return super().form_invalid(form)
-
     def form_valid(self, form):
-        for key in _throttle_keys(self.request, form.get_user().get_username()):
-            if ":user:" in key:
-                cache.delete(key)
+        self.attempt.succeeded()
         return super().form_valid(form)
 
 

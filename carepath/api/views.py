@@ -32,7 +32,7 @@ from .idempotency import idempotent
 from .models import ApiToken
 from .pagination import CompiledPages
 from .problems import problem_response
-from .throttles import FailedLoginThrottle
+from .throttles import failed_sign_ins
 from .tokens import token_issue, token_revoke
 
 ID = r"[0-9]{1,18}"
@@ -78,25 +78,25 @@ class TokenView(APIView):
 
     authentication_classes = []  # credentials in the body; no session, so no CSRF dance for integrations
     permission_classes = [AllowAny]
-    throttle_classes = []  # failures are throttled below; success never is
+    throttle_classes = []  # attempts are limited below; a right password gives its attempt back
 
     @extend_schema(request=TokenRequestSerializer, responses={201: TokenIssued}, auth=[])
     def post(self, request):
         given = TokenRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         username, password = given.validated_data["username"], given.validated_data["password"]
-        throttle = FailedLoginThrottle(username=username, address=client_address(request))
-        wait = throttle.wait()
+        attempt = failed_sign_ins(username=username, address=client_address(request))
+        wait = attempt.begin()  # counted before the password is checked, given back if it is right
         if wait is not None:
             response = problem_response(429, "Too many failed sign-ins", "Too many failed attempts; try again later.")
             response["Retry-After"] = str(max(1, int(wait + 0.999)))
             return response
         user = authenticate(request, username=username, password=password)
         if user is None or not user.is_active:
-            throttle.record_failure()
             return problem_response(
                 401, "Not signed in", "Unknown username or wrong password.", kind="invalid-credentials"
             )
+        attempt.succeeded()
         token, raw = token_issue(user=user, name=given.validated_data["name"])
         return Response({"token": raw, "expires_at": token.expires_at, "id": token.pk}, status=201)
 

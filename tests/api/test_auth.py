@@ -135,7 +135,7 @@ def test_the_request_counter_counts_every_request_once_when_many_arrive_at_once(
 
     import redis
 
-    from carepath.api.throttles import hit
+    from carepath.limits import hit
 
     settings.CACHE_URL = require_redis
     key = f"throttle_test_{threading.get_ident()}"
@@ -184,3 +184,39 @@ def test_the_api_still_answers_when_the_throttles_redis_is_down(api, neurologist
 
     assert response.status_code == 200
     assert "Redis unavailable" in caplog.text
+
+
+def test_a_burst_of_sign_in_attempts_at_once_is_counted_in_full(settings):
+    """Every attempt is counted before its password is checked: of twenty guesses started together,
+    only the limit's worth go ahead (checking first and counting failures after let all through)."""
+    import threading
+
+    from carepath.api.throttles import failed_sign_ins
+
+    settings.API_FAILED_LOGIN_LIMIT = (3, 60)
+    start, allowed, lock = threading.Barrier(20), [], threading.Lock()
+
+    def guess(n):
+        attempt = failed_sign_ins(username="dr_neuro", address=f"10.7.0.{n}")
+        start.wait()
+        if attempt.begin() is None:
+            with lock:
+                allowed.append(n)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(allowed) == 3
+
+
+def test_right_passwords_give_their_attempt_back(neurologist, settings):
+    settings.API_FAILED_LOGIN_LIMIT = (3, 60)
+    obtain("dr_neuro", "wrong")
+    for _ in range(5):
+        assert obtain("dr_neuro").status_code == 201
+    obtain("dr_neuro", "wrong")
+
+    assert obtain("dr_neuro").status_code == 201

@@ -37,6 +37,17 @@ def test_after_five_failed_sign_ins_even_the_right_password_is_refused(client, p
     assert "_auth_user_id" not in client.session
 
 
+def test_signing_in_with_the_right_password_never_locks_the_account(pediatrician, fresh_cache):
+    from django.test import Client
+
+    Client().post(reverse("login"), {"username": "dr_ped", "password": "wrong"})
+    for _ in range(8):  # more than the five failures that lock it
+        response = Client().post(reverse("login"), {"username": "dr_ped", "password": factories.PASSWORD})
+        assert response.status_code == 302
+
+    assert Client().post(reverse("login"), {"username": "dr_ped", "password": "wrong"}).status_code == 200
+
+
 def test_the_session_expires_after_thirty_idle_minutes(settings):
     assert settings.SESSION_COOKIE_AGE == 30 * 60 and settings.SESSION_SAVE_EVERY_REQUEST
 
