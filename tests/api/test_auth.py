@@ -220,3 +220,21 @@ def test_right_passwords_give_their_attempt_back(neurologist, settings):
     obtain("dr_neuro", "wrong")
 
     assert obtain("dr_neuro").status_code == 201
+
+
+def test_a_count_given_back_on_redis_never_recreates_an_expired_key(require_redis, settings):
+    import redis
+
+    from carepath.limits import give_back, hit
+
+    settings.CACHE_URL = require_redis
+    client = redis.Redis.from_url(require_redis)
+    client.delete("giveback:a", "giveback:gone")
+    hit("giveback:a", 60)
+    hit("giveback:a", 60)
+
+    give_back("giveback:a")
+    give_back("giveback:gone")
+
+    assert int(client.get("giveback:a")) == 1
+    assert client.exists("giveback:gone") == 0
