@@ -59,26 +59,37 @@ def give_back(key: str) -> None:
         logger.warning("Abuse limit: Redis unavailable, a count not given back", exc_info=True)
 
 
-class Attempts:
-    """Sign-in attempts, counted per key (e.g. the username and the client address), each with its
-    own limit, in fixed windows of `seconds`: `begin()` counts this attempt and says whether any key
-    is over its limit; `succeeded()` gives the attempt back, so a user who knows their password is
-    never slowed down by their own sign-ins."""
+def forget(key: str) -> None:
+    client = _redis()
+    if client is None:
+        cache.delete(key)
+        return
+    try:
+        client.delete(key)
+    except redis.RedisError:
+        logger.warning("Abuse limit: Redis unavailable, a count not forgotten", exc_info=True)
 
-    def __init__(self, limits: dict[str, int], seconds: int):
+
+class Attempts:
+    """Sign-in attempts for one account and from one address, each with its limit, in fixed windows
+    of `seconds`. `begin()` counts this attempt and says whether either is over its limit;
+    `succeeded()` forgets the account's failures (its owner knows the password) and gives the
+    address its attempt back (an address keeps the failures of every account tried from it)."""
+
+    def __init__(self, *, account: tuple[str, int], address: tuple[str, int], seconds: int):
         now = time.time()
         window = int(now // seconds)
-        self.keys = {f"{key}:{window}": limit for key, limit in limits.items()}
+        self.account, self.address = (f"{account[0]}:{window}", account[1]), (f"{address[0]}:{window}", address[1])
         self.seconds, self.retry_after = seconds, (window + 1) * seconds - now
 
     def begin(self) -> float | None:
         """Count this attempt; None when it may go ahead, else the seconds until the window ends."""
-        over = [hit(key, self.seconds) > limit for key, limit in self.keys.items()]  # count every key
+        over = [hit(key, self.seconds) > limit for key, limit in (self.account, self.address)]  # count both
         return self.retry_after if any(over) else None
 
     def succeeded(self) -> None:
-        for key in self.keys:
-            give_back(key)
+        forget(self.account[0])
+        give_back(self.address[0])
 
 
 @functools.cache

@@ -49,4 +49,8 @@ def failed_sign_ins(*, username: str, address: str) -> Attempts:
     limit, seconds = settings.API_FAILED_LOGIN_LIMIT
     # hashed: a username may hold any character, and cache keys must stay plain ASCII
     user_key = hashlib.sha256(username.lower()[:150].encode()).hexdigest()
-    return Attempts({f"api:login-fail:user:{user_key}": limit, f"api:login-fail:addr:{address}": limit}, seconds)
+    return Attempts(
+        account=(f"api:login-fail:user:{user_key}", limit),
+        address=(f"api:login-fail:addr:{address}", limit),
+        seconds=seconds,
+    )

@@ -434,3 +434,15 @@ def test_the_dashboard_runs_a_bounded_number_of_queries(signed_in, neurologist, 
     client = signed_in(neurologist)
     with django_assert_max_num_queries(16):  # a fixed set of aggregates, whatever the number of cases
         assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_right_password_forgets_the_accounts_earlier_failures(pediatrician, fresh_cache):
+    from django.test import Client
+
+    for _ in range(4):
+        Client().post(reverse("login"), {"username": "dr_ped", "password": "wrong"})
+    assert Client().post(reverse("login"), {"username": "dr_ped", "password": factories.PASSWORD}).status_code == 302
+    for _ in range(4):  # four more mistakes: nine in the window, but only four since the last sign-in
+        Client().post(reverse("login"), {"username": "dr_ped", "password": "wrong"})
+
+    assert Client().post(reverse("login"), {"username": "dr_ped", "password": factories.PASSWORD}).status_code == 302
