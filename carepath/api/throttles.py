@@ -15,8 +15,8 @@ class CountingThrottle(SimpleRateThrottle):
     rate's duration, counted with one atomic increment. DRF's own keeps a list of every request's
     time in the cache, read and written back whole on each request: on Redis ~0.5 ms a request, a
     list of up to N entries, and two requests at once could each write back a list missing the
-    other. A window's count is `carepath.limits.hit` (docs/decisions.md, "Request throttle"); a
-    client may send up to 2N across a window's edge, never more."""
+    other. A window's count is taken in leases (`carepath.limits.Leases`; docs/decisions.md,
+    "Request throttle"); a client may send up to 2N across a window's edge, never more."""
 
     def allow_request(self, request, view):
         if self.rate is None:
@@ -27,7 +27,7 @@ class CountingThrottle(SimpleRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         self.wait_seconds = (window + 1) * self.duration - now
-        return limits.hit(f"{self.key}:{window}", self.duration) <= self.num_requests
+        return limits.LEASES.take(f"{self.key}:{window}", self.duration, self.num_requests)
 
     def wait(self):
         return self.wait_seconds

@@ -238,3 +238,44 @@ def test_a_count_given_back_on_redis_never_recreates_an_expired_key(require_redi
 
     assert int(client.get("giveback:a")) == 1
     assert client.exists("giveback:gone") == 0
+
+
+def test_leased_counts_never_allow_more_than_the_limit_across_processes(require_redis, settings):
+    """Four web processes (each its own Leases) with two threads each, all on one client's window:
+    no more than the limit go ahead, and at most 9 per process fewer."""
+    import threading
+
+    import redis
+
+    from carepath.limits import Leases
+
+    settings.CACHE_URL = require_redis
+    redis.Redis.from_url(require_redis).delete("lease:test")
+    processes = [Leases() for _ in range(4)]
+    allowed, lock = [], threading.Lock()
+
+    def client(leases):
+        mine = sum(leases.take("lease:test", 60, 1000) for _ in range(400))
+        with lock:
+            allowed.append(mine)
+
+    threads = [threading.Thread(target=client, args=(p,)) for p in processes for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert 1000 - 4 * 9 <= sum(allowed) <= 1000
+
+
+def test_a_busy_client_reaches_the_shared_counter_once_per_lease(monkeypatch):
+    from carepath import limits
+
+    calls = []
+    real_hit = limits.hit
+    monkeypatch.setattr(limits, "hit", lambda *a: calls.append(a) or real_hit(*a))
+    leases = limits.Leases()
+
+    assert all(leases.take("lease:busy", 60, 1200) for _ in range(100))
+    assert len(calls) == 10
+    assert [leases.take("lease:small", 60, 3) for _ in range(4)] == [True, True, True, False]
