@@ -59,6 +59,10 @@ class Leases:
         self._left: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._left.clear()
+
     def take(self, key: str, seconds: int, limit: int) -> bool:
         """May one more event go ahead in `key` (a window's key, living `seconds`), given `limit`?"""
         with self._lock:

@@ -30,9 +30,13 @@ def _plain_http(settings):
 def _clear_throttles():
     from django.core.cache import cache
 
+    from carepath.limits import LEASES
+
     cache.clear()
+    LEASES.clear()  # slots this process leased in an earlier test
     yield
     cache.clear()
+    LEASES.clear()
 
 
 def transition(client, kind: str, pk: int, name: str, data: dict | None = None, **extra):
