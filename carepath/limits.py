@@ -2,8 +2,9 @@
 kept in the Redis of `CACHE_URL` so every web process shares them; in one process's cache without it
 (development, tests).
 
-A count is an atomic increment of a key per fixed window (`INCR` plus `EXPIRE … NX`, one round
-trip), so requests arriving together are each counted once. Sign-in attempts are counted *before*
+A count is an atomic increment of a key per fixed window (`INCRBY` plus `EXPIRE … NX`, one round
+trip), so requests arriving together are each counted once; the request throttle takes its counts
+in leases of up to 10 (`Leases`). Sign-in attempts are counted *before*
 the password is checked and given back when it was right: checking first and counting failures
 after let every guess of a parallel burst pass the check before any failure was counted."""
 
@@ -66,17 +67,19 @@ class Leases:
     def take(self, key: str, seconds: int, limit: int) -> bool:
         """May one more event go ahead in `key` (a window's key, living `seconds`), given `limit`?"""
         with self._lock:
-            if self._left.get(key, 0) > 0:
-                self._left[key] -= 1
-                return True
+            left = self._left.get(key, 0)
+            if left:
+                if left > 0:
+                    self._left[key] = left - 1
+                return left > 0  # -1: the window's count is spent; refused here, not in Redis
         n = max(1, min(self.MAX, limit // 100))
         last = hit(key, seconds, n)  # this lease holds the shared count's slots last - n + 1 … last
         granted = max(0, min(n, limit - (last - n)))
-        if granted > 1:
+        if granted != 1:
             with self._lock:
                 if len(self._left) > 10_000:  # keys of past windows: drop them all now and then
                     self._left.clear()
-                self._left[key] = self._left.get(key, 0) + granted - 1
+                self._left[key] = -1 if granted == 0 else self._left.get(key, 0) + granted - 1
         return granted > 0
 
 
@@ -99,6 +102,7 @@ def give_back(key: str) -> None:
 
 
 def forget(key: str) -> None:
+    """Drop `key`'s count."""
     client = _redis()
     if client is None:
         cache.delete(key)
