@@ -4,6 +4,7 @@ Views are thin: reads through selectors (which apply carepath.access), writes th
 and every page that shows children's records leaves an audit row.
 """
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -55,7 +56,7 @@ class SignInView(auth_views.LoginView):
         if wait is not None:
             form = self.get_form()
             form.errors.clear()
-            minutes = max(1, int(wait // 60) + 1)
+            minutes = max(1, math.ceil(wait / 60))
             form.add_error(
                 None,
                 "Too many failed sign-in attempts. For your patients' safety this account is locked for "
