@@ -9,6 +9,7 @@ the password is checked and given back when it was right: checking first and cou
 after let every guess of a parallel burst pass the check before any failure was counted."""
 
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -114,15 +115,20 @@ def forget(key: str) -> None:
 
 
 class Attempts:
-    """Sign-in attempts for one account and from one address, each with its limit, in fixed windows
-    of `seconds`. `begin()` counts this attempt and says whether either is over its limit;
-    `succeeded()` forgets the account's failures (its owner knows the password) and gives the
-    address its attempt back (an address keeps the failures of every account tried from it)."""
+    """Sign-in attempts of one `scope` ("web", "api") for one username (guessing one account's
+    password from many addresses) and from one client address (trying many accounts from one
+    address), each with its limit, in fixed windows of `seconds`. `begin()` counts this attempt and
+    says whether either is over its limit; `succeeded()` forgets the account's failures (its owner
+    knows the password) and gives the address its attempt back (an address keeps the failures of
+    every account tried from it)."""
 
-    def __init__(self, *, account: tuple[str, int], address: tuple[str, int], seconds: int):
+    def __init__(self, scope: str, *, username: str, address: str, limits: tuple[int, int], seconds: int):
         now = time.time()
         window = int(now // seconds)
-        self.account, self.address = (f"{account[0]}:{window}", account[1]), (f"{address[0]}:{window}", address[1])
+        # hashed: a username may hold any character, and cache keys must stay plain ASCII
+        account = hashlib.sha256(username.strip().lower()[:150].encode()).hexdigest()
+        self.account = (f"{scope}:login-fail:user:{account}:{window}", limits[0])
+        self.address = (f"{scope}:login-fail:addr:{address}:{window}", limits[1])
         self.seconds, self.retry_after = seconds, (window + 1) * seconds - now
 
     def begin(self) -> float | None:

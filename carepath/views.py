@@ -38,8 +38,10 @@ def sign_in_attempts(request: HttpRequest, username: str) -> limits.Attempts:
     """Per account (guessing one password) and, four times as many, per address (trying many
     accounts), in windows of `LOGIN_LOCKOUT_SECONDS` (carepath/limits.py)."""
     return limits.Attempts(
-        account=(f"login-fail:user:{username.strip().lower()[:150]}", LOGIN_MAX_FAILURES),
-        address=(f"login-fail:ip:{_client_ip(request)}", LOGIN_MAX_FAILURES * 4),
+        "web",
+        username=username,
+        address=_client_ip(request),
+        limits=(LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES * 4),
         seconds=LOGIN_LOCKOUT_SECONDS,
     )
 

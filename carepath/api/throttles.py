@@ -1,8 +1,6 @@
 """Abuse limits (issue 3 §8): token requests per username and per address, and a per-client request
 rate. Both answer 429 problem+json with Retry-After (problems.py); the counters are carepath/limits.py."""
 
-import hashlib
-
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
@@ -44,13 +42,6 @@ class AnonymousRateThrottle(CountingThrottle, AnonRateThrottle):
 
 
 def failed_sign_ins(*, username: str, address: str) -> Attempts:
-    """Token requests per username tried (guessing one account's password from many addresses) and
-    per client address (trying many accounts from one address): `API_FAILED_LOGIN_LIMIT` each."""
+    """Token requests per username and per client address: `API_FAILED_LOGIN_LIMIT` each."""
     limit, seconds = settings.API_FAILED_LOGIN_LIMIT
-    # hashed: a username may hold any character, and cache keys must stay plain ASCII
-    user_key = hashlib.sha256(username.lower()[:150].encode()).hexdigest()
-    return Attempts(
-        account=(f"api:login-fail:user:{user_key}", limit),
-        address=(f"api:login-fail:addr:{address}", limit),
-        seconds=seconds,
-    )
+    return Attempts("api", username=username, address=address, limits=(limit, limit), seconds=seconds)
