@@ -1,6 +1,6 @@
 """One INSERT for many rows (carepath/bulk.py): rows read back as bulk_create writes them."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.forms.models import model_to_dict
@@ -12,9 +12,11 @@ from carepath.models import CaseEvent, Delivery, DeliveryState, SLAPolicy
 pytestmark = pytest.mark.django_db
 
 
-def events(pathway, neurologist, tag: str) -> list[CaseEvent]:
+AT = datetime(2026, 12, 2, 8, 1, 41, 123456, tzinfo=UTC)  # one instant for both batches
+
+
+def events(pathway, neurologist, tag: str, at: datetime = AT) -> list[CaseEvent]:
     referral = pathway.submitted()
-    at = timezone.now().replace(microsecond=123456)
     return [
         CaseEvent(
             referral_id=referral.pk,
