@@ -135,10 +135,11 @@ class WorkItem(models.Model):
             models.Index(
                 fields=["assigned_to", "due_at"], condition=Q(status="open"), name="workitem_open_assignee_due"
             ),
-            # MRI board and reading queue: each request's open step and its due date
+            # MRI board and reading queue: each request's open step and its due date, read from
+            # the index alone (the pages' join names the machine too)
             models.Index(
                 fields=["mri_request", "due_at"],
-                condition=Q(status="open", is_primary=True),
+                condition=Q(status="open", is_primary=True, machine=Machine.MRI),
                 name="workitem_open_primary_mri",
             ),
         ]

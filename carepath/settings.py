@@ -120,6 +120,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is the zero-setup demo database: wait for the writer lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's JIT compiles any query its planner costs above 100,000: the MRI board's ranking
+    # (~0.1 s) spent ~40 ms more compiling than it saved. Short queries only here, so no JIT; a URL
+    # `?options=` wins (docs/decisions.md, "No JIT").
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Python's cyclic garbage collector: collect the youngest generation after this many new objects
 # (Python's default, 700, ran a ~2.5 ms collection every few API requests); 0 leaves Python's

@@ -170,9 +170,9 @@ def _labelled(rows: list[dict]) -> list[dict]:
 
 
 def imaging_intervals(user, since) -> list[dict]:
-    mris = MRIRequest.objects.filter(access.referral_q(user, prefix="referral__"), performed_at__gte=since)
+    mris = MRIRequest.objects.filter(access.mri_request_q(user), performed_at__gte=since)
     reports = NeuroradiologyReport.objects.filter(
-        access.referral_q(user, prefix="mri_request__referral__"), signed_at__gte=since
+        access.mri_request_q(user, prefix="mri_request__"), signed_at__gte=since
     )
     referral_to_mri = duration_stats(mris, "referral__submitted_at", "performed_at")
     mri_to_report = duration_stats(reports, "mri_request__performed_at", "signed_at")

@@ -45,6 +45,21 @@ def test_neurosurgeons_see_only_cases_referred_to_them(cases, neurosurgeon):
     assert visible(neurosurgeon) == {cases["mine_neurosurgery"].pk}
 
 
+def test_mri_requests_follow_their_case_for_everyone_else(cases, pediatrician, other_pediatrician, neurosurgeon):
+    imaged = {cases["mine_imaging"].pk, cases["mine_neurosurgery"].pk}
+    assert {m.referral_id for m in mri_requests_visible_to(pediatrician)} == imaged
+    assert not mri_requests_visible_to(other_pediatrician).exists()
+    assert {m.referral_id for m in mri_requests_visible_to(neurosurgeon)} == {cases["mine_neurosurgery"].pk}
+
+
+def test_every_mri_request_marks_its_case_as_having_reached_imaging(cases):
+    """What lets imaging staff see every MRI request without reading its case (access.mri_request_q)."""
+    from imaging.models import MRIRequest
+
+    assert MRIRequest.objects.count() == 2
+    assert not MRIRequest.objects.filter(referral__mri_requested_at__isnull=True).exists()
+
+
 def test_someone_without_a_role_sees_nothing(cases, outsider):
     assert visible(outsider) == set()
     assert not patients_visible_to(outsider).exists()
