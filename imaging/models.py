@@ -71,7 +71,12 @@ class MRIRequest(models.Model):
                 name="mri_duration_range",
             ),
         ]
-        indexes = [models.Index(fields=["-requested_at", "-id"], name="mrirequest_requested")]  # the API's list order
+        indexes = [
+            models.Index(fields=["-requested_at", "-id"], name="mrirequest_requested"),  # the API's list order
+            # the reading queue's two lists, oldest first: a page is read off the index
+            models.Index(fields=["performed_at", "id"], condition=Q(state="performed"), name="mrirequest_to_report"),
+            models.Index(fields=["requested_at", "id"], condition=Q(state="requested"), name="mrirequest_to_protocol"),
+        ]
 
     def __str__(self):
         return f"MRI-{self.pk:06d}" if self.pk else "new MRI request"
@@ -145,7 +150,15 @@ class NeuroradiologyReport(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(category__in=ReportCategory.values), name="report_category_valid")
         ]
-        indexes = [models.Index(fields=["-signed_at", "-id"], name="report_signed")]  # the API's list order
+        indexes = [
+            models.Index(fields=["-signed_at", "-id"], name="report_signed"),  # the API's list order
+            # the reading queue's critical and urgent results awaiting neurology's acknowledgement
+            models.Index(
+                fields=["signed_at"],
+                condition=Q(category__in=["critical", "urgent"], acknowledged_at__isnull=True),
+                name="report_unacknowledged",
+            ),
+        ]
 
     def __str__(self):
         return f"Report for {self.mri_request} ({self.get_category_display()})"
