@@ -8,7 +8,7 @@ zero-setup demo database, the durations are fetched and ranked in Python.
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Count, F, Func, Q, QuerySet
+from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -29,10 +29,13 @@ class _Seconds(Func):
     arg_joiner = " - "
 
 
-class _Percentile(Func):
+class _Percentile(Aggregate):
+    """An ordered-set aggregate (PostgreSQL). An `Aggregate`, not a `Func` marked as containing
+    one: Django put a `Func`'s argument in the GROUP BY, one group per distinct duration."""
+
     function = "percentile_cont"
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    contains_aggregate = True
+    output_field = FloatField()
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:

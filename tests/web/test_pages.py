@@ -446,3 +446,17 @@ def test_a_right_password_forgets_the_accounts_earlier_failures(pediatrician, fr
         Client().post(reverse("login"), {"username": "dr_ped", "password": "wrong"})
 
     assert Client().post(reverse("login"), {"username": "dr_ped", "password": factories.PASSWORD}).status_code == 302
+
+
+def test_time_in_each_step_is_one_row_per_step_with_its_median(signed_in, neurologist, pathway):
+    """Three triages that took 1, 2 and 6 hours: one "Triage the referral" row, median 2 h."""
+    cases = [pathway.triaged() for _ in range(3)]
+    for case, hours in zip(cases, (1, 2, 6), strict=True):
+        item = WorkItem.objects.get(referral=case, kind="triage")
+        WorkItem.objects.filter(pk=item.pk).update(created_at=item.closed_at - timedelta(hours=hours))
+
+    lines = signed_in(neurologist).get(reverse("dashboard"), {"csv": "time_in_step"}).content.decode().splitlines()
+
+    triage = [line for line in lines[1:] if line.startswith("Triage the referral,")]
+    assert len(triage) == 1, lines
+    assert triage[0].split(",")[1:3] == ["3", "2.0"]
