@@ -9,4 +9,5 @@ COPY . .
 RUN python manage.py collectstatic --noinput -v0 && useradd --system --home /app carepath && chown -R carepath /app/var 2>/dev/null || true
 USER carepath
 EXPOSE 8000
-CMD ["gunicorn", "carepath.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# gunicorn workers: WEB_CONCURRENCY, else one per CPU (docs/decisions.md, "Web server workers")
+CMD ["sh", "-c", "export WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(nproc)} && exec gunicorn carepath.wsgi:application --bind 0.0.0.0:8000 --access-logfile -"]

@@ -60,7 +60,13 @@ def _parser():
     p.add_argument("--transitions", type=int, default=600, help="uncontended transitions to time")
     p.add_argument("--http-seconds", type=float, default=8.0, help="load generator duration per target")
     p.add_argument("--http-clients", type=int, default=8, help="concurrent load generator connections")
-    p.add_argument("--workers", type=int, default=0, help="gunicorn workers (default 2×CPUs+1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=None,
+        help="gunicorn worker counts, each measured on its own server (default: one per CPU, then 2×CPUs+1)",
+    )
     p.add_argument("--no-tick", dest="tick", action="store_false", help="leave out the timer sweep (bench/tick.py)")
     p.add_argument(
         "--keep-database", action="store_true", help="use DATABASE_URL as is (seeded only if it holds no referral)"
@@ -128,13 +134,16 @@ def table(results: dict) -> str:
             f"{c['winners']} won, {c['conflicts']} got 409, {c['other_errors']} other errors, "
             f"lost updates: {c['lost_updates']}"
         )
-        h = run["http"]
-        for name, row in h["targets"].items():
-            lines.append(f"HTTP {name:<29}{row['rps']:>9.0f} req/s  p95 {row['p95_ms']:.1f} ms  errors {row['errors']}")
-        lines.append(
-            f"HTTP detail / bare view: {h['detail_vs_bare']:.0%}; / bare view reading the row: "
-            f"{h['detail_vs_bare_row']:.0%} (gunicorn workers: {h['workers']}, {h['clients']} clients)"
-        )
+        for h in [run["http"], *run.get("http_more", [])]:
+            lines.append(f"HTTP with {h['workers']} gunicorn workers, {h['clients']} clients:")
+            for name, row in h["targets"].items():
+                lines.append(
+                    f"  {name:<32}{row['rps']:>9.0f} req/s  p95 {row['p95_ms']:.1f} ms  errors {row['errors']}"
+                )
+            lines.append(
+                f"  detail / bare view: {h['detail_vs_bare']:.0%}; / bare view reading the row: "
+                f"{h['detail_vs_bare_row']:.0%}"
+            )
         lines += pages.table_lines(run)
         if run.get("tick"):
             lines.append(f"tick: {json.dumps(run['tick'])}")

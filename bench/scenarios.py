@@ -284,7 +284,7 @@ def _contended(neurologists, cases: list[int], clients: int) -> dict:
 
 # --- HTTP through gunicorn ------------------------------------------------------------------------
 def http(neurologist, options: dict) -> dict:
-    workers = options["workers"] or 2 * (os.cpu_count() or 1) + 1
+    workers = options["workers"]
     port = 18000 + random.randint(0, 999)
     server = subprocess.Popen(
         [
@@ -431,10 +431,28 @@ def main(size: int, options: dict) -> dict:
     listed = lists(neurologists[0], options["requests"])
     log("transitions")
     moved = transitions(neurologists, options["transitions"])
-    log("http")
-    served = http(neurologists[0], options)
+    served = []
+    for workers in worker_counts(options.get("workers")):
+        log(f"http, {workers} gunicorn workers")
+        served.append(http(neurologists[0], {**options, "workers": workers}))
     swept = tick() if options.get("tick", True) else None
-    return {"referrals": size, "seed": seeded, "lists": listed, "transitions": moved, "http": served, "tick": swept}
+    return {
+        "referrals": size,
+        "seed": seeded,
+        "lists": listed,
+        "transitions": moved,
+        "http": served[0],
+        "http_more": served[1:],
+        "tick": swept,
+    }
+
+
+def worker_counts(given: list[int] | None) -> list[int]:
+    """gunicorn sync workers to measure, each on a server of its own: by default one per CPU (the
+    deployment's count when PostgreSQL shares the CPUs: docs/decisions.md, "Web server workers"),
+    then gunicorn's rule of thumb for a database elsewhere, 2 × CPUs + 1."""
+    cpus = os.cpu_count() or 1
+    return given or [cpus, 2 * cpus + 1]
 
 
 if __name__ == "__main__":
