@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 AT = datetime(2026, 12, 2, 8, 1, 41, 123456, tzinfo=UTC)  # one instant for both batches
 
 
-def events(pathway, neurologist, tag: str, at: datetime = AT) -> list[CaseEvent]:
+def events(pathway, neurologist, tag: str) -> list[CaseEvent]:
     referral = pathway.submitted()
     return [
         CaseEvent(
@@ -24,8 +24,8 @@ def events(pathway, neurologist, tag: str, at: datetime = AT) -> list[CaseEvent]
             kind=CaseEvent.Kind.REMINDER,
             transition=tag,
             actor=neurologist,
-            at=at + timedelta(minutes=i),
-            data={"due_at": at, "notified": ["dr_neuro"], "level": i, "hours_before": None},
+            at=AT + timedelta(minutes=i),
+            data={"due_at": AT, "notified": ["dr_neuro"], "level": i, "hours_before": None},
         )
         for i in range(3)
     ]
