@@ -1,4 +1,4 @@
-"""The API benchmark (DESIGN.md §9 scenarios 1, 3, 4; issue 3 §10). One command:
+"""The API benchmark (docs/design.md §9 scenarios 1, 3, 4; issue 3 §10). One command:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carepath_bench \\
         .venv/bin/python -m bench.run --referrals 10000 100000 --json var/bench.json

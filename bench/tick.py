@@ -1,4 +1,4 @@
-"""Benchmark scenario 2 (DESIGN.md §9): the timer sweep.
+"""Benchmark scenario 2 (docs/design.md §9): the timer sweep.
 
 - throughput: N due reminder timers (default 10,000), each on its own open work item claimed by a
   user with an e-mail address, so each timer means: claimed, one notification, one timeline event,

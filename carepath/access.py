@@ -1,5 +1,5 @@
 """Who may see which case: the one set of object rules used by the API, the UI and the admin
-(DESIGN.md §7). Rules are Q objects on the referral's fields, so `prefix` lets the same rule filter
+(docs/design.md §7). Rules are Q objects on the referral's fields, so `prefix` lets the same rule filter
 MRI requests, reports or work items (`referral__`) without importing the apps.
 
 - admin: every case;

@@ -1,4 +1,4 @@
-"""Audit: one append-only row per write and per read of a child's record (DESIGN.md §7).
+"""Audit: one append-only row per write and per read of a child's record (docs/design.md §7).
 
 Writes are recorded by the services in the same transaction as the change (Zulip's actions layer);
 reads by the views that show a child's record. `channel` says where the request came from.

@@ -1,4 +1,4 @@
-"""The case clock: referral → conclusion within 18 weeks (DESIGN.md §4, last row; NHS referral-to-treatment).
+"""The case clock: referral → conclusion within 18 weeks (docs/design.md §4, last row; NHS referral-to-treatment).
 
 Not a step: no work item, nothing on anyone's worklist. It is a few `Timer` rows on the case (no
 work item, no appointment), written and cancelled by the referral's transition services inside

@@ -1,4 +1,4 @@
-"""The Celery app. Tasks are thin wrappers around services (STYLE.md); configuration is in settings."""
+"""The Celery app. Tasks are thin wrappers around services (docs/architecture.md); configuration is in settings."""
 
 import os
 

@@ -287,7 +287,7 @@ _LOCKS: dict[type, tuple[CompiledValues, list[str]]] = {}
 
 def lock(model: type[Model], pk: int) -> Model:
     """`model.objects.select_for_update().get(pk=pk)`, compiled once per model: every transition
-    starts by locking its row (STYLE.md), and building that query cost ~0.35 ms of CPU each time."""
+    starts by locking its row (docs/architecture.md), and building that query cost ~0.35 ms of CPU each time."""
     if model not in _LOCKS:
         columns = [f.attname for f in model._meta.concrete_fields]
         locked = CompiledValues(lambda pk: model.objects.select_for_update().filter(pk=pk).values(*columns))

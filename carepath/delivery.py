@@ -1,4 +1,4 @@
-"""Delivering e-mails and texts (DESIGN.md §4): the `Delivery` rows that `carepath.notifications`
+"""Delivering e-mails and texts (docs/design.md §4): the `Delivery` rows that `carepath.notifications`
 writes, sent at most once each, however workers die.
 
 - a sender claims a chunk of unsent rows with a claim token and a lease (one UPDATE), opens one

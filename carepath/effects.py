@@ -1,4 +1,4 @@
-"""What a fired timer does (DESIGN.md §4), applied in batches inside `timers.fire_batch`.
+"""What a fired timer does (docs/design.md §4), applied in batches inside `timers.fire_batch`.
 
 - reminder / escalation / alert: in-app notifications (and their e-mail deliveries) to the work
   item's owner or queue; from the second escalation on also to the policy's `escalate_to` role;

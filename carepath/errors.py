@@ -1,4 +1,4 @@
-"""The few domain exceptions (STYLE.md). The API maps them to problem+json, the UI to form errors."""
+"""The few domain exceptions (docs/architecture.md). The API maps them to problem+json, the UI to form errors."""
 
 
 class DomainError(Exception):

@@ -1,4 +1,4 @@
-"""Family reminders for an MRI appointment (DESIGN.md §4) and the missed-appointment check.
+"""Family reminders for an MRI appointment (docs/design.md §4) and the missed-appointment check.
 
 Booking an appointment (imaging `_book`, inside the schedule/reschedule transaction) writes:
 - `t7` and `t1`: reminders 7 days and 1 day before; with sedation or anaesthesia `t1` also gives the

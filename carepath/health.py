@@ -1,4 +1,4 @@
-"""Liveness and readiness probes (DESIGN.md §5): no login, no patient data."""
+"""Liveness and readiness probes (docs/design.md §5): no login, no patient data."""
 
 from django.db import connection
 from django.http import JsonResponse

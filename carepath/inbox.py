@@ -1,6 +1,6 @@
 """The user's in-app inbox: acknowledging a notification (the web UI and the API share this service).
 
-Creating notifications belongs to the notification engine (DESIGN.md §4); this module only lets
+Creating notifications belongs to the notification engine (docs/design.md §4); this module only lets
 the recipient mark one as read.
 """
 

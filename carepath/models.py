@@ -18,7 +18,7 @@ class Machine(models.TextChoices):
 
 
 class CaseEvent(models.Model):
-    """One line of a case's timeline: a transition, or something the system did (DESIGN.md §3)."""
+    """One line of a case's timeline: a transition, or something the system did (docs/design.md §3)."""
 
     class Kind(models.TextChoices):
         TRANSITION = "transition", "Transition"
@@ -94,7 +94,7 @@ def due_or_never():
 
 
 class WorkItem(models.Model):
-    """An open step of a case, in a role's queue, optionally claimed (FHIR Task; DESIGN.md §3)."""
+    """An open step of a case, in a role's queue, optionally claimed (FHIR Task; docs/design.md §3)."""
 
     referral = models.ForeignKey("referrals.Referral", on_delete=models.CASCADE, related_name="work_items")
     mri_request = models.ForeignKey(
@@ -150,7 +150,7 @@ class WorkItem(models.Model):
 
 class Notification(models.Model):
     """A message to one user (in-app always; e-mail by the delivery task). `dedupe_key` is unique so
-    a retried or re-delivered task never creates a second one (DESIGN.md §4)."""
+    a retried or re-delivered task never creates a second one (docs/design.md §4)."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     referral = models.ForeignKey(
@@ -175,7 +175,7 @@ class Notification(models.Model):
 
 
 class AuditLog(models.Model):
-    """Append-only record of every write and every read of a child's record (DESIGN.md §7).
+    """Append-only record of every write and every read of a child's record (docs/design.md §7).
 
     On PostgreSQL and SQLite a trigger refuses UPDATE and DELETE (migration 0002); the model also
     refuses them so the mistake shows up in development before it reaches the database.
@@ -217,7 +217,7 @@ class AuditLog(models.Model):
         raise PermissionDenied("Audit rows are append-only.")
 
 
-# Timers, SLA policies, holidays and deliveries live in their own module (DESIGN.md §4).
+# Timers, SLA policies, holidays and deliveries live in their own module (docs/design.md §4).
 from .timer_models import (  # noqa: E402,F401,I001
     CaseClock,
     Channel,

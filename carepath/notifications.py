@@ -1,4 +1,4 @@
-"""Notifications (DESIGN.md §4): what a step's reminders, escalations and alerts say, and the rows
+"""Notifications (docs/design.md §4): what a step's reminders, escalations and alerts say, and the rows
 that carry it.
 
 In-app: a `Notification` row per user, unique `dedupe_key`. E-mail (staff) and e-mail/SMS

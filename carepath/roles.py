@@ -1,4 +1,4 @@
-"""Roles are Django groups (DESIGN.md §1). This module names them and answers "what is this user"."""
+"""Roles are Django groups (docs/design.md §1). This module names them and answers "what is this user"."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
@@ -41,7 +41,7 @@ def is_admin(user) -> bool:
 
 
 def get_system_user():
-    """The actor recorded for transitions that timers and events fire (DESIGN.md §4)."""
+    """The actor recorded for transitions that timers and events fire (docs/design.md §4)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 

@@ -1,4 +1,4 @@
-"""Worklists and notifications: read from work items and notification rows (DESIGN.md §3)."""
+"""Worklists and notifications: read from work items and notification rows (docs/design.md §3)."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -23,7 +23,7 @@ def notifications_for(user) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related("referral__patient")
 
 
-# --- overdue and escalated (DESIGN.md §4; the API's `overdue` / `escalated` filters) --------------
+# --- overdue and escalated (docs/design.md §4; the API's `overdue` / `escalated` filters) --------------
 def _open_items(link: str, now=None, *, overdue: bool = False, escalated: bool = False) -> Exists:
     """Exists(an open work item of the outer row) that is past due and/or has been escalated.
     `link` is the work item's field pointing at the outer row: "pk", "referral" or "mri_request"."""

@@ -1,4 +1,4 @@
-"""CarePath settings: one module, driven by environment variables (DESIGN.md §8).
+"""CarePath settings: one module, driven by environment variables (docs/design.md §8).
 
 Every variable has a safe default for a developer's machine; production sets DEBUG=false,
 SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL (see docker-compose.yml).
@@ -211,7 +211,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CarePath <carepath@localhost>")
 CAREPATH_BASE_URL = env_str("CAREPATH_BASE_URL", "http://127.0.0.1:8000")
 
-# --- Celery (DESIGN.md §4) -------------------------------------------------------------------------
+# --- Celery (docs/design.md §4) -------------------------------------------------------------------------
 # Default broker needs no server: kombu's filesystem transport in var/broker.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -257,7 +257,7 @@ CAREPATH_DELIVERY_MAX_ATTEMPTS = env_int("CAREPATH_DELIVERY_MAX_ATTEMPTS", 6)
 CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.delivery.LoggingSmsChannel")
 
 # --- Pathway rules (settings so a trust can tune them without a release) ----------------------
-# Sedation default by age (DESIGN.md §3): feed-and-wrap up to 6 months, general anaesthesia from
+# Sedation default by age (docs/design.md §3): feed-and-wrap up to 6 months, general anaesthesia from
 # 6 months to the end of the 6th year, awake from 7 years.
 SEDATION_FEED_AND_WRAP_UNDER_MONTHS = env_int("SEDATION_FEED_AND_WRAP_UNDER_MONTHS", 6)
 SEDATION_AWAKE_FROM_YEARS = env_int("SEDATION_AWAKE_FROM_YEARS", 7)
@@ -273,7 +273,7 @@ OUTCOME_AUTO_CLOSE_DAYS = env_int("OUTCOME_AUTO_CLOSE_DAYS", 14)
 # Families get the fasting reminder early on the day of a sedated scan (local time).
 FAMILY_MORNING_REMINDER_HOUR = env_int("FAMILY_MORNING_REMINDER_HOUR", 6)
 
-# --- REST framework (DESIGN.md §5; docs/api.md) ------------------------------------------------------
+# --- REST framework (docs/design.md §5; docs/api.md) ------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "carepath.api.tokens.BearerTokenAuthentication",  # first: its challenge makes anonymous calls 401
@@ -308,7 +308,7 @@ API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 5)
 API_FAILED_LOGIN_LIMIT = (env_int("API_FAILED_LOGIN_LIMIT", 10), env_int("API_FAILED_LOGIN_WINDOW", 15 * 60))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CarePath API",
-    "DESCRIPTION": "Care pathway for children with facial twitching (DESIGN.md §5). Errors are "
+    "DESCRIPTION": "Care pathway for children with facial twitching (docs/design.md §5). Errors are "
     "application/problem+json (RFC 9457). Authenticate with POST /api/v1/auth/token/ then "
     "'Authorization: Bearer <token>'.",
     "VERSION": "1.0.0",

@@ -1,4 +1,4 @@
-"""Service-level deadlines for work items and for the case clock (DESIGN.md §4).
+"""Service-level deadlines for work items and for the case clock (docs/design.md §4).
 
 The clocks live in the database (`SLAPolicy`, editable in the admin; `Holiday` for the working-day
 calendar). `DEFAULTS` below is the seed table (migration 0004 copies it) and the fallback when a
@@ -49,7 +49,7 @@ def _same(clock: Clock) -> dict[str, Clock]:
     return {ASAP: clock, URGENT: clock, ROUTINE: clock}
 
 
-# kind → priority → clock (the DESIGN.md §4 table; the rest is our choice, editable by the admin).
+# kind → priority → clock (the docs/design.md §4 table; the rest is our choice, editable by the admin).
 DEFAULTS: dict[str, dict[str, Clock]] = {
     K.TRIAGE: {ASAP: Clock(8, H), URGENT: Clock(2, WD), ROUTINE: Clock(5, WD)},
     K.FIRST_ASSESSMENT: {ASAP: Clock(48, H), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},
@@ -66,7 +66,7 @@ DEFAULTS: dict[str, dict[str, Clock]] = {
     K.NEUROSURGERY_CONSULT: {ASAP: Clock(2, D), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},
     K.WAS_NOT_BROUGHT_REVIEW: _same(Clock(2, WD)),
     K.GUARDIAN_CONTACT_MISSING: _same(Clock(1, WD)),
-    # The case clock (carepath/case_clock.py): 18 calendar weeks, as RTT counts them. DESIGN.md gives
+    # The case clock (carepath/case_clock.py): 18 calendar weeks, as RTT counts them. docs/design.md gives
     # only the routine figure; 18 weeks is the outer limit for every priority (an asap or urgent case
     # is held to far tighter step clocks on the way), and the admin may tighten it.
     CaseClock.REFERRAL_TO_CONCLUSION: _same(Clock(18 * 7, D)),

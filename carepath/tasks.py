@@ -1,4 +1,4 @@
-"""Celery tasks for timers and deliveries: thin, named, idempotent (STYLE.md "Celery").
+"""Celery tasks for timers and deliveries: thin, named, idempotent (docs/architecture.md "Celery").
 
 The database is the queue; these tasks only carry ids. Each can run twice, or not at all: `tick`
 re-queues fired timers and unsent deliveries that a lost message left behind.

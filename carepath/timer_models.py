@@ -1,4 +1,4 @@
-"""Time-driven records (DESIGN.md §4): SLA policies, the holiday calendar, timers and outbound
+"""Time-driven records (docs/design.md §4): SLA policies, the holiday calendar, timers and outbound
 deliveries. Imported at the bottom of `carepath.models` so Django registers them with the app.
 
 The database is the queue: a timer or a delivery is a row with a state; Celery only carries ids
@@ -91,7 +91,7 @@ class Holiday(models.Model):
 
 
 class CaseClock(models.TextChoices):
-    """Clocks that time a whole case rather than one step (DESIGN.md §4, last row). Their SLA policies
+    """Clocks that time a whole case rather than one step (docs/design.md §4, last row). Their SLA policies
     are keyed like a work-item kind, but no work item exists: nothing goes on a worklist."""
 
     REFERRAL_TO_CONCLUSION = "referral_to_conclusion", "Referral to conclusion (18-week standard)"
@@ -117,7 +117,7 @@ class TimerState(models.TextChoices):
 
 
 class Timer(models.Model):
-    """Something to do at `due_at` for a case (DESIGN.md §4). Written in the transaction that makes
+    """Something to do at `due_at` for a case (docs/design.md §4). Written in the transaction that makes
     it due, cancelled in the one that makes it moot; `key` is unique so creating it twice is a no-op."""
 
     key = models.CharField(max_length=120, unique=True)

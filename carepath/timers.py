@@ -1,4 +1,4 @@
-"""Timers: rows with a due time, written in the transaction that makes them due (DESIGN.md §4).
+"""Timers: rows with a due time, written in the transaction that makes them due (docs/design.md §4).
 
 Life of a timer: `pending` → (tick claims it) `fired` → (its work is applied) `done`; or
 `cancelled` when the case moves on first; or `dead` after `TIMER_MAX_ATTEMPTS` failed tries.

@@ -1,4 +1,4 @@
-"""The one place where a case's `state` changes (STYLE.md: "A transition, step by step").
+"""The one place where a case's `state` changes (docs/architecture.md: "A transition, step by step").
 
 Services lock the row, call `Machine.check`, write their own fields, then call `commit` here:
 it moves the state, bumps `version`, appends the timeline event and the audit row, and closes the
@@ -42,7 +42,7 @@ def commit(
     closed_status: str = WorkItemStatus.DONE,
 ) -> None:
     """`steps` maps each state to the work item that waits on it (kind, queue): leaving a state
-    closes its item with `closed_status`, entering one opens the next (DESIGN.md §3)."""
+    closes its item with `closed_status`, entering one opens the next (docs/design.md §3)."""
     now = timezone.now()
     source = obj.state
     obj.state = transition.target_for(source)

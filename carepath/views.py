@@ -1,4 +1,4 @@
-"""Web pages shared by every role (DESIGN.md §6): sign-in, My work, notifications, error pages.
+"""Web pages shared by every role (docs/design.md §6): sign-in, My work, notifications, error pages.
 
 Views are thin: reads through selectors (which apply carepath.access), writes through services,
 and every page that shows children's records leaves an audit row.

@@ -1,4 +1,4 @@
-"""Web UI routes (DESIGN.md §6)."""
+"""Web UI routes (docs/design.md §6)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path

@@ -1,4 +1,4 @@
-"""HTML forms drawn from the transitions' input serializers (DESIGN.md §3, §6).
+"""HTML forms drawn from the transitions' input serializers (docs/design.md §3, §6).
 
 The machine table names, per transition, the DRF serializer that validates its data. The web UI
 renders a form from that serializer's fields and validates the POST with the same serializer, so

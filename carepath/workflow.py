@@ -1,4 +1,4 @@
-"""A small declarative state machine (DESIGN.md §3).
+"""A small declarative state machine (docs/design.md §3).
 
 Each machine is one table of `Transition`s. The service layer (`check`), the API's `pathway/`
 endpoint and the UI's buttons (`allowed_for`, `describe`) all read the same table, so there is no

@@ -98,7 +98,7 @@ def switch_primary(
     assigned_to=None,
     closed_status: str = WorkItemStatus.DONE,
 ) -> WorkItem | None:
-    """Leaving a state closes its step's item; entering one opens the next (DESIGN.md §3).
+    """Leaving a state closes its step's item; entering one opens the next (docs/design.md §3).
     `steps` maps state → (work item kind, queue role). A self-loop keeps the open item."""
     if old_state == new_state:
         return None
@@ -127,7 +127,7 @@ def _lock_open_item(work_item_id: int) -> WorkItem:
 
 
 def work_item_claim(*, work_item_id: int, actor) -> WorkItem:
-    """Take an item from the queue; never changes the case's state (DESIGN.md §3)."""
+    """Take an item from the queue; never changes the case's state (docs/design.md §3)."""
     with transaction.atomic():
         item = _lock_open_item(work_item_id)
         roles = user_roles(actor)

@@ -1,4 +1,4 @@
-"""MRI requests and neuroradiology reports over REST (DESIGN.md §5)."""
+"""MRI requests and neuroradiology reports over REST (docs/design.md §5)."""
 
 from django.db.models import Prefetch
 from django.urls import include, path

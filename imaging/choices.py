@@ -1,4 +1,4 @@
-"""Codes of the imaging pathway (DESIGN.md §3)."""
+"""Codes of the imaging pathway (docs/design.md §3)."""
 
 from django.db import models
 

@@ -1,4 +1,4 @@
-"""The data each MRI transition requires (DESIGN.md §5 keys). The machine table names these
+"""The data each MRI transition requires (docs/design.md §5 keys). The machine table names these
 serializers, so the API, the UI and `GET /api/v1/pathway/` validate and describe the same thing."""
 
 from rest_framework import serializers

@@ -1,4 +1,4 @@
-"""The MRI request state machine, declared once (DESIGN.md §3)."""
+"""The MRI request state machine, declared once (docs/design.md §3)."""
 
 from carepath.roles import Role
 from carepath.workflow import Machine, Transition

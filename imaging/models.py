@@ -132,7 +132,7 @@ class Appointment(models.Model):
 
 
 class NeuroradiologyReport(models.Model):
-    """The structured report (DESIGN.md §3 report findings)."""
+    """The structured report (docs/design.md §3 report findings)."""
 
     mri_request = models.OneToOneField(MRIRequest, on_delete=models.PROTECT, related_name="report")
     findings = models.JSONField(encoder=DjangoJSONEncoder)

@@ -1,4 +1,4 @@
-"""Who imaging tells about what (DESIGN.md §3 `amend_report`: whoever read the report is notified)."""
+"""Who imaging tells about what (docs/design.md §3 `amend_report`: whoever read the report is notified)."""
 
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string

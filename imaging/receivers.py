@@ -1,4 +1,4 @@
-"""Imaging's own reactions to what it announces: notifications after commit (DESIGN.md §4)."""
+"""Imaging's own reactions to what it announces: notifications after commit (docs/design.md §4)."""
 
 from django.dispatch import receiver
 

@@ -1,4 +1,4 @@
-"""MRI request services: the only place an MRI request's state changes (DESIGN.md §3).
+"""MRI request services: the only place an MRI request's state changes (docs/design.md §3).
 
 Each transition: lock (the referral row first, then the request: the same order as referral
 services, so the two never deadlock), check state + role + guards, write, then `commit` appends
@@ -37,7 +37,7 @@ STEPS = {
     MRIState.NEEDS_REBOOKING: (WorkItemKind.REBOOK_MRI, Role.IMAGING_COORDINATOR),
     MRIState.PERFORMED: (WorkItemKind.REPORT_MRI, Role.NEURORADIOLOGIST),
 }
-# Flags that suggest raised intracranial pressure or a posterior-fossa mass (DESIGN.md §3).
+# Flags that suggest raised intracranial pressure or a posterior-fossa mass (docs/design.md §3).
 RAISED_ICP_FLAGS = frozenset({"papilloedema", "morning_headache_vomiting", "central_neuro_signs", "ataxia_gait_change"})
 
 

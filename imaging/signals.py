@@ -1,4 +1,4 @@
-"""What imaging announces; `referrals` listens (imports run one way: DESIGN.md §2).
+"""What imaging announces; `referrals` listens (imports run one way: docs/design.md §2).
 
 - `mri_request_cancelled` is sent inside the cancelling transaction, so the referral's return to
   `assessed` commits or rolls back with it. kwargs: mri_request, actor, reason.

@@ -1,4 +1,4 @@
-"""Thin Celery wrappers and timer handlers around imaging services (STYLE.md "Celery")."""
+"""Thin Celery wrappers and timer handlers around imaging services (docs/architecture.md "Celery")."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Imaging pages (DESIGN.md §6): the coordinators' MRI board and the neuroradiology reading queue.
+"""Imaging pages (docs/design.md §6): the coordinators' MRI board and the neuroradiology reading queue.
 
 Both act through the same generic action forms as the case page (carepath.webforms), so a card on
 the board offers exactly the actions the MRI machine allows this user now.

@@ -1,4 +1,4 @@
-"""Patients, referrals and the pathway definition over REST (DESIGN.md §5). Thin: serializers
+"""Patients, referrals and the pathway definition over REST (docs/design.md §5). Thin: serializers
 (`referrals/serializers.py`) are the contract, `referrals/rows.py` builds the hot reads' JSON,
 services do the writing, selectors apply the access rules."""
 

@@ -1,4 +1,4 @@
-"""Codes of the referral pathway (DESIGN.md §3): the database stores codes, the UI shows labels."""
+"""Codes of the referral pathway (docs/design.md §3): the database stores codes, the UI shows labels."""
 
 from django.db import models
 

@@ -1,4 +1,4 @@
-"""Service figures for the dashboard (DESIGN.md §6): read-only aggregates over the cases a user may see.
+"""Service figures for the dashboard (docs/design.md §6): read-only aggregates over the cases a user may see.
 
 Every figure covers a bounded window (default 180 days) so the page costs the same with 10k or
 100k cases. Percentiles run in the database on PostgreSQL (`percentile_cont`); on SQLite, the
@@ -126,7 +126,7 @@ def sla_breaches(user, since, now) -> list[dict]:
 
 
 def eighteen_weeks(user, since, now) -> list[dict]:
-    """Referral to conclusion against the 18-week standard (DESIGN.md §4, the case clock), per
+    """Referral to conclusion against the 18-week standard (docs/design.md §4, the case clock), per
     priority, for the cases received in the window whose clock started (at triage): concluded in
     time, concluded late, and still open past the deadline. The deadline is the clock's first
     escalation (`carepath.case_clock`, working days and holidays already counted); declined and

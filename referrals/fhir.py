@@ -1,4 +1,4 @@
-"""A case as a FHIR R4 (R4B) Bundle (DESIGN.md §5; mapping in docs/fhir.md).
+"""A case as a FHIR R4 (R4B) Bundle (docs/design.md §5; mapping in docs/fhir.md).
 
 Referral → ServiceRequest; each work item → Task; MRI request → ServiceRequest + Appointment(s) +
 ImagingStudy; report → DiagnosticReport; patient → Patient; guardians → RelatedPerson. Resources
@@ -231,7 +231,7 @@ FINDING_SYSTEM = f"{SYSTEM}/mri-finding"
 
 
 def _finding_codes(findings: dict) -> list[dict]:
-    """The structured findings (DESIGN.md §3) as coded concepts."""
+    """The structured findings (docs/design.md §3) as coded concepts."""
     codes = []
     nvc = findings.get("nvc") or {}
     if nvc.get("status"):

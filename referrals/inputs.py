@@ -1,4 +1,4 @@
-"""The data each referral action requires (DESIGN.md §5 keys), declared once and read by the
+"""The data each referral action requires (docs/design.md §5 keys), declared once and read by the
 machine table, the API, the UI and `GET /api/v1/pathway/`."""
 
 from django.utils import timezone

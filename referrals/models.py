@@ -1,6 +1,6 @@
 """Patients, guardians and the pathway case (Referral) with its assessment, consults and outcome.
 
-Fields only; every change of state goes through `referrals.services` (STYLE.md).
+Fields only; every change of state goes through `referrals.services` (docs/architecture.md).
 """
 
 from datetime import date
@@ -89,7 +89,7 @@ class Guardian(models.Model):
 
 
 class Referral(models.Model):
-    """One child's case through the pathway (DESIGN.md §3)."""
+    """One child's case through the pathway (docs/design.md §3)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     referred_by = models.ForeignKey(

@@ -1,4 +1,4 @@
-"""How the referral reacts to what imaging announces (imports run one way: DESIGN.md §2)."""
+"""How the referral reacts to what imaging announces (imports run one way: docs/design.md §2)."""
 
 from django.dispatch import receiver
 

@@ -1,5 +1,5 @@
 """The referral API's serializers: the contract and the OpenAPI schema of patients and referrals
-(DESIGN.md §5). The hot read paths build the same JSON from rows (`referrals/rows.py`); tests compare
+(docs/design.md §5). The hot read paths build the same JSON from rows (`referrals/rows.py`); tests compare
 the two field for field."""
 
 from zoneinfo import available_timezones

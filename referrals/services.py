@@ -1,4 +1,4 @@
-"""Referral services: the only place a case changes (DESIGN.md §3, STYLE.md).
+"""Referral services: the only place a case changes (docs/design.md §3, docs/architecture.md).
 
 Every transition: lock the referral row, check state + role + guard on the locked row, write,
 then `_commit` moves the state, appends the timeline event and the audit row and moves the work

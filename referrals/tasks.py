@@ -1,4 +1,4 @@
-"""Thin Celery wrappers around referral services (STYLE.md: a task loads ids, calls one service)."""
+"""Thin Celery wrappers around referral services (docs/architecture.md: a task loads ids, calls one service)."""
 
 import logging
 

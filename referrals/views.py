@@ -1,4 +1,4 @@
-"""Web pages of the referral: the new-referral form and the case page (DESIGN.md §6).
+"""Web pages of the referral: the new-referral form and the case page (docs/design.md §6).
 
 The case page shows only the actions this user may take now (`Machine.allowed_for`); each action's
 form is drawn from and validated by the transition's own input serializer (carepath.webforms).

@@ -13,7 +13,7 @@ CI = os.environ.get("CI", "").lower() == "true"
 
 
 def need(condition: bool, what: str) -> None:
-    """Skip when a service is missing on a developer's machine; fail under CI=true (DEVELOPERS.md)."""
+    """Skip when a service is missing on a developer's machine; fail under CI=true (README: CI)."""
     if condition:
         return
     if CI:

@@ -1,4 +1,4 @@
-"""Audit: a row per write and per read of a child's record; rows can never change (DESIGN.md §7)."""
+"""Audit: a row per write and per read of a child's record; rows can never change (docs/design.md §7)."""
 
 import pytest
 from django.core.exceptions import PermissionDenied

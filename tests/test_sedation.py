@@ -1,4 +1,4 @@
-"""Sedation defaults at each age-band edge, and fasting cut-offs as clock times (DESIGN.md §3)."""
+"""Sedation defaults at each age-band edge, and fasting cut-offs as clock times (docs/design.md §3)."""
 
 from datetime import UTC, date, datetime, timedelta
 

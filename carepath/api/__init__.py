@@ -1,1 +1,1 @@
-"""REST API plumbing (DESIGN.md §5): auth tokens, problem+json errors, pagination, idempotency."""
+"""REST API plumbing (docs/design.md §5): auth tokens, problem+json errors, pagination, idempotency."""

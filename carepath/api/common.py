@@ -67,7 +67,7 @@ class StatefulSerializer(ReadModelSerializer):
 
     The view prefetches open work items into `open_work_items`, so neither adds a query per object."""
 
-    machine = None  # set by subclasses: the one machine definition (DESIGN.md §3)
+    machine = None  # set by subclasses: the one machine definition (docs/design.md §3)
     allowed_transitions = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField()
 
@@ -166,7 +166,7 @@ def _expected_version(request, in_body: int | None) -> int | None:
 
 
 class AuditedListMixin:
-    """A page of records, with one audit row naming the records shown (DESIGN.md §7).
+    """A page of records, with one audit row naming the records shown (docs/design.md §7).
 
     The list's filters apply to the list only: DRF would also build the filter form for a detail or
     an action and apply list filters sent with it (`GET {id}/?state=closed` answered 404). A list

@@ -1,4 +1,4 @@
-"""The list filters of DESIGN.md §5: built for the filters a request sends, and compiled when they
+"""The list filters of docs/design.md §5: built for the filters a request sends, and compiled when they
 are plain value filters.
 
 - django-filter deep-copies every filter of a FilterSet and builds a form field for each on every

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on every POST (DESIGN.md §5): same user, key and body → the first answer,
+"""`Idempotency-Key` on every POST (docs/design.md §5): same user, key and body → the first answer,
 replayed, and the action done once; same key with another body → 422.
 
 The key row is inserted in the same transaction as the action. A concurrent retry with the same key

@@ -1,4 +1,4 @@
-"""API credentials and replay records (DESIGN.md §5)."""
+"""API credentials and replay records (docs/design.md §5)."""
 
 import hashlib
 
@@ -42,7 +42,7 @@ class ApiToken(models.Model):
 
 class IdempotencyRecord(models.Model):
     """The first answer to a POST sent with an `Idempotency-Key`, kept per user and key, so a retry
-    replays it instead of acting twice (DESIGN.md §5)."""
+    replays it instead of acting twice (docs/design.md §5)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)

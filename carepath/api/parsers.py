@@ -1,4 +1,4 @@
-"""A JSON parser with limits: no body of any size or depth reaches a view unchecked (DESIGN.md §5)."""
+"""A JSON parser with limits: no body of any size or depth reaches a view unchecked (docs/design.md §5)."""
 
 import json
 import re

@@ -1,4 +1,4 @@
-"""Every error under /api/ as `application/problem+json` (RFC 9457), mapped once (STYLE.md).
+"""Every error under /api/ as `application/problem+json` (RFC 9457), mapped once (docs/architecture.md).
 
 Domain errors keep their status and words; DRF's own errors keep theirs; anything unexpected
 becomes a bare 500 with no internal detail (the traceback goes to the log, not to the client).

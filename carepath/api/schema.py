@@ -1,5 +1,5 @@
 """OpenAPI post-processing: every operation documents the problem+json answers it can give, so
-generated clients and schema fuzzers (schemathesis) know every status code (DESIGN.md §5)."""
+generated clients and schema fuzzers (schemathesis) know every status code (docs/design.md §5)."""
 
 PROBLEM_SCHEMA = {
     "type": "object",

@@ -1,4 +1,4 @@
-"""Bearer tokens: issue, authenticate, revoke (DESIGN.md §5). Only digests are stored."""
+"""Bearer tokens: issue, authenticate, revoke (docs/design.md §5). Only digests are stored."""
 
 import secrets
 import threading

@@ -1,4 +1,4 @@
-"""`/api/...` routes (DESIGN.md §5). The apps add their resources (`referrals.api`, `imaging.api`)
+"""`/api/...` routes (docs/design.md §5). The apps add their resources (`referrals.api`, `imaging.api`)
 by dotted path, so this project package never imports them."""
 
 from django.urls import include, path, re_path

@@ -373,7 +373,7 @@ class NotificationViewSet(AuditedListMixin, viewsets.GenericViewSet):
 
 
 def _acknowledge_critical_result(notification: Notification, actor) -> None:
-    """A critical or urgent MRI result is acknowledged by reading its alert (DESIGN.md §3 report
+    """A critical or urgent MRI result is acknowledged by reading its alert (docs/design.md §3 report
     category): the escalation stops and the report records who acknowledged it."""
     item = notification.work_item
     if item is None or item.kind != WorkItemKind.CRITICAL_RESULT_ACK or item.mri_request_id is None:

@@ -1,4 +1,4 @@
-"""Audit rows are append-only: the database itself refuses UPDATE and DELETE (DESIGN.md §7)."""
+"""Audit rows are append-only: the database itself refuses UPDATE and DELETE (docs/design.md §7)."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""Seed the SLA policies with DESIGN.md §4's defaults (a frozen copy of carepath.sla.DEFAULTS at the
+"""Seed the SLA policies with docs/design.md §4's defaults (a frozen copy of carepath.sla.DEFAULTS at the
 time of writing, with their sources) and the England and Wales bank holidays 2025–2027 (gov.uk).
 Admins edit both afterwards; later code changes to the defaults do not rewrite an existing table."""
 

@@ -1,4 +1,4 @@
-"""The case clock (DESIGN.md §4, last row: referral → conclusion, 18 weeks, NHS referral-to-treatment):
+"""The case clock (docs/design.md §4, last row: referral → conclusion, 18 weeks, NHS referral-to-treatment):
 its two timer kinds, and its SLA policy per priority (a frozen copy of `carepath.sla`'s rows for
 `referral_to_conclusion` at the time of writing). Admins edit the rows afterwards; later code
 changes to the defaults do not rewrite an existing table."""

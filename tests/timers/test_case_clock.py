@@ -1,4 +1,4 @@
-"""The 18-week referral-to-conclusion clock (DESIGN.md §4, last row): scheduled at triage from the
+"""The 18-week referral-to-conclusion clock (docs/design.md §4, last row): scheduled at triage from the
 referral's receipt, fired by the same sweep as every other timer, stopped with the case."""
 
 from datetime import timedelta

@@ -1,5 +1,5 @@
 """Failure tests against a real Celery worker (a subprocess), the real Redis and PostgreSQL
-(DESIGN.md §4; issue 4 "Reliability"). Not eager mode: messages really cross the broker.
+(docs/design.md §4; issue 4 "Reliability"). Not eager mode: messages really cross the broker.
 
 Run: DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://127.0.0.1:6379/5 pytest -m redis tests/timers
 """

@@ -1,4 +1,4 @@
-"""`manage.py add_user USERNAME --role ROLE [--password P] [--email E]` (DESIGN.md §8)."""
+"""`manage.py add_user USERNAME --role ROLE [--password P] [--email E]` (docs/design.md §8)."""
 
 import secrets
 

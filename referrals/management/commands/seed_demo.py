@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: demo users for every role and cases in every state (DESIGN.md §8).
+"""`manage.py seed_demo`: demo users for every role and cases in every state (docs/design.md §8).
 
 Every case is built through the real services, with the clock set back so that timelines, due
 dates and overdue items look like a working service. Refuses without DEBUG unless --force.
