@@ -114,31 +114,50 @@ def forget(key: str) -> None:
         logger.warning("Abuse limit: Redis unavailable, a count not forgotten", exc_info=True)
 
 
+def account_key(username: str) -> str:
+    """A username as a cache-key part: hashed, since a username may hold any character and cache keys
+    must stay plain ASCII; compared the way sign-in compares it (trimmed, any case)."""
+    return hashlib.sha256(username.strip().lower()[:150].encode()).hexdigest()
+
+
 class Attempts:
     """Sign-in attempts of one `scope` ("web", "api") for one username (guessing one account's
     password from many addresses) and from one client address (trying many accounts from one
     address), each with its limit, in fixed windows of `seconds`. `begin()` counts this attempt and
     says whether either is over its limit; `succeeded()` forgets the account's failures (its owner
     knows the password) and gives the address its attempt back (an address keeps the failures of
-    every account tried from it)."""
+    every account tried from it).
 
-    def __init__(self, scope: str, *, username: str, address: str, limits: tuple[int, int], seconds: int):
+    `trusted` (a browser this account has signed in from before: carepath/signin.py, "device
+    cookie") leaves the address out: such an attempt is neither counted against the address nor
+    refused by its lock, only by the account's own (docs/security.md, "Sign-in limits")."""
+
+    def __init__(
+        self,
+        scope: str,
+        *,
+        username: str,
+        address: str,
+        limits: tuple[int, int],
+        seconds: int,
+        trusted: bool = False,
+    ):
         now = time.time()
         window = int(now // seconds)
-        # hashed: a username may hold any character, and cache keys must stay plain ASCII
-        account = hashlib.sha256(username.strip().lower()[:150].encode()).hexdigest()
-        self.account = (f"{scope}:login-fail:user:{account}:{window}", limits[0])
-        self.address = (f"{scope}:login-fail:addr:{address}:{window}", limits[1])
+        self.account = (f"{scope}:login-fail:user:{account_key(username)}:{window}", limits[0])
+        self.address = None if trusted else (f"{scope}:login-fail:addr:{address}:{window}", limits[1])
         self.seconds, self.retry_after = seconds, (window + 1) * seconds - now
 
     def begin(self) -> float | None:
         """Count this attempt; None when it may go ahead, else the seconds until the window ends."""
-        over = [hit(key, self.seconds) > limit for key, limit in (self.account, self.address)]  # count both
+        counted = [c for c in (self.account, self.address) if c is not None]
+        over = [hit(key, self.seconds) > limit for key, limit in counted]  # count both
         return self.retry_after if any(over) else None
 
     def succeeded(self) -> None:
         forget(self.account[0])
-        give_back(self.address[0])
+        if self.address is not None:
+            give_back(self.address[0])
 
 
 @functools.cache

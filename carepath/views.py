@@ -1,15 +1,13 @@
-"""Web pages shared by every role (docs/design.md §6): sign-in, My work, notifications, error pages.
+"""Web pages shared by every role (docs/design.md §6): My work, notifications, error pages (sign-in:
+carepath/signin.py).
 
 Views are thin: reads through selectors (which apply carepath.access), writes through services,
 and every page that shows children's records leaves an audit row.
 """
 
-import math
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -20,58 +18,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import access, audit, inbox, limits, selectors, workitems
+from . import access, audit, inbox, selectors, workitems
 from .errors import DomainError, Forbidden
 from .models import WorkItem, WorkItemKind
 from .roles import Role, user_roles
-
-# --- sign-in with failed-login throttling ------------------------------------------------------
-LOGIN_MAX_FAILURES = getattr(settings, "LOGIN_MAX_FAILURES", 5)
-LOGIN_LOCKOUT_SECONDS = getattr(settings, "LOGIN_LOCKOUT_SECONDS", 15 * 60)
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
-def sign_in_attempts(request: HttpRequest, username: str) -> limits.Attempts:
-    """Per account (guessing one password) and, four times as many, per address (trying many
-    accounts), in windows of `LOGIN_LOCKOUT_SECONDS` (carepath/limits.py)."""
-    return limits.Attempts(
-        "web",
-        username=username,
-        address=_client_ip(request),
-        limits=(LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES * 4),
-        seconds=LOGIN_LOCKOUT_SECONDS,
-    )
-
-
-class SignInView(auth_views.LoginView):
-    template_name = "registration/login.html"
-    redirect_authenticated_user = True
-
-    def post(self, request, *args, **kwargs):
-        # counted before the password is checked (a parallel burst of guesses is counted in full),
-        # given back when it was right
-        self.attempt = sign_in_attempts(request, request.POST.get("username", ""))
-        wait = self.attempt.begin()
-        if wait is not None:
-            form = self.get_form()
-            form.errors.clear()
-            minutes = max(1, math.ceil(wait / 60))
-            form.add_error(
-                None,
-                "Too many failed sign-in attempts. For your patients' safety this account is locked for "
-                f"{minutes} more minute{'s' if minutes != 1 else ''}; ask an administrator if you need "
-                "access sooner.",
-            )
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form):
-        self.attempt.succeeded()
-        return super().form_valid(form)
-
 
 # --- My work -------------------------------------------------------------------------------------
 DUE_SOON = timedelta(hours=24)

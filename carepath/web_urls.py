@@ -7,11 +7,11 @@ from django.views.generic import RedirectView
 from imaging import views as imaging_views
 from referrals import views as referral_views
 
-from . import views
+from . import signin, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="my_work", permanent=False), name="home"),
-    path("login/", views.SignInView.as_view(), name="login"),
+    path("login/", signin.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("work/", views.my_work, name="my_work"),
     path("work/<int:pk>/claim/", views.work_item_claim, name="work_item_claim"),
