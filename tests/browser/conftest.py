@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import connections
+from pytest_django.live_server_helper import LiveServer
 
 from tests.conftest import need
 
@@ -42,9 +45,28 @@ def _plain_http():
         setattr(django_settings, name, value)
 
 
+class _SharedConnectionServer(ThreadedWSGIServer):
+    """Django's test server closes every connection when a request thread ends. On SQLite the
+    request threads borrow the test's in-memory connection, and Chromium ends its idle keep-alive
+    sockets seconds after the last browser test, when that connection is no longer shared: the
+    close then raised in the thread (a traceback under a green run). Closing an in-memory
+    database's connection is a no-op anyway, so the borrowed ones are left to their owner."""
+
+    def _close_connections(self):
+        borrowed = set((self.connections_override or {}).values())
+        for conn in connections.all(initialized_only=True):
+            if conn not in borrowed:
+                conn.close()
+
+
 @pytest.fixture(scope="session")
-def live_server(_plain_http, live_server):
-    return live_server
+def live_server(_plain_http, request):
+    addr = request.config.getvalue("liveserver") or "localhost"
+    server = LiveServer(addr, start=False)
+    server.thread.server_class = _SharedConnectionServer
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
