@@ -4,6 +4,8 @@
   item's owner or queue; from the second escalation on also to the policy's `escalate_to` role;
   a timeline event per timer; an escalation schedules the next one `escalate_every_hours` later
   (from *now*, so a late sweep sends one escalation per interval, never a flood).
+- after downtime, one reminder per work item (or case clock) and kind: of the reminders already due,
+  only the latest goes out; the earlier ones are cancelled as superseded (`latest_reminders_only`).
 - clock_reminder / clock_escalation: the same, about the case's 18-week clock instead of a work item
   (`carepath.case_clock`): to the neurologist holding the case's neurology item, else the queue.
 - family_reminder: `carepath.family`.
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import F
+from django.db.models import F, Q
 
 from . import bulk, case_clock, family, notifications, sla
 from .errors import DomainError
@@ -63,6 +65,8 @@ def apply(timers: list[Timer], *, now: datetime) -> list[Delivery]:
     staff = [t for t in timers if t.kind in STAFF_KINDS]
     live, moot = open_items_only(staff)
     mark(moot, TimerState.CANCELLED, now, error="work item no longer open")
+    live, superseded = latest_reminders_only(live, now=now)
+    mark(superseded, TimerState.CANCELLED, now, error=SUPERSEDED)
     deliveries = _staff(live, now=now, system=system)
     mark(live, TimerState.DONE, now)
     deliveries += family.fire([t for t in timers if t.kind == TimerKind.FAMILY_REMINDER], now=now, system=system)
@@ -76,9 +80,54 @@ def _case_clock(timers: list[Timer], *, now: datetime, system) -> list[Delivery]
         return []
     live, moot = case_clock.running_only(timers, now=now)
     mark(moot, TimerState.CANCELLED, now, error="case clock stopped, or the reminder came after the breach")
+    live, superseded = latest_reminders_only(live, now=now)
+    mark(superseded, TimerState.CANCELLED, now, error=SUPERSEDED)
     deliveries = _staff(live, now=now, system=system)
     mark(live, TimerState.DONE, now)
     return deliveries
+
+
+SUPERSEDED = "superseded: a later reminder of the same step was due too (one message per step and kind)"
+# A reminder still counts as the one sent (or being sent) in these states; a cancelled or dead one does not.
+_COUNTED = (TimerState.PENDING, TimerState.FIRED, TimerState.DONE)
+
+
+def _target_key(kind: str, work_item_id: int | None, referral_id: int) -> tuple:
+    """What "the same step" means: the work item, or for the case clock (no work item) the case."""
+    return (kind, work_item_id) if kind == TimerKind.REMINDER else (kind, referral_id)
+
+
+def latest_reminders_only(timers: list[Timer], *, now: datetime) -> tuple[list[Timer], list[Timer]]:
+    """(timers to fire, reminders superseded by a later one of the same step and kind that is due too).
+
+    After downtime a step's 168 h and 24 h reminders are both due; its holder gets one message, worded
+    at send time (`notifications.time_left`), not one per missed reminder point. The rule reads only
+    the database and each timer's own due time, so it gives the same answer however the due reminders
+    are split between batches, sweeps running at once, or retries: of the reminders of a step and kind
+    due by now and not cancelled, the latest (by due time, then id) is the one sent; every other is
+    cancelled. One query per batch that holds reminders, none otherwise."""
+    reminders = [t for t in timers if t.kind in REMINDERS]
+    if not reminders:
+        return timers, []
+    items = {t.work_item_id for t in reminders if t.kind == TimerKind.REMINDER}
+    cases = {t.referral_id for t in reminders if t.kind == TimerKind.CLOCK_REMINDER}
+    due = Timer.objects.filter(kind__in=REMINDERS, due_at__lte=now, state__in=_COUNTED).filter(
+        Q(kind=TimerKind.REMINDER, work_item_id__in=items)
+        | Q(kind=TimerKind.CLOCK_REMINDER, work_item__isnull=True, referral_id__in=cases)
+    )
+    latest: dict[tuple, tuple] = {}
+    for pk, kind, work_item_id, referral_id, due_at in due.values_list(
+        "pk", "kind", "work_item_id", "referral_id", "due_at"
+    ):
+        key = _target_key(kind, work_item_id, referral_id)
+        latest[key] = max(latest.get(key, (due_at, pk)), (due_at, pk))
+    live, superseded = [], []
+    for t in timers:
+        key = _target_key(t.kind, t.work_item_id, t.referral_id)
+        newest = latest.get(key)
+        later = t.kind in REMINDERS and newest is not None and newest > (t.due_at, t.pk)
+        (superseded if later else live).append(t)
+    return live, superseded
 
 
 def _level(timer: Timer) -> int:

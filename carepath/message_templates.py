@@ -178,3 +178,26 @@ def render_text(template_name: str, *, fixed: dict, varying: dict) -> str:
         shape = _FULL_RENDER
     _shapes[key] = shape
     return full
+
+
+# --- how long, in words ----------------------------------------------------------------------------
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+def duration_words(delta) -> str:
+    """A time span as a clinician says it: "1 hour", "3 hours", "1 day and 4 hours", "5 days",
+    "2 weeks". Rounded to the unit shown (never below 1 minute), so "about" reads true in front of it.
+    Reminders compute it when they are sent, from the deadline and the sending time (docs/timers.md)."""
+    minutes = max(1, round(abs(delta.total_seconds()) / 60))
+    if minutes < 60:
+        return _count(minutes, "minute")
+    hours = round(minutes / 60)
+    if hours < 24:
+        return _count(hours, "hour")
+    days, rest = divmod(hours, 24)
+    if days == 1:
+        return _count(1, "day") + (f" and {_count(rest, 'hour')}" if rest else "")
+    if days < 14:
+        return _count(round(hours / 24), "day")
+    return _count(round(hours / 24 / 7), "week")

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from . import bulk, case_clock
 from .delivery import Claim, lease, queue_delivery
-from .message_templates import render_text
+from .message_templates import duration_words, render_text
 from .models import (
     CaseClock,
     Channel,
@@ -66,20 +66,28 @@ STAFF_TEMPLATES = {
 
 def render_staff(timer: Timer, *, now: datetime) -> tuple[str, str]:
     item = case_clock.target(timer)
-    fixed = {
-        "step": step(item.kind),
-        "level": timer.data.get("level", 1),
-        "hours_before": timer.data.get("hours_before"),
-    }
+    fixed = {"step": step(item.kind), "level": timer.data.get("level", 1)}
     varying = {
         "reference": case_reference(timer.referral_id),
         "initials": timer.referral.patient.initials,
         "due_at": local(item.due_at),
         "link": case_link(timer.referral_id),
         "note": item.note if item.kind != "critical_result_ack" else "",
+        **time_left(item.due_at, now),
     }
     subject, _, body = render_text(STAFF_TEMPLATES[timer.kind], fixed=fixed, varying=varying).partition("\n")
     return subject.strip()[:200], body.strip()
+
+
+def time_left(due_at: datetime | None, now: datetime) -> dict:
+    """{"left": "3 hours", "overdue": ""} or {"left": "", "overdue": "2 days"}, from the deadline and
+    the time the message is sent, never from the lead time the timer was scheduled with: a reminder a
+    late sweep sends must not say "in about 24 hours" when 2 are left (docs/timers.md)."""
+    if due_at is None:
+        return {"left": "", "overdue": ""}
+    if due_at > now:
+        return {"left": duration_words(due_at - now), "overdue": ""}
+    return {"left": "", "overdue": duration_words(now - due_at)}
 
 
 # --- creating rows --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from carepath import timers
-from carepath.models import Timer, TimerKind
+from carepath.models import Timer, TimerKind, WorkItem
 
 
 def queries_to_fire(ids: list[int]) -> int:
@@ -18,18 +18,35 @@ def queries_to_fire(ids: list[int]) -> int:
 
 
 def due_reminders_on(item, n: int, prefix: str) -> list[int]:
-    """`n` reminders on this open work item, due a minute ago; their ids."""
+    """`n` reminders due a minute ago, on this open work item and `n - 1` open copies of it (one
+    reminder per step: a step's due reminders go out as one message, effects.latest_reminders_only);
+    their ids."""
     now = timezone.now()
+    items = [item] + WorkItem.objects.bulk_create(
+        [
+            WorkItem(
+                referral_id=item.referral_id,
+                machine=item.machine,
+                kind=item.kind,
+                is_primary=False,
+                queue=item.queue,
+                priority=item.priority,
+                due_at=item.due_at,
+                created_at=item.created_at,
+            )
+            for _ in range(n - 1)
+        ]
+    )
     rows = [
         Timer(
-            key=f"{prefix}:{item.referral_id}:{i}",
+            key=f"{prefix}:{item.referral_id}:{i}:{on.pk}",
             kind=TimerKind.REMINDER,
             due_at=now - timedelta(minutes=1),
             referral_id=item.referral_id,
-            work_item=item,
+            work_item=on,
             data={"hours_before": 24},
             created_at=now,
         )
-        for i in range(n)
+        for i, on in enumerate(items)
     ]
     return [t.pk for t in Timer.objects.bulk_create(rows)]

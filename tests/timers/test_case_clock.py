@@ -88,7 +88,10 @@ def test_every_priority_has_an_18_week_clock_policy_with_its_source():
 def test_the_16_week_reminder_tells_the_neurology_queue_and_appears_in_the_timeline(pathway, neurologist):
     referral = pathway.triaged()
     timers.run_sync(referral.submitted_at + 16 * WEEK + timedelta(minutes=1))
-    assert clock_notes(recipient=neurologist, referral=referral, kind=TimerKind.CLOCK_REMINDER).count() == 2
+    # the 14-week reminder, due too when the first sweep runs at 16 weeks, is superseded: one message
+    assert clock_notes(recipient=neurologist, referral=referral, kind=TimerKind.CLOCK_REMINDER).count() == 1
+    skipped = clock_timers(referral, kind=TimerKind.CLOCK_REMINDER).get(data__hours_before=672)
+    assert skipped.state == TimerState.CANCELLED and skipped.last_error.startswith("superseded")
     event = clock_events(referral, TimerKind.CLOCK_REMINDER).last()
     assert event.kind == CaseEvent.Kind.REMINDER and event.actor.username == "system"
     assert event.data["hours_before"] == 336 and event.data["notified"] == ["dr_neuro"]
@@ -220,7 +223,9 @@ def test_firing_clock_timers_costs_the_same_queries_for_one_case_as_for_six(path
     timers.fire_batch(due_clock_timers(pathway, 1))  # warm the per-process caches (SLA policies, system user)
     few, many = due_clock_timers(pathway, 1), due_clock_timers(pathway, 6)
     assert queries_to_fire(few) == queries_to_fire(many)
-    assert Timer.objects.filter(pk__in=few + many, state=TimerState.DONE).count() == 21
+    # per case: the later reminder and the escalation fire; the earlier reminder is superseded
+    assert Timer.objects.filter(pk__in=few + many, state=TimerState.DONE).count() == 14
+    assert Timer.objects.filter(pk__in=few + many, state=TimerState.CANCELLED).count() == 7
 
 
 def due_step_reminders(pathway, n: int) -> list[int]:

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Ti
 
 from ..conftest import need
 from . import mailbox
+from .queries import due_reminders_on
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,19 +181,7 @@ def test_a_worker_killed_mid_chunk_sends_every_message_of_the_chunk_exactly_once
 def test_two_ticks_in_two_processes_fire_every_timer_once(worker_env, pathway):
     referral = pathway.submitted()
     item = WorkItem.objects.get(referral=referral, kind="triage")
-    now = timezone.now()
-    Timer.objects.bulk_create(
-        Timer(
-            key=f"race:{i}",
-            kind=TimerKind.REMINDER,
-            due_at=now - timedelta(minutes=1),
-            referral=referral,
-            work_item=item,
-            data={"hours_before": 1},
-            created_at=now,
-        )
-        for i in range(600)
-    )
+    due_reminders_on(item, 600, "race")  # on 600 steps: a step's due reminders go out as one message
     env = {**worker_env, "CAREPATH_TICK_BATCH": "25", "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     ticks = [
         subprocess.Popen([sys.executable, "manage.py", "tick"], cwd=ROOT, env=env, stdout=subprocess.PIPE)
