@@ -26,6 +26,14 @@ class InvalidData(DomainError):
         super().__init__(detail, errors=errors)
 
 
+class Unprocessable(InvalidData):
+    """Well-formed data that a rule refuses outright (the API answers 422), such as naming a
+    referrer the caller may not name; the web shows it beside the field like any invalid data."""
+
+    status = 422
+    title = "Unprocessable request"
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Not allowed for your role"

@@ -222,7 +222,8 @@ class ReferralCreateSerializer(ReferralDetailsInput):
         max_value=2**62,
         required=False,
         allow_null=True,
-        help_text="The referring pediatrician's user id (for API clients writing on a clinician's behalf).",
+        help_text="The referring pediatrician's user id: only an EHR client (writing on a clinician's behalf) may "
+        "name one, an active pediatrician; a pediatrician's referrals are always in their own name (422 otherwise).",
     )
 
 

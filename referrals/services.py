@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from carepath import access, audit, case_clock, compiled, workitems, writes
 from carepath import transitions as tx
-from carepath.errors import Forbidden, InvalidData
+from carepath.errors import Forbidden, InvalidData, Unprocessable
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
 from carepath.roles import Role, has_role
 from imaging import services as imaging
@@ -127,14 +127,18 @@ def patient_create(
 
 
 def _referrer_for(actor, referred_by: int | None):
-    if has_role(actor, Role.PEDIATRICIAN) and referred_by in (None, actor.pk):
-        return actor
-    if referred_by is None:
-        return None
-    user = get_user_model().objects.filter(pk=referred_by, groups__name=Role.PEDIATRICIAN, is_active=True).first()
-    if user is None:
-        raise InvalidData({"referred_by": "The referring clinician must be an active pediatrician."})
-    return user
+    """Who referred the child. A pediatrician refers in their own name, always; only an EHR client
+    (writing on a clinician's behalf) may name the referrer, and only an active pediatrician
+    (docs/security.md, "Who a referral is from"). Anything else is refused before a row is written."""
+    if has_role(actor, Role.EHR_CLIENT) and referred_by is not None:
+        user = get_user_model().objects.filter(pk=referred_by, groups__name=Role.PEDIATRICIAN, is_active=True).first()
+        if user is None:
+            raise Unprocessable({"referred_by": "The referring clinician must be an active pediatrician."})
+        return user
+    if referred_by is not None and (referred_by != actor.pk or not has_role(actor, Role.PEDIATRICIAN)):
+        refused = "Only an EHR client may name the referring clinician; you refer in your own name."
+        raise Unprocessable({"referred_by": refused})
+    return actor if has_role(actor, Role.PEDIATRICIAN) else None
 
 
 @writes.atomic

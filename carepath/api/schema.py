@@ -28,7 +28,8 @@ WITH_BODY = {
     "409": "Not allowed in the current state, or stale version.",
     "413": "Request body too large.",
     "415": "Unsupported media type (send application/json).",
-    "422": "Idempotency-Key reused with a different request.",
+    "422": "Refused by a rule: Idempotency-Key reused with a different request, a referrer you may not name, "
+    "or control characters in text.",
 }
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
