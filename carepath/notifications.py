@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import bulk, case_clock
@@ -144,8 +145,10 @@ def notify(
     dedupe_prefix: str,
     work_item=None,
     now: datetime | None = None,
+    email_body: str | None = None,
 ) -> list[int]:
-    """Tell these users something now (used by event-driven tasks); queues the e-mails on commit."""
+    """Tell these users something now (used by event-driven tasks and services); queues the e-mails
+    on commit. `email_body` replaces the e-mail's text when it must say less than the in-app one."""
     now = now or timezone.now()
     rows = [
         Notification(
@@ -162,6 +165,49 @@ def notify(
         for u in users
     ]
     with transaction.atomic():
-        ids = add_deliveries(create(rows, now=now))
+        deliveries = create(rows, now=now)
+        if email_body is not None:
+            for d in deliveries:
+                d.body = email_body
+        ids = add_deliveries(deliveries)
         queue_delivery(ids)
     return ids
+
+
+# --- the referrer's closed loop (docs/decisions.md, "The referrer is always told") ----------------
+def referrer_of(referral):
+    """Who referred the child: the referring pediatrician, else (an EHR client that named nobody)
+    the sender, which reads its notifications through the API. None if they are inactive."""
+    user = referral.referred_by if referral.referred_by_id else referral.created_by
+    return user if user is not None and user.is_active else None
+
+
+def tell_referrer(referral, *, event: str, key: str, context: dict | None = None) -> list[int]:
+    """One in-app notification and one e-mail to the case's referrer about `event`, written in the
+    caller's transaction (so it exists exactly when the change it reports committed); `key` names
+    the change (a referral's or MRI request's new version), so a retried service or task that
+    writes the same change again adds nothing. Template `email/referrer_<event>.txt`: the subject
+    line, then the text, rendered once for the app and once (`email`: minimum necessary, no
+    clinical free text) for the e-mail."""
+    referrer = referrer_of(referral)
+    if referrer is None:
+        return []
+    values = {
+        "reference": case_reference(referral.pk),
+        "initials": referral.patient.initials,
+        "link": case_link(referral.pk),
+        "time_zone": settings.TIME_ZONE,
+        **(context or {}),
+    }
+    template = f"email/referrer_{event}.txt"
+    subject, _, body = render_to_string(template, {**values, "email": False}).strip().partition("\n")
+    _, _, email_body = render_to_string(template, {**values, "email": True}).strip().partition("\n")
+    return notify(
+        [referrer],
+        kind=f"referrer_{event}",
+        referral_id=referral.pk,
+        subject=subject.strip(),
+        body=body.strip(),
+        email_body=email_body.strip(),
+        dedupe_prefix=f"referrer:{key}",
+    )

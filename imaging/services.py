@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, family, workitems, writes
+from carepath import access, audit, family, notifications, workitems, writes
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
@@ -24,6 +24,7 @@ from .choices import (
     FASTING_SEDATION,
     AppointmentStatus,
     MRIState,
+    ReportCategory,
     Sedation,
 )
 from .machine import MRI_MACHINE
@@ -91,6 +92,13 @@ def _commit(mri: MRIRequest, name: str, *, actor, data: dict, update_fields=(), 
         assigned_to=assigned_to,
         closed_status=WorkItemStatus.CANCELLED if name == "cancel" else WorkItemStatus.DONE,
     )
+
+
+def _tell_referrer(mri: MRIRequest, event: str, **context) -> None:
+    """The referrer hears of this change in its own transaction, once (the key is the request's new
+    version; docs/decisions.md, "The referrer is always told")."""
+    key = f"mri{mri.pk}:v{mri.version}"
+    notifications.tell_referrer(mri.referral, event=event, key=key, context=context)
 
 
 def _open_wnb_review(mri: MRIRequest, note: str) -> None:
@@ -263,6 +271,7 @@ def mri_schedule(
         "appointment": appointment.pk,
     }
     _commit(mri, "schedule", actor=actor, data=data, update_fields=["appointment"])
+    _tell_referrer(mri, "mri_booked", start=appointment.start, location=appointment.location, rebooked=False)
     return mri
 
 
@@ -291,6 +300,7 @@ def mri_reschedule(
         "appointment": appointment.pk,
     }
     _commit(mri, "reschedule", actor=actor, data=data, update_fields=["appointment"])
+    _tell_referrer(mri, "mri_booked", start=appointment.start, location=appointment.location, rebooked=True)
     return mri
 
 
@@ -379,6 +389,9 @@ def mri_sign_report(
             assigned_to=mri.requested_by,
             note=impression[:500],
         )
+        # that neurology has it, never the images or the report's words (docs/decisions.md)
+        label = ReportCategory(category).label
+        _tell_referrer(mri, "result_alert", category=label.lower(), category_label=label)
     payload = {"mri_request_id": mri.pk, "referral_id": mri.referral_id, "category": category}
     transaction.on_commit(lambda: signals.report_signed.send(sender=MRIRequest, **payload))
     return mri

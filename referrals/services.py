@@ -12,13 +12,14 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, case_clock, compiled, workitems, writes
+from carepath import access, audit, case_clock, compiled, notifications, workitems, writes
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData, Unprocessable
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
 from carepath.roles import Role, has_role
 from imaging import services as imaging
 
+from .choices import Diagnosis, Plan
 from .choices import ReferralState as S
 from .machine import REFERRAL_MACHINE
 from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
@@ -76,6 +77,13 @@ def _commit(
     if referral.state in CLOCK_STOPS:
         case_clock.stop(referral_id=referral.pk)
     return referral
+
+
+def _tell_referrer(referral: Referral, event: str, **context) -> None:
+    """The referrer hears of this change in its own transaction; the key is the case's new version,
+    so the same change never tells them twice (docs/decisions.md, "The referrer is always told")."""
+    key = f"referral{referral.pk}:v{referral.version}"
+    notifications.tell_referrer(referral, event=event, key=key, context=context)
 
 
 # --- patients and new referrals ------------------------------------------------------------------
@@ -236,9 +244,9 @@ def referral_return_to_referrer(*, referral_id: int, actor, reason: str, expecte
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "return_to_referrer", actor=actor, version=expected_version)
     referral.return_reason = reason
-    return _commit(
-        referral, "return_to_referrer", actor=actor, data={"reason": reason}, update_fields=["return_reason"]
-    )
+    _commit(referral, "return_to_referrer", actor=actor, data={"reason": reason}, update_fields=["return_reason"])
+    _tell_referrer(referral, "returned", reason=reason)
+    return referral
 
 
 @writes.atomic
@@ -268,13 +276,15 @@ def referral_decline(*, referral_id: int, actor, reason: str, advice: str, expec
     REFERRAL_MACHINE.check(referral, "decline", actor=actor, version=expected_version)
     referral.decline_reason, referral.decline_advice = reason, advice
     referral.closed_at = timezone.now()
-    return _commit(
+    _commit(
         referral,
         "decline",
         actor=actor,
         data={"reason": reason, "advice": advice},
         update_fields=["decline_reason", "decline_advice", "closed_at"],
     )
+    _tell_referrer(referral, "declined", reason=reason, advice=advice)
+    return referral
 
 
 # --- neurology assessment ------------------------------------------------------------------------
@@ -448,7 +458,17 @@ def referral_conclude(
         "letter": letter,
         "imaging_waived_reason": imaging_waived_reason,
     }
-    return _commit(referral, "conclude", actor=actor, data=data, update_fields=["concluded_at"], anchor=now)
+    _commit(referral, "conclude", actor=actor, data=data, update_fields=["concluded_at"], anchor=now)
+    _tell_referrer(
+        referral,
+        "concluded",
+        diagnosis=Diagnosis(diagnosis).label,
+        plan=Plan(plan).label,
+        follow_up=follow_up,
+        letter=letter,
+        auto_close_days=settings.OUTCOME_AUTO_CLOSE_DAYS,
+    )
+    return referral
 
 
 @writes.atomic
@@ -470,13 +490,15 @@ def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None,
     if now < referral.concluded_at + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS):
         raise InvalidData("The referrer still has time to acknowledge the outcome.")
     referral.closed_at, referral.loop_closed_unacknowledged = now, True
-    return _commit(
+    _commit(
         referral,
         "auto_close",
         actor=actor,
         data={"loop_closed_unacknowledged": True},
         update_fields=["closed_at", "loop_closed_unacknowledged"],
     )
+    _tell_referrer(referral, "auto_closed", auto_close_days=settings.OUTCOME_AUTO_CLOSE_DAYS)
+    return referral
 
 
 @writes.atomic

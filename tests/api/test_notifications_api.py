@@ -68,3 +68,17 @@ def test_the_unread_filter(api, referral, neurologist):
     results = api(neurologist).get("/api/v1/notifications/?acknowledged=false").json()["results"]
 
     assert read.pk not in [n["id"] for n in results] and len(results) == 1
+
+
+def test_the_referrer_reads_a_decline_through_the_api_and_nobody_else_does(
+    api, referral, pediatrician, other_pediatrician, neurologist
+):
+    from referrals import services
+
+    services.referral_decline(referral_id=referral.pk, actor=neurologist, reason="Tic.", advice="Reassure.")
+
+    (mine,) = api(pediatrician).get("/api/v1/notifications/").json()["results"]
+    assert mine["kind"] == "referrer_declined" and "Tic." in mine["body"] and mine["referral"] == referral.pk
+    for someone in (other_pediatrician, neurologist):
+        kinds = [n["kind"] for n in api(someone).get("/api/v1/notifications/").json()["results"]]
+        assert "referrer_declined" not in kinds
