@@ -32,11 +32,8 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ("at", "actor_username", "action", "object_type", "object_id", "patient_id", "channel")
+    list_display = ("at", "actor_username", "action", "object_type", "object_id", "patient_id", "channel", "address")
     list_filter = ("action", "object_type", "channel")
-    search_fields = ("actor_username", "object_id")
+    search_fields = ("actor_username", "object_id", "address")
     date_hierarchy = "at"
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        # Reading the audit log is not itself audited (it would grow without end).
-        return super(ReadOnlyAdmin, self).change_view(request, object_id, form_url, extra_context)
+    audit_reads = False  # reading the audit log is not itself audited (it would grow without end)

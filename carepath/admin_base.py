@@ -8,12 +8,23 @@ from .models import AuditLog
 
 
 class AuditedAdmin(admin.ModelAdmin):
-    """Records each change-page view and each save in the audit log."""
+    """Records each change-page view, each page of a list or search, and each save in the audit log.
+    `audit_reads = False` for tables that hold no child's record (SLA policies, holidays)."""
+
+    audit_reads = True
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
+        if self.audit_reads and request.method == "GET" and changelist is not None:
+            ids = [obj.pk for obj in changelist.result_list]
+            audit.record_list(request.user, self.model, ids, query=f"admin {request.GET.urlencode()}".strip())
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         obj = getattr(response, "context_data", {}).get("original") if hasattr(response, "context_data") else None
-        if request.method == "GET" and obj is not None:
+        if self.audit_reads and request.method == "GET" and obj is not None:
             audit.record_view(request.user, obj, "admin")
         return response
 

@@ -23,12 +23,14 @@ class SLAPolicyAdmin(AuditedAdmin):
     list_filter = ("priority", "unit", "kind")
     list_editable = ("amount", "unit", "reminder_hours_before", "escalate_every_hours")
     search_fields = ("kind", "source")
+    audit_reads = False  # no child's record here
 
 
 @admin.register(Holiday)
 class HolidayAdmin(AuditedAdmin):
     list_display = ("date", "name")
     date_hierarchy = "date"
+    audit_reads = False
 
 
 @admin.register(Timer)

@@ -9,11 +9,14 @@ class CarepathConfig(AppConfig):
     verbose_name = "CarePath (work items, timeline, audit)"
 
     def ready(self):
+        from django.contrib.auth.signals import user_login_failed
         from django.db.backends.signals import connection_created
 
-        from . import admin_timers, checks, pg_loaders  # noqa: F401  (timer/SLA admin; the deploy checks)
+        from . import admin_timers, audit, checks, pg_loaders  # noqa: F401  (timer/SLA admin; the deploy checks)
 
         connection_created.connect(pg_loaders.install, dispatch_uid="carepath.pg_loaders")
+        # every failed sign-in, web, admin or API token, is an audit row (docs/security.md)
+        user_login_failed.connect(audit.sign_in_failed, dispatch_uid="carepath.audit.sign_in_failed")
 
         tune_garbage_collector(settings.CAREPATH_GC_THRESHOLD)
 

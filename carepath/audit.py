@@ -1,9 +1,12 @@
-"""Audit: one append-only row per write and per read of a child's record (docs/design.md §7).
+"""Audit: one append-only row per write and per read of a child's record (docs/security.md).
 
 Writes are recorded by the services in the same transaction as the change (Zulip's actions layer);
-reads by the views that show a child's record. `channel` says where the request came from.
+reads by the views that show a child's record. `channel` says where the request came from; every row
+also carries the request's client address, user agent and, for an API call, the token's id
+(`RequestContext`, set by `carepath.middleware.AuditChannelMiddleware` and the bearer-token check).
 """
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -15,6 +18,36 @@ from . import bulk
 from .models import AuditLog
 
 _channel: ContextVar[str] = ContextVar("audit_channel", default="system")
+
+
+@dataclasses.dataclass
+class RequestContext:
+    """Who was on the other end of the request: copied into each audit row it writes."""
+
+    address: str | None = None
+    user_agent: str = ""
+    token_id: int | None = None
+
+
+_NO_REQUEST = RequestContext()
+_request: ContextVar[RequestContext] = ContextVar("audit_request", default=_NO_REQUEST)
+USER_AGENT_MAX = 300
+
+
+def set_request(*, address: str | None, user_agent: str):
+    """Start a request's context; returns a token for `reset_request`."""
+    return _request.set(RequestContext(address=address or None, user_agent=(user_agent or "")[:USER_AGENT_MAX]))
+
+
+def reset_request(token) -> None:
+    _request.reset(token)
+
+
+def set_token(token_id: int) -> None:
+    """The API token that authenticated this request (carepath/api/tokens.py)."""
+    context = _request.get()
+    if context is not _NO_REQUEST:
+        context.token_id = token_id
 
 
 def set_channel(channel: str):
@@ -117,7 +150,17 @@ def view_along(actor, model, what: str, *, id_column: str = "id", patient_column
         return None
     fields = _row_fields(actor, AuditLog.Action.VIEW, model._meta.label_lower, "", {"what": what})
     sql = _along_sql(fields["object_type"], what, fields["channel"], id_column, patient_column)
-    return sql, [fields["at"], actor.pk, fields["actor_username"]]
+    fields["actor_id"] = actor.pk
+    return sql, [fields[name] for name in _ALONG_PARAMETERS]
+
+
+# The columns `_along_sql` sends as parameters (each request's own), in the table's column order.
+_ALONG_PARAMETERS = ("at", "actor_id", "actor_username", "address", "user_agent", "token_id")
+
+
+@functools.cache
+def _along_names() -> list[str]:
+    return [f.attname for f in _insert_fields()]
 
 
 @functools.cache
@@ -130,9 +173,7 @@ def _along_sql(object_type: str, what: str, channel: str, id_column: str, patien
         return connection.ops.compose_sql("%s", [value]).replace("%", "%%")  # `%` is not a placeholder here
 
     given = {
-        "at": "%s",
-        "actor_id": "%s",
-        "actor_username": "%s",
+        **{name: "%s" for name in _ALONG_PARAMETERS},
         "action": literal(AuditLog.Action.VIEW.value),
         "object_type": literal(object_type),
         "object_id": f"r.{qn(id_column)}::text",
@@ -140,8 +181,8 @@ def _along_sql(object_type: str, what: str, channel: str, id_column: str, patien
         "changes": literal(_insert_value("changes", {"what": what})),
         "channel": literal(channel),
     }
-    names = [f.attname for f in _insert_fields()]
-    if set(names) != set(given):
+    names = _along_names()
+    if set(names) != set(given) or [n for n in names if n in _ALONG_PARAMETERS] != list(_ALONG_PARAMETERS):
         raise RuntimeError("AuditLog's columns changed: update audit._along_sql")
     columns = ", ".join(qn(f.column) for f in _insert_fields())
     values = ", ".join(given[name] for name in names)
@@ -158,6 +199,7 @@ def _insert_value(attname: str, value):
 
 def _row_fields(actor, action: str, object_type: str, object_id: str, changes: dict) -> dict:
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    context = _request.get()
     return {
         "at": timezone.now(),
         "actor": actor if authenticated else None,
@@ -167,6 +209,9 @@ def _row_fields(actor, action: str, object_type: str, object_id: str, changes: d
         "object_id": object_id,
         "changes": changes,
         "channel": _channel.get(),
+        "address": context.address,
+        "user_agent": context.user_agent,
+        "token_id": context.token_id,
     }
 
 
@@ -175,3 +220,20 @@ def _list_row(actor, model, object_ids: Iterable, query: str) -> dict | None:
     if not ids:
         return None
     return _row_fields(actor, AuditLog.Action.LIST, model._meta.label_lower, "", {"ids": ids, "query": query[:500]})
+
+
+def record_event(actor, action: str, object_type: str, object_id="", *, patient_id=None, changes=None) -> None:
+    """A row for something that is not a read or write of one loaded record: a denied attempt, a
+    failed sign-in, a replayed answer, a download. Written at once and durably (they are rare)."""
+    fields = _row_fields(actor, action, object_type, str(object_id or "")[:64], changes or {})
+    AuditLog.objects.create(**fields, patient_id=patient_id)
+
+
+def sign_in_failed(sender, credentials=None, request=None, **kwargs) -> None:
+    """Receiver of Django's `user_login_failed`: every failed sign-in, whichever door (web, admin,
+    API token) called `authenticate()`. The typed username is kept (the password never is)."""
+    from django.contrib.auth import get_user_model
+
+    username = str((credentials or {}).get("username", ""))[:150]
+    user_id = get_user_model().objects.filter(username=username).values_list("pk", flat=True).first()
+    record_event(None, AuditLog.Action.SIGN_IN_FAILED, "auth.user", user_id or "", changes={"username": username})

@@ -1,8 +1,25 @@
+from django.apps import apps
+from django.conf import settings
+
 from . import audit
+from .models import AuditLog
+
+
+def client_address(request) -> str:
+    """The client's IP address. Behind a proxy (`CAREPATH_BEHIND_PROXY`), the last address in
+    X-Forwarded-For: the one our proxy appended; anything before it the client could have written.
+    Without a proxy the header is the client's own claim and is ignored (docs/security.md)."""
+    if getattr(settings, "CAREPATH_BEHIND_PROXY", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return request.META.get("REMOTE_ADDR", "")
 
 
 class AuditChannelMiddleware:
-    """Tags audit rows with where the request came from (api, admin or web)."""
+    """Tags audit rows with where the request came from (api, admin or web), the client's address
+    and user agent; records a denied attempt (403, or 404 on a record's URL) as an audit row."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -11,10 +28,56 @@ class AuditChannelMiddleware:
         path = request.path
         channel = "api" if path.startswith("/api/") else "admin" if path.startswith("/admin/") else "web"
         token = audit.set_channel(channel)
+        context = audit.set_request(address=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            if response.status_code in (403, 404):
+                _record_denied(request, response.status_code)
+            return response
         finally:
+            audit.reset_request(context)
             audit.reset_channel(token)
+
+
+# URL names (or an API router's basename) → the record they name, and the path to its patient: a
+# denied attempt on it is attributed to the child ("who looked at this child").
+_RECORD_URLS = {
+    "case": ("referrals.Referral", "patient_id"),
+    "reading": ("imaging.MRIRequest", "referral__patient_id"),
+    "work_item_claim": ("carepath.WorkItem", "referral__patient_id"),
+    "work_item_release": ("carepath.WorkItem", "referral__patient_id"),
+    "api-referral": ("referrals.Referral", "patient_id"),
+    "api-patient": ("referrals.Patient", "pk"),
+    "api-mri-request": ("imaging.MRIRequest", "referral__patient_id"),
+    "api-report": ("imaging.NeuroradiologyReport", "mri_request__referral__patient_id"),
+    "api-worklist": ("carepath.WorkItem", "referral__patient_id"),
+}
+
+
+def _record_denied(request, status: int) -> None:
+    """A 403 anywhere, or a 404 on a record's URL (an address the user may not see is a 404, so
+    as not to confirm it exists), by a signed-in user: who tried what."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return
+    match = request.resolver_match
+    name = (match.url_name or "") if match else ""
+    pk = match.kwargs.get("pk") if match else None
+    record = next((r for prefix, r in _RECORD_URLS.items() if name == prefix or name.startswith(prefix + "-")), None)
+    if status == 404 and (record is None or pk is None):
+        return
+    patient_id = None
+    if record is not None and pk is not None and str(pk).isdigit():
+        model = apps.get_model(record[0])
+        patient_id = model.objects.filter(pk=pk).values_list(record[1], flat=True).first()
+    audit.record_event(
+        user,
+        AuditLog.Action.DENIED,
+        record[0].lower() if record else name or "page",
+        pk or "",
+        patient_id=patient_id,
+        changes={"status": status, "method": request.method, "path": request.path[:300]},
+    )
 
 
 class ReleaseResponseDataMiddleware:

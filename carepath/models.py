@@ -175,7 +175,7 @@ class Notification(models.Model):
 
 
 class AuditLog(models.Model):
-    """Append-only record of every write and every read of a child's record (docs/design.md §7).
+    """Append-only record of every write and every read of a child's record (docs/security.md).
 
     On PostgreSQL and SQLite a trigger refuses UPDATE and DELETE (migration 0002); the model also
     refuses them so the mistake shows up in development before it reaches the database.
@@ -188,6 +188,9 @@ class AuditLog(models.Model):
         VIEW = "view", "View"
         LIST = "list", "List"
         EXPORT = "export", "Export"
+        REPLAY = "replay", "Replay (Idempotency-Key)"
+        DENIED = "denied", "Denied (403/404)"
+        SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -200,6 +203,10 @@ class AuditLog(models.Model):
     patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     channel = models.CharField(max_length=16, blank=True, help_text="api, web, admin, system, command")
+    # The request's other end (docs/security.md, "Audit trail"); empty for tasks and commands.
+    address = models.CharField(max_length=64, null=True, blank=True, help_text="client IP address")
+    user_agent = models.CharField(max_length=300, blank=True)
+    token_id = models.BigIntegerField(null=True, blank=True, help_text="the API token of an API call")
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import limits
+from . import limits, middleware
 
 DEVICE_COOKIE = "carepath_device"
 DEVICE_SALT = "carepath.signin.device"
@@ -38,7 +38,8 @@ def lockout_seconds() -> int:
 
 
 def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    # behind a declared proxy, the address it saw (docs/security.md, "Proxy and HTTPS")
+    return middleware.client_address(request)
 
 
 # --- device cookies ------------------------------------------------------------------------------

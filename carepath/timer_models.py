@@ -214,3 +214,8 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} to {self.to} ({self.state})"
+
+    @property
+    def audit_patient_id(self) -> int | None:
+        """The child a message was about (audit rows of the admin's delivery pages name them)."""
+        return self.referral.patient_id if self.referral_id else None

@@ -1,9 +1,18 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from carepath import access
 from carepath.admin_base import AuditedAdmin, CaseScopedAdmin
+from carepath.roles import is_admin
 
+from . import access_history
 from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
+
+ACCESS_HISTORY_PAGE = 50
 
 
 class GuardianInline(admin.TabularInline):
@@ -18,6 +27,30 @@ class PatientAdmin(AuditedAdmin):
     list_display = ("mrn", "family_name", "given_name", "birth_date", "sex")
     search_fields = ("mrn", "family_name", "given_name")
     inlines = [GuardianInline]
+    change_form_template = "admin/referrals/patient/change_form.html"  # adds "Who looked at this child"
+
+    def get_urls(self):
+        history = self.admin_site.admin_view(self.access_history_view)
+        return [path("<int:object_id>/access/", history, name="referrals_patient_access"), *super().get_urls()]
+
+    def access_history_view(self, request, object_id: int):
+        """Every audit row touching this child, newest first (docs/security.md). Administrators
+        only: it shows who treated the child, and when."""
+        if not is_admin(request.user):
+            raise PermissionDenied
+        patient = self.get_queryset(request).filter(pk=object_id).first()
+        if patient is None:
+            raise Http404("No such patient")
+        page = Paginator(access_history.rows_touching(patient.pk), ACCESS_HISTORY_PAGE).get_page(request.GET.get("p"))
+        # not itself audited, like the audit log's own pages (its pages would shift as they are read)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": patient,
+            "title": f"Who looked at {patient}",
+            "page": page,
+        }
+        return TemplateResponse(request, "admin/referrals/patient/access_history.html", context)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(access.patient_q(request.user))

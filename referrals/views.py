@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from carepath import access, audit, webforms
 from carepath.errors import Forbidden, InvalidData, TransitionNotAllowed
-from carepath.models import CaseEvent
+from carepath.models import AuditLog, CaseEvent
 from carepath.roles import Role, has_role
 from imaging import services as imaging_services
 from imaging.choices import Sedation
@@ -335,7 +335,16 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     figures = dashboard.figures(request.user, days=days)
     table = request.GET.get("csv", "")
     if table:
-        return _csv(table, figures)
+        response = _csv(table, figures)
+        # a download leaves the service: who took which figures, when (docs/security.md)
+        audit.record_event(
+            request.user,
+            AuditLog.Action.EXPORT,
+            "dashboard",
+            table,
+            changes={"days": days, "rows": len(figures[table])},
+        )
+        return response
     tables = [
         {
             "key": key,

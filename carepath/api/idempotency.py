@@ -13,6 +13,9 @@ from functools import wraps
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 
+from carepath import audit
+from carepath.models import AuditLog
+
 from .models import IdempotencyRecord
 from .problems import PROBLEM, problem_response
 
@@ -64,7 +67,7 @@ def idempotent(handler):
         with transaction.atomic():
             existing = _claim(request, key, fingerprint)
             if existing is not None:
-                return _answer_for_existing(existing, fingerprint)
+                return _answer_for_existing(request, existing, fingerprint)
             response = _run(self, handler, request, *args, **kwargs)
             if response.status_code >= 500:
                 transaction.set_rollback(True)  # forget the key: the retry must be able to act
@@ -80,7 +83,7 @@ def idempotent(handler):
     return wrapper
 
 
-def _answer_for_existing(existing: IdempotencyRecord, fingerprint: str) -> Response:
+def _answer_for_existing(request, existing: IdempotencyRecord, fingerprint: str) -> Response:
     if existing.fingerprint != fingerprint:
         return problem_response(
             422,
@@ -90,7 +93,24 @@ def _answer_for_existing(existing: IdempotencyRecord, fingerprint: str) -> Respo
         )
     if existing.status_code is None:  # only possible if the first request is still running elsewhere
         return problem_response(409, "Request in progress", "The first request with this key is still running.")
+    _audit_replay(request, existing)
     return _replay(existing)
+
+
+def _audit_replay(request, existing: IdempotencyRecord) -> None:
+    """A replay hands the first answer out again, a child's record perhaps: audited like a read, with
+    the child the answer names when it names one."""
+    body = existing.body if isinstance(existing.body, dict) else {}
+    patient = body.get("patient")
+    patient_id = patient.get("id") if isinstance(patient, dict) else body.get("patient_id")
+    audit.record_event(
+        request.user,
+        AuditLog.Action.REPLAY,
+        existing._meta.label_lower,
+        existing.pk,
+        patient_id=patient_id if isinstance(patient_id, int) else None,
+        changes={"path": request.path[:300], "status": existing.status_code, "key": existing.key[:100]},
+    )
 
 
 def _run(view, handler, request, *args, **kwargs) -> Response:

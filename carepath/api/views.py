@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carepath import audit, selectors, workitems
+from carepath import audit, middleware, selectors, workitems
 from carepath.compiled import AnyOf, CompiledValues
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
@@ -69,8 +69,8 @@ TokenIssued = inline_serializer(
 
 
 def client_address(request) -> str:
-    # REMOTE_ADDR is set by gunicorn from the socket; behind a proxy, configure the proxy to set it.
-    return request.META.get("REMOTE_ADDR", "unknown")
+    # REMOTE_ADDR, or behind a proxy the address it saw (carepath.middleware.client_address)
+    return middleware.client_address(request) or "unknown"
 
 
 class TokenView(APIView):
