@@ -47,3 +47,21 @@ class TransitionNotAllowed(DomainError):
 class StaleVersion(DomainError):
     status = 409
     title = "The case has changed since you loaded it"
+
+
+class StepTaken(TransitionNotAllowed):
+    """Someone else has taken (claimed) the step this action would do: the actor must say they take
+    it over (`take_over`) rather than act silently in their colleague's place (carepath/ownership.py)."""
+
+    title = "Someone else has taken this step"
+
+    def __init__(self, *, holder_name: str, step: str):
+        self.holder_name, self.step = holder_name, step
+        super().__init__(
+            f"{holder_name} has taken this step ({step}). Take it over from them to continue, or leave it to them."
+        )
+
+    @property
+    def extra(self) -> dict:
+        """Added to the API's problem+json: who holds it, and how to take it over."""
+        return {"taken_by": self.holder_name, "step": self.step, "take_over": "Send take_over: true to take it over."}

@@ -26,6 +26,7 @@ class CaseEvent(models.Model):
         REMINDER = "reminder", "Reminder"
         ESCALATION = "escalation", "Escalation"
         NOTE = "note", "Note"
+        TAKE_OVER = "take_over", "Step taken over"
 
     referral = models.ForeignKey("referrals.Referral", on_delete=models.CASCADE, related_name="events")
     mri_request = models.ForeignKey(

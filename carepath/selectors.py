@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from . import access
 from .models import Notification, WorkItem, WorkItemStatus, due_or_never
-from .roles import user_roles
+from .roles import Role, user_roles
 
 
 def worklist_for(user) -> QuerySet[WorkItem]:
@@ -16,6 +16,18 @@ def worklist_for(user) -> QuerySet[WorkItem]:
         .filter(access.referral_q(user, prefix="referral__"))
         .select_related("referral__patient", "mri_request", "assigned_to")
         .order_by(due_or_never(), "id")
+    )
+
+
+def claimable_by(user) -> QuerySet[WorkItem]:
+    """Open items the user may claim or take over: their role queues' items (claimed by anyone), or
+    theirs, or any for an admin; on cases they may see (carepath/ownership.py)."""
+    roles = user_roles(user)
+    mine = Q() if Role.ADMIN in roles else Q(assigned_to=user) | Q(queue__in=list(roles))
+    return (
+        WorkItem.objects.filter(mine, status=WorkItemStatus.OPEN)
+        .filter(access.referral_q(user, prefix="referral__"))
+        .select_related("referral__patient", "mri_request", "assigned_to")
     )
 
 

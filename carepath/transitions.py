@@ -8,7 +8,7 @@ old step's work item and opens the next (with their timers), all inside the call
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from . import audit, bulk, workitems, writes
+from . import audit, bulk, ownership, workitems, writes
 from .models import AuditLog, CaseEvent, WorkItemStatus
 from .workflow import Transition
 
@@ -43,6 +43,9 @@ def commit(
 ) -> None:
     """`steps` maps each state to the work item that waits on it (kind, queue): leaving a state
     closes its item with `closed_status`, entering one opens the next (docs/design.md §3)."""
+    # a take-over noted by the guard (carepath/ownership.py) goes first on the timeline
+    taken = dict(machine=machine, referral_id=referral_id, mri_request_id=mri_request_id)
+    ownership.record(obj, actor=actor, action=transition.name, **taken)
     now = timezone.now()
     source = obj.state
     obj.state = transition.target_for(source)

@@ -5,6 +5,7 @@ Views are thin: reads through selectors (which apply carepath.access), writes th
 and every page that shows children's records leaves an audit row.
 """
 
+import functools
 from datetime import timedelta
 
 from django.contrib import messages
@@ -87,7 +88,9 @@ def _back(request: HttpRequest, default: str) -> str:
 @require_POST
 @login_required
 def work_item_claim(request: HttpRequest, pk: int) -> HttpResponse:
-    return _work_item_action(request, pk, workitems.work_item_claim, "You have taken this item.")
+    take_over = request.POST.get("take_over") == "1"  # a colleague's item, taken over on purpose
+    claim = functools.partial(workitems.work_item_claim, take_over=take_over)
+    return _work_item_action(request, pk, claim, "You have taken this item.")
 
 
 @require_POST

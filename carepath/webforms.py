@@ -19,7 +19,8 @@ from typing import Any
 from django.http import Http404, QueryDict
 from rest_framework import serializers
 
-from .errors import DomainError, Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
+from . import ownership
+from .errors import DomainError, Forbidden, InvalidData, StaleVersion, StepTaken, TransitionNotAllowed
 from .workflow import Machine, Transition
 
 LONG_TEXT = 300  # CharFields longer than this are textareas
@@ -169,6 +170,8 @@ class ActionForm:
     fields: list[FieldSpec]
     errors: list[str] = field(default_factory=list)
     is_open: bool = False
+    take_over_from: str = ""  # someone else holds the step: the form offers to take it over
+    take_over: bool = False  # posted from the take-over prompt: sent again with the form
 
     @property
     def name(self) -> str:
@@ -192,6 +195,18 @@ def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict
         )
         for t in (machine.get(name) for name in machine.allowed_for(obj, user))
     ]
+
+
+def offer_take_over(forms: list[ActionForm], open_items, user) -> None:
+    """Mark the forms whose step someone else holds (from the case's open items, already read):
+    their button says whose step it takes over, so the take-over is one deliberate click."""
+    held = {}
+    for item in open_items:
+        if item.is_primary and ownership.stands_in_for(user, item):
+            key = ("mri", item.mri_request_id) if item.machine == "mri" else ("referral", item.referral_id)
+            held[key] = ownership.display_name(item.assigned_to)
+    for form in forms:
+        form.take_over_from = form.take_over_from or held.get((form.machine, form.object_id), "")
 
 
 @dataclass
@@ -235,11 +250,18 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
         transition=transition,
         fields=fields_for(transition.input_serializer, data=post),
         is_open=True,
+        take_over=post.get("take_over") == "1",
     )
     try:
-        machine.check(obj, name, actor=user, version=version)  # cheap preflight; the service re-checks on a locked row
-        data = _validated(transition, post)
-        result = transition.service_func(**{id_kwarg: obj.pk}, actor=user, expected_version=version, **data)
+        # the take-over prompt's one click posts the form again with take_over (carepath/ownership.py)
+        with ownership.taking_over(post.get("take_over") == "1"):
+            machine.check(obj, name, actor=user, version=version)  # cheap preflight; the service re-checks locked
+            data = _validated(transition, post)
+            result = transition.service_func(**{id_kwarg: obj.pk}, actor=user, expected_version=version, **data)
+    except StepTaken as exc:  # keep what was typed; the form now offers the take-over
+        form.take_over_from = exc.holder_name
+        form.errors = [exc.detail]
+        return Outcome(ok=False, form=form, status=409)
     except InvalidData as exc:
         errors = flatten_errors(exc.errors)
         form.fields = fields_for(transition.input_serializer, data=post, errors=errors)

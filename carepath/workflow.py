@@ -18,6 +18,7 @@ from functools import cached_property
 
 from django.utils.module_loading import import_string
 
+from . import ownership
 from .errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
 from .roles import Role, user_roles
 
@@ -90,7 +91,8 @@ class Machine:
         return False
 
     def check(self, obj, name: str, *, actor, version: int | None = None) -> Transition:
-        """Raise unless `actor` may take action `name` on `obj` now. Call it on a locked row."""
+        """Raise unless `actor` may take action `name` on `obj` now. Call it on a locked row.
+        Last: a step someone else has taken needs a take-over (carepath/ownership.py)."""
         transition = self.get(name)
         if not self.may_perform(transition, obj, actor):
             raise Forbidden(f"Your role may not {transition.label.lower()} on this case.")
@@ -105,6 +107,7 @@ class Machine:
                 f"{self.states(obj.state).label.lower()}; allowed from: "
                 f"{', '.join(self.states(s).label.lower() for s in transition.sources)}."
             )
+        ownership.guard(self.name, obj, transition, actor)
         return transition
 
     def validate(self, name: str, data) -> dict:
@@ -122,13 +125,15 @@ class Machine:
             raise InvalidData(_flatten(serializer.errors))
         return dict(serializer.validated_data)
 
-    def run(self, name: str, *, pk: int, actor, data=None, version: int | None = None):
-        """Validate the data, then perform the transition through its service (API and UI share this)."""
+    def run(self, name: str, *, pk: int, actor, data=None, version: int | None = None, take_over: bool = False):
+        """Validate the data, then perform the transition through its service (API and UI share this).
+        `take_over`: the actor takes over the step if someone else holds it (carepath/ownership.py)."""
         transition = self.get(name)
         if transition.is_system:
             raise Forbidden(f"{transition.label} is done by the system, not by a person.")
         validated = self.validate(name, data)
-        return transition.service_func(**{self.pk_kwarg: pk}, actor=actor, expected_version=version, **validated)
+        with ownership.taking_over(take_over):
+            return transition.service_func(**{self.pk_kwarg: pk}, actor=actor, expected_version=version, **validated)
 
     def allowed_for(self, obj, user) -> list[str]:
         """The actions this user may take on this object in its current state (for buttons and API)."""

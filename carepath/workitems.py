@@ -9,8 +9,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, bulk, sla, timers
-from .errors import Forbidden, TransitionNotAllowed
+from . import audit, bulk, ownership, sla, timers
+from .errors import Forbidden, StepTaken, TransitionNotAllowed
 from .models import AuditLog, WorkItem, WorkItemStatus
 from .roles import Role, is_admin, user_roles
 from .writes import CompiledUpdate
@@ -126,15 +126,27 @@ def _lock_open_item(work_item_id: int) -> WorkItem:
     return item
 
 
-def work_item_claim(*, work_item_id: int, actor) -> WorkItem:
-    """Take an item from the queue; never changes the case's state (docs/design.md §3)."""
+def work_item_claim(*, work_item_id: int, actor, take_over: bool = False) -> WorkItem:
+    """Take an item from the queue; never changes the case's state (docs/design.md §3). An item someone
+    else holds is taken only with `take_over`, recorded on the timeline (carepath/ownership.py)."""
     with transaction.atomic():
         item = _lock_open_item(work_item_id)
         roles = user_roles(actor)
         if item.queue not in roles and Role.ADMIN not in roles:
             raise Forbidden("This item is in another role's queue.")
         if item.assigned_to_id not in (None, actor.pk):
-            raise TransitionNotAllowed(f"Already claimed by {item.assigned_to.get_full_name() or item.assigned_to}.")
+            if not take_over:
+                raise StepTaken(holder_name=ownership.display_name(item.assigned_to), step=item.get_kind_display())
+            ownership.write_take_over(
+                ownership.step_of(item),
+                actor=actor,
+                machine=item.machine,
+                referral_id=item.referral_id,
+                mri_request_id=item.mri_request_id,
+                action="claim",
+            )
+            item.assigned_to = actor
+            return item
         item.assigned_to = actor
         item.save(update_fields=["assigned_to"])
         audit.record(actor, AuditLog.Action.UPDATE, item, {"claimed_by": actor.get_username()})

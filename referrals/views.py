@@ -226,6 +226,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
         forms += webforms.action_forms(
             "mri", MRI_MACHINE, current_mri, user, initial=_mri_initial(current_mri, referral)
         )
+    webforms.offer_take_over(forms, referral.open_work_items, user)
     if failed is not None and failed.form is not None:
         forms = [_replace(f, failed.form) for f in forms]
     events = list(CaseEvent.objects.filter(referral=referral).select_related("actor").order_by("-at", "-id")[:200])
@@ -255,6 +256,9 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
 
 
 def _event_label(event: CaseEvent) -> str:
+    if event.kind == CaseEvent.Kind.TAKE_OVER:  # both names: who holds the step now, and who held it
+        data = event.data
+        return f"{data.get('to')} took over “{data.get('step')}” from {data.get('from')}"
     step = event.data.get("step") if event.kind in (CaseEvent.Kind.REMINDER, CaseEvent.Kind.ESCALATION) else None
     if step:  # a step's reminder or escalation, or the case clock's: say which ("Escalation: Triage the referral")
         return f"{event.get_kind_display()}: {step}"

@@ -137,6 +137,12 @@ class TransitionRequestSerializer(serializers.Serializer):
         max_value=2_000_000_000,
         help_text="The version you last saw; stale → 409. Or send If-Match.",
     )
+    take_over = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Take over the step if a colleague has taken it (without it: 409, type steptaken); "
+        "recorded on the timeline with both names.",
+    )
 
 
 def run_transition(*, machine, obj, request) -> None:
@@ -148,7 +154,14 @@ def run_transition(*, machine, obj, request) -> None:
     if transition.is_system or not machine.may_perform(transition, obj, request.user):
         raise Forbidden(f"Your role may not {transition.label.lower()} on this case.")
     version = _expected_version(request, body.validated_data.get("version"))
-    machine.run(transition.name, pk=obj.pk, actor=request.user, data=body.validated_data["data"], version=version)
+    machine.run(
+        transition.name,
+        pk=obj.pk,
+        actor=request.user,
+        data=body.validated_data["data"],
+        version=version,
+        take_over=body.validated_data["take_over"],
+    )
 
 
 def _lookup(machine, name: str):

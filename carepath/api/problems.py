@@ -53,7 +53,9 @@ def _flatten(detail) -> str:
 
 def _from_domain(exc: DomainError) -> Response:
     kind = type(exc).__name__.lower()
-    return problem_response(exc.status, exc.title, exc.detail, kind=kind, errors=exc.errors or None)
+    data = problem_data(exc.status, exc.title, exc.detail, kind=kind, errors=exc.errors or None)
+    data.update(getattr(exc, "extra", {}))  # e.g. who holds a taken step (StepTaken)
+    return Response(data, status=exc.status, content_type=PROBLEM)
 
 
 def _from_drf(exc: exceptions.APIException) -> Response:

@@ -141,6 +141,14 @@ class WorkItemReferralSerializer(serializers.Serializer):
     patient_initials = serializers.CharField(source="patient.initials")
 
 
+class ClaimRequestSerializer(serializers.Serializer):
+    take_over = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Take the item over from the colleague who holds it (else 409); recorded on the timeline.",
+    )
+
+
 class WorkItemSerializer(ReadModelSerializer):
     label = serializers.CharField(source="get_kind_display", read_only=True)
     overdue = serializers.SerializerMethodField()
@@ -299,6 +307,8 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return WorkItem.objects.none()
         user = self.request.user
+        if self.action == "claim":  # a colleague's item too: it can be taken over
+            return selectors.claimable_by(user)
         if self.action != "list":
             return _worklist(user)
         # a list pages through ids, compiled with plain filters too (carepath/api/filtering.py);
@@ -317,11 +327,15 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
     def _item(self, item_id: int) -> WorkItem:
         return self.get_queryset().get(pk=item_id)
 
-    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})
+    @extend_schema(request=ClaimRequestSerializer, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def claim(self, request, pk=None):
-        item = workitems.work_item_claim(work_item_id=self.get_object().pk, actor=request.user)
+        body = ClaimRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = workitems.work_item_claim(
+            work_item_id=self.get_object().pk, actor=request.user, take_over=body.validated_data["take_over"]
+        )
         return Response(self.get_serializer(self._item(item.pk)).data)
 
     @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})

@@ -1,0 +1,64 @@
+"""Take-over on the pages: a one-click prompt naming the holder (issue 13 item 8)."""
+
+import pytest
+
+from carepath import workitems
+from carepath.models import WorkItem, WorkItemKind
+from carepath.roles import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def colleague(groups):
+    return factories.UserFactory(role=Role.NEUROLOGIST, username="dr_colleague", first_name="Ada", last_name="Quinn")
+
+
+def _claimed_by(user, case) -> WorkItem:
+    item = WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
+    return workitems.work_item_claim(work_item_id=item.pk, actor=user)
+
+
+def test_the_case_page_offers_the_take_over_as_one_click(signed_in, pathway, colleague):
+    case = pathway.submitted()
+    _claimed_by(colleague, case)
+    client = signed_in(pathway.neuro)
+
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+
+    assert "Take over from Ada Quinn and continue" in page
+    assert 'name="take_over" value="1"' in page
+
+
+def test_posting_an_action_on_a_taken_step_shows_the_prompt_and_changes_nothing(signed_in, pathway, colleague):
+    case = pathway.submitted()
+    client = signed_in(pathway.neuro)
+    client.get(f"/cases/{case.pk}/")
+    _claimed_by(colleague, case)  # taken while the page was open
+
+    post = {"machine": "referral", "object": case.pk, "transition": "triage", "version": 1, "priority": "routine"}
+    response = client.post(f"/cases/{case.pk}/", post)
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Ada Quinn has taken this step" in page
+    assert "Take over from Ada Quinn and continue" in page
+    case.refresh_from_db()
+    assert case.state == "submitted"
+
+    taken = client.post(f"/cases/{case.pk}/", {**post, "take_over": "1"}, follow=True)
+
+    case.refresh_from_db()
+    assert case.state == "triaged"
+    timeline = taken.content.decode()
+    assert "took over “Triage the referral” from Ada Quinn" in timeline
+
+
+def test_the_holder_sees_the_plain_action_on_the_case_page(signed_in, pathway, colleague):
+    case = pathway.submitted()
+    _claimed_by(colleague, case)
+
+    page = signed_in(colleague).get(f"/cases/{case.pk}/").content.decode()
+
+    assert "Take over from" not in page and ">Triage</button>" in page
