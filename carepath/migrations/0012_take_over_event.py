@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('carepath', '0010_open_mri_step_index'),
+        ('carepath', '0011_audit_request_context'),
     ]
 
     operations = [
