@@ -245,7 +245,15 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat only triggers the sweep; due times are rows (carepath/timers.py, docs/timers.md).
-CELERY_BEAT_SCHEDULE: dict = {"tick": {"task": "carepath.tick", "schedule": 60.0, "options": {"expires": 55}}}
+CELERY_BEAT_SCHEDULE: dict = {
+    "tick": {"task": "carepath.tick", "schedule": 60.0, "options": {"expires": 55}},
+    # stored Idempotency-Key answers past IDEMPOTENCY_KEY_TTL_HOURS (carepath/api/idempotency.py)
+    "purge-idempotency-keys": {
+        "task": "carepath.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
+}
 # Let a running task finish when the broker goes away: killing it mid-send is what could send twice;
 # its rows say whether the work is done, so a redelivered copy changes nothing.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
@@ -305,10 +313,14 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+# How long a POST's first answer is replayed for its Idempotency-Key; older keys are new again.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # How long a process may reuse a token row it read (docs/decisions.md, "Token look-ups"); 0: never.
 API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 5)
 # Failed token requests allowed per username and per client address in a sliding window (count, seconds).
 API_FAILED_LOGIN_LIMIT = (env_int("API_FAILED_LOGIN_LIMIT", 10), env_int("API_FAILED_LOGIN_WINDOW", 15 * 60))
+# The OpenAPI schema and docs page without signing in: development only, unless a trust opens them.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CarePath API",
     "DESCRIPTION": "Care pathway for children with facial twitching (docs/design.md §5). Errors are "

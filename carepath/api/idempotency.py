@@ -4,13 +4,19 @@ replayed, and the action done once; same key with another body → 422.
 The key row is inserted in the same transaction as the action. A concurrent retry with the same key
 waits on the unique index until the first commits, then replays its answer; if the first fails
 with a server error its transaction rolls back, taking the key with it, so the retry may act.
+
+A stored answer expires after `IDEMPOTENCY_KEY_TTL_HOURS` (default 24): the key is then new again,
+and the `carepath.purge_idempotency_keys` task (beat, hourly) deletes expired rows.
 """
 
 import hashlib
 import json
+from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
 from carepath import audit
@@ -38,14 +44,37 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
+def ttl() -> timedelta:
+    return timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+
+
 def _claim(request, key: str, fingerprint: str) -> IdempotencyRecord | None:
-    """Insert the key row; on a duplicate, return the stored record instead."""
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fingerprint)
-            return None
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(user=request.user, key=key)
+    """Insert the key row; on a duplicate, return the stored record instead, unless it has expired:
+    then it is dropped and the key is claimed as new (the purge task may not have run yet)."""
+    for _ in range(3):  # a concurrent retry may drop or claim the expired row between our steps
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fingerprint)
+                return None
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+            if existing is not None and existing.created_at > timezone.now() - ttl():
+                return existing
+            if existing is not None:
+                IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+    raise IntegrityError(f"Idempotency-Key {key!r} could not be claimed")
+
+
+def purge_expired(*, now=None, batch: int = 5000) -> int:
+    """Delete stored answers older than `IDEMPOTENCY_KEY_TTL_HOURS`, a batch at a time (short
+    transactions, no long lock on the table); returns how many. Safe to run twice or at once."""
+    cutoff = (now or timezone.now()) - ttl()
+    purged = 0
+    while True:
+        ids = list(IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return purged
+        purged += IdempotencyRecord.objects.filter(pk__in=ids, created_at__lt=cutoff).delete()[0]
 
 
 def idempotent(handler):
@@ -120,4 +149,4 @@ def _run(view, handler, request, *args, **kwargs) -> Response:
         return view.handle_exception(exc)
 
 
-__all__ = ["idempotent", "HEADER", "PROBLEM"]
+__all__ = ["idempotent", "purge_expired", "HEADER", "PROBLEM"]

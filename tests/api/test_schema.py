@@ -17,9 +17,9 @@ from schemathesis.specs.openapi.checks import (
 from carepath.api.tokens import token_issue
 
 
-def test_the_schema_is_served_without_signing_in(client, settings):
+def test_the_schema_is_served_to_a_signed_in_caller(api, neurologist, settings):
     settings.SECURE_SSL_REDIRECT = False
-    response = client.get("/api/schema/?format=json")
+    response = api(neurologist).get("/api/schema/?format=json")
 
     assert response.status_code == 200
     paths = response.json()["paths"]
