@@ -65,3 +65,11 @@ class StepTaken(TransitionNotAllowed):
     def extra(self) -> dict:
         """Added to the API's problem+json: who holds it, and how to take it over."""
         return {"taken_by": self.holder_name, "step": self.step, "take_over": "Send take_over: true to take it over."}
+
+
+class Blocked(DomainError):
+    """The action is allowed in this state but waits on something else first (an unacknowledged
+    critical result blocks concluding and closing the case): 409 with the reason."""
+
+    status = 409
+    title = "Something else must be done first"

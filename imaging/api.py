@@ -7,6 +7,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from carepath.api.common import (
@@ -24,7 +25,7 @@ from carepath.api.common import (
 from carepath.api.idempotency import idempotent
 from carepath.models import WorkItem, WorkItemStatus
 
-from . import selectors
+from . import selectors, services
 from .choices import MRIState, ReportCategory
 from .machine import MRI_MACHINE
 from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum
@@ -234,6 +235,16 @@ class ReportViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericView
 
     def get_queryset(self):
         return selectors.reports_visible_to(self.request.user).prefetch_related("addenda")
+
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def acknowledge(self, request, pk=None):
+        """Acknowledge a critical or urgent result (neurology): the same service as the case page's
+        button and reading the result's alert; acknowledging again changes nothing."""
+        report = self.get_object()
+        services.report_acknowledge(report_id=report.pk, actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=report.pk)).data)
 
 
 router = SimpleRouter()

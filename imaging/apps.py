@@ -6,9 +6,10 @@ class ImagingConfig(AppConfig):
     verbose_name = "Imaging (MRI requests and reports)"
 
     def ready(self):
-        from carepath import effects
-        from carepath.models import TimerKind
+        from carepath import effects, inbox
+        from carepath.models import TimerKind, WorkItemKind
 
-        from . import receivers, tasks  # noqa: F401  (receivers: notifications on report events)
+        from . import receivers, services, tasks  # noqa: F401  (receivers: notifications on report events)
 
         effects.register_transition(TimerKind.FLAG_MISSED, tasks.flag_missed)
+        inbox.register_on_read(WorkItemKind.CRITICAL_RESULT_ACK, services.acknowledge_result_of_item)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from carepath import access, audit, family, notifications, workitems, writes
 from carepath import transitions as tx
 from carepath.errors import Forbidden, InvalidData
-from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
+from carepath.models import AuditLog, Machine, Notification, WorkItemKind, WorkItemStatus
 from carepath.roles import Role
 
 from . import signals
@@ -440,14 +440,28 @@ def cancel_open_requests_for_referral(*, referral_id: int, actor, reason: str) -
     return cancelled
 
 
+# --- acknowledging a critical or urgent result ----------------------------------------------------
+def unacknowledged_alert_reports(*, referral_id: int) -> list[int]:
+    """Ids of this case's critical or urgent reports nobody has acknowledged (the case page's banner;
+    they block concluding and closing the case)."""
+    reports = NeuroradiologyReport.objects.filter(
+        mri_request__referral_id=referral_id, category__in=ALERT_CATEGORIES, acknowledged_at__isnull=True
+    )
+    return list(reports.values_list("pk", flat=True))
+
+
 @writes.atomic
 def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
-    """A neurologist acknowledges a critical or urgent result; stops its escalation."""
+    """A neurologist acknowledges a critical or urgent result: the report records who and when, its
+    acknowledgement step closes (its escalations stop), and the acknowledger's own alerts about it are
+    marked read. The one service behind the case page's button, the API's `reports/{id}/acknowledge/`
+    and reading the alert (`carepath.inbox.notification_acknowledge`), so all three do the same."""
     if not access.can_acknowledge_results(actor):
         raise Forbidden("Only neurology acknowledges a critical or urgent result.")
     report = NeuroradiologyReport.objects.select_for_update().select_related("mri_request").get(pk=report_id)
     if report.acknowledged_at is None:
-        report.acknowledged_by, report.acknowledged_at = actor, timezone.now()
+        now = timezone.now()
+        report.acknowledged_by, report.acknowledged_at = actor, now
         report.save(update_fields=["acknowledged_by", "acknowledged_at"])
         workitems.close_items(
             referral_id=report.mri_request.referral_id,
@@ -455,5 +469,22 @@ def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
             mri_request_id=report.mri_request_id,
             actor=actor,
         )
+        Notification.objects.filter(
+            recipient=actor,
+            work_item__kind=WorkItemKind.CRITICAL_RESULT_ACK,
+            work_item__mri_request_id=report.mri_request_id,
+            acknowledged_at__isnull=True,
+        ).update(acknowledged_at=now)
         audit.record(actor, AuditLog.Action.UPDATE, report, {"acknowledged": True})
     return report
+
+
+def acknowledge_result_of_item(work_item, actor) -> None:
+    """Reading an alert (or a reminder or escalation) about a critical-result acknowledgement step
+    acknowledges that result, when the reader may (registered with `carepath.inbox`)."""
+    if not access.can_acknowledge_results(actor) or work_item.mri_request_id is None:
+        return
+    reports = NeuroradiologyReport.objects.filter(mri_request_id=work_item.mri_request_id)
+    report_id = reports.values_list("pk", flat=True).first()
+    if report_id is not None:
+        report_acknowledge(report_id=report_id, actor=actor)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from carepath import access, audit, case_clock, compiled, notifications, workitems, writes
 from carepath import transitions as tx
-from carepath.errors import Forbidden, InvalidData, Unprocessable
+from carepath.errors import Blocked, Forbidden, InvalidData, Unprocessable
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
 from carepath.roles import Role, has_role
 from imaging import services as imaging
@@ -423,6 +423,17 @@ def referral_record_consult(*, referral_id: int, actor, recommendation: str, not
 
 
 # --- closing the loop ----------------------------------------------------------------------------
+def _require_results_acknowledged(referral: Referral, *, doing: str) -> None:
+    """A case with a critical or urgent MRI result nobody has acknowledged may be neither concluded
+    nor closed (docs/decisions.md, "An unacknowledged critical result blocks the end of the case"):
+    the acknowledgement is the record that a neurologist has acted on it."""
+    if imaging.unacknowledged_alert_reports(referral_id=referral.pk):
+        raise Blocked(
+            f"This case has a critical or urgent MRI result that nobody has acknowledged yet. "
+            f"A neurologist must acknowledge it (the red banner at the top of the case) before the case can be {doing}."
+        )
+
+
 @writes.atomic
 def referral_conclude(
     *,
@@ -437,6 +448,7 @@ def referral_conclude(
 ):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "conclude", actor=actor, version=expected_version)
+    _require_results_acknowledged(referral, doing="concluded")
     if referral.state == S.ASSESSED and not imaging_waived_reason.strip():
         raise InvalidData({"imaging_waived_reason": "To conclude without an MRI, say why imaging is not needed."})
     now = timezone.now()
@@ -475,6 +487,7 @@ def referral_conclude(
 def referral_acknowledge(*, referral_id: int, actor, note: str = "", expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "acknowledge", actor=actor, version=expected_version)
+    _require_results_acknowledged(referral, doing="closed")
     now = timezone.now()
     Outcome.objects.filter(referral=referral).update(acknowledged_by=actor, acknowledged_at=now)
     referral.closed_at = now
@@ -486,6 +499,7 @@ def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None,
     """System: the referrer did not acknowledge within the window; the loop closes, flagged."""
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "auto_close", actor=actor, version=expected_version)
+    _require_results_acknowledged(referral, doing="closed")
     now = now or timezone.now()
     if now < referral.concluded_at + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS):
         raise InvalidData("The referrer still has time to acknowledge the outcome.")

@@ -1,7 +1,7 @@
 """Token, worklist and notification endpoints: the parts of the API that belong to no single app."""
 
 from django.contrib.auth import authenticate
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -363,7 +363,8 @@ class NotificationFilter(filters.FilterSet):
 
 
 class NotificationViewSet(AuditedListMixin, viewsets.GenericViewSet):
-    """Your notifications, newest first; acknowledging a critical-result alert also acknowledges the report."""
+    """Your notifications, newest first; acknowledging a critical-result alert also acknowledges the
+    report (one service with the web's "Mark as read": `carepath.inbox`)."""
 
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
@@ -380,23 +381,5 @@ class NotificationViewSet(AuditedListMixin, viewsets.GenericViewSet):
     @idempotent
     def acknowledge(self, request, pk=None):
         notification = self.get_object()
-        with transaction.atomic():
-            notification_acknowledge(notification_id=notification.pk, actor=request.user)
-            _acknowledge_critical_result(notification, request.user)
+        notification_acknowledge(notification_id=notification.pk, actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=notification.pk)).data)
-
-
-def _acknowledge_critical_result(notification: Notification, actor) -> None:
-    """A critical or urgent MRI result is acknowledged by reading its alert (docs/design.md §3 report
-    category): the escalation stops and the report records who acknowledged it."""
-    item = notification.work_item
-    if item is None or item.kind != WorkItemKind.CRITICAL_RESULT_ACK or item.mri_request_id is None:
-        return
-    from imaging import services as imaging  # carepath imports the apps only at call time
-    from imaging.models import NeuroradiologyReport
-
-    report_id = (
-        NeuroradiologyReport.objects.filter(mri_request_id=item.mri_request_id).values_list("pk", flat=True).first()
-    )
-    if report_id is not None:
-        imaging.report_acknowledge(report_id=report_id, actor=actor)
