@@ -9,6 +9,7 @@ ALL = None
 NAVIGATION = (
     ("my_work", "My work", ALL),
     ("referral_new", "New referral", {Role.PEDIATRICIAN, Role.ADMIN}),
+    ("my_referrals", "My referrals", {Role.PEDIATRICIAN, Role.ADMIN}),
     ("mri_board", "MRI board", {Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST, Role.ADMIN}),
     ("reading_queue", "Reading queue", {Role.NEURORADIOLOGIST, Role.ADMIN}),
     ("dashboard", "Dashboard", {Role.NEUROLOGIST, Role.IMAGING_COORDINATOR, Role.ADMIN}),

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from imaging import views as imaging_views
 from referrals import views as referral_views
+from referrals.mine import my_referrals
 
 from . import signin, views
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/acknowledge/", views.notification_acknowledge, name="notification_acknowledge"),
     path("referrals/new/", referral_views.referral_new, name="referral_new"),
+    path("referrals/mine/", my_referrals, name="my_referrals"),
     path("cases/<int:pk>/", referral_views.case, name="case"),
     path("dashboard/", referral_views.dashboard_view, name="dashboard"),
     path("mri/board/", imaging_views.mri_board, name="mri_board"),

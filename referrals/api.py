@@ -94,6 +94,11 @@ class ReferralFilter(filters.FilterSet):
     submitted_after = UTCDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
     submitted_before = UTCDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
     updated_after = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    referred_by = filters.ChoiceFilter(
+        choices=[("me", "me")],
+        method="filter_referred_by",
+        label="`me`: only the referrals you sent (as their referrer, or as the EHR client that sent them).",
+    )
 
     class Meta:
         model = Referral
@@ -102,6 +107,10 @@ class ReferralFilter(filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         exists = selectors.open_items_due_before(timezone.now())
         return queryset.filter(exists if value else ~exists)
+
+    def filter_referred_by(self, queryset, name, value):
+        # a method filter: it reads the user, so it is applied by the ORM, never frozen into a shared plan
+        return queryset.filter(selectors.sent_by_q(self.request.user))
 
     def filter_assigned_to_me(self, queryset, name, value):
         mine = WorkItem.objects.filter(status=WorkItemStatus.OPEN, assigned_to=self.request.user).values("referral_id")

@@ -1,6 +1,6 @@
 """Read queries for referrals and patients, with access rules applied (carepath/access.py)."""
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from carepath import access
 from carepath.models import WorkItem, WorkItemStatus
@@ -10,6 +10,12 @@ from .models import Patient, Referral
 
 def open_items_due_before(when) -> Exists:
     return Exists(WorkItem.objects.filter(referral=OuterRef("pk"), status=WorkItemStatus.OPEN, due_at__lt=when))
+
+
+def sent_by_q(user) -> Q:
+    """Referrals `user` sent: as their referrer, or as the EHR client that sent them (My referrals
+    and the API's `referred_by=me`). Anyone else, a neurologist say, sent none."""
+    return Q(referred_by=user) | Q(created_by=user)
 
 
 def referrals_visible_to(user) -> QuerySet[Referral]:

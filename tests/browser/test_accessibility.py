@@ -50,7 +50,14 @@ def cases(pathway):
 def pages_for(role, cases, mri) -> list[str]:
     case = f"/cases/{cases['consult'].pk}/"
     return {
-        "pediatrician": ["/work/", "/referrals/new/", "/referrals/new/?mrn=NEW0001", case, "/notifications/"],
+        "pediatrician": [
+            "/work/",
+            "/referrals/new/",
+            "/referrals/new/?mrn=NEW0001",
+            case,
+            "/notifications/",
+            "/referrals/mine/",
+        ],
         "neurologist": [
             "/work/",
             f"/cases/{cases['submitted'].pk}/",
