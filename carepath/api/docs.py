@@ -5,7 +5,7 @@ a web session), since the schema maps every operation an attacker could try (doc
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 
@@ -19,8 +19,10 @@ class SchemaView(SpectacularAPIView):
     permission_classes = [DocsAccess]  # anonymous: 401 problem+json with the bearer challenge
 
 
-class DocsView(SpectacularSwaggerView):
-    """The page fetches the schema with the browser's session cookie."""
+class DocsView(SpectacularSwaggerSplitView):
+    """The page fetches the schema with the browser's session cookie. The split view: Swagger UI's
+    start-up script is a request of its own (`?script`), not inline, under our Content-Security-Policy
+    (docs/security.md, "Browser-side controls")."""
 
     permission_classes = [DocsAccess]
 
