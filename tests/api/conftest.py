@@ -22,8 +22,14 @@ def api():
 
 @pytest.fixture(autouse=True)
 def _plain_http(settings):
-    """Tests run with production settings (DEBUG off); the test client speaks plain HTTP."""
+    """Tests run with production settings (DEBUG off); the test client speaks plain HTTP and pages
+    (the browsable API, the docs) link source static files (production's manifest is built by
+    collectstatic)."""
     settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True)

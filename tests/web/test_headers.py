@@ -50,11 +50,8 @@ def test_pages_and_api_answers_with_a_childs_data_are_never_stored(signed_in, pe
     assert "unsafe" not in answer["Content-Security-Policy"]
 
 
-def test_the_api_docs_serve_swagger_ui_from_our_own_static_files(client, settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def test_the_api_docs_serve_swagger_ui_from_our_own_static_files(signed_in, pediatrician):
+    client = signed_in(pediatrician)
     page = client.get("/api/docs/")
     html = page.content.decode()
 
