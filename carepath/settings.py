@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "carepath.idle.IdleTimeoutMiddleware",
     "carepath.middleware.AuditChannelMiddleware",
     "carepath.middleware.ReleaseResponseDataMiddleware",
 ]
@@ -170,7 +171,9 @@ STORAGES = {
 
 # --- Security (production values unless DEBUG) -------------------------------------------------
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: the session lives 30 minutes past the last request
+# Idle timeout: signed out 30 minutes after the last request a person made; background refreshes
+# do not count (carepath/idle.py), so the session is saved by activity, not by every request.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -13,12 +13,25 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def credential_of(user) -> str:
+    """A digest of the user's password hash: stored on each token when it is issued and compared on
+    every request, so a password changed by any path (the admin, `set_password` in a service or a
+    command, even a bulk UPDATE that sends no signal) ends every token issued before it. A plain
+    SHA-256 is enough: whoever can read it can read the password hash beside it."""
+    return hashlib.sha256(user.password.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class ApiToken(models.Model):
     """A bearer token: only its digest is stored; it expires and can be revoked by its owner or an admin."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="The token's first characters, to recognise it in lists.")
+    credential = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Digest of the user's password hash at issue; a new password ends the token.",
+    )
     name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

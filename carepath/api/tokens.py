@@ -19,7 +19,7 @@ from carepath.errors import Forbidden
 from carepath.models import AuditLog
 from carepath.roles import Role, is_admin
 
-from .models import ApiToken, token_digest
+from .models import ApiToken, credential_of, token_digest
 
 TOKEN_PREFIX = "cp_"
 # Writing last_used_at on every request would turn every read into a write; once a minute is plenty.
@@ -39,6 +39,7 @@ def token_issue(*, user, name: str = "") -> tuple[ApiToken, str]:
         user=user,
         digest=token_digest(raw),
         prefix=raw[:10],
+        credential=credential_of(user),
         name=name[:100],
         created_at=now,
         expires_at=now + token_ttl(),
@@ -57,6 +58,18 @@ def token_revoke(*, token_id: int, actor) -> ApiToken:
         token.save(update_fields=["revoked_at", "revoked_by"])
         audit.record(actor, AuditLog.Action.UPDATE, token, {"revoked": True})
     return token
+
+
+def revoke_on_credential_change(sender, instance, update_fields=None, **kwargs) -> None:
+    """Receiver of a user's save: a deactivated user's tokens, and tokens issued before the user's
+    current password, are marked revoked at once (the request check above already refuses them;
+    this makes it permanent, so reactivating the user revives nothing, and visible in token lists)."""
+    if update_fields is not None and not {"password", "is_active"} & set(update_fields):
+        return  # e.g. last_login at each sign-in
+    live = ApiToken.objects.filter(user_id=instance.pk, revoked_at__isnull=True)
+    if instance.is_active:
+        live = live.exclude(credential=credential_of(instance))
+    live.update(revoked_at=timezone.now())
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -83,7 +96,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
                 RECENT.put(digest, row)
         token = None if row is None else _token_from_row(row)
         now = timezone.now()
-        if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        if (
+            token is None
+            or token.revoked_at is not None
+            or token.expires_at <= now
+            or not token.user.is_active
+            or token.credential != credential_of(token.user)  # the password changed since it was issued
+        ):
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         audit.set_token(token.pk)  # every audit row of this request names the token
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
