@@ -9,6 +9,10 @@ a QueryDict.
 `run_action` is the one path from a posted form to a transition service: preflight with
 `Machine.check` (role, version, state), validate, call the service, and turn every DomainError into
 something a page can show beside the fields or above the form.
+
+Labels and help text come from `carepath.wording` (a clinician's words, not field names); a form
+with errors carries an error summary (`ActionForm.summary`, drawn by includes/error_summary.html)
+whose links go to each field's input (`FieldSpec.anchor`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 from django.http import Http404, QueryDict
 from rest_framework import serializers
 
-from . import ownership
+from . import ownership, wording
 from .errors import DomainError, Forbidden, InvalidData, StaleVersion, StepTaken, TransitionNotAllowed
 from .workflow import Machine, Transition
 
@@ -44,6 +48,49 @@ class FieldSpec:
     @property
     def id(self) -> str:
         return "f-" + self.name.replace(".", "-").replace("_", "-")
+
+    @property
+    def anchor(self) -> str:
+        """The id of the element an error summary links to: the input itself, or a group's first one."""
+        if self.widget == "group":
+            return self.children[0].anchor if self.children else self.id
+        if self.widget == "tristate":
+            return f"{self.id}-yes"
+        if self.widget in ("radios", "checkboxes"):
+            return f"{self.id}-1"
+        return self.id
+
+
+@dataclass
+class SummaryItem:
+    """One line of an error summary: "Label: message", linking to `anchor` (empty: no field to link)."""
+
+    label: str
+    message: str
+    anchor: str = ""
+
+
+def django_form_items(form, *, label_prefix: str = "", anchor: str = "") -> list[SummaryItem]:
+    """A Django form's errors as summary lines: each field's to its input, the form's own to `anchor`."""
+    if form is None or not form.is_bound:
+        return []
+    items = []
+    for name, messages in form.errors.items():
+        if name == "__all__":
+            items += [SummaryItem(label_prefix.rstrip(": "), m, anchor) for m in messages]
+        else:
+            bound = form[name]
+            items += [SummaryItem(label_prefix + str(bound.label), m, bound.id_for_label) for m in messages]
+    return items
+
+
+def summary_items(specs: list[FieldSpec], prefix: str = "") -> list[SummaryItem]:
+    """Every field error of a form, in the form's order, each linking to its field (ids get `prefix`)."""
+    items: list[SummaryItem] = []
+    for spec in specs:
+        items += [SummaryItem(spec.label, message, prefix + spec.anchor) for message in spec.errors]
+        items += summary_items(spec.children, prefix)
+    return items
 
 
 def _widget(f: serializers.Field) -> str:
@@ -92,10 +139,10 @@ def _spec(name: str, f: serializers.Field, data: QueryDict | None, initial: dict
     widget = _widget(f)
     spec = FieldSpec(
         name=name,
-        label=str(f.label or name),
+        label=wording.label_for(name, f),
         widget=widget,
         required=bool(f.required),
-        help_text=str(f.help_text or ""),
+        help_text=wording.help_for(name, f),
         choices=_choices(f),
         attrs=_attrs(f),
         errors=errors.get(name, []),
@@ -130,7 +177,10 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int) and prefix:  # a list's item ("muscles" → {0: [...]}): the list's field
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             for k, v in flatten_errors(value, name).items():
                 flat.setdefault(k, []).extend(v)
     elif isinstance(detail, list | tuple):
@@ -176,6 +226,15 @@ class ActionForm:
     @property
     def name(self) -> str:
         return self.transition.name
+
+    @property
+    def description(self) -> str:
+        return wording.description_for(self.transition)
+
+    @property
+    def summary(self) -> list[SummaryItem]:
+        """The error summary: field errors linked to their inputs, then those with no field."""
+        return summary_items(self.fields, f"{self.dom_id}-") + [SummaryItem("", m) for m in self.errors]
 
     @property
     def dom_id(self) -> str:
@@ -277,10 +336,34 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
     return Outcome(ok=True, result=result)
 
 
+def without_blanks(serializer_class, post: QueryDict) -> QueryDict:
+    """The posted data without the empty values that mean "not given".
+
+    An empty select ("Choose…", "(default)"), date, time or number input posts "": as a value it
+    is no answer at all (DRF said `"" is not a valid choice` or "Datetime has wrong format");
+    absent, an optional field takes its default and a required one says it is required. Text
+    keeps its "" (DRF reads it as blank), and so does a field that accepts null ("Not tested").
+    """
+    data = post.copy()
+
+    def walk(fields, prefix):
+        for name, f in fields.items():
+            dotted = prefix + name
+            if isinstance(f, serializers.Serializer):
+                walk(f.fields, dotted + ".")
+            elif isinstance(f, serializers.CharField) or f.allow_null or getattr(f, "allow_blank", False):
+                continue
+            elif data.get(dotted, None) == "":
+                data.pop(dotted)
+
+    walk(serializer_class().fields, "")
+    return data
+
+
 def _validated(transition: Transition, post: QueryDict) -> dict:
     if transition.input_serializer is None:
         return {}
-    serializer = transition.input_serializer(data=post)
+    serializer = transition.input_serializer(data=without_blanks(transition.input_serializer, post))
     if not serializer.is_valid():
         raise InvalidData(serializer.errors)
     return dict(serializer.validated_data)

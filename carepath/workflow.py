@@ -97,9 +97,9 @@ class Machine:
         if not self.may_perform(transition, obj, actor):
             raise Forbidden(f"Your role may not {transition.label.lower()} on this case.")
         if version is not None and int(version) != obj.version:
+            # no version numbers in the words: they mean nothing to a clinician (the API's ETag has it)
             raise StaleVersion(
-                f"This case is now at version {obj.version}, not {version}: someone else changed it. "
-                "Reload it and try again."
+                "Someone else changed this case after you opened it: check it as it is now and try again."
             )
         if obj.state not in transition.sources:
             raise TransitionNotAllowed(

@@ -78,10 +78,15 @@ def referral_new(request: HttpRequest) -> HttpResponse:
 def _render_new(request, *, find, patient, patient_form, guardians, data=None, errors=None, status=200):
     errors = errors or {}
     fields = _referral_fields(data, errors)
+    other_errors = webforms.unclaimed_errors(
+        {k: v for k, v in errors.items() if k not in ("muscles", "patient")}, list(fields.values())
+    )
+    summary = _new_referral_summary(patient_form, guardians, fields, errors, other_errors)
     return render(
         request,
         "referrals/new_referral.html",
         {
+            "summary": summary,
             "find": find,
             "patient": patient,
             "patient_form": patient_form,
@@ -93,18 +98,34 @@ def _render_new(request, *, find, patient, patient_form, guardians, data=None, e
             "other_muscles": data.getlist("muscles") if data is not None else [],
             "muscle_errors": errors.get("muscles", []),
             "patient_errors": errors.get("patient", []),
-            "other_errors": webforms.unclaimed_errors(
-                {k: v for k, v in errors.items() if k not in ("muscles", "patient")}, list(fields.values())
-            ),
+            "other_errors": other_errors,
             "red_flag_choices": RedFlag.choices,
         },
         status=status,
     )
 
 
+def _new_referral_summary(patient_form, guardians, fields, errors, other_errors) -> list[webforms.SummaryItem]:
+    """Every error of the new-referral page in page order, each linking to its field."""
+    items = webforms.django_form_items(patient_form)
+    if guardians is not None and guardians.is_bound:
+        for i, form in enumerate(guardians.forms):
+            items += webforms.django_form_items(form, label_prefix=f"Parent or carer {i + 1}: ", anchor=f"guardian-{i}")
+        items += [webforms.SummaryItem("Parents or carers", m, "guardians") for m in guardians.non_form_errors()]
+    items += [webforms.SummaryItem("Child", m) for m in errors.get("patient", [])]
+    for spec in fields.values():
+        if spec.name == "muscles":  # drawn by hand: the first muscle's select, then the others
+            items += [
+                webforms.SummaryItem("Where did it start?", m, "f-first-muscle") for m in errors.get("muscles", [])
+            ]
+        else:
+            items += webforms.summary_items([spec])
+    return items + [webforms.SummaryItem("", m) for m in other_errors]
+
+
 def _referral_create(request: HttpRequest) -> HttpResponse:
     post = request.POST
-    data = post.copy()
+    data = webforms.without_blanks(ReferralDetailsInput, post)
     data.setlist("muscles", muscles_from_post(post))
     patient = None
     patient_form = guardians = None

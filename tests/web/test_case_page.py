@@ -118,7 +118,7 @@ def test_a_stale_form_says_someone_else_acted_and_shows_the_new_state(signed_in,
 
     html = response.content.decode()
     assert response.status_code == 409
-    assert "Nothing was changed" in html and "someone else changed it" in html
+    assert "Nothing was changed" in html and "Someone else changed this case" in html
     assert 'value="record_assessment"' in html  # the actions of the new state
 
 

@@ -1,0 +1,295 @@
+"""Every form's labels and errors in a clinician's words, with an error summary linking to each field.
+
+Each web form (every transition a person takes, and the new referral) is posted empty, with empty
+values and with junk; the page must say what is wrong in plain words (no `"" is not a valid
+choice`, "null", "Nvc", version numbers or field names) and open with an error summary whose links
+reach the fields. The API's problem+json `errors`: tests/api/test_plain_words.py.
+"""
+
+import html as htmllib
+import re
+
+import pytest
+from django.urls import reverse
+
+from carepath import webforms
+from carepath.roles import Role
+from imaging.machine import MRI_MACHINE
+from referrals.inputs import ReferralDetailsInput
+from referrals.machine import REFERRAL_MACHINE
+
+FORBIDDEN = [
+    "is not a valid choice",
+    '""',
+    "“”",
+    "null",
+    "Nvc",
+    "Mri ",
+    "version",
+    "non_field_errors",
+    "wrong format",
+    "valid boolean",
+    "valid integer",
+    "Ensure this",
+    "elements",
+    "Expected a",
+    "Not a valid",
+    "True",
+    "False",
+]
+RAW_NAME = re.compile(r"\b[a-z]+_[a-z_]+\b")  # a field or code name such as symptom_onset
+
+
+def visible_text(markup: str) -> str:
+    markup = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S)
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", markup))
+
+
+def assert_plain(text: str, where: str) -> None:
+    for phrase in FORBIDDEN:
+        assert phrase not in text, f"{where}: {phrase!r} in {text[:2000]!r}"
+
+
+def summary_links(markup: str) -> list[str]:
+    block = re.search(r'<div class="error-summary" role="alert".*?</div>', markup, flags=re.S)
+    assert block, "no error summary"
+    assert re.search(r'<h\d class="error-summary-title" id="[^"]+" tabindex="-1"', block.group(0))
+    return re.findall(r'href="#([^"]+)"', block.group(0))
+
+
+def assert_links_reach_fields(markup: str) -> None:
+    links = summary_links(markup)
+    assert links, "the summary links to no field"
+    for anchor in links:
+        assert f'id="{anchor}"' in markup, f"summary link #{anchor} has no target"
+
+
+# --- every transition's form ---------------------------------------------------------------------
+def _returned(p):
+    from referrals import services
+
+    r = p.submitted()
+    return services.referral_return_to_referrer(referral_id=r.pk, actor=p.neuro, reason="Which side?")
+
+
+def _needs_rebooking(p):
+    from imaging import services
+
+    r = p.scheduled()
+    services.mri_record_scan_failed(mri_request_id=p.mri(r).pk, actor=p.coord, outcome="motion_limited", reason="x")
+    return r
+
+
+BUILD = {
+    "submitted": lambda p: p.submitted(),
+    "returned": _returned,
+    "triaged": lambda p: p.triaged(),
+    "assessed": lambda p: p.assessed(),
+    "results_review": lambda p: p.results_review(),
+    "neurosurgery": lambda p: p.neurosurgery(),
+    "concluded": lambda p: p.concluded(),
+    "requested": lambda p: p.imaging(),
+    "protocoled": lambda p: p.protocoled(),
+    "scheduled": lambda p: p.scheduled(),
+    "performed": lambda p: p.performed(),
+    "reported": lambda p: p.results_review(),
+    "needs_rebooking": _needs_rebooking,
+}
+PERSONA = {
+    Role.NEUROLOGIST: "neuro",
+    Role.NEURORADIOLOGIST: "rad",
+    Role.IMAGING_COORDINATOR: "coord",
+    Role.NEUROSURGEON: "surg",
+    Role.PEDIATRICIAN: "ped",
+}
+
+
+def _forms():
+    """(machine key, transition) for every form a person fills in (a required field to leave out)."""
+    for key, machine in (("referral", REFERRAL_MACHINE), ("mri", MRI_MACHINE)):
+        for t in machine.transitions:
+            if t.is_system or t.input_serializer is None:
+                continue
+            if any(f.required for f in t.input_serializer().fields.values()):
+                yield pytest.param(key, t, id=f"{key}-{t.name}")
+
+
+def _persona(p, t):
+    for role in (*sorted(t.roles), *sorted(t.relation_roles)):
+        if role in PERSONA:
+            return getattr(p, PERSONA[role])
+    raise AssertionError(f"no persona for {t.name}")
+
+
+def _open_form(p, key, t):
+    """Build a case where `t` is allowed; return (url to post to, object, user)."""
+    state = next(str(s) for s in t.sources if str(s) in BUILD)
+    referral = BUILD[state](p)
+    user = _persona(p, t)
+    if key == "referral":
+        return reverse("case", args=[referral.pk]), referral, user
+    mri = p.mri(referral)
+    if user == p.rad:
+        return reverse("reading", args=[mri.pk]), mri, user
+    if user == p.coord:
+        return reverse("mri_board"), mri, user
+    return reverse("case", args=[referral.pk]), mri, user
+
+
+def _leaves(serializer_class) -> list[webforms.FieldSpec]:
+    leaves = []
+
+    def walk(specs):
+        for s in specs:
+            if s.children:
+                walk(s.children)
+            else:
+                leaves.append(s)
+
+    walk(webforms.fields_for(serializer_class))
+    return leaves
+
+
+def _names(serializer_class) -> list[str]:
+    return [s.name for s in _leaves(serializer_class)]
+
+
+def _junk(spec) -> str:
+    """Text is left empty (any text is valid); every other input gets a value it cannot take."""
+    return "" if spec.widget in ("text", "textarea") else "zz!"
+
+
+POSTS = {
+    "nothing": lambda specs: {},
+    "blanks": lambda specs: {s.name: "" for s in specs},
+    "junk": lambda specs: {s.name: _junk(s) for s in specs},
+}
+
+
+@pytest.mark.parametrize("post_kind", POSTS)
+@pytest.mark.parametrize(("key", "t"), list(_forms()))
+def test_every_form_says_what_is_wrong_in_plain_words_with_a_linked_summary(signed_in, pathway, key, t, post_kind):
+    url, obj, user = _open_form(pathway, key, t)
+    post = {"machine": key, "object": obj.pk, "transition": t.name, "version": obj.version}
+    post.update(POSTS[post_kind](_leaves(t.input_serializer)))
+
+    response = signed_in(user).post(url, post)
+
+    markup = response.content.decode()
+    assert response.status_code == 400, markup[:3000]
+    dom_name = t.name.replace("_", "-")
+    form = re.search(rf'<details class="action[^"]*" id="action-[^"]*-{dom_name}"[^>]*open>.*?</details>', markup, re.S)
+    assert form, "the failed form is not open on the page"
+    assert_plain(visible_text(markup), f"{t.name} page")
+    assert not RAW_NAME.search(visible_text(form.group(0)).replace("zz!", "")), RAW_NAME.search(
+        visible_text(form.group(0))
+    )
+    assert_links_reach_fields(form.group(0))
+
+
+@pytest.mark.parametrize(("key", "t"), list(_forms()))
+def test_every_label_and_help_text_is_in_words_not_field_names(key, t):
+    def walk(specs):
+        for s in specs:
+            assert not RAW_NAME.search(s.label) and not RAW_NAME.search(s.help_text), (s.name, s.label, s.help_text)
+            assert_plain(f"{s.label} {s.help_text} " + " ".join(label for _v, label in s.choices), s.name)
+            assert s.label[0].isupper(), s.label
+            walk(s.children)
+
+    walk(webforms.fields_for(t.input_serializer))
+
+
+def test_an_optional_select_left_at_its_default_is_not_an_error(signed_in, pathway):
+    """The schedule form's "(default)" sedation posts "": it means the default, not a bad choice."""
+    referral = pathway.protocoled()
+    mri = pathway.mri(referral)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = (timezone.localtime() + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    response = signed_in(pathway.coord).post(
+        reverse("mri_board"),
+        {
+            "machine": "mri",
+            "object": mri.pk,
+            "transition": "schedule",
+            "version": mri.version,
+            "scheduled_start": start,
+            "location": "Scanner 1",
+            "sedation": "",
+            "guardian": "",
+        },
+    )
+
+    assert response.status_code == 302
+    mri.refresh_from_db()
+    assert mri.state == "scheduled"
+
+
+def test_a_stale_form_shows_no_version_numbers(signed_in, neurologist, referral):
+    from referrals import services
+
+    stale = referral.version
+    services.referral_triage(referral_id=referral.pk, actor=neurologist, priority="routine")
+    markup = (
+        signed_in(neurologist)
+        .post(
+            reverse("case", args=[referral.pk]),
+            {"machine": "referral", "transition": "decline", "version": stale, "reason": "x", "advice": "y"},
+        )
+        .content.decode()
+    )
+
+    assert "Someone else changed this case" in markup
+    assert_plain(visible_text(markup), "stale case page")
+
+
+# --- new referral --------------------------------------------------------------------------------
+NEW_PATIENT = {
+    "mrn": "NEW123",
+    "guardian-TOTAL_FORMS": "2",
+    "guardian-INITIAL_FORMS": "0",
+    "guardian-MIN_NUM_FORMS": "0",
+    "guardian-MAX_NUM_FORMS": "2",
+}
+
+
+@pytest.mark.parametrize("post_kind", POSTS)
+def test_the_new_referral_form_says_what_is_wrong_with_a_linked_summary(signed_in, pediatrician, post_kind):
+    specs = [s for s in _leaves(ReferralDetailsInput) if s.name != "muscles"]
+    extra = ["first_muscle", "given_name", "family_name", "birth_date", "sex", "guardian-0-name", "guardian-0-email"]
+    junk = {"given_name": "", "family_name": ""}  # any name is valid: leave them out
+    post = {
+        **NEW_PATIENT,
+        **POSTS[post_kind](specs),
+        **{n: junk.get(n, "zz!") if post_kind == "junk" else "" for n in extra},
+    }
+    if post_kind == "nothing":
+        post = dict(NEW_PATIENT)
+
+    response = signed_in(pediatrician).post(reverse("referral_new"), post)
+
+    markup = response.content.decode()
+    assert response.status_code == 400
+    assert_plain(visible_text(markup), "new referral")
+    assert_links_reach_fields(markup)
+    links = summary_links(markup)
+    assert "f-first-muscle" in links and "f-reason" in links and "id_given_name" in links, links
+
+
+def test_a_guardian_row_error_links_to_that_row(signed_in, pediatrician):
+    post = {
+        **NEW_PATIENT,
+        "given_name": "Robin",
+        "family_name": "Hale",
+        "birth_date": "2018-04-02",
+        "sex": "male",
+        "guardian-0-name": "Jo Hale",
+        "guardian-0-relationship": "father",
+    }
+    markup = signed_in(pediatrician).post(reverse("referral_new"), post).content.decode()
+
+    assert "Parent or carer 1: Give a phone number or an e-mail address" in visible_text(markup)
+    assert "guardian-0" in summary_links(markup)
+    assert_links_reach_fields(markup)
