@@ -50,7 +50,7 @@ def mri_request_q(user, prefix: str = "") -> Q:
 
 def patient_q(user, prefix: str = "") -> Q:
     """A patient is visible with any visible referral, or to pediatricians and EHR clients who
-    registered the patient (before the first referral exists)."""
+    registered the patient (before the first referral exists), first or again (a shared record)."""
     roles = user_roles(user)
     if Role.ADMIN in roles or Role.NEUROLOGIST in roles:
         return Q()
@@ -58,8 +58,17 @@ def patient_q(user, prefix: str = "") -> Q:
         return _NOTHING
     q = Q(**{f"{prefix}pk__in": _visible_patient_ids(user)})
     if roles & {Role.PEDIATRICIAN, Role.EHR_CLIENT}:
-        q |= Q(**{f"{prefix}created_by": user})
+        q |= Q(**{f"{prefix}created_by": user}) | Q(**{f"{prefix}pk__in": _shared_patient_ids(user)})
     return q
+
+
+def _shared_patient_ids(user):
+    """Children someone else registered first, whom this clinician registered again with the same
+    MRN, family name and date of birth (referrals/patients.py): the record is shared, the other
+    clinicians' referrals are not (`referral_q`)."""
+    from django.apps import apps
+
+    return apps.get_model("referrals", "PatientShare").objects.filter(clinician=user).values("patient_id")
 
 
 def _visible_patient_ids(user):

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from carepath import audit, webforms
 from carepath.errors import Forbidden, InvalidData
+from carepath.identity import mrn_key
 from carepath.models import Machine, WorkItemStatus
 from carepath.roles import Role, has_role
 
@@ -73,10 +74,10 @@ def _initial(mri: MRIRequest, today) -> dict:
 
 def _board_columns(request: HttpRequest, failed: webforms.Outcome | None = None) -> dict:
     user = request.user
-    mrn = request.GET.get("mrn", "").strip()[:32]
+    mrn = request.GET.get("mrn", "").strip()[:64]
     visible = selectors.mri_requests_visible_to(user).filter(state__in=OPEN_MRI_STATES)
-    if mrn:
-        visible = visible.filter(referral__patient__mrn__iexact=mrn)
+    if mrn:  # compared normalised, as every MRN look-up (carepath/identity.py)
+        visible = visible.filter(referral__patient__mrn_key=mrn_key(mrn))
     now, today = timezone.now(), timezone.localdate()
     by_state = _board_cards(visible)
     totals = dict(visible.order_by().values_list("state").annotate(n=Count("id")))

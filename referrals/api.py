@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from carepath import audit
+from carepath import audit, identity
 from carepath.api.common import (
     IDEMPOTENCY_KEY,
     IF_MATCH,
@@ -52,11 +52,14 @@ ID = r"[0-9]{1,18}"
 
 
 class PatientFilter(filters.FilterSet):
-    mrn = filters.CharFilter(field_name="mrn", max_length=32)
+    mrn = filters.CharFilter(method="filter_mrn", max_length=64, label="MRN (compared normalised: case, spaces).")
 
     class Meta:
         model = Patient
         fields = ["mrn"]
+
+    def filter_mrn(self, queryset, name, value):
+        return queryset.filter(mrn_key=identity.mrn_key(value))
 
 
 class PatientViewSet(AuditedListMixin, AuditedRetrieveMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -70,14 +73,18 @@ class PatientViewSet(AuditedListMixin, AuditedRetrieveMixin, mixins.CreateModelM
     def get_queryset(self):
         return selectors.patients_visible_to(self.request.user)
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY], responses={201: PatientSerializer})
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], responses={201: PatientSerializer, 200: PatientSerializer})
     @idempotent
     def create(self, request, *args, **kwargs):
+        """201: registered. 200: the child was registered already (same MRN, family name and date of
+        birth) and the record is now shared with you. 409: a patient with the same name and birth
+        date exists under another MRN (send `confirm_new_patient: true` if this is another child)."""
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         patient = services.patient_create(actor=request.user, **given.validated_data)
+        shared = patient.shared
         patient = self.get_queryset().get(pk=patient.pk)
-        response = Response(self.get_serializer(patient).data, status=201)
+        response = Response(self.get_serializer(patient).data, status=200 if shared else 201)
         response["Location"] = link("api-patient-detail", patient.pk)
         return response
 

@@ -6,9 +6,11 @@ Fields only; every change of state goes through `referrals.services` (docs/archi
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from carepath import identity
 from carepath.models import case_reference, initials
 
 from .choices import (
@@ -30,7 +32,12 @@ OPEN_STATES = tuple(
 
 
 class Patient(models.Model):
-    mrn = models.CharField("MRN", max_length=32, unique=True, help_text="Medical record number")
+    mrn = models.CharField("MRN", max_length=32, help_text="Medical record number")
+    # what is compared (carepath/identity.py): written by `save` from the MRN and the name
+    mrn_key = models.CharField(
+        "MRN, normalised", max_length=64, unique=True, editable=False, help_text="NFKC, trimmed, case-folded."
+    )
+    name_key = models.CharField("name, normalised", max_length=210, editable=False, default="")
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField()
@@ -43,9 +50,32 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name"]
+        indexes = [
+            # a near-duplicate (same name and birth date, another MRN) is looked for on every registration
+            models.Index(fields=["birth_date", "name_key"], name="patient_birth_name"),
+            # staff search by name: a prefix of "family given" (LIKE 'morgan al%' on PostgreSQL)
+            models.Index(fields=["name_key"], opclasses=["varchar_pattern_ops"], name="patient_name_prefix"),
+        ]
 
     def __str__(self):
         return f"{self.family_name.upper()}, {self.given_name} ({self.mrn})"
+
+    def save(self, *args, **kwargs):
+        """Every write path (services, admin, fixtures) stores the MRN cleaned and its keys with it."""
+        self.mrn = identity.clean_mrn(self.mrn)
+        self.mrn_key = identity.mrn_key(self.mrn)
+        self.name_key = identity.name_key(self.given_name, self.family_name)
+        fields = kwargs.get("update_fields")
+        if fields is not None:
+            kwargs["update_fields"] = {*fields, "mrn", "mrn_key", "name_key"}
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        """The admin's form: an MRN taken by another child (once normalised) is a field error, not a
+        database error."""
+        key = identity.mrn_key(self.mrn)
+        if Patient.objects.filter(mrn_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"mrn": "Another patient is registered with this MRN."})
 
     @property
     def audit_patient_id(self) -> int:
@@ -58,6 +88,26 @@ class Patient(models.Model):
     def age_in_months(self, on: date) -> int:
         months = (on.year - self.birth_date.year) * 12 + on.month - self.birth_date.month
         return months - (1 if on.day < self.birth_date.day else 0)
+
+
+class PatientShare(models.Model):
+    """A clinician who registered a child someone else had registered first, confirming the MRN, the
+    family name and the date of birth: the record is shared with them; each referral stays its own
+    referrer's (carepath/access.py, docs/decisions.md "Patient identity")."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="shares")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    shared_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinician", "patient"], name="patient_share_once")]
+
+    def __str__(self):
+        return f"{self.patient} shared with {self.clinician}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.patient_id
 
 
 class Guardian(models.Model):

@@ -27,6 +27,12 @@ class GuardianSerializer(ReadModelSerializer):
 class PatientSerializer(ReadModelSerializer):
     guardians = GuardianSerializer(many=True, required=False)
     links = serializers.SerializerMethodField()
+    confirm_new_patient = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Register a new patient although one with the same name and birth date exists (else 409).",
+    )
 
     class Meta:
         model = Patient
@@ -41,6 +47,7 @@ class PatientSerializer(ReadModelSerializer):
             "guardians",
             "created_at",
             "links",
+            "confirm_new_patient",
         ]
         read_only_fields = ["id", "created_at"]
         # uniqueness is the service's job (it answers with a field error); no pre-check query here

@@ -12,13 +12,14 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, case_clock, compiled, notifications, workitems, writes
+from carepath import access, audit, case_clock, compiled, identity, notifications, workitems, writes
 from carepath import transitions as tx
 from carepath.errors import Blocked, Forbidden, InvalidData, Unprocessable
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
 from carepath.roles import Role, has_role
 from imaging import services as imaging
 
+from . import patients
 from .choices import Diagnosis, Plan
 from .choices import ReferralState as S
 from .machine import REFERRAL_MACHINE
@@ -98,11 +99,23 @@ def patient_create(
     sex: str = "unknown",
     time_zone: str = "",
     guardians: list[dict] | tuple = (),
+    confirm_new_patient: bool = False,
 ) -> Patient:
+    """A new child, or (same MRN, family name and date of birth) the registered child's record,
+    shared with `actor` (`patient.shared` is then true): referrals/patients.py."""
     if not access.can_register_patient(actor):
         raise Forbidden("Your role may not register patients.")
     if birth_date > timezone.localdate():
         raise InvalidData({"birth_date": "The date of birth cannot be in the future."})
+    mrn = identity.clean_mrn(mrn)
+    if not mrn or len(mrn) > identity.MRN_MAX:
+        raise InvalidData({"mrn": f"Give the child's MRN (at most {identity.MRN_MAX} characters)."})
+    existing = patients.registered(mrn)
+    if existing is not None:
+        return patients.share(existing, actor=actor, family_name=family_name, birth_date=birth_date)
+    patients.refuse_near_duplicate(
+        given_name=given_name, family_name=family_name, birth_date=birth_date, confirmed=confirm_new_patient
+    )
     try:
         with transaction.atomic():
             patient = Patient.objects.create(
@@ -129,8 +142,10 @@ def patient_create(
             "birth_date": birth_date,
             "sex": sex,
             "guardians": [g.get("name") for g in guardians],
+            **({"confirmed_not_a_duplicate": True} if confirm_new_patient else {}),
         },
     )
+    patient.shared = False
     return patient
 
 

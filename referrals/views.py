@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from carepath import access, audit, webforms
+from carepath import access, audit, identity, webforms
 from carepath.errors import Forbidden, InvalidData, TransitionNotAllowed
 from carepath.models import AuditLog, CaseEvent
 from carepath.roles import Role, has_role
@@ -30,6 +30,7 @@ from .forms import FindPatientForm, GuardianFormSet, PatientForm, first_muscle_c
 from .inputs import ReferralDetailsInput
 from .machine import REFERRAL_MACHINE
 from .models import Referral
+from .patients import PossibleDuplicatePatient
 
 # Actions that end or divert a case: drawn as quieter buttons so the main next step stands out.
 SECONDARY_ACTIONS = {
@@ -60,8 +61,8 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     find = FindPatientForm(request.GET or None)
     patient, patient_form = None, None
     if find.is_bound and find.is_valid():
-        mrn = find.cleaned_data["mrn"].strip()
-        patient = selectors.patients_visible_to(request.user).filter(mrn=mrn).first()
+        mrn = identity.clean_mrn(find.cleaned_data["mrn"])
+        patient = selectors.patients_visible_to(request.user).filter(mrn_key=identity.mrn_key(mrn)).first()
         if patient is not None:
             audit.record_view(request.user, patient, "new referral: patient found by MRN")
         else:
@@ -75,7 +76,9 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _render_new(request, *, find, patient, patient_form, guardians, data=None, errors=None, status=200):
+def _render_new(
+    request, *, find, patient, patient_form, guardians, data=None, errors=None, status=200, duplicate=False
+):
     errors = errors or {}
     fields = _referral_fields(data, errors)
     other_errors = webforms.unclaimed_errors(
@@ -100,6 +103,7 @@ def _render_new(request, *, find, patient, patient_form, guardians, data=None, e
             "patient_errors": errors.get("patient", []),
             "other_errors": other_errors,
             "red_flag_choices": RedFlag.choices,
+            "duplicate": duplicate,  # a patient with the same name and birth date exists: confirm
         },
         status=status,
     )
@@ -139,11 +143,17 @@ def _referral_create(request: HttpRequest) -> HttpResponse:
     serializer = ReferralDetailsInput(data=data)
     errors = {} if serializer.is_valid() else webforms.flatten_errors(serializer.errors)
     forms_ok = patient is not None or (patient_form.is_valid() and guardians.is_valid())
+    duplicate, status = False, 400
     if not errors and forms_ok:
+        confirmed = post.get("confirm_new_patient") == "1"
         try:
-            referral = _create(request.user, patient, patient_form, guardians, serializer.validated_data)
+            referral, shared = _create(
+                request.user, patient, patient_form, guardians, serializer.validated_data, confirmed
+            )
         except Forbidden as exc:
             raise PermissionDenied(exc.detail) from None
+        except PossibleDuplicatePatient:  # the confirm step: nothing was written
+            duplicate, status = True, 409
         except InvalidData as exc:
             errors = webforms.flatten_errors(exc.errors)
             if patient_form is not None:
@@ -152,6 +162,8 @@ def _referral_create(request: HttpRequest) -> HttpResponse:
                         patient_form.add_error(name, message)
         else:
             messages.success(request, f"Referral {referral.reference} sent to neurology.")
+            if shared:
+                messages.info(request, SHARED_RECORD)
             return redirect("case", pk=referral.pk)
     find = FindPatientForm(initial={"mrn": patient.mrn if patient else post.get("mrn", "")})
     return _render_new(
@@ -162,17 +174,29 @@ def _referral_create(request: HttpRequest) -> HttpResponse:
         guardians=guardians,
         data=post,
         errors=errors,
-        status=400,
+        status=status,
+        duplicate=duplicate,
     )
 
 
+SHARED_RECORD = (
+    "This child was already registered with CarePath: your referral uses the shared record "
+    "(the parents or carers already on it are kept). Only you see your referrals."
+)
+
+
 @transaction.atomic
-def _create(actor, patient, patient_form, guardians, details) -> Referral:
-    """Patient (when new) and referral together: an error in either leaves nothing half-made."""
+def _create(actor, patient, patient_form, guardians, details, confirmed: bool) -> tuple[Referral, bool]:
+    """Patient (when new, or shared: referrals/patients.py) and referral together: an error in
+    either leaves nothing half-made. Returns the referral and whether the record was shared."""
+    shared = False
     if patient is None:
         rows = [{k: v for k, v in f.cleaned_data.items()} for f in guardians.forms if f.cleaned_data.get("name")]
-        patient = services.patient_create(actor=actor, guardians=rows, **patient_form.cleaned_data)
-    return services.referral_create(actor=actor, patient_id=patient.pk, **details)
+        patient = services.patient_create(
+            actor=actor, guardians=rows, confirm_new_patient=confirmed, **patient_form.cleaned_data
+        )
+        shared = patient.shared
+    return services.referral_create(actor=actor, patient_id=patient.pk, **details), shared
 
 
 def _int(raw) -> int | None:

@@ -58,7 +58,8 @@ def test_a_refusal_is_replayed_too(api, referral, pediatrician):
 def test_keys_are_per_user(api, pediatrician, neurologist):
     post(api(pediatrician), "/api/v1/patients/", PATIENT, "shared")
 
-    response = post(api(neurologist), "/api/v1/patients/", {**PATIENT, "mrn": "N-1"}, "shared")
+    another_child = {**PATIENT, "mrn": "N-1", "given_name": "Another"}  # not a near-duplicate of the first
+    response = post(api(neurologist), "/api/v1/patients/", another_child, "shared")
 
     assert response.status_code == 201
     assert Patient.objects.count() == 2

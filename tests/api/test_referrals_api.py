@@ -45,13 +45,22 @@ def test_a_pediatrician_registers_a_patient_with_guardians(api, pediatrician):
     assert response["Location"] == f"/api/v1/patients/{patient.pk}/"
 
 
-def test_a_duplicate_mrn_is_a_field_error(api, pediatrician):
+def test_a_duplicate_mrn_for_another_child_is_a_field_error(api, pediatrician):
     api(pediatrician).post("/api/v1/patients/", PATIENT, format="json")
 
-    response = api(pediatrician).post("/api/v1/patients/", PATIENT, format="json")
+    response = api(pediatrician).post("/api/v1/patients/", {**PATIENT, "family_name": "Someone-Else"}, format="json")
 
     assert response.status_code == 400
     assert "mrn" in response.json()["errors"]
+
+
+def test_registering_the_same_child_again_answers_the_record_without_a_copy(api, pediatrician):
+    first = api(pediatrician).post("/api/v1/patients/", PATIENT, format="json")
+
+    again = api(pediatrician).post("/api/v1/patients/", PATIENT, format="json")
+
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert Patient.objects.count() == 1
 
 
 def test_a_role_without_registration_rights_gets_403(api, coordinator):

@@ -185,7 +185,7 @@ def test_finding_a_patient_by_mrn_offers_the_referral_form(signed_in, pediatrici
 
 def test_an_unknown_mrn_offers_to_add_the_patient(signed_in, pediatrician):
     html = signed_in(pediatrician).get(reverse("referral_new"), {"mrn": "NOPE9"}).content.decode()
-    assert "No child with this MRN is registered" in html and 'value="NOPE9"' in html
+    assert "No child with this MRN is among your patients" in html and 'value="NOPE9"' in html
 
 
 def test_a_referral_form_error_is_shown_beside_the_field_and_nothing_typed_is_lost(signed_in, pediatrician):
