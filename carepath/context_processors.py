@@ -29,7 +29,10 @@ def navigation(request):
         for name, label, allowed in NAVIGATION
         if allowed is ALL or roles & allowed
     ]
+    from referrals.search import may_search  # the header's search box (issue 13 item 10)
+
     return {
+        "may_search": may_search(user),
         "nav_items": items,
         "nav_roles": sorted(Role(r).label for r in roles if r in Role.values),
         "unread_notifications": unread_notification_count(user),

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from imaging import views as imaging_views
 from referrals import views as referral_views
 from referrals.mine import my_referrals
+from referrals.search import search_view
 
 from . import signin, views
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("notifications/<int:pk>/acknowledge/", views.notification_acknowledge, name="notification_acknowledge"),
     path("referrals/new/", referral_views.referral_new, name="referral_new"),
     path("referrals/mine/", my_referrals, name="my_referrals"),
+    path("search/", search_view, name="search"),
     path("cases/<int:pk>/", referral_views.case, name="case"),
     path("dashboard/", referral_views.dashboard_view, name="dashboard"),
     path("mri/board/", imaging_views.mri_board, name="mri_board"),
