@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from imaging import views as imaging_views
+from referrals import printing as referral_printing
 from referrals import views as referral_views
 from referrals.mine import my_referrals
 from referrals.search import search_view
@@ -24,6 +25,8 @@ urlpatterns = [
     path("referrals/mine/", my_referrals, name="my_referrals"),
     path("search/", search_view, name="search"),
     path("cases/<int:pk>/", referral_views.case, name="case"),
+    path("cases/<int:pk>/print/summary/", referral_printing.case_summary, name="case_print_summary"),
+    path("cases/<int:pk>/print/letter/", referral_printing.outcome_letter, name="case_print_letter"),
     path("dashboard/", referral_views.dashboard_view, name="dashboard"),
     path("mri/board/", imaging_views.mri_board, name="mri_board"),
     path("mri/reading/", imaging_views.reading_queue, name="reading_queue"),

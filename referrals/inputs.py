@@ -19,6 +19,7 @@ from .choices import (
 
 TEXT = 4000
 LETTER = 20000
+TO_COMPLETE = "[to complete:"  # a placeholder in the outcome letter's draft (templates/referrals/letters/)
 
 
 class UniqueChoicesField(serializers.ListField):
@@ -139,3 +140,11 @@ class ConcludeInput(serializers.Serializer):
         default="",
         help_text="Required to conclude without imaging (from assessed).",
     )
+
+    def validate_letter(self, value):
+        # the web form's draft marks what only the neurologist can write (referrals/letters.py)
+        if TO_COMPLETE in value:
+            raise serializers.ValidationError(
+                "The letter still has parts marked [to complete: …]: write them or delete them before concluding."
+            )
+        return value

@@ -24,7 +24,7 @@ from imaging.choices import Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
 
-from . import dashboard, selectors, services
+from . import dashboard, letters, selectors, services
 from .choices import Muscle, RedFlag
 from .forms import FindPatientForm, GuardianFormSet, PatientForm, first_muscle_choices, muscles_from_post
 from .inputs import ReferralDetailsInput
@@ -264,7 +264,9 @@ def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpRespons
 
 def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None = None, status: int = 200):
     user = request.user
-    forms = webforms.action_forms("referral", REFERRAL_MACHINE, referral, user)
+    forms = webforms.action_forms(
+        "referral", REFERRAL_MACHINE, referral, user, initial=_conclude_initial(referral, user)
+    )
     mri_requests = list(referral.mri_requests.all())
     current_mri = next((m for m in reversed(mri_requests) if m.state in MRI_MACHINE.open_states), None)
     if current_mri is not None:
@@ -276,7 +278,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
         forms = [_replace(f, failed.form) for f in forms]
     events = list(CaseEvent.objects.filter(referral=referral).select_related("actor").order_by("-at", "-id")[:200])
     for event in events:
-        event.label = _event_label(event)
+        event.label, event.states = _event_label(event), _event_states(event)
     primary = [f for f in forms if f.name not in SECONDARY_ACTIONS]
     secondary = [f for f in forms if f.name in SECONDARY_ACTIONS]
     context = {
@@ -300,6 +302,19 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
     return render(request, "referrals/case.html", context, status=status)
 
 
+def _conclude_initial(referral: Referral, user) -> dict:
+    """The conclude form starts from the letter's draft and the working diagnosis (only when it is offered)."""
+    if "conclude" not in REFERRAL_MACHINE.allowed_for(referral, user):
+        return {}
+    assessment = getattr(referral, "assessment", None)
+    return {
+        "conclude": {
+            "letter": letters.outcome_letter_draft(referral, author=user),
+            "diagnosis": assessment.working_diagnosis if assessment else None,
+        }
+    }
+
+
 def _event_label(event: CaseEvent) -> str:
     if event.kind == CaseEvent.Kind.TAKE_OVER:  # both names: who holds the step now, and who held it
         data = event.data
@@ -314,6 +329,15 @@ def _event_label(event: CaseEvent) -> str:
         return machine.get(event.transition).label
     except TransitionNotAllowed:  # a transition since renamed: show its code
         return event.transition
+
+
+def _event_states(event: CaseEvent) -> str:
+    """ "Imaging → Results review": the states' labels, not their codes."""
+    if not event.from_state:
+        return ""
+    states = (MRI_MACHINE if event.machine == "mri" else REFERRAL_MACHINE).states
+    labels = [states(s).label if s in states.values else s for s in (event.from_state, event.to_state)]
+    return " → ".join(labels)
 
 
 def _replace(form: webforms.ActionForm, failed: webforms.ActionForm) -> webforms.ActionForm:

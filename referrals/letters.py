@@ -1,0 +1,92 @@
+"""The outcome letter's first draft: the case's facts in a template the neurologist edits (docs/ui.md).
+
+The conclude form's letter starts from `templates/referrals/letters/outcome_letter.txt` filled
+with this case's facts (the child, the working diagnosis, the MRI result in words, neurosurgery's
+recommendation); the neurologist edits it, and what they send is what is saved. The wording is in
+that one template file, so a site changes it there (or puts its own copy earlier on the template
+path). Parts only the neurologist can write are marked `[to complete: …]`; a letter that still has
+one is refused (`referrals.inputs.ConcludeInput`), so no half-written letter reaches a referrer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from imaging.choices import MRIState
+
+from .models import Referral
+
+LETTER_TEMPLATE = "referrals/letters/outcome_letter.txt"
+
+
+def age_in_words(birth: date, on: date | None = None) -> str:
+    """ "18 months" under two, then "7 years 3 months" (how paediatric letters give an age)."""
+    on = on or timezone.localdate()
+    months = (on.year - birth.year) * 12 + on.month - birth.month - (1 if on.day < birth.day else 0)
+    if months < 24:
+        return f"{months} month{'s' if months != 1 else ''}"
+    years, rest = divmod(months, 12)
+    return f"{years} years" + (f" {rest} month{'s' if rest != 1 else ''}" if rest else "")
+
+
+def person_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def mri_results(referral: Referral) -> list[dict]:
+    """Each signed report of the case in words: date, category, impression, findings, addenda."""
+    results = []
+    for mri in referral.mri_requests.all():
+        report = getattr(mri, "report", None) if mri.state == MRIState.REPORTED else None
+        if report is None:
+            continue
+        results.append(
+            {
+                "mri": mri,
+                "report": report,
+                "performed_at": mri.performed_at,
+                "category": report.get_category_display(),
+                "impression": report.impression,
+                "findings": report.findings_summary(),
+                "addenda": [a.text for a in report.addenda.all()],
+            }
+        )
+    return results
+
+
+def letter_facts(referral: Referral, *, author) -> dict:
+    patient = referral.patient
+    assessment = getattr(referral, "assessment", None)
+    consults = [c for c in referral.consults.all() if c.answered_at]
+    return {
+        "referral": referral,
+        "referrer": person_name(referral.referred_by or referral.created_by),
+        "child": f"{patient.given_name} {patient.family_name}",
+        "given_name": patient.given_name,
+        "birth_date": patient.birth_date,
+        "age": age_in_words(patient.birth_date),
+        "mrn": patient.mrn,
+        "side": referral.get_side_display().lower(),
+        "onset": referral.symptom_onset,
+        "working_diagnosis": assessment.get_working_diagnosis_display() if assessment else "",
+        "mri_results": mri_results(referral),
+        "consults": [{"recommendation": c.get_recommendation_display(), "note": c.note} for c in consults],
+        "author": person_name(author),
+        "today": timezone.localdate(),
+    }
+
+
+def outcome_letter_draft(referral: Referral, *, author) -> str:
+    """The letter as the conclude form first shows it."""
+    text = render_to_string(LETTER_TEMPLATE, letter_facts(referral, author=author))
+    # the template's tags leave blank lines behind: at most one empty line between paragraphs
+    lines, out = [line.rstrip() for line in text.strip().splitlines()], []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out)
