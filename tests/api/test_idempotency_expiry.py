@@ -25,7 +25,8 @@ def test_an_expired_key_is_treated_as_new(api, pediatrician, settings):
     assert post(client, PATIENT, "old-key").status_code == 201
     age("old-key", 25)
 
-    again = post(client, {**PATIENT, "mrn": "API-0002"}, "old-key")  # another body: 422 while the key lived
+    # another body (another child: not a near-duplicate of the first): 422 while the key lived
+    again = post(client, {**PATIENT, "mrn": "API-0002", "given_name": "Sam"}, "old-key")
 
     assert again.status_code == 201 and "Idempotent-Replayed" not in again
     assert Patient.objects.count() == 2
@@ -46,7 +47,7 @@ def test_the_purge_deletes_expired_answers_only_and_can_run_twice(api, pediatric
     settings.IDEMPOTENCY_KEY_TTL_HOURS = 24
     client = api(pediatrician)
     post(client, PATIENT, "expired")
-    post(client, {**PATIENT, "mrn": "API-0003"}, "kept")
+    post(client, {**PATIENT, "mrn": "API-0003", "given_name": "Kim"}, "kept")
     age("expired", 24.5)
 
     assert purge_expired(batch=1) == 1
