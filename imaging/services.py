@@ -173,7 +173,12 @@ def mri_protocol(
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "protocol", actor=actor, version=expected_version)
     if mri.suspected_lesion and not contrast:
-        raise InvalidData({"contrast": "A lesion is suspected: the protocol needs contrast (cpa_t2_tof_gd)."})
+        raise InvalidData(
+            {
+                "contrast": "A lesion is suspected: the protocol needs gadolinium contrast "
+                "(CPA: T2 + TOF + post-contrast T1)."
+            }
+        )
     mri.protocol, mri.contrast, mri.duration_minutes = protocol, contrast, duration_minutes
     mri.protocoled_by, mri.protocoled_at = actor, timezone.now()
     data = {"protocol": protocol, "contrast": contrast, "duration_minutes": duration_minutes}

@@ -32,7 +32,7 @@ class UniqueChoicesField(serializers.ListField):
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
         if len(set(values)) != len(values):
-            raise serializers.ValidationError("Each code may appear only once.")
+            raise serializers.ValidationError("Choose each option only once.")
         return values
 
 

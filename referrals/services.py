@@ -235,8 +235,8 @@ def referral_triage(*, referral_id: int, actor, priority: str, override_reason: 
     if referral.red_flags and priority != "asap" and not override_reason.strip():
         raise InvalidData(
             {
-                "priority": "This referral has a red flag: triage it as asap (seen within 48 hours), "
-                "or give an override reason."
+                "priority": "This referral has a red flag: triage it as ASAP (seen within 48 hours), "
+                "or give a reason for a lower priority."
             }
         )
     referral.priority, referral.priority_override_reason = priority, override_reason

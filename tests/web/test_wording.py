@@ -293,3 +293,45 @@ def test_a_guardian_row_error_links_to_that_row(signed_in, pediatrician):
     assert "Parent or carer 1: Give a phone number or an e-mail address" in visible_text(markup)
     assert "guardian-0" in summary_links(markup)
     assert_links_reach_fields(markup)
+
+
+# --- the services' own refusals --------------------------------------------------------------------
+def test_a_red_flag_triage_refusal_names_asap_in_words(signed_in, pathway):
+    referral = pathway.submitted(red_flags=["facial_weakness"], requested_priority="asap")
+    markup = (
+        signed_in(pathway.neuro)
+        .post(
+            reverse("case", args=[referral.pk]),
+            {"machine": "referral", "transition": "triage", "version": referral.version, "priority": "routine"},
+        )
+        .content.decode()
+    )
+
+    text = visible_text(markup)
+    assert "triage it as ASAP (seen within 48 hours), or give a reason for a lower priority" in text
+    assert_links_reach_fields(markup)
+
+
+def test_a_missing_contrast_refusal_names_the_protocol_not_its_code(signed_in, pathway):
+    referral = pathway.imaging(suspected_lesion=True)
+    mri = pathway.mri(referral)
+    markup = (
+        signed_in(pathway.rad)
+        .post(
+            reverse("reading", args=[mri.pk]),
+            {
+                "machine": "mri",
+                "object": mri.pk,
+                "transition": "protocol",
+                "version": mri.version,
+                "protocol": "cpa_t2_tof_gd",
+                "contrast": "false",
+                "duration_minutes": "45",
+            },
+        )
+        .content.decode()
+    )
+
+    text = visible_text(markup)
+    assert "needs gadolinium contrast (CPA: T2 + TOF + post-contrast T1)" in text
+    assert "cpa_t2_tof_gd" not in text
