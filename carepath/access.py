@@ -6,17 +6,53 @@ MRI requests, reports or work items (`referral__`) without importing the apps.
 - neurologist: every case (neurology owns triage, so the whole service's queue is theirs);
 - pediatrician: the cases they referred;
 - EHR client: the cases it sent;
-- imaging coordinator, neuroradiologist, RIS client: cases that have reached imaging;
+- imaging coordinator, neuroradiologist: cases while their MRI is open, and for
+  `CAREPATH_IMAGING_ACCESS_DAYS` (default 30) after the report is signed or the request cancelled;
+- RIS client: cases that have reached imaging (the radiology system reports and amends for ever);
 - neurosurgeon: cases referred to neurosurgery.
-Anyone else (or nobody signed in) sees nothing.
+Anyone else (or nobody signed in) sees nothing. Guardians' phone numbers and e-mail addresses are
+shown only to the roles that contact families (`can_see_family_contacts`).
+
+The time limit is written in SQL (`Now() - interval`), never as a Python timestamp: compiled and
+prepared queries keep their parameters, and a cutoff frozen into one would stop moving.
 """
 
-from django.db.models import Q
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import DurationField, Q, Value
+from django.db.models.functions import Now
 
 from .roles import Role, user_roles
 
 _NOTHING = Q(pk__in=[])
 IMAGING_ROLES = frozenset({Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.RIS_CLIENT})
+# People in imaging: their view of a case ends a while after their work on it (least privilege).
+TIME_LIMITED_IMAGING_ROLES = frozenset({Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST})
+# Who may read a family's phone and e-mail: the referrer, neurology (clinic letters and calls),
+# imaging coordinators (booking and sedation instructions), administrators, and the EHR that sent them.
+FAMILY_CONTACT_ROLES = frozenset(
+    {Role.PEDIATRICIAN, Role.NEUROLOGIST, Role.IMAGING_COORDINATOR, Role.ADMIN, Role.EHR_CLIENT}
+)
+
+
+def imaging_window_start():
+    """The earliest end of imaging a time-limited imaging role still sees: `now - N days`, in SQL."""
+    days = getattr(settings, "CAREPATH_IMAGING_ACCESS_DAYS", 30)
+    return Now() - Value(timedelta(days=days), output_field=DurationField())
+
+
+def _imaging_case_q(roles, prefix: str) -> Q:
+    """Cases that reached imaging; for people in imaging only while it is open or recently ended
+    (`imaging_closed_at`: set when the report is signed or the request cancelled, cleared by a new
+    request; referrals/services.py)."""
+    reached = Q(**{f"{prefix}mri_requested_at__isnull": False})
+    if Role.RIS_CLIENT in roles:
+        return reached
+    recent = Q(**{f"{prefix}imaging_closed_at__isnull": True}) | Q(
+        **{f"{prefix}imaging_closed_at__gte": imaging_window_start()}
+    )
+    return reached & recent
 
 
 def referral_q(user, prefix: str = "") -> Q:
@@ -31,7 +67,7 @@ def referral_q(user, prefix: str = "") -> Q:
     if Role.EHR_CLIENT in roles:
         q |= Q(**{f"{prefix}created_by": user})
     if roles & IMAGING_ROLES:
-        q |= Q(**{f"{prefix}mri_requested_at__isnull": False})
+        q |= _imaging_case_q(roles, prefix)
     if Role.NEUROSURGEON in roles:
         q |= Q(**{f"{prefix}neurosurgery_requested_at__isnull": False})
     return q
@@ -42,10 +78,21 @@ def mri_request_q(user, prefix: str = "") -> Q:
     except that the imaging roles see every one without reading the case. A case has reached
     imaging once it has an MRI request: the one service that creates a request sets the case's
     `mri_requested_at` in the same transaction, and nothing clears it. The MRI board and the
-    reading queue so do not join every case to filter the open requests (~40 ms at 100,000)."""
-    if user_roles(user) & IMAGING_ROLES:
+    reading queue so do not join every case to filter the open requests (~40 ms at 100,000).
+    People in imaging see an open request, and a reported or cancelled one until
+    `CAREPATH_IMAGING_ACCESS_DAYS` after its last change (signing, an amendment, the cancellation),
+    from the request's own columns (index `mrirequest_closed_recent`)."""
+    roles = user_roles(user)
+    if not roles & IMAGING_ROLES:
+        return referral_q(user, prefix=f"{prefix}referral__")
+    if Role.RIS_CLIENT in roles or not roles & TIME_LIMITED_IMAGING_ROLES:
         return Q()
-    return referral_q(user, prefix=f"{prefix}referral__")
+    from imaging.choices import OPEN_MRI_STATES  # a leaf module; imaging imports carepath, so not at load time
+
+    rule = Q(**{f"{prefix}state__in": OPEN_MRI_STATES}) | Q(**{f"{prefix}updated_at__gte": imaging_window_start()})
+    if roles - IMAGING_ROLES:  # another role too (e.g. neurosurgeon): what it sees besides
+        rule |= referral_q(user, prefix=f"{prefix}referral__")
+    return rule
 
 
 def patient_q(user, prefix: str = "") -> Q:
@@ -76,6 +123,11 @@ def _visible_patient_ids(user):
 
     Referral = apps.get_model("referrals", "Referral")
     return Referral.objects.filter(referral_q(user)).values("patient_id")
+
+
+def can_see_family_contacts(user) -> bool:
+    """Guardians' phone and e-mail (the case page, the API's patients, the FHIR export)."""
+    return bool(user_roles(user) & FAMILY_CONTACT_ROLES)
 
 
 def can_create_referral(user) -> bool:

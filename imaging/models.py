@@ -76,6 +76,10 @@ class MRIRequest(models.Model):
             # the reading queue's two lists, oldest first: a page is read off the index
             models.Index(fields=["performed_at", "id"], condition=Q(state="performed"), name="mrirequest_to_report"),
             models.Index(fields=["requested_at", "id"], condition=Q(state="requested"), name="mrirequest_to_protocol"),
+            # imaging staff see ended requests for a while after their last change (carepath/access.py)
+            models.Index(
+                fields=["updated_at"], condition=Q(state__in=["reported", "cancelled"]), name="mrirequest_closed_recent"
+            ),
         ]
 
     def __str__(self):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from carepath import audit, identity
+from carepath import access, audit, identity
 from carepath.api.common import (
     IDEMPOTENCY_KEY,
     IF_MATCH,
@@ -213,7 +213,8 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
     def fhir(self, request, pk=None):
         referral = selectors.referral_detail(request.user, self.get_object().pk)
         audit.record(request.user, AuditLog.Action.EXPORT, referral, {"format": "fhir-r4b-bundle"})
-        return Response(fhir.referral_bundle(referral), content_type="application/fhir+json")
+        bundle = fhir.referral_bundle(referral, contacts=access.can_see_family_contacts(request.user))
+        return Response(bundle, content_type="application/fhir+json")
 
 
 # --- the pathway definition ------------------------------------------------------------------------

@@ -101,12 +101,12 @@ def patient_resource(patient) -> dict:
     }
 
 
-def guardian_resource(guardian, patient) -> dict:
+def guardian_resource(guardian, patient, *, contacts: bool = True) -> dict:
     code = RELATIONSHIP_CODES.get(guardian.relationship.strip().lower(), "GUARD")
     telecom = []
-    if guardian.phone:
+    if contacts and guardian.phone:
         telecom.append({"system": "phone", "value": guardian.phone, "use": "mobile"})
-    if guardian.email:
+    if contacts and guardian.email:
         telecom.append({"system": "email", "value": guardian.email})
     return {
         "resourceType": "RelatedPerson",
@@ -276,12 +276,12 @@ def _full_url(resource: dict) -> str:
     return _uuid(resource["resourceType"], resource["id"])
 
 
-def referral_bundle(referral) -> dict:
+def referral_bundle(referral, *, contacts: bool = True) -> dict:
     """Expects `selectors.referral_detail`'s object (patient, guardians, MRI requests prefetched)."""
     patient = referral.patient
     resources = [
         patient_resource(patient),
-        *(guardian_resource(g, patient) for g in patient.guardians.all()),
+        *(guardian_resource(g, patient, contacts=contacts) for g in patient.guardians.all()),
         referral_resource(referral),
     ]
     for mri in referral.mri_requests.all():

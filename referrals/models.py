@@ -182,6 +182,9 @@ class Referral(models.Model):
     submitted_at = models.DateTimeField()
     triaged_at = models.DateTimeField(null=True, blank=True)
     mri_requested_at = models.DateTimeField(null=True, blank=True)
+    # when the last MRI request ended (report signed or request cancelled); None while one is open.
+    # People in imaging see the case until CAREPATH_IMAGING_ACCESS_DAYS after it (carepath/access.py).
+    imaging_closed_at = models.DateTimeField(null=True, blank=True)
     neurosurgery_requested_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -201,6 +204,12 @@ class Referral(models.Model):
             models.Index(fields=["-submitted_at", "-id"], name="referral_submitted"),
             models.Index(fields=["state", "priority", "-submitted_at", "-id"], name="referral_state_priority"),
             models.Index(fields=["referred_by", "-submitted_at", "-id"], name="referral_referrer"),
+            # imaging staff's time-limited view: still open (NULL) or ended within the window
+            models.Index(
+                fields=["imaging_closed_at"],
+                condition=Q(mri_requested_at__isnull=False),
+                name="referral_imaging_window",
+            ),
         ]
 
     def __str__(self):

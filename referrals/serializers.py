@@ -8,6 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from carepath import access
 from carepath.api.common import ReadModelSerializer, StatefulSerializer, link
 from carepath.models import CaseEvent
 
@@ -22,6 +23,15 @@ class GuardianSerializer(ReadModelSerializer):
         fields = ["id", "name", "relationship", "phone", "email", "has_parental_responsibility", "contact_preference"]
         read_only_fields = ["id"]
         extra_kwargs = {"name": {"max_length": 200}, "phone": {"max_length": 32}}
+
+    def to_representation(self, guardian):
+        """`phone` and `email` only for the roles that contact families (carepath/access.py)."""
+        data = super().to_representation(guardian)
+        request = self.context.get("request")
+        if request is None or not access.can_see_family_contacts(request.user):
+            data.pop("phone", None)
+            data.pop("email", None)
+        return data
 
 
 class PatientSerializer(ReadModelSerializer):

@@ -378,8 +378,11 @@ def referral_request_mri(
         priority=referral.effective_priority,
     )
     referral.mri_requested_at = referral.mri_requested_at or mri.requested_at
+    referral.imaging_closed_at = None  # imaging is open again: its staff see the case (carepath/access.py)
     data = {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion, "mri_request": mri.pk}
-    return _commit(referral, "request_mri", actor=actor, data=data, update_fields=["mri_requested_at"])
+    return _commit(
+        referral, "request_mri", actor=actor, data=data, update_fields=["mri_requested_at", "imaging_closed_at"]
+    )
 
 
 @writes.atomic
@@ -390,8 +393,14 @@ def referral_imaging_complete(*, referral_id: int, actor, expected_version=None)
     mri = referral.mri_requests.filter(state="reported").order_by("-requested_at").first()
     if mri is None or referral.mri_requests.filter(state__in=imaging.MRI_MACHINE.open_states).exists():
         raise InvalidData("The MRI has not been reported yet.")
+    # imaging staff's window runs from the signing, not from this (queued) step
+    referral.imaging_closed_at = mri.report.signed_at
     return _commit(
-        referral, "imaging_complete", actor=actor, data={"mri_request": mri.pk, "category": mri.report.category}
+        referral,
+        "imaging_complete",
+        actor=actor,
+        data={"mri_request": mri.pk, "category": mri.report.category},
+        update_fields=["imaging_closed_at"],
     )
 
 
@@ -399,7 +408,10 @@ def referral_imaging_cancelled(*, referral_id: int, actor, reason: str = "", exp
     """System: the MRI request was cancelled; runs inside the cancelling transaction."""
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "imaging_cancelled", actor=actor, version=expected_version)
-    return _commit(referral, "imaging_cancelled", actor=actor, data={"reason": reason})
+    referral.imaging_closed_at = timezone.now()  # imaging staff's window starts (carepath/access.py)
+    return _commit(
+        referral, "imaging_cancelled", actor=actor, data={"reason": reason}, update_fields=["imaging_closed_at"]
+    )
 
 
 # --- neurosurgery --------------------------------------------------------------------------------

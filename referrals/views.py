@@ -284,6 +284,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
     context = {
         "referral": referral,
         "patient": referral.patient,
+        "show_family_contacts": access.can_see_family_contacts(user),  # phone and e-mail: docs/security.md
         "age": _age(referral.patient.birth_date),
         "red_flags": [RedFlag(c).label for c in referral.red_flags if c in RedFlag.values],
         "muscles": [Muscle(c).label for c in referral.muscles if c in Muscle.values],
