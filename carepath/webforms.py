@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import Http404, QueryDict
+from django.utils.module_loading import import_string
 from rest_framework import serializers
 
 from . import ownership, wording
@@ -222,6 +223,9 @@ class ActionForm:
     is_open: bool = False
     take_over_from: str = ""  # someone else holds the step: the form offers to take it over
     take_over: bool = False  # posted from the take-over prompt: sent again with the form
+    confirm: str = ""  # the statement a required "I confirm" checkbox makes (CONFIRMATIONS)
+    confirm_errors: list[str] = field(default_factory=list)
+    draft: bool = False  # the page offers "Save draft" (the reading page's report form)
 
     @property
     def name(self) -> str:
@@ -234,11 +238,26 @@ class ActionForm:
     @property
     def summary(self) -> list[SummaryItem]:
         """The error summary: field errors linked to their inputs, then those with no field."""
-        return summary_items(self.fields, f"{self.dom_id}-") + [SummaryItem("", m) for m in self.errors]
+        confirmation = [SummaryItem("Confirmation", m, f"{self.dom_id}-confirm") for m in self.confirm_errors]
+        return summary_items(self.fields, f"{self.dom_id}-") + confirmation + [SummaryItem("", m) for m in self.errors]
 
     @property
     def dom_id(self) -> str:
         return f"action-{self.machine}-{self.object_id}-{self.name.replace('_', '-')}"
+
+
+# Actions that cannot be undone, only amended, ask for a deliberate confirmation on the page: a
+# required checkbox next to the button (not a JavaScript confirm(): the pages run no inline script).
+CONFIRMATIONS = {
+    ("mri", "sign_report"): (
+        "I have checked the findings, impression and category, and I sign this report. "
+        "Once signed it goes to neurology and can only be amended."
+    ),
+}
+CONFIRM_FIELD = "confirm"
+# Before asking again for a missing confirmation, the data's own rules are run (the same function the
+# service runs), so one refusal lists every problem; the service still checks everything itself.
+PRECHECKS = {("mri", "sign_report"): "imaging.report_rules.check_input"}
 
 
 def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict | None = None) -> list[ActionForm]:
@@ -251,6 +270,7 @@ def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict
             version=obj.version,
             transition=t,
             fields=fields_for(t.input_serializer, initial=initial.get(t.name)),
+            confirm=CONFIRMATIONS.get((machine_key, t.name), ""),
         )
         for t in (machine.get(name) for name in machine.allowed_for(obj, user))
     ]
@@ -310,12 +330,14 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
         fields=fields_for(transition.input_serializer, data=post),
         is_open=True,
         take_over=post.get("take_over") == "1",
+        confirm=CONFIRMATIONS.get((machine_key, name), ""),
     )
     try:
         # the take-over prompt's one click posts the form again with take_over (carepath/ownership.py)
         with ownership.taking_over(post.get("take_over") == "1"):
             machine.check(obj, name, actor=user, version=version)  # cheap preflight; the service re-checks locked
             data = _validated(transition, post)
+            _require_confirmation(form, machine_key, post, data)
             result = transition.service_func(**{id_kwarg: obj.pk}, actor=user, expected_version=version, **data)
     except StepTaken as exc:  # keep what was typed; the form now offers the take-over
         form.take_over_from = exc.holder_name
@@ -323,6 +345,7 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
         return Outcome(ok=False, form=form, status=409)
     except InvalidData as exc:
         errors = flatten_errors(exc.errors)
+        form.confirm_errors = errors.pop(CONFIRM_FIELD, [])
         form.fields = fields_for(transition.input_serializer, data=post, errors=errors)
         form.errors = unclaimed_errors(errors, form.fields)
         return Outcome(ok=False, form=form, status=400)
@@ -358,6 +381,16 @@ def without_blanks(serializer_class, post: QueryDict) -> QueryDict:
 
     walk(serializer_class().fields, "")
     return data
+
+
+def _require_confirmation(form: ActionForm, machine_key: str, post: QueryDict, data: dict) -> None:
+    """A confirmation is asked afresh after any refusal: the box is never shown ticked again."""
+    if not form.confirm or post.get(CONFIRM_FIELD) == "yes":
+        return
+    precheck = PRECHECKS.get((machine_key, form.name))
+    if precheck:
+        import_string(precheck)(data)
+    raise InvalidData({CONFIRM_FIELD: "Tick the box to confirm, then sign. Nothing was signed."})
 
 
 def _validated(transition: Transition, post: QueryDict) -> dict:

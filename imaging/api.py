@@ -1,6 +1,7 @@
 """MRI requests and neuroradiology reports over REST (docs/design.md §5)."""
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.urls import include, path
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -25,10 +26,10 @@ from carepath.api.common import (
 from carepath.api.idempotency import idempotent
 from carepath.models import WorkItem, WorkItemStatus
 
-from . import selectors, services
+from . import drafts, selectors, services
 from .choices import MRIState, ReportCategory
 from .machine import MRI_MACHINE
-from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum
+from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
 
 ID = r"[0-9]{1,18}"
 PRIORITIES = [("asap", "asap"), ("urgent", "urgent"), ("routine", "routine")]
@@ -143,6 +144,17 @@ class MRIRequestFilter(filters.FilterSet):
         return queryset.filter(pk__in=mine) if value else queryset.exclude(pk__in=mine)
 
 
+class ReportDraftSerializer(ReadModelSerializer):
+    class Meta:
+        model = ReportDraft
+        fields = ["mri_request", "author", "data", "updated_at"]
+        read_only_fields = fields
+
+
+class ReportDraftInput(serializers.Serializer):
+    data = serializers.DictField(help_text="The report as far as written, in sign_report's shape; not checked.")
+
+
 class MRIRequestViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
     """MRI requests of the cases you may see; changed only through `POST {id}/transitions/`."""
 
@@ -172,11 +184,29 @@ class MRIRequestViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.Generic
         run_transition(machine=MRI_MACHINE, obj=mri, request=request)
         return self.object_response(self.get_queryset().get(pk=mri.pk))
 
+    @extend_schema(methods=["GET"], request=None, responses={200: ReportDraftSerializer})
+    @extend_schema(methods=["PUT"], request=ReportDraftInput, responses={200: ReportDraftSerializer})
+    @action(detail=True, methods=["get", "put"], url_path="report-draft")
+    def report_draft(self, request, pk=None):
+        """Your own unsigned draft of this study's report (404 when you have none): saved and resumed
+        by the neuroradiologist who writes it, never shown to anyone else."""
+        mri = self.get_object()
+        if request.method == "PUT":
+            body = ReportDraftInput(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data["data"]
+            draft = drafts.report_draft_save(mri_request_id=mri.pk, actor=request.user, data=data)
+        else:
+            draft = drafts.report_draft_for(mri_request_id=mri.pk, user=request.user)
+            if draft is None:
+                raise Http404("You have no draft of this report.")
+        return Response(ReportDraftSerializer(draft).data)
+
 
 class AddendumSerializer(ReadModelSerializer):
     class Meta:
         model = ReportAddendum
-        fields = ["id", "text", "author", "at"]
+        fields = ["id", "text", "author", "at", "changes"]
         read_only_fields = fields
 
 

@@ -67,24 +67,13 @@ class NVCFindingInput(serializers.Serializer):
     segment = serializers.ChoiceField(choices=NerveSegment.choices, required=False)
     severity = serializers.ChoiceField(choices=CompressionSeverity.choices, required=False)
     multiple = serializers.BooleanField(required=False, default=False)
-
-    def validate(self, attrs):
-        if attrs["status"] == NVCStatus.PRESENT:
-            missing = [f for f in ("side", "vessel", "segment", "severity") if not attrs.get(f)]
-            if missing:
-                raise serializers.ValidationError({f: "Required when compression is present." for f in missing})
-        return attrs
+    # which details go with which status: imaging/report_rules.py (the report checked as a whole)
 
 
 class LesionFindingInput(serializers.Serializer):
     present = serializers.BooleanField()
     location = serializers.ChoiceField(choices=LesionLocation.choices, required=False)
     kind = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-    def validate(self, attrs):
-        if attrs["present"] and not attrs.get("location"):
-            raise serializers.ValidationError({"location": "Required when a lesion is present."})
-        return attrs
 
 
 class FindingsInput(serializers.Serializer):
@@ -103,4 +92,18 @@ class SignReportInput(serializers.Serializer):
 
 
 class AmendReportInput(serializers.Serializer):
-    addendum = serializers.CharField(max_length=TEXT)
+    addendum = serializers.CharField(max_length=TEXT, help_text="What changed and why; shown with the report.")
+    impression = serializers.CharField(
+        max_length=TEXT,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Only if the impression changes: the corrected impression (the previous one stays visible).",
+    )
+    category = serializers.ChoiceField(
+        choices=ReportCategory.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Only if the category changes (the previous one stays visible).",
+    )

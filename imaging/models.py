@@ -216,9 +216,42 @@ class ReportAddendum(models.Model):
     text = models.TextField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
+    changes = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text='What the amendment changed: {"category": {"before": …, "after": …}, "impression": {…}}.',
+    )
 
     class Meta:
         ordering = ["at"]
 
     def __str__(self):
         return f"Addendum to {self.report} ({self.at:%Y-%m-%d})"
+
+    @property
+    def category_change(self) -> tuple[str, str] | None:
+        """(before, after) as labels, when this amendment changed the category."""
+        change = (self.changes or {}).get("category")
+        return (_label(ReportCategory, change["before"]), _label(ReportCategory, change["after"])) if change else None
+
+
+class ReportDraft(models.Model):
+    """A structured report being written, saved before it is signed: its author's alone, shown only
+    on the reading page to that neuroradiologist, never to the case's other readers (docs/decisions.md,
+    "A report that cannot contradict itself"). Deleted when the report is signed."""
+
+    mri_request = models.ForeignKey(MRIRequest, on_delete=models.CASCADE, related_name="report_drafts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField(default=dict, help_text="The report as far as written, in `sign_report`'s shape.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mri_request", "author"], name="one_report_draft_per_author")]
+
+    def __str__(self):
+        return f"Draft report for {self.mri_request} by {self.author}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.mri_request.referral.patient_id

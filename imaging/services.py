@@ -18,7 +18,7 @@ from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, Notification, WorkItemKind, WorkItemStatus
 from carepath.roles import Role
 
-from . import signals
+from . import report_rules, signals
 from .choices import (
     ALERT_CATEGORIES,
     FASTING_SEDATION,
@@ -28,7 +28,7 @@ from .choices import (
     Sedation,
 )
 from .machine import MRI_MACHINE
-from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum
+from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
 
 # MRI state → the step that waits on it: (work item kind, queue)
 STEPS = {
@@ -373,6 +373,7 @@ def mri_sign_report(
 ):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "sign_report", actor=actor, version=expected_version)
+    report_rules.check(findings, category)  # the report as a whole, before anything is written
     report = NeuroradiologyReport.objects.create(
         mri_request=mri,
         findings=tx.jsonable(findings),
@@ -381,36 +382,77 @@ def mri_sign_report(
         signed_by=actor,
         signed_at=timezone.now(),
     )
+    ReportDraft.objects.filter(mri_request=mri).delete()  # signed: every draft of it is moot
     _commit(mri, "sign_report", actor=actor, data={"category": category, "impression": impression, "report": report.pk})
     if category in ALERT_CATEGORIES:
-        workitems.open_item(
-            referral_id=mri.referral_id,
-            mri_request_id=mri.pk,
-            machine=Machine.MRI,
-            kind=WorkItemKind.CRITICAL_RESULT_ACK,
-            queue=Role.NEUROLOGIST,
-            priority="asap" if category == "critical" else "urgent",
-            is_primary=False,
-            assigned_to=mri.requested_by,
-            note=impression[:500],
-        )
-        # that neurology has it, never the images or the report's words (docs/decisions.md)
-        label = ReportCategory(category).label
-        _tell_referrer(mri, "result_alert", category=label.lower(), category_label=label)
+        _open_result_acknowledgement(mri, category=category, impression=impression)
     payload = {"mri_request_id": mri.pk, "referral_id": mri.referral_id, "category": category}
     transaction.on_commit(lambda: signals.report_signed.send(sender=MRIRequest, **payload))
     return mri
 
 
+def _open_result_acknowledgement(mri: MRIRequest, *, category: str, impression: str) -> None:
+    """Neurology must acknowledge a critical or urgent result (one open step per study at a time),
+    and the referrer hears that neurology has it, never the images or the report's words
+    (docs/decisions.md)."""
+    label = ReportCategory(category).label
+    _tell_referrer(mri, "result_alert", category=label.lower(), category_label=label)
+    open_already = mri.work_items.filter(kind=WorkItemKind.CRITICAL_RESULT_ACK, status=WorkItemStatus.OPEN)
+    if open_already.exists():
+        return
+    workitems.open_item(
+        referral_id=mri.referral_id,
+        mri_request_id=mri.pk,
+        machine=Machine.MRI,
+        kind=WorkItemKind.CRITICAL_RESULT_ACK,
+        queue=Role.NEUROLOGIST,
+        priority="asap" if category == "critical" else "urgent",
+        is_primary=False,
+        assigned_to=mri.requested_by,
+        note=impression[:500],
+    )
+
+
 @writes.atomic
-def mri_amend_report(*, mri_request_id: int, actor, addendum: str, expected_version=None):
+def mri_amend_report(
+    *, mri_request_id: int, actor, addendum: str, impression: str = "", category: str = "", expected_version=None
+):
+    """An addendum, and optionally a corrected impression and category. The report shows the new
+    values; the addendum and the timeline event keep the previous ones (before → after), so what the
+    report said when it was first read stays visible. A category raised to critical or urgent (from
+    anything else) needs a new acknowledgement by neurology."""
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "amend_report", actor=actor, version=expected_version)
-    added = ReportAddendum.objects.create(report=mri.report, text=addendum, author=actor, at=timezone.now())
-    _commit(mri, "amend_report", actor=actor, data={"addendum": addendum, "addendum_id": added.pk})
+    report = NeuroradiologyReport.objects.select_for_update().get(mri_request=mri)
+    changes = _report_changes(report, impression=impression.strip(), category=category)
+    if "category" in changes:
+        report_rules.check(report.findings or {}, category)
+    raised = "category" in changes and category in ALERT_CATEGORIES and report.category not in ALERT_CATEGORIES
+    for name, change in changes.items():
+        setattr(report, name, change["after"])
+    if raised:
+        report.acknowledged_by, report.acknowledged_at = None, None
+    if changes:
+        report.save(update_fields=[*changes, "acknowledged_by", "acknowledged_at"])
+    added = ReportAddendum.objects.create(
+        report=report, text=addendum, author=actor, at=timezone.now(), changes=tx.jsonable(changes)
+    )
+    data = {"addendum": addendum, "addendum_id": added.pk, "changes": changes}
+    _commit(mri, "amend_report", actor=actor, data=data)
+    if raised:
+        _open_result_acknowledgement(mri, category=category, impression=report.impression)
     payload = {"mri_request_id": mri.pk, "referral_id": mri.referral_id, "addendum_id": added.pk}
     transaction.on_commit(lambda: signals.report_amended.send(sender=MRIRequest, **payload))
     return mri
+
+
+def _report_changes(report: NeuroradiologyReport, *, impression: str, category: str) -> dict:
+    changes = {}
+    if impression and impression != report.impression:
+        changes["impression"] = {"before": report.impression, "after": impression}
+    if category and category != report.category:
+        changes["category"] = {"before": report.category, "after": category}
+    return changes
 
 
 @writes.atomic

@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from carepath import audit, webforms
-from carepath.errors import Forbidden, InvalidData
+from carepath.errors import DomainError, Forbidden, InvalidData
 from carepath.identity import mrn_key
 from carepath.models import Machine, WorkItemStatus
 from carepath.roles import Role, has_role
 
-from . import selectors, services
+from . import drafts, selectors, services
 from .choices import FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
 from .machine import MRI_MACHINE
 from .models import MRIRequest
@@ -212,6 +212,8 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
     if mri is None:
         raise Http404("No such MRI request")
     failed = None
+    if request.method == "POST" and request.POST.get("transition") == "sign_report" and request.POST.get("save_draft"):
+        return _save_draft(request, mri)
     if request.method == "POST":
         try:
             outcome = webforms.run_action(
@@ -234,8 +236,10 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
         mri = _with_due(selectors.mri_requests_visible_to(request.user)).get(pk=pk)
     audit.record_view(request.user, mri, "reading")
     actions = webforms.action_forms("mri", MRI_MACHINE, mri, request.user)
+    draft = drafts.report_draft_for(mri_request_id=mri.pk, user=request.user)
     if failed is not None and failed.form is not None:
         actions = [_swap(a, failed.form) for a in actions]
+    _offer_drafts(actions, draft, resume=failed is None)
     context = {
         "mri": mri,
         "referral": mri.referral,
@@ -244,5 +248,31 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
         "banner": failed.banner if failed else "",
         "age": _card(mri, request.user, timezone.now(), timezone.localdate())["age"],
         "mass_suspected": services.mass_suspected(mri),
+        "draft": draft if any(a.name == "sign_report" for a in actions) else None,
     }
     return render(request, "imaging/reading.html", context, status=failed.status if failed else 200)
+
+
+def _offer_drafts(actions: list[webforms.ActionForm], draft, *, resume: bool) -> None:
+    """The report form offers "Save draft"; the user's own draft, if any, fills it in (not after a
+    refused post, which shows what was just typed)."""
+    for form in actions:
+        if form.name != "sign_report":
+            continue
+        form.draft = True
+        if draft is not None and resume:
+            form.fields = webforms.fields_for(form.transition.input_serializer, data=drafts.as_post(draft.data))
+            form.is_open = True
+
+
+def _save_draft(request: HttpRequest, mri: MRIRequest) -> HttpResponse:
+    """Keep the report as far as written, unchecked and unsigned, for this neuroradiologist only."""
+    try:
+        drafts.report_draft_save(mri_request_id=mri.pk, actor=request.user, data=drafts.from_post(request.POST))
+    except Forbidden as exc:
+        raise PermissionDenied(exc.detail) from None
+    except DomainError as exc:  # the study moved on (signed meanwhile), or a colleague holds the step
+        messages.error(request, f"{mri}: the draft was not saved. {exc.detail}")
+        return redirect("reading", pk=mri.pk)
+    messages.success(request, f"{mri}: draft saved, not signed. Only you see it; it is here when you come back.")
+    return redirect("reading", pk=mri.pk)

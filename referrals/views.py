@@ -20,7 +20,7 @@ from carepath.errors import Forbidden, InvalidData, TransitionNotAllowed
 from carepath.models import AuditLog, CaseEvent
 from carepath.roles import Role, has_role
 from imaging import services as imaging_services
-from imaging.choices import Sedation
+from imaging.choices import ReportCategory, Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
 
@@ -279,6 +279,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
     events = list(CaseEvent.objects.filter(referral=referral).select_related("actor").order_by("-at", "-id")[:200])
     for event in events:
         event.label, event.states = _event_label(event), _event_states(event)
+        event.detail = _event_detail(event)
     primary = [f for f in forms if f.name not in SECONDARY_ACTIONS]
     secondary = [f for f in forms if f.name in SECONDARY_ACTIONS]
     context = {
@@ -339,6 +340,31 @@ def _event_states(event: CaseEvent) -> str:
     states = (MRI_MACHINE if event.machine == "mri" else REFERRAL_MACHINE).states
     labels = [states(s).label if s in states.values else s for s in (event.from_state, event.to_state)]
     return " → ".join(labels)
+
+
+def _event_detail(event: CaseEvent) -> str:
+    """An amended report on the timeline says what it said before and after (docs/ui.md)."""
+    if event.transition != "amend_report":
+        return ""
+    parts = [_short(event.data.get("addendum", ""))]
+    changes = event.data.get("changes") or {}
+    if "category" in changes:
+        before, after = (_category_label(changes["category"][k]) for k in ("before", "after"))
+        parts.append(f"category before: {before}, now: {after}")
+    if "impression" in changes:
+        parts.append(
+            f"impression before: “{_short(changes['impression']['before'])}”, "
+            f"now: “{_short(changes['impression']['after'])}”"
+        )
+    return " · ".join(p for p in parts if p)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _category_label(code: str) -> str:
+    return ReportCategory(code).label if code in ReportCategory.values else code
 
 
 def _replace(form: webforms.ActionForm, failed: webforms.ActionForm) -> webforms.ActionForm:

@@ -104,6 +104,7 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
             "findings__lesion__present": "false",
             "impression": "Left AICA indents the root exit zone.",
             "category": "routine",
+            "confirm": "yes",  # "I have checked … and sign this report"
         },
     )
     referral.refresh_from_db()

@@ -324,6 +324,7 @@ def test_a_neuroradiologist_signs_a_structured_report_from_the_reading_page(sign
             "findings.lesion.present": "false",
             "impression": "AICA contact.",
             "category": "routine",
+            "confirm": "yes",  # the "I have checked … and sign" box
         },
     )
 
