@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imaging', '0003_reading_queue_indexes'),
+        ('imaging', '0004_imaging_access_window'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
