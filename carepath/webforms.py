@@ -164,13 +164,38 @@ def _spec(name: str, f: serializers.Field, data: QueryDict | None, initial: dict
     return spec
 
 
+def _guardian_choices(obj) -> tuple[list[tuple[str, str]], str]:
+    """The child's parents and carers by name for the schedule form's `guardian` (an id in the API),
+    starting at the one the service would pick: the first with parental responsibility."""
+    patient = obj.referral.patient if hasattr(obj, "referral") else obj.patient
+    rows = list(patient.guardians.all())
+    default = next((g for g in rows if g.has_parental_responsibility), rows[0] if rows else None)
+    return [(str(g.pk), f"{g.name} ({g.relationship})") for g in rows], str(default.pk) if default else ""
+
+
+# Fields whose options depend on the case, not on the serializer: a person picked by name, not by id.
+OBJECT_CHOICES = {"guardian": _guardian_choices}
+
+
 def fields_for(
-    serializer_class, *, data: QueryDict | None = None, initial: dict | None = None, errors: dict | None = None
+    serializer_class,
+    *,
+    data: QueryDict | None = None,
+    initial: dict | None = None,
+    errors: dict | None = None,
+    obj=None,
 ) -> list[FieldSpec]:
     if serializer_class is None:
         return []
     fields = serializer_class().fields
-    return [_spec(n, f, data, initial or {}, errors or {}) for n, f in fields.items() if not f.read_only]
+    specs = [_spec(n, f, data, initial or {}, errors or {}) for n, f in fields.items() if not f.read_only]
+    for spec in specs:
+        if obj is not None and spec.name in OBJECT_CHOICES:
+            spec.choices, default = OBJECT_CHOICES[spec.name](obj)
+            spec.widget, spec.attrs = "select", {}
+            if data is None and spec.value == "":
+                spec.value = default
+    return specs
 
 
 def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -269,7 +294,7 @@ def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict
             object_id=obj.pk,
             version=obj.version,
             transition=t,
-            fields=fields_for(t.input_serializer, initial=initial.get(t.name)),
+            fields=fields_for(t.input_serializer, initial=initial.get(t.name), obj=obj),
             confirm=CONFIRMATIONS.get((machine_key, t.name), ""),
         )
         for t in (machine.get(name) for name in machine.allowed_for(obj, user))
@@ -327,7 +352,7 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
         object_id=obj.pk,
         version=obj.version,
         transition=transition,
-        fields=fields_for(transition.input_serializer, data=post),
+        fields=fields_for(transition.input_serializer, data=post, obj=obj),
         is_open=True,
         take_over=post.get("take_over") == "1",
         confirm=CONFIRMATIONS.get((machine_key, name), ""),
@@ -346,7 +371,7 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
     except InvalidData as exc:
         errors = flatten_errors(exc.errors)
         form.confirm_errors = errors.pop(CONFIRM_FIELD, [])
-        form.fields = fields_for(transition.input_serializer, data=post, errors=errors)
+        form.fields = fields_for(transition.input_serializer, data=post, errors=errors, obj=obj)
         form.errors = unclaimed_errors(errors, form.fields)
         return Outcome(ok=False, form=form, status=400)
     except (StaleVersion, TransitionNotAllowed) as exc:

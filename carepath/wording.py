@@ -157,7 +157,7 @@ HELP = {
     "imaging_waived_reason": "Needed when you conclude straight after the assessment, without an MRI.",
     "contrast": "Needed when a lesion is suspected.",
     "sedation": "Starts at the default for the child's age and the suspicion of a mass.",
-    "guardian": "Leave empty to remind the first parent or carer with parental responsibility.",
+    "guardian": "Appointment and fasting reminders go to this parent or carer.",
 }
 
 # Web wording of a transition's description where the machine's (also read by API clients at

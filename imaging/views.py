@@ -112,7 +112,11 @@ def _board_cards(visible: QuerySet[MRIRequest]) -> dict[str, list[MRIRequest]]:
         .order_by()[: COLUMN_LIMIT * len(OPEN_MRI_STATES)]
     )
     by_state: dict[str, list[MRIRequest]] = {}
-    cards = _with_due(visible.filter(pk__in=Subquery(ranked))).order_by("state", *most_due)
+    cards = (
+        _with_due(visible.filter(pk__in=Subquery(ranked)))
+        .order_by("state", *most_due)
+        .prefetch_related("referral__patient__guardians")  # the schedule form names the parent or carer
+    )
     for mri in cards:
         by_state.setdefault(mri.state, []).append(mri)
     return by_state

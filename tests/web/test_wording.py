@@ -335,3 +335,16 @@ def test_a_missing_contrast_refusal_names_the_protocol_not_its_code(signed_in, p
     text = visible_text(markup)
     assert "needs gadolinium contrast (CPA: T2 + TOF + post-contrast T1)" in text
     assert "cpa_t2_tof_gd" not in text
+
+
+def test_the_schedule_form_names_the_parent_or_carer_rather_than_asking_for_an_id(signed_in, pathway):
+    referral = pathway.protocoled()
+    mri = pathway.mri(referral)
+    carer = referral.patient.guardians.get()
+    markup = signed_in(pathway.coord).get(reverse("mri_board")).content.decode()
+
+    form = re.search(rf'id="action-mri-{mri.pk}-schedule".*?</details>', markup, re.S).group(0)
+    assert f'<option value="{carer.pk}" selected>{carer.name} ({carer.relationship})</option>' in form
+    assert 'type="number"' not in re.search(
+        r'<div class="field[^"]*">\s*<label for="[^"]*-f-guardian".*?</div>', form, re.S
+    ).group(0)
