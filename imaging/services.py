@@ -459,7 +459,10 @@ def _report_changes(report: NeuroradiologyReport, *, impression: str, category: 
 def mri_cancel(*, mri_request_id: int, actor, reason: str, expected_version=None, announce: bool = True):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "cancel", actor=actor, version=expected_version)
+    booked = mri.appointment if mri.state == MRIState.SCHEDULED else None
     _cancel(mri, actor=actor, reason=reason)
+    if booked is not None:  # the referrer was told this date: it no longer holds
+        _tell_referrer(mri, "mri_cancelled", start=booked.start, reason=reason)
     if announce:
         signals.mri_request_cancelled.send(sender=MRIRequest, mri_request=mri, actor=actor, reason=reason)
     return mri

@@ -548,10 +548,13 @@ def referral_cancel(*, referral_id: int, actor, reason: str, expected_version=No
     REFERRAL_MACHINE.check(referral, "cancel", actor=actor, version=expected_version)
     cancelled = imaging.cancel_open_requests_for_referral(referral_id=referral.pk, actor=actor, reason=reason)
     referral.cancel_reason, referral.closed_at = reason, timezone.now()
-    return _commit(
+    _commit(
         referral,
         "cancel",
         actor=actor,
         data={"reason": reason, "mri_requests_cancelled": cancelled},
         update_fields=["cancel_reason", "closed_at"],
     )
+    if actor.pk not in (referral.referred_by_id, referral.created_by_id):  # someone else ended their referral
+        _tell_referrer(referral, "cancelled", reason=reason)
+    return referral

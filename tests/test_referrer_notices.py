@@ -201,3 +201,42 @@ def test_an_inactive_referrer_gets_no_email(watch, pathway, pediatrician, neurol
         lambda: services.referral_decline(referral_id=referral.pk, actor=neurologist, reason="r", advice="a")
     )
     assert notes == [] and emails == []
+
+
+def test_a_referral_cancelled_by_neurology_tells_the_referrer_why(watch, pathway, pediatrician, neurologist):
+    referral = pathway.triaged()
+    notes, emails = watch(
+        lambda: services.referral_cancel(referral_id=referral.pk, actor=neurologist, reason="Seen privately.")
+    )
+    note, email = only_to(pediatrician, notes, emails, "referrer_cancelled")
+    assert "Seen privately." in note.body and "Seen privately." not in email.body
+
+
+def test_the_referrer_cancelling_their_own_referral_is_not_told_about_it(watch, pathway, pediatrician):
+    referral = pathway.submitted()
+    notes, emails = watch(
+        lambda: services.referral_cancel(referral_id=referral.pk, actor=pediatrician, reason="Sent twice.")
+    )
+    assert notes == [] and emails == []
+
+
+def test_a_booked_mri_that_is_cancelled_tells_the_referrer_the_date_no_longer_holds(
+    watch, pathway, pediatrician, coordinator
+):
+    referral = pathway.scheduled()
+    start = timezone.localtime(pathway.mri(referral).appointment.start)
+    notes, emails = watch(
+        lambda: imaging.mri_cancel(mri_request_id=pathway.mri(referral).pk, actor=coordinator, reason="Not needed.")
+    )
+    note, _ = only_to(pediatrician, notes, emails, "referrer_mri_cancelled")
+    assert f"{start:%H:%M}" in note.body and "Not needed." in note.body
+
+
+def test_an_mri_cancelled_before_it_was_booked_tells_the_referrer_nothing(watch, pathway, neurologist):
+    referral = pathway.imaging()
+    notes, emails = watch(
+        lambda: imaging.mri_cancel(
+            mri_request_id=referral.mri_requests.get().pk, actor=neurologist, reason="Changed plan."
+        )
+    )
+    assert notes == [] and emails == []
