@@ -34,6 +34,15 @@ class Unprocessable(InvalidData):
     title = "Unprocessable request"
 
 
+class RuleBroken(Unprocessable):
+    """Well-formed data that a clinical rule refuses (a scan dated before its request, a red-flag
+    referral below asap without a reason): 422, `errors` naming the field. A kind of
+    InvalidData, so every form shows it beside its field like any other field error."""
+
+    status = 422
+    title = "Refused by a clinical rule"
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Not allowed for your role"

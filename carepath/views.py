@@ -46,7 +46,13 @@ def _group(items: list[WorkItem], now) -> list[tuple[str, str, list[WorkItem]]]:
     overdue = [i for i in items if i.due_at and i.due_at < now]
     soon = [i for i in items if i.due_at and now <= i.due_at < now + DUE_SOON]
     later = [i for i in items if not i.due_at or i.due_at >= now + DUE_SOON]
-    return [("overdue", "Overdue", overdue), ("soon", "Due in the next 24 hours", soon), ("later", "Later", later)]
+    groups = [("overdue", "Overdue", overdue), ("soon", "Due in the next 24 hours", soon), ("later", "Later", later)]
+    return [(key, title, _red_flags_first(rows)) for key, title, rows in groups]
+
+
+def _red_flags_first(items: list[WorkItem]) -> list[WorkItem]:
+    """Red-flag cases first within a due group, each part still soonest due first (a stable sort)."""
+    return sorted(items, key=lambda item: not item.referral.red_flags)
 
 
 @login_required

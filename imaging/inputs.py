@@ -58,6 +58,14 @@ class ScanFailedInput(serializers.Serializer):
 class MarkPerformedInput(serializers.Serializer):
     accession_number = serializers.RegexField(r"^[A-Za-z0-9._/-]{1,64}$", max_length=64)
     performed_at = serializers.DateTimeField()
+    early_scan_reason = serializers.CharField(
+        max_length=TEXT,
+        required=False,
+        allow_blank=True,
+        default="",
+        label="Early-scan reason",
+        help_text="Needed only when the scan was done on a day before its appointment.",
+    )
 
 
 class NVCFindingInput(serializers.Serializer):

@@ -31,6 +31,11 @@ class MRIRequest(models.Model):
     suspected_lesion = models.BooleanField(
         default=False, help_text="A posterior-fossa or CPA mass is suspected (contrast, anaesthesia)."
     )
+    red_flag = models.BooleanField(
+        default=False,
+        help_text="The referral has a red flag: copied when the MRI is requested (red flags change only "
+        "before triage), so the board ranks by it without reading every case.",
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()
 
@@ -52,6 +57,9 @@ class MRIRequest(models.Model):
     )
     accession_number = models.CharField(max_length=64, blank=True)
     performed_at = models.DateTimeField(null=True, blank=True)
+    early_scan_reason = models.TextField(
+        blank=True, help_text="Why the scan was done on a day before its appointment (imaging/rules.py)."
+    )
     cancel_reason = models.TextField(blank=True)
     updated_at = models.DateTimeField()
 

@@ -29,6 +29,7 @@ from .choices import (
 )
 from .machine import MRI_MACHINE
 from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
+from .rules import check_booking, check_not_brought, check_performed
 
 # MRI state → the step that waits on it: (work item kind, queue)
 STEPS = {
@@ -130,7 +131,7 @@ def _end_appointment(mri: MRIRequest, status: str, *, outcome: str = "", reason:
 
 # --- creation (called by referrals' request_mri, inside its transaction) -----------------------
 def mri_request_create(
-    *, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, priority: str
+    *, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, priority: str, red_flag: bool = False
 ) -> MRIRequest:
     now = timezone.now()
     try:
@@ -140,6 +141,7 @@ def mri_request_create(
                 priority=priority,
                 clinical_question=clinical_question,
                 suspected_lesion=suspected_lesion,
+                red_flag=red_flag,
                 requested_by=actor,
                 requested_at=now,
                 updated_at=now,
@@ -202,13 +204,6 @@ def _choose_guardian(mri: MRIRequest, guardian_id: int | None):
     raise InvalidData({"guardian": "This guardian is not one of the child's guardians."})
 
 
-def _check_start(start: datetime) -> None:
-    if start < timezone.now() - timedelta(minutes=5):
-        raise InvalidData({"scheduled_start": "The appointment must be in the future."})
-    if start > timezone.now() + timedelta(days=366):
-        raise InvalidData({"scheduled_start": "The appointment must be within a year."})
-
-
 def _book(mri: MRIRequest, *, actor, start, location, sedation, default, override_reason, guardian) -> Appointment:
     appointment = Appointment.objects.create(
         mri_request=mri,
@@ -242,7 +237,7 @@ def mri_schedule(
 ):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "schedule", actor=actor, version=expected_version)
-    _check_start(scheduled_start)
+    check_booking(scheduled_start, now=timezone.now())
     default = sedation_default(
         birth_date=mri.referral.patient.birth_date, on=scheduled_start.date(), mass_suspected=mass_suspected(mri)
     )
@@ -286,7 +281,7 @@ def mri_reschedule(
 ):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "reschedule", actor=actor, version=expected_version)
-    _check_start(scheduled_start)
+    check_booking(scheduled_start, now=timezone.now())
     old = _end_appointment(mri, AppointmentStatus.RESCHEDULED, reason=reason)
     appointment = _book(
         mri,
@@ -313,6 +308,7 @@ def mri_reschedule(
 def mri_record_was_not_brought(*, mri_request_id: int, actor, expected_version=None):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "record_was_not_brought", actor=actor, version=expected_version)
+    check_not_brought(mri.appointment.start, now=timezone.now())
     appointment = _end_appointment(mri, AppointmentStatus.WAS_NOT_BROUGHT)
     _commit(mri, "record_was_not_brought", actor=actor, data={"appointment": appointment.pk})
     _open_wnb_review(mri, f"Not brought to the MRI on {appointment.start:%Y-%m-%d %H:%M} UTC.")
@@ -345,23 +341,35 @@ def mri_flag_missed(*, mri_request_id: int, actor, now: datetime | None = None, 
 
 @writes.atomic
 def mri_mark_performed(
-    *, mri_request_id: int, actor, accession_number: str, performed_at: datetime, expected_version=None
+    *,
+    mri_request_id: int,
+    actor,
+    accession_number: str,
+    performed_at: datetime,
+    early_scan_reason: str = "",
+    expected_version=None,
 ):
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "mark_performed", actor=actor, version=expected_version)
-    if performed_at > timezone.now() + timedelta(minutes=5):
-        raise InvalidData({"performed_at": "A scan cannot be performed in the future."})
+    check_performed(
+        performed_at,
+        now=timezone.now(),
+        requested_at=mri.requested_at,
+        appointment_start=mri.appointment.start if mri.appointment else None,
+        reason=early_scan_reason,
+    )
     if MRIRequest.objects.filter(accession_number=accession_number).exclude(pk=mri.pk).exists():
         raise InvalidData({"accession_number": "This accession number belongs to another study."})
     _end_appointment(mri, AppointmentStatus.ATTENDED)
     mri.accession_number, mri.performed_at = accession_number, performed_at
-    data = {"accession_number": accession_number, "performed_at": performed_at}
+    mri.early_scan_reason = early_scan_reason
+    data = {"accession_number": accession_number, "performed_at": performed_at, "early_scan_reason": early_scan_reason}
     _commit(
         mri,
         "mark_performed",
         actor=actor,
         data=data,
-        update_fields=["accession_number", "performed_at"],
+        update_fields=["accession_number", "performed_at", "early_scan_reason"],
         anchor=performed_at,
     )
     return mri

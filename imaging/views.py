@@ -4,10 +4,12 @@ Both act through the same generic action forms as the case page (carepath.webfor
 the board offers exactly the actions the MRI machine allows this user now.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Subquery, Window
+from django.db.models import Case, Count, F, FilteredRelation, IntegerField, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,6 +32,7 @@ READING_ROLES = (Role.NEURORADIOLOGIST, Role.ADMIN)
 COLUMN_LIMIT = 25  # cards per column (most due first); the column says how many more. Each card carries its
 # action forms, so 60 per column made a ~900 KiB board taking ~0.7 s to render (bench/pages.py)
 PRIORITY_ORDER = {"asap": 0, "urgent": 1, "routine": 2}
+DUE_SOON = timedelta(hours=24)  # the due groups of My work: overdue, due in the next 24 hours, later
 
 
 def _with_due(queryset: QuerySet[MRIRequest]) -> QuerySet[MRIRequest]:
@@ -79,7 +82,7 @@ def _board_columns(request: HttpRequest, failed: webforms.Outcome | None = None)
     if mrn:  # compared normalised, as every MRN look-up (carepath/identity.py)
         visible = visible.filter(referral__patient__mrn_key=mrn_key(mrn))
     now, today = timezone.now(), timezone.localdate()
-    by_state = _board_cards(visible)
+    by_state = _board_cards(visible, now)
     totals = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
     columns, shown = [], []
     for state in OPEN_MRI_STATES:
@@ -97,13 +100,26 @@ def _board_columns(request: HttpRequest, failed: webforms.Outcome | None = None)
     return {"columns": columns, "mrn": mrn}
 
 
-def _board_cards(visible: QuerySet[MRIRequest]) -> dict[str, list[MRIRequest]]:
-    """The COLUMN_LIMIT most due requests of each state in one query: a row number per state over
+def _due_group(now) -> Case:
+    """0 overdue, 1 due in the next 24 hours, 2 later or no due time (as My work groups them)."""
+    return Case(
+        When(due_at__lt=now, then=Value(0)),
+        When(due_at__lt=now + DUE_SOON, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+def _board_cards(visible: QuerySet[MRIRequest], now) -> dict[str, list[MRIRequest]]:
+    """The COLUMN_LIMIT first requests of each state in one query: a row number per state over
     narrow rows picks their ids, then only those rows are read with their patient, appointment and
-    report. (A sorted query per column over full rows took ~140 ms a column at 100k cases.)"""
-    most_due = [F("due_at").asc(nulls_last=True), F("id")]
+    report. (A sorted query per column over full rows took ~140 ms a column at 100k cases.)
+    First means: by due group, red-flag cases first within a group (the request's own copy of the
+    flag, so no case is read to rank), then most due."""
+    most_due = [F("due_group"), F("red_flag").desc(), F("due_at").asc(nulls_last=True), F("id")]
     ranked = (
         _with_due(visible.select_related(None))
+        .annotate(due_group=_due_group(now))
         .annotate(rank=Window(RowNumber(), partition_by=F("state"), order_by=most_due))
         .filter(rank__lte=COLUMN_LIMIT)
         .values("id")
@@ -114,6 +130,7 @@ def _board_cards(visible: QuerySet[MRIRequest]) -> dict[str, list[MRIRequest]]:
     by_state: dict[str, list[MRIRequest]] = {}
     cards = (
         _with_due(visible.filter(pk__in=Subquery(ranked)))
+        .annotate(due_group=_due_group(now))
         .order_by("state", *most_due)
         .prefetch_related("referral__patient__guardians")  # the schedule form names the parent or carer
     )
@@ -178,9 +195,10 @@ def _reading(request: HttpRequest, failed: webforms.Outcome | None = None) -> di
     user = request.user
     visible = _with_due(selectors.mri_requests_visible_to(user))
     to_report = list(visible.filter(state=MRIState.PERFORMED).order_by("performed_at", "id")[:READING_LIMIT])
-    to_report.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), m.performed_at or timezone.now()))
+    # most urgent first, red-flag cases first within a priority, then the oldest
+    to_report.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), not m.red_flag, m.performed_at or timezone.now()))
     to_protocol = list(visible.filter(state=MRIState.REQUESTED).order_by("requested_at", "id")[:READING_LIMIT])
-    to_protocol.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), m.requested_at))
+    to_protocol.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), not m.red_flag, m.requested_at))
     unacknowledged = list(
         selectors.reports_visible_to(user)
         .filter(category__in=("critical", "urgent"), acknowledged_at__isnull=True)

@@ -5,7 +5,6 @@ the API uses too, so both channels accept exactly the same referral.
 """
 
 from django import forms
-from django.utils import timezone
 
 from .choices import Muscle, Sex
 
@@ -20,12 +19,8 @@ class PatientForm(forms.Form):
     family_name = forms.CharField(label="Family name", max_length=100)
     birth_date = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
     sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
-
-    def clean_birth_date(self):
-        value = self.cleaned_data["birth_date"]
-        if value > timezone.localdate():
-            raise forms.ValidationError("The date of birth cannot be in the future.")
-        return value
+    # a date of birth in the future is refused by `services.patient_create` (referrals/rules.py),
+    # shown beside this field like any other error
 
 
 class GuardianForm(forms.Form):

@@ -47,7 +47,23 @@ class ReferralDetailsInput(serializers.Serializer):
     frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True, default="")
     red_flags = UniqueChoicesField(RedFlag.choices, required=False, default=list)
     requested_priority = serializers.ChoiceField(choices=Priority.choices)
+    requested_priority_reason = serializers.CharField(
+        max_length=TEXT,
+        required=False,
+        allow_blank=True,
+        default="",
+        label="Reason for a priority below asap",
+        help_text="Needed when a red flag is ticked but you ask for urgent or routine.",
+    )
     clinical_notes = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+    over_18_reason = serializers.CharField(
+        max_length=TEXT,
+        required=False,
+        allow_blank=True,
+        default="",
+        label="Reason for referring someone aged 18 or over",
+        help_text="Needed only when the patient is 18 or over on the day of referral.",
+    )
 
     def validate_symptom_onset(self, value):
         if value > timezone.localdate():
@@ -85,6 +101,7 @@ class ResubmitInput(serializers.Serializer):
     frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True)
     red_flags = UniqueChoicesField(RedFlag.choices, required=False)
     requested_priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    requested_priority_reason = serializers.CharField(max_length=TEXT, required=False, allow_blank=True)
     clinical_notes = serializers.CharField(max_length=TEXT, required=False, allow_blank=True)
 
     def validate_symptom_onset(self, value):

@@ -165,7 +165,13 @@ class Referral(models.Model):
     frequency = models.CharField(max_length=16, choices=Frequency.choices, blank=True)
     red_flags = models.JSONField(default=list, blank=True)
     requested_priority = models.CharField(max_length=8, choices=Priority.choices)
+    requested_priority_reason = models.TextField(
+        blank=True, help_text="Why a referral with a red flag is requested below asap (referrals/rules.py)."
+    )
     clinical_notes = models.TextField(blank=True)
+    over_18_reason = models.TextField(
+        blank=True, help_text="Why someone aged 18 or over at referral is referred to this children's pathway."
+    )
 
     # triage and its outcomes
     priority = models.CharField(max_length=8, choices=Priority.choices, blank=True)

@@ -24,6 +24,7 @@ from .choices import Diagnosis, Plan
 from .choices import ReferralState as S
 from .machine import REFERRAL_MACHINE
 from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
+from .rules import check_age_at_referral, check_birth_date, check_onset, check_requested_priority, check_triage_priority
 
 STEPS = {
     S.SUBMITTED: (WorkItemKind.TRIAGE, Role.NEUROLOGIST),
@@ -46,7 +47,9 @@ DETAIL_FIELDS = (
     "frequency",
     "red_flags",
     "requested_priority",
+    "requested_priority_reason",
     "clinical_notes",
+    "over_18_reason",
 )
 
 
@@ -105,8 +108,7 @@ def patient_create(
     shared with `actor` (`patient.shared` is then true): referrals/patients.py."""
     if not access.can_register_patient(actor):
         raise Forbidden("Your role may not register patients.")
-    if birth_date > timezone.localdate():
-        raise InvalidData({"birth_date": "The date of birth cannot be in the future."})
+    check_birth_date(birth_date, today=timezone.localdate())
     mrn = identity.clean_mrn(mrn)
     if not mrn or len(mrn) > identity.MRN_MAX:
         raise InvalidData({"mrn": f"Give the child's MRN (at most {identity.MRN_MAX} characters)."})
@@ -179,14 +181,19 @@ def referral_create(
     spread: bool = False,
     frequency: str = "",
     referred_by: int | None = None,
+    requested_priority_reason: str = "",
+    over_18_reason: str = "",
 ) -> Referral:
     if not access.can_create_referral(actor):
         raise Forbidden("Your role may not write referrals.")
     patient = Patient.objects.filter(access.patient_q(actor), pk=patient_id).first()
     if patient is None:
         raise InvalidData({"patient": "No such patient, or not one of yours."})
-    if symptom_onset < patient.birth_date:
-        raise InvalidData({"symptom_onset": "Symptom onset cannot be before the child's date of birth."})
+    check_onset(symptom_onset, birth_date=patient.birth_date)
+    check_age_at_referral(patient.birth_date, on=timezone.localdate(), reason=over_18_reason)
+    check_requested_priority(
+        red_flags=red_flags, requested_priority=requested_priority, reason=requested_priority_reason
+    )
     now = timezone.now()
     referral = Referral.objects.create(
         patient=patient,
@@ -200,7 +207,9 @@ def referral_create(
         frequency=frequency,
         red_flags=list(red_flags),
         requested_priority=requested_priority,
+        requested_priority_reason=requested_priority_reason,
         clinical_notes=clinical_notes,
+        over_18_reason=over_18_reason,
         submitted_at=now,
         updated_at=now,
     )
@@ -232,13 +241,7 @@ def referral_create(
 def referral_triage(*, referral_id: int, actor, priority: str, override_reason: str = "", expected_version=None):
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "triage", actor=actor, version=expected_version)
-    if referral.red_flags and priority != "asap" and not override_reason.strip():
-        raise InvalidData(
-            {
-                "priority": "This referral has a red flag: triage it as ASAP (seen within 48 hours), "
-                "or give a reason for a lower priority."
-            }
-        )
+    check_triage_priority(red_flags=referral.red_flags, priority=priority, override_reason=override_reason)
     referral.priority, referral.priority_override_reason = priority, override_reason
     referral.triaged_at = timezone.now()
     _commit(
@@ -271,8 +274,11 @@ def referral_resubmit(*, referral_id: int, actor, response: str, expected_versio
     unknown = set(details) - set(DETAIL_FIELDS)
     if unknown:
         raise InvalidData({f: "This detail cannot be changed here." for f in sorted(unknown)})
-    if "symptom_onset" in details and details["symptom_onset"] < referral.patient.birth_date:
-        raise InvalidData({"symptom_onset": "Symptom onset cannot be before the child's date of birth."})
+    if "symptom_onset" in details:
+        check_onset(details["symptom_onset"], birth_date=referral.patient.birth_date)
+    after = {f: details.get(f, getattr(referral, f)) for f in ("red_flags", "requested_priority")}
+    reason = details.get("requested_priority_reason", referral.requested_priority_reason)
+    check_requested_priority(**after, reason=reason)
     for name, value in details.items():
         setattr(referral, name, value)
     referral.referrer_response = response
@@ -376,6 +382,7 @@ def referral_request_mri(
         clinical_question=clinical_question,
         suspected_lesion=suspected_lesion,
         priority=referral.effective_priority,
+        red_flag=bool(referral.red_flags),
     )
     referral.mri_requested_at = referral.mri_requested_at or mri.requested_at
     referral.imaging_closed_at = None  # imaging is open again: its staff see the case (carepath/access.py)

@@ -24,7 +24,7 @@ from imaging.choices import ReportCategory, Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
 
-from . import dashboard, letters, selectors, services
+from . import dashboard, letters, rules, selectors, services
 from .choices import Muscle, RedFlag
 from .forms import FindPatientForm, GuardianFormSet, PatientForm, first_muscle_choices, muscles_from_post
 from .inputs import ReferralDetailsInput
@@ -104,6 +104,9 @@ def _render_new(
             "other_errors": other_errors,
             "red_flag_choices": RedFlag.choices,
             "duplicate": duplicate,  # a patient with the same name and birth date exists: confirm
+            "has_red_flag": bool(data.getlist("red_flags")) if data is not None else False,
+            "patient_is_adult": patient is not None
+            and rules.age_in_years(patient.birth_date, timezone.localdate()) >= rules.ADULT_AGE,
         },
         status=status,
     )
@@ -264,9 +267,10 @@ def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpRespons
 
 def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None = None, status: int = 200):
     user = request.user
-    forms = webforms.action_forms(
-        "referral", REFERRAL_MACHINE, referral, user, initial=_conclude_initial(referral, user)
-    )
+    initial = _conclude_initial(referral, user)
+    if referral.red_flags:  # a red flag starts triage at asap (the service refuses another priority without a reason)
+        initial["triage"] = {"priority": "asap"}
+    forms = webforms.action_forms("referral", REFERRAL_MACHINE, referral, user, initial=initial)
     mri_requests = list(referral.mri_requests.all())
     current_mri = next((m for m in reversed(mri_requests) if m.state in MRI_MACHINE.open_states), None)
     if current_mri is not None:

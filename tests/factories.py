@@ -82,6 +82,8 @@ def make_referral(pediatrician, *, patient=None, **overrides):
 
     patient = patient or make_patient(pediatrician)
     data = {**REFERRAL_DATA, "symptom_onset": timezone.localdate() - timedelta(days=180), **overrides}
+    if data["red_flags"] and "requested_priority" not in overrides:
+        data["requested_priority"] = "asap"  # as the referral form asks (referrals/rules.py)
     return services.referral_create(actor=pediatrician, patient_id=patient.pk, **data)
 
 
@@ -107,6 +109,7 @@ FINDINGS_NVC = {
     "hydrocephalus": False,
     "other": "",
 }
+EARLY_SCAN = "A slot came free on an earlier list."
 CONCLUSION = dict(
     diagnosis="hfs_primary", plan="botulinum_toxin", follow_up="Review in 3 months.", letter="Dear colleague, ..."
 )
@@ -178,7 +181,11 @@ class Pathway:
         r = self.scheduled(**kw)
         mri = self.mri(r)
         services.mri_mark_performed(
-            mri_request_id=mri.pk, actor=self.coord, accession_number=f"ACC{mri.pk:08d}", performed_at=timezone.now()
+            mri_request_id=mri.pk,
+            actor=self.coord,
+            accession_number=f"ACC{mri.pk:08d}",
+            performed_at=timezone.now(),
+            early_scan_reason=EARLY_SCAN,  # booked 10 days ahead, scanned now (imaging/rules.py)
         )
         return r
 

@@ -25,7 +25,7 @@ from referrals.machine import REFERRAL_MACHINE
 from referrals.models import Referral
 
 from . import factories as f
-from .test_transitions import MRI_CASES, REFERRAL_CASES
+from .test_transitions import MRI_CASES, REFERRAL_CASES, scanned_now
 
 PEOPLE = ["ped", "other_ped", "neuro", "coord", "rad", "surg", "admin", "outsider"]
 # the tables name fixtures; half the time the rules pick the person the table says may act
@@ -83,7 +83,7 @@ class CaseMachine(RuleBasedStateMachine):
         actor = self.users[who or INTENDED[MRI_CASES[name][1]]]
         data = data_options(name, MRI_CASES)[pick]
         if name == "mark_performed" and data:
-            data = {**data, "accession_number": f"ACC-{mri.pk}"}
+            data = {**scanned_now(data), "accession_number": f"ACC-{mri.pk}"}
         self._attempt(lambda: MRI_MACHINE.run(name, pk=mri.pk, actor=actor, data=data))
 
     @rule(surgery=st.booleans())

@@ -12,7 +12,7 @@ from carepath.models import AuditLog, CaseEvent, WorkItem
 from carepath.roles import Role
 from imaging import services as imaging
 from imaging.machine import MRI_MACHINE
-from imaging.models import MRIRequest
+from imaging.models import Appointment, MRIRequest
 from referrals.machine import REFERRAL_MACHINE
 from referrals.models import Referral
 
@@ -53,12 +53,13 @@ MRI_CASES = {
         },
     ),
     "reschedule": ("scheduled", "coordinator", {"scheduled_start": _future(20), "reason": "Anaesthetist away."}),
-    "record_was_not_brought": ("scheduled", "coordinator", {}),
+    "record_was_not_brought": ("scheduled_due", "coordinator", {}),
     "record_scan_failed": ("scheduled", "coordinator", {"outcome": "motion_limited"}),
     "mark_performed": (
         "scheduled",
         "coordinator",
-        {"accession_number": "ACC-123", "performed_at": timezone.now().isoformat()},
+        # booked days ahead by the Pathway, scanned now: an early scan needs its reason (imaging/rules.py)
+        {"accession_number": "ACC-123", "performed_at": timezone.now().isoformat(), "early_scan_reason": f.EARLY_SCAN},
     ),
     "sign_report": ("performed", "neuroradiologist", REPORT),
     "amend_report": ("results_review", "neuroradiologist", {"addendum": "Also a small venous contact."}),
@@ -81,6 +82,11 @@ def build(pathway, state: str) -> Referral:
         from referrals import services
 
         return services.referral_return_to_referrer(referral_id=r.pk, actor=pathway.neuro, reason="Video?")
+    if state == "scheduled_due":  # booked, and the appointment's time has come (not brought is recorded after it)
+        r = pathway.scheduled()
+        now = timezone.now()
+        Appointment.objects.filter(mri_request__referral=r).update(start=now - timedelta(hours=2), end=now)
+        return r
     return getattr(pathway, state)()
 
 
@@ -101,6 +107,12 @@ def snapshot(referral_id: int) -> dict:
 MACHINES = {"referral": REFERRAL_MACHINE, "mri": MRI_MACHINE}
 CASES = {"referral": REFERRAL_CASES, "mri": MRI_CASES}
 ALL = [(machine, name) for machine in CASES for name in sorted(CASES[machine])]
+
+
+def scanned_now(data: dict) -> dict:
+    """The data with a scan's time taken now, after the case was built (a scan dated before its
+    request is refused: imaging/rules.py)."""
+    return {**data, "performed_at": timezone.now().isoformat()} if "performed_at" in data else data
 
 
 def required_fields(machine: str, name: str) -> set[str]:
@@ -129,6 +141,7 @@ def current_state(machine: str, pk: int) -> str:
 def test_transition_moves_the_case_and_writes_one_event(machine, name, pathway, request):
     state, actor, data = CASES[machine][name]
     pk, referral_id = case_in(pathway, machine, state)
+    data = scanned_now(data)
     source = current_state(machine, pk)
     before = CaseEvent.objects.filter(referral_id=referral_id, kind="transition").count()
 
@@ -145,6 +158,7 @@ def test_transition_is_refused_to_other_roles_and_changes_nothing(machine, name,
     state, allowed_actor, data = CASES[machine][name]
     roles = MACHINES[machine].get(name).roles
     pk, referral_id = case_in(pathway, machine, state)
+    data = scanned_now(data)
     for actor_name in ALL_ROLES:
         if ROLE_OF[actor_name] in roles or actor_name == allowed_actor:
             continue
@@ -158,6 +172,7 @@ def test_transition_is_refused_to_other_roles_and_changes_nothing(machine, name,
 def test_transition_is_refused_from_another_state_and_changes_nothing(machine, name, pathway, request):
     _, actor, data = CASES[machine][name]
     pk, referral_id = case_in(pathway, machine, another_state(machine, name))
+    data = scanned_now(data)
     before = snapshot(referral_id)
 
     with pytest.raises(TransitionNotAllowed):
@@ -173,6 +188,7 @@ def test_transition_with_bad_data_names_each_field_and_changes_nothing(machine, 
     required = required_fields(machine, name)
     bad = {} if variant == "missing" else {**data, **{k: {"nested": ["nonsense"]} for k in required}}
     pk, referral_id = case_in(pathway, machine, state)
+    data = scanned_now(data)
     before = snapshot(referral_id)
 
     with pytest.raises(InvalidData) as refused:
@@ -220,7 +236,7 @@ def test_resubmit_updates_the_details_and_reopens_triage(pathway):
         "resubmit",
         pk=referral.pk,
         actor=pathway.ped,
-        data={"response": "Continues in sleep.", "red_flags": ["bilateral"]},
+        data={"response": "Continues in sleep.", "red_flags": ["bilateral"], "requested_priority": "asap"},
     )
 
     referral.refresh_from_db()
@@ -422,7 +438,11 @@ def test_an_accession_number_belongs_to_one_study(pathway):
             "mark_performed",
             pk=second.pk,
             actor=pathway.coord,
-            data={"accession_number": first.accession_number, "performed_at": timezone.now().isoformat()},
+            data={
+                "accession_number": first.accession_number,
+                "performed_at": timezone.now().isoformat(),
+                "early_scan_reason": f.EARLY_SCAN,
+            },
         )
     assert "accession_number" in refused.value.errors
 

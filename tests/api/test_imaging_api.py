@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from carepath.roles import Role
-from tests.factories import FINDINGS_NVC, user_with_role
+from tests.factories import EARLY_SCAN, FINDINGS_NVC, user_with_role
 
 from .conftest import transition
 
@@ -53,7 +53,7 @@ def test_a_ris_client_marks_a_scan_performed_and_signs_the_report(api, pathway, 
         "mri-requests",
         mri.pk,
         "mark_performed",
-        {"accession_number": "RIS-1", "performed_at": timezone.now().isoformat()},
+        {"accession_number": "RIS-1", "performed_at": timezone.now().isoformat(), "early_scan_reason": EARLY_SCAN},
     )
     with django_capture_on_commit_callbacks(execute=True):  # the referral reacts after commit
         signed = transition(

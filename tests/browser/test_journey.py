@@ -40,9 +40,11 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
         "muscles": "buccinator",
         "side": "left",
         "red_flags": "facial_weakness",
-        "requested_priority": "routine",
     }.items():
         browser.fill(form, name, value)
+    # ticking a red flag selected ASAP and showed why, beside the priority
+    assert form.find_element("css selector", '[name="requested_priority"][value="asap"]').is_selected()
+    assert browser.d.find_element("id", "red-flag-priority-note").is_displayed()
     browser.shot("new-referral")
     browser.submit(form.find_elements("css selector", "section")[-1])
     referral = Referral.objects.get()
@@ -77,14 +79,15 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     # coordinator: schedule and record the scan from the board
     browser.sign_in(coordinator)
     browser.go("/mri/board/")
-    start = (timezone.localtime() + timedelta(days=3)).replace(hour=9, minute=30).strftime("%Y-%m-%dT%H:%M")
+    # a slot about to start, and the scan recorded at its time (an earlier day would need a reason)
+    start = (timezone.localtime() + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
     browser.act(case_action(None, "schedule", "mri", mri.pk), scheduled_start=start, location="Scanner 2")
     assert "schedule the scan — done" in browser.text().lower()
     browser.shot("mri-board")
     browser.act(
         case_action(None, "mark_performed", "mri", mri.pk),
         accession_number="ACC-BR-1",
-        performed_at=timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        performed_at=start,
     )
 
     # neuroradiologist: the structured report

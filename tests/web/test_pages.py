@@ -147,7 +147,7 @@ REFERRAL_POST = {
     "muscles": ["buccinator"],
     "side": "left",
     "frequency": "daily",
-    "requested_priority": "routine",
+    "requested_priority": "asap",  # a red flag is ticked (referrals/rules.py)
     "red_flags": ["facial_weakness"],
     "clinical_notes": "",
 }
