@@ -52,7 +52,7 @@ class ReferralDetailsInput(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        label="Reason for a priority below asap",
+        label="Reason for a priority below ASAP",
         help_text="Needed when a red flag is ticked but you ask for urgent or routine.",
     )
     clinical_notes = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")

@@ -90,7 +90,7 @@ def test_triage_starts_at_asap_on_a_red_flag_case_and_the_case_is_marked(signed_
     assert MARKER in html[: html.index("</h1>")]
     triage = html[html.index('id="action-referral-') : html.index("</details>", html.index('id="action-referral-'))]
     assert 'value="asap" checked' in triage
-    assert "triage starts at <strong>asap</strong>" in html
+    assert "Any red flag means ASAP (seen within 48 hours)" in triage  # the form says why
 
 
 def test_triage_preselects_nothing_without_a_red_flag(signed_in, neurologist, referral):
