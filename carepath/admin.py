@@ -1,7 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from .admin_base import CaseScopedAdmin, ReadOnlyAdmin
 from .models import AuditLog, CaseEvent, Notification, WorkItem
+from .text import TextGuardForm
 
 
 @admin.register(CaseEvent)
@@ -37,3 +41,21 @@ class AuditLogAdmin(ReadOnlyAdmin):
     search_fields = ("actor_username", "object_id", "address")
     date_hierarchy = "at"
     audit_reads = False  # reading the audit log is not itself audited (it would grow without end)
+
+
+# --- users: staff names refuse control characters like every other name (carepath/text.py) --------
+class GuardedUserChangeForm(TextGuardForm, UserChangeForm):
+    pass
+
+
+class GuardedUserCreationForm(TextGuardForm, AdminUserCreationForm):
+    pass
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class CarePathUserAdmin(UserAdmin):
+    form = GuardedUserChangeForm
+    add_form = GuardedUserCreationForm

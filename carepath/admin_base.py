@@ -5,13 +5,16 @@ from django.contrib import admin
 
 from . import access, audit
 from .models import AuditLog
+from .text import GuardedModelForm
 
 
 class AuditedAdmin(admin.ModelAdmin):
     """Records each change-page view, each page of a list or search, and each save in the audit log.
-    `audit_reads = False` for tables that hold no child's record (SLA policies, holidays)."""
+    `audit_reads = False` for tables that hold no child's record (SLA policies, holidays). Its forms
+    refuse control characters like every other input (carepath/text.py)."""
 
     audit_reads = True
+    form = GuardedModelForm
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

@@ -35,6 +35,7 @@ from django.utils.module_loading import import_string
 
 from .audit import RELAXED
 from .models import Channel, Delivery, DeliveryState, Notification
+from .text import single_line
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,12 @@ def send(delivery: Delivery, connection=None) -> None:
     if delivery.channel == Channel.SMS:
         sms_channel().send(to=delivery.to, body=delivery.body, reference=delivery.dedupe_key)
         return
+    # Headers from single-line values: a line break in a stored name (BadHeaderError) would otherwise
+    # fail this message on every attempt into a dead letter (carepath/text.py).
     message = EmailMessage(
-        subject=delivery.subject,
+        subject=single_line(delivery.subject),
         body=delivery.body,
-        to=[delivery.to],
+        to=[single_line(delivery.to)],
         connection=connection,
         headers={"Message-ID": _message_id(delivery.dedupe_key)},
     )

@@ -22,6 +22,7 @@ from . import bulk, notifications
 from .message_templates import render_text
 from .models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from .roles import Role
+from .text import single_line
 from .timers import mark
 
 BOOKED = "booked"
@@ -132,8 +133,9 @@ def message(timer: Timer) -> tuple[str, str]:
         "time_zone": patient.time_zone or settings.TIME_ZONE,
     }
     varying = {
-        "child": patient.given_name,
-        "location": appointment.location,
+        # one line each, whatever is stored: the first line of the text is the subject (carepath/text.py)
+        "child": single_line(patient.given_name),
+        "location": single_line(appointment.location),
         "start": notifications.local(appointment.start, patient.time_zone),
         "fasting": fasting_times(appointment, patient.time_zone),
     }

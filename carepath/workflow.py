@@ -18,8 +18,8 @@ from functools import cached_property
 
 from django.utils.module_loading import import_string
 
-from . import ownership
-from .errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
+from . import ownership, text
+from .errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed, Unprocessable
 from .roles import Role, user_roles
 
 
@@ -122,7 +122,8 @@ class Machine:
             raise InvalidData({"data": "Expected an object with the action's fields."})
         serializer = serializer_class(data=data)
         if not serializer.is_valid():
-            raise InvalidData(_flatten(serializer.errors))
+            refused = text.only_text_errors(serializer)  # control characters alone: 422, not 400
+            raise (Unprocessable if refused else InvalidData)(_flatten(serializer.errors))
         return dict(serializer.validated_data)
 
     def run(self, name: str, *, pk: int, actor, data=None, version: int | None = None, take_over: bool = False):

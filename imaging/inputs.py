@@ -3,6 +3,8 @@ serializers, so the API, the UI and `GET /api/v1/pathway/` validate and describe
 
 from rest_framework import serializers
 
+from carepath.text import Input  # refuses control characters in text (docs/security.md)
+
 from .choices import (
     CompressionSeverity,
     LesionLocation,
@@ -19,13 +21,13 @@ TEXT = 4000  # bounds free text so no body of any size reaches the database unch
 SIDES = (("left", "Left"), ("right", "Right"), ("bilateral", "Bilateral"))
 
 
-class ProtocolInput(serializers.Serializer):
+class ProtocolInput(Input):
     protocol = serializers.ChoiceField(choices=Protocol.choices)
     contrast = serializers.BooleanField(help_text="Gadolinium contrast (needed when a lesion is suspected).")
     duration_minutes = serializers.IntegerField(min_value=5, max_value=240)
 
 
-class ScheduleInput(serializers.Serializer):
+class ScheduleInput(Input):
     scheduled_start = serializers.DateTimeField()
     location = serializers.CharField(max_length=200)
     sedation = serializers.ChoiceField(
@@ -40,22 +42,22 @@ class ScheduleInput(serializers.Serializer):
     )
 
 
-class RescheduleInput(serializers.Serializer):
+class RescheduleInput(Input):
     scheduled_start = serializers.DateTimeField()
     reason = serializers.CharField(max_length=TEXT)
     location = serializers.CharField(max_length=200, required=False)
 
 
-class ReasonInput(serializers.Serializer):
+class ReasonInput(Input):
     reason = serializers.CharField(max_length=TEXT)
 
 
-class ScanFailedInput(serializers.Serializer):
+class ScanFailedInput(Input):
     outcome = serializers.ChoiceField(choices=ScanOutcome.choices)
     reason = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
 
 
-class MarkPerformedInput(serializers.Serializer):
+class MarkPerformedInput(Input):
     accession_number = serializers.RegexField(r"^[A-Za-z0-9._/-]{1,64}$", max_length=64)
     performed_at = serializers.DateTimeField()
     early_scan_reason = serializers.CharField(
@@ -68,7 +70,7 @@ class MarkPerformedInput(serializers.Serializer):
     )
 
 
-class NVCFindingInput(serializers.Serializer):
+class NVCFindingInput(Input):
     status = serializers.ChoiceField(choices=NVCStatus.choices)
     side = serializers.ChoiceField(choices=SIDES, required=False)
     vessel = serializers.ChoiceField(choices=Vessel.choices, required=False)
@@ -78,13 +80,13 @@ class NVCFindingInput(serializers.Serializer):
     # which details go with which status: imaging/report_rules.py (the report checked as a whole)
 
 
-class LesionFindingInput(serializers.Serializer):
+class LesionFindingInput(Input):
     present = serializers.BooleanField()
     location = serializers.ChoiceField(choices=LesionLocation.choices, required=False)
     kind = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class FindingsInput(serializers.Serializer):
+class FindingsInput(Input):
     nvc = NVCFindingInput()
     lesion = LesionFindingInput()
     arachnoid_cyst = serializers.BooleanField(required=False, default=False)
@@ -93,13 +95,13 @@ class FindingsInput(serializers.Serializer):
     other = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
 
 
-class SignReportInput(serializers.Serializer):
+class SignReportInput(Input):
     findings = FindingsInput()
     impression = serializers.CharField(max_length=TEXT)
     category = serializers.ChoiceField(choices=ReportCategory.choices)
 
 
-class AmendReportInput(serializers.Serializer):
+class AmendReportInput(Input):
     addendum = serializers.CharField(max_length=TEXT, help_text="What changed and why; shown with the report.")
     impression = serializers.CharField(
         max_length=TEXT,

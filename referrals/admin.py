@@ -8,6 +8,7 @@ from django.urls import path
 from carepath import access
 from carepath.admin_base import AuditedAdmin, CaseScopedAdmin
 from carepath.roles import is_admin
+from carepath.text import GuardedModelForm
 
 from . import access_history
 from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
@@ -17,6 +18,7 @@ ACCESS_HISTORY_PAGE = 50
 
 class GuardianInline(admin.TabularInline):
     model = Guardian
+    form = GuardedModelForm  # carers' names and numbers: no control characters (carepath/text.py)
     extra = 0
 
 

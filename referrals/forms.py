@@ -6,14 +6,18 @@ the API uses too, so both channels accept exactly the same referral.
 
 from django import forms
 
+from carepath.text import TextGuardForm  # refuses control characters (docs/security.md)
+
 from .choices import Muscle, Sex
 
 
 class FindPatientForm(forms.Form):
+    """A look-up, never stored: pasted invisible characters are dropped by the MRN key (carepath/identity.py)."""
+
     mrn = forms.CharField(label="MRN", max_length=32, help_text="The child's medical record number.")
 
 
-class PatientForm(forms.Form):
+class PatientForm(TextGuardForm, forms.Form):
     mrn = forms.CharField(label="MRN", max_length=32)
     given_name = forms.CharField(label="Given name", max_length=100)
     family_name = forms.CharField(label="Family name", max_length=100)
@@ -23,7 +27,7 @@ class PatientForm(forms.Form):
     # shown beside this field like any other error
 
 
-class GuardianForm(forms.Form):
+class GuardianForm(TextGuardForm, forms.Form):
     # Not required field by field: the second row may stay empty; `clean` asks for what a filled row needs.
     name = forms.CharField(label="Name", max_length=200, required=False)
     relationship = forms.CharField(

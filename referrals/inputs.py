@@ -4,6 +4,8 @@ machine table, the API, the UI and `GET /api/v1/pathway/`."""
 from django.utils import timezone
 from rest_framework import serializers
 
+from carepath.text import Input  # refuses control characters in text (docs/security.md)
+
 from .choices import (
     SEVERITY_MAX,
     ConsultRecommendation,
@@ -36,7 +38,7 @@ class UniqueChoicesField(serializers.ListField):
         return values
 
 
-class ReferralDetailsInput(serializers.Serializer):
+class ReferralDetailsInput(Input):
     """What the referrer writes; shared by create and resubmit."""
 
     reason = serializers.CharField(max_length=TEXT)
@@ -71,7 +73,7 @@ class ReferralDetailsInput(serializers.Serializer):
         return value
 
 
-class TriageInput(serializers.Serializer):
+class TriageInput(Input):
     priority = serializers.ChoiceField(choices=Priority.choices)
     override_reason = serializers.CharField(
         max_length=TEXT,
@@ -82,16 +84,16 @@ class TriageInput(serializers.Serializer):
     )
 
 
-class ReasonInput(serializers.Serializer):
+class ReasonInput(Input):
     reason = serializers.CharField(max_length=TEXT)
 
 
-class DeclineInput(serializers.Serializer):
+class DeclineInput(Input):
     reason = serializers.CharField(max_length=TEXT)
     advice = serializers.CharField(max_length=TEXT, help_text="Advice to the referrer.")
 
 
-class ResubmitInput(serializers.Serializer):
+class ResubmitInput(Input):
     response = serializers.CharField(max_length=TEXT, help_text="The answer to neurology's question.")
     reason = serializers.CharField(max_length=TEXT, required=False)
     symptom_onset = serializers.DateField(required=False)
@@ -108,7 +110,7 @@ class ResubmitInput(serializers.Serializer):
         return ReferralDetailsInput.validate_symptom_onset(self, value)
 
 
-class SeverityInput(serializers.Serializer):
+class SeverityInput(Input):
     scale = serializers.ChoiceField(choices=SeverityScale.choices)
     score = serializers.IntegerField(min_value=0, max_value=8)
 
@@ -119,7 +121,7 @@ class SeverityInput(serializers.Serializer):
         return attrs
 
 
-class AssessmentInput(serializers.Serializer):
+class AssessmentInput(Input):
     findings = serializers.CharField(max_length=TEXT)
     working_diagnosis = serializers.ChoiceField(choices=Diagnosis.choices)
     brow_lift_sign = serializers.BooleanField(allow_null=True, help_text="Babinski's other sign; null if not tested.")
@@ -127,25 +129,25 @@ class AssessmentInput(serializers.Serializer):
     mri_indicated = serializers.BooleanField()
 
 
-class NoteInput(serializers.Serializer):
+class NoteInput(Input):
     note = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
 
 
-class RequestMRIInput(serializers.Serializer):
+class RequestMRIInput(Input):
     clinical_question = serializers.CharField(max_length=TEXT)
     suspected_lesion = serializers.BooleanField(help_text="A CPA or posterior-fossa mass is suspected.")
 
 
-class ReferNeurosurgeryInput(serializers.Serializer):
+class ReferNeurosurgeryInput(Input):
     question = serializers.CharField(max_length=TEXT)
 
 
-class ConsultInput(serializers.Serializer):
+class ConsultInput(Input):
     recommendation = serializers.ChoiceField(choices=ConsultRecommendation.choices)
     note = serializers.CharField(max_length=TEXT)
 
 
-class ConcludeInput(serializers.Serializer):
+class ConcludeInput(Input):
     diagnosis = serializers.ChoiceField(choices=Diagnosis.choices)
     plan = serializers.ChoiceField(choices=Plan.choices)
     follow_up = serializers.CharField(max_length=TEXT, allow_blank=True)

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from carepath import audit
 from carepath.errors import Forbidden
 from carepath.models import WorkItem
+from carepath.text import Input, TextGuard
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -34,7 +35,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-class ReadModelSerializer(serializers.ModelSerializer):
+class ReadModelSerializer(TextGuard, serializers.ModelSerializer):
     """Read-only fields keep `allow_blank`, so the schema says a blank code ("") may come back
     (DRF drops it for read-only fields, and the schema fuzzer rightly complained)."""
 
@@ -127,7 +128,7 @@ def parse_if_match(request) -> int | None:
     return int(value)
 
 
-class TransitionRequestSerializer(serializers.Serializer):
+class TransitionRequestSerializer(Input):
     transition = serializers.CharField(max_length=64, help_text="The transition's name (see GET /api/v1/pathway/).")
     data = serializers.DictField(required=False, default=dict, help_text="The data the transition requires.")
     version = serializers.IntegerField(

@@ -13,6 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
+from carepath import text
 from carepath.errors import DomainError
 
 log = logging.getLogger("carepath.api")
@@ -61,6 +62,10 @@ def _from_domain(exc: DomainError) -> Response:
 def _from_drf(exc: exceptions.APIException) -> Response:
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
+        if set(text.leaf_codes(exc.get_codes())) == {text.CODE}:  # well-formed, refused by the text rule
+            return problem_response(
+                422, "Unprocessable request", _flatten(errors), kind="control-characters", errors=errors
+            )
         return problem_response(400, "Invalid data", _flatten(errors), kind="invalid-data", errors=errors)
     detail = exc.detail if isinstance(exc.detail, str) else _flatten(exc.detail)
     response = problem_response(

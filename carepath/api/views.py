@@ -18,6 +18,7 @@ from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.notifications import step
 from carepath.roles import user_roles
+from carepath.text import Input
 
 from . import rows
 from .common import (
@@ -39,7 +40,7 @@ ID = r"[0-9]{1,18}"
 
 
 # --- tokens ----------------------------------------------------------------------------------------
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(Input):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=512, trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(
@@ -141,7 +142,7 @@ class WorkItemReferralSerializer(serializers.Serializer):
     patient_initials = serializers.CharField(source="patient.initials")
 
 
-class ClaimRequestSerializer(serializers.Serializer):
+class ClaimRequestSerializer(Input):
     take_over = serializers.BooleanField(
         required=False,
         default=False,
