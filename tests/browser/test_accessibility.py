@@ -55,6 +55,7 @@ def pages_for(role, cases, mri) -> list[str]:
             "/referrals/new/",
             "/referrals/new/?mrn=NEW0001",
             case,
+            f"{case}print/summary/",
             "/notifications/",
             "/referrals/mine/",
         ],
@@ -62,6 +63,7 @@ def pages_for(role, cases, mri) -> list[str]:
             "/work/",
             f"/cases/{cases['submitted'].pk}/",
             f"/cases/{cases['critical'].pk}/",
+            f"/cases/{cases['critical'].pk}/print/summary/",
             "/mri/board/",
             "/dashboard/",
             "/notifications/",
@@ -108,6 +110,27 @@ def test_axe_finds_no_serious_violation_on_the_main_pages_for_any_role(
             found[f"{path} as {role}"] = serious_violations(browser)
     failures = {page: v for page, v in found.items() if v}
     assert not failures, "\n".join(f"{page}:\n  " + "\n  ".join(v) for page, v in failures.items())
+
+
+def test_a_form_with_errors_opens_on_its_summary_whose_links_reach_the_fields(browser, pediatrician):
+    """The error summary takes focus when the page loads (autofocus, no script); each link moves focus
+    to its field; and axe finds nothing serious on the page with its errors."""
+    from selenium.webdriver.common.by import By
+
+    browser.sign_in(pediatrician)
+    browser.go("/referrals/new/?mrn=NEW0002")
+    browser.submit(browser.d.find_element(By.ID, "referral-form"))
+
+    focused = browser.d.switch_to.active_element
+    assert focused.get_attribute("class") == "error-summary-title", focused.get_attribute("outerHTML")[:200]
+    links = browser.d.find_elements(By.CSS_SELECTOR, ".error-summary a")
+    assert len(links) >= 5
+    for i in range(len(links)):
+        link = browser.d.find_elements(By.CSS_SELECTOR, ".error-summary a")[i]
+        target = link.get_attribute("href").split("#", 1)[1]
+        link.click()
+        assert browser.d.switch_to.active_element.get_attribute("id") == target, target
+    assert not serious_violations(browser)
 
 
 def test_the_main_pages_fit_a_tablet_without_scrolling_sideways(browser, cases, pathway, coordinator, neurologist):
