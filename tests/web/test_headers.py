@@ -105,3 +105,12 @@ def test_a_forged_x_forwarded_proto_does_not_skip_the_https_redirect(client, set
     response = client.get("/login/", HTTP_X_FORWARDED_PROTO="https")
 
     assert response.status_code == 301 and response["Location"].startswith("https://")
+
+
+def test_the_browsable_api_allows_inline_style_attributes_but_never_inline_script(signed_in, pediatrician, referral):
+    page = signed_in(pediatrician).get(f"/api/v1/referrals/{referral.pk}/", HTTP_ACCEPT="text/html")
+
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    policy = csp(page)
+    assert policy["style-src-attr"] == "'unsafe-inline'"
+    assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
