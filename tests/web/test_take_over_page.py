@@ -1,9 +1,12 @@
 """Take-over on the pages: a one-click prompt naming the holder (issue 13 item 8)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from carepath import workitems
-from carepath.models import WorkItem, WorkItemKind
+from carepath.models import CaseEvent, WorkItem, WorkItemKind, WorkItemStatus
 from carepath.roles import Role
 from tests import factories
 
@@ -62,3 +65,27 @@ def test_the_holder_sees_the_plain_action_on_the_case_page(signed_in, pathway, c
     page = signed_in(colleague).get(f"/cases/{case.pk}/").content.decode()
 
     assert "Take over from" not in page and ">Triage</button>" in page
+
+
+def test_the_mri_board_answers_a_taken_step_with_the_same_prompt(signed_in, pathway, groups):
+    other = factories.UserFactory(role=Role.IMAGING_COORDINATOR, username="coord2", first_name="Bo", last_name="Li")
+    case = pathway.scheduled()
+    mri = case.mri_requests.get()
+    item = WorkItem.objects.get(mri_request=mri, kind=WorkItemKind.PERFORM_MRI, status=WorkItemStatus.OPEN)
+    workitems.work_item_claim(work_item_id=item.pk, actor=other)
+    later = timezone.localtime(timezone.now() + timedelta(days=12)).strftime("%Y-%m-%dT%H:%M")
+    post = {
+        "machine": "mri",
+        "object": mri.pk,
+        "transition": "reschedule",
+        "version": mri.version,
+        "scheduled_start": later,
+        "reason": "The family asked for another day.",
+    }
+    client = signed_in(pathway.coord)
+
+    asked = client.post("/mri/board/", post)
+
+    assert asked.status_code == 409 and "Take over from Bo Li and continue" in asked.content.decode()
+    assert client.post("/mri/board/", {**post, "take_over": "1"}).status_code == 302
+    assert CaseEvent.objects.filter(referral=case, kind=CaseEvent.Kind.TAKE_OVER).count() == 1
