@@ -168,6 +168,9 @@ DESCRIPTIONS = {
     "sign_report": "Sends the case to neurology's results review; critical and urgent results alert neurology at once.",
 }
 
+# A priority in a badge: short, in capitals where clinicians write it so (the codes are FHIR's).
+PRIORITY_WORDS = {"asap": "ASAP", "urgent": "Urgent", "routine": "Routine"}
+
 ACRONYMS = {"mri": "MRI", "nvc": "NVC", "mrn": "MRN", "cpa": "CPA", "id": "ID", "sla": "SLA", "gp": "GP"}
 
 

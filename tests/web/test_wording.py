@@ -348,3 +348,14 @@ def test_the_schedule_form_names_the_parent_or_carer_rather_than_asking_for_an_i
     assert 'type="number"' not in re.search(
         r'<div class="field[^"]*">\s*<label for="[^"]*-f-guardian".*?</div>', form, re.S
     ).group(0)
+
+
+def test_priority_badges_read_asap_not_the_code(signed_in, pathway):
+    referral = pathway.triaged(red_flags=["facial_weakness"], requested_priority="asap")
+    for user, url in (
+        (pathway.neuro, reverse("case", args=[referral.pk])),
+        (pathway.neuro, reverse("my_work")),
+    ):
+        markup = signed_in(user).get(url).content.decode()
+        assert '<span class="pill asap">ASAP</span>' in markup, url
+        assert ">asap<" not in markup
