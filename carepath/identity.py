@@ -14,6 +14,9 @@ normalised the same way, runs of spaces as one.
 
 import unicodedata
 
+from django import forms
+from rest_framework import serializers
+
 # zero-width space, non-joiner, joiner, word joiner, BOM, soft hyphen, Mongolian vowel separator
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
 MRN_MAX = 32
@@ -45,3 +48,19 @@ def name_key(given_name: str, family_name: str) -> str:
 def search_key(query: str) -> str:
     """A search box's words, normalised as `name_key` is (so "  MORGAN  alex" finds Alex Morgan)."""
     return " ".join(fold(query).split())
+
+
+# --- the MRN fields: cleaned before any validator sees the value ---------------------------------
+# The text guard (carepath/text.py) refuses invisible characters in single-line fields; an MRN's
+# are removed instead, as its normalisation says, so a number pasted with a zero-width space from an
+# EHR screen is the number, not an error about a character nobody can see.
+
+
+class MRNField(serializers.CharField):
+    def to_internal_value(self, data):
+        return clean_mrn(super().to_internal_value(data))
+
+
+class MRNFormField(forms.CharField):
+    def to_python(self, value):
+        return clean_mrn(super().to_python(value))

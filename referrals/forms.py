@@ -6,6 +6,7 @@ the API uses too, so both channels accept exactly the same referral.
 
 from django import forms
 
+from carepath.identity import MRNFormField
 from carepath.text import TextGuardForm  # refuses control characters (docs/security.md)
 
 from .choices import Muscle, Sex
@@ -14,11 +15,11 @@ from .choices import Muscle, Sex
 class FindPatientForm(forms.Form):
     """A look-up, never stored: pasted invisible characters are dropped by the MRN key (carepath/identity.py)."""
 
-    mrn = forms.CharField(label="MRN", max_length=32, help_text="The child's medical record number.")
+    mrn = MRNFormField(label="MRN", max_length=64, help_text="The child's medical record number.")
 
 
 class PatientForm(TextGuardForm, forms.Form):
-    mrn = forms.CharField(label="MRN", max_length=32)
+    mrn = MRNFormField(label="MRN", max_length=32)  # invisible characters removed, not refused
     given_name = forms.CharField(label="Given name", max_length=100)
     family_name = forms.CharField(label="Family name", max_length=100)
     birth_date = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from carepath import access
 from carepath.api.common import ReadModelSerializer, StatefulSerializer, link
+from carepath.identity import MRNField
 from carepath.models import CaseEvent
 
 from .inputs import ReferralDetailsInput
@@ -35,6 +36,7 @@ class GuardianSerializer(ReadModelSerializer):
 
 
 class PatientSerializer(ReadModelSerializer):
+    mrn = MRNField(max_length=32, label="MRN", help_text="Medical record number (invisible characters removed).")
     guardians = GuardianSerializer(many=True, required=False)
     links = serializers.SerializerMethodField()
     confirm_new_patient = serializers.BooleanField(

@@ -89,3 +89,10 @@ def test_the_same_mrn_for_another_child_is_a_400_on_the_mrn(api, pediatrician, o
 
     assert response.status_code == 400 and "mrn" in response.json()["errors"]
     assert "Hale" not in response.content.decode()
+
+
+def test_an_mrn_pasted_with_invisible_characters_is_registered_clean_not_refused(api, pediatrician):
+    response = api(pediatrician).post("/api/v1/patients/", {**PATIENT, "mrn": "\ufeffAPI\u200b-0009 "}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["mrn"] == "API-0009"

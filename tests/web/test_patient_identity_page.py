@@ -92,3 +92,10 @@ def test_a_near_duplicate_asks_to_confirm_and_then_registers(signed_in, pediatri
 
     assert confirmed.status_code == 302
     assert Patient.objects.count() == 2 and Referral.objects.get().patient.mrn == "OTHER-7"
+
+
+def test_an_mrn_typed_with_invisible_characters_registers_the_clean_mrn(signed_in, pediatrician):
+    response = signed_in(pediatrician).post(reverse("referral_new"), {**CHILD, **REFERRAL_POST, "mrn": "NEW\u200b123 "})
+
+    assert response.status_code == 302
+    assert Patient.objects.get().mrn == "NEW123"
