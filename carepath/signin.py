@@ -14,7 +14,7 @@ import math
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth import views as auth_views
 from django.core import signing
 from django.forms.utils import ErrorDict
@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import limits, middleware
+from . import audit, limits, middleware
 
 DEVICE_COOKIE = "carepath_device"
 DEVICE_SALT = "carepath.signin.device"
@@ -89,6 +89,16 @@ def sign_in_attempts(request: HttpRequest, username: str) -> limits.Attempts:
     )
 
 
+def locked_attempt(username: str) -> None:
+    """Audit an attempt refused by the lock (its password never reaches `authenticate()`, whose
+    `user_login_failed` signal audits the others): a failed sign-in, marked locked."""
+    from .models import AuditLog
+
+    user_id = get_user_model().objects.filter(username=username[:150]).values_list("pk", flat=True).first()
+    changes = {"username": username[:150], "locked": True}
+    audit.record_event(None, AuditLog.Action.SIGN_IN_FAILED, "auth.user", user_id or "", changes=changes)
+
+
 def refuse(form, wait: float) -> None:
     """Put the lock's message on `form` without validating it: validating an AuthenticationForm
     checks the password, which a locked attempt must never reach."""
@@ -108,6 +118,7 @@ class ThrottledSignIn:
         self.attempt = sign_in_attempts(request, request.POST.get("username", ""))
         wait = self.attempt.begin()
         if wait is not None:
+            locked_attempt(request.POST.get("username", ""))
             form = self.get_form()
             refuse(form, wait)
             return self.render_to_response(self.get_context_data(form=form), status=429)

@@ -18,6 +18,7 @@ from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.notifications import step
 from carepath.roles import user_roles
+from carepath.signin import locked_attempt
 from carepath.text import Input
 
 from . import rows
@@ -89,6 +90,7 @@ class TokenView(APIView):
         attempt = failed_sign_ins(username=username, address=client_address(request))
         wait = attempt.begin()  # counted before the password is checked, given back if it is right
         if wait is not None:
+            locked_attempt(username)  # audited like a failed sign-in (its password is never checked)
             response = problem_response(429, "Too many failed sign-ins", "Too many failed attempts; try again later.")
             response["Retry-After"] = str(max(1, int(wait + 0.999)))
             return response

@@ -92,14 +92,23 @@ def test_parallel_admin_guessers_are_counted_in_full(staff):
         start.wait()
         admin_post(client, "guess")
 
-    with mock.patch("django.contrib.auth.forms.authenticate", fake_authenticate):
+    locked = []
+
+    def fake_locked_attempt(username):  # the audit row; no database from these threads on SQLite
+        with lock:
+            locked.append(username)
+
+    with (
+        mock.patch("django.contrib.auth.forms.authenticate", fake_authenticate),
+        mock.patch("carepath.signin.locked_attempt", fake_locked_attempt),
+    ):
         threads = [threading.Thread(target=guess) for _ in range(20)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
 
-    assert len(checked) == 5
+    assert len(checked) == 5 and len(locked) == 15
 
 
 # --- the address lock and an account not under attack ------------------------------------------
@@ -152,3 +161,28 @@ def test_a_forged_device_cookie_is_ignored(pediatrician):
     browser.cookies[DEVICE_COOKIE] = "forged"
 
     assert browser.post(reverse("login"), {"username": "dr_ped", "password": factories.PASSWORD}).status_code == 429
+
+
+def test_a_locked_attempt_is_audited_as_a_failed_sign_in(staff):
+    from carepath.models import AuditLog
+
+    for _ in range(5):
+        admin_post(Client(), "wrong")
+    admin_post(Client(), factories.PASSWORD)
+
+    rows = AuditLog.objects.filter(action="sign_in_failed", object_id=str(staff.pk))
+    assert rows.count() == 6
+    assert rows.filter(changes__locked=True).count() == 1
+
+
+def test_a_locked_token_request_is_audited_too(neurologist, settings):
+    from rest_framework.test import APIClient
+
+    from carepath.models import AuditLog
+
+    settings.API_FAILED_LOGIN_LIMIT = (2, 60)
+    for password in ("wrong", "wrong", factories.PASSWORD):
+        last = APIClient().post("/api/v1/auth/token/", {"username": "dr_neuro", "password": password}, format="json")
+
+    assert last.status_code == 429
+    assert AuditLog.objects.filter(action="sign_in_failed", changes__locked=True).count() == 1
