@@ -427,15 +427,15 @@ def mri_amend_report(
 ):
     """An addendum, and optionally a corrected impression and category. The report shows the new
     values; the addendum and the timeline event keep the previous ones (before → after), so what the
-    report said when it was first read stays visible. A category raised to critical or urgent (from
-    anything else) needs a new acknowledgement by neurology."""
+    report said when it was first read stays visible. A category raised to urgent or critical (routine →
+    urgent, urgent → critical) needs a new acknowledgement by neurology."""
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "amend_report", actor=actor, version=expected_version)
     report = NeuroradiologyReport.objects.select_for_update().get(mri_request=mri)
     changes = _report_changes(report, impression=impression.strip(), category=category)
     if "category" in changes:
         report_rules.check(report.findings or {}, category)
-    raised = "category" in changes and category in ALERT_CATEGORIES and report.category not in ALERT_CATEGORIES
+    raised = "category" in changes and category in ALERT_CATEGORIES and _more_severe(category, report.category)
     for name, change in changes.items():
         setattr(report, name, change["after"])
     if raised:
@@ -452,6 +452,14 @@ def mri_amend_report(
     payload = {"mri_request_id": mri.pk, "referral_id": mri.referral_id, "addendum_id": added.pk}
     transaction.on_commit(lambda: signals.report_amended.send(sender=MRIRequest, **payload))
     return mri
+
+
+_SEVERITY = ("routine", "significant_unexpected", "urgent", "critical")
+
+
+def _more_severe(new: str, old: str) -> bool:
+    """Routine → urgent, urgent → critical: a result neurology must acknowledge (again)."""
+    return _SEVERITY.index(new) > _SEVERITY.index(old) if old in _SEVERITY and new in _SEVERITY else True
 
 
 def _report_changes(report: NeuroradiologyReport, *, impression: str, category: str) -> dict:

@@ -239,3 +239,13 @@ def test_the_api_report_lists_each_amendments_changes(api, neurologist, pathway,
     body = api(neurologist).get(f"/api/v1/reports/{mri.report.pk}/").json()
     assert body["category"] == "urgent"
     assert body["addenda"][0]["changes"] == {"category": {"before": "routine", "after": "urgent"}}
+
+
+def test_raising_an_acknowledged_urgent_result_to_critical_needs_a_new_acknowledgement(pathway, neuroradiologist):
+    referral = pathway.results_review(category="urgent")
+    mri = pathway.mri(referral)
+    imaging.report_acknowledge(report_id=mri.report.pk, actor=pathway.neuro)
+    imaging.mri_amend_report(mri_request_id=mri.pk, actor=neuroradiologist, addendum="Worse.", category="critical")
+    report = MRIRequest.objects.get(pk=mri.pk).report
+    assert report.category == "critical" and report.acknowledged_at is None
+    assert referral.work_items.filter(kind=WorkItemKind.CRITICAL_RESULT_ACK, status="open").count() == 1
