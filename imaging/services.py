@@ -201,7 +201,7 @@ def _choose_guardian(mri: MRIRequest, guardian_id: int | None):
     for guardian in guardians:
         if guardian.pk == guardian_id:
             return guardian
-    raise InvalidData({"guardian": "This guardian is not one of the child's guardians."})
+    raise InvalidData({"guardian": "This person is not one of the child's parents or carers."})
 
 
 def _book(mri: MRIRequest, *, actor, start, location, sedation, default, override_reason, guardian) -> Appointment:

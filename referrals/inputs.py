@@ -117,7 +117,8 @@ class SeverityInput(Input):
     def validate(self, attrs):
         top = SEVERITY_MAX[attrs["scale"]]
         if attrs["score"] > top:
-            raise serializers.ValidationError({"score": f"The {attrs['scale']} scale runs from 0 to {top}."})
+            name = SeverityScale(attrs["scale"]).label.split(" (")[0]  # the scale's name, not its code
+            raise serializers.ValidationError({"score": f"The {name} scale runs from 0 to {top}."})
         return attrs
 
 

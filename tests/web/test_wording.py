@@ -359,3 +359,30 @@ def test_priority_badges_read_asap_not_the_code(signed_in, pathway):
         markup = signed_in(user).get(url).content.decode()
         assert '<span class="pill asap">ASAP</span>' in markup, url
         assert ">asap<" not in markup
+
+
+def test_a_score_beyond_its_scale_names_the_scale_not_its_code(signed_in, pathway):
+    referral = pathway.triaged()
+    markup = (
+        signed_in(pathway.neuro)
+        .post(
+            reverse("case", args=[referral.pk]),
+            {
+                "machine": "referral",
+                "transition": "record_assessment",
+                "version": referral.version,
+                "findings": "Twitching.",
+                "working_diagnosis": "hfs_primary",
+                "brow_lift_sign": "",
+                "severity.scale": "smc",
+                "severity.score": "6",
+                "mri_indicated": "true",
+            },
+        )
+        .content.decode()
+    )
+
+    text = visible_text(markup)
+    assert "The Samsung Medical Center grading scale runs from 0 to 4." in text
+    assert " smc " not in text
+    assert_links_reach_fields(markup)
