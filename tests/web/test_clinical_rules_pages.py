@@ -244,3 +244,12 @@ def test_the_board_with_red_flags_runs_a_bounded_number_of_queries(
     client = signed_in(coordinator)
     with django_assert_max_num_queries(14):  # as tests/web/test_pages.py pins it
         assert MARKER in client.get(reverse("mri_board")).content.decode()
+
+
+def test_the_study_page_marks_a_red_flag_case_in_its_heading(signed_in, neuroradiologist, pathway):
+    flagged = pathway.mri(pathway.imaging(red_flags=["papilloedema"]))
+    plain = pathway.mri(pathway.imaging())
+    client = signed_in(neuroradiologist)
+    heading = client.get(reverse("reading", args=[flagged.pk])).content.decode().split("</h1>")[0]
+    assert MARKER in heading
+    assert MARKER not in client.get(reverse("reading", args=[plain.pk])).content.decode().split("</h1>")[0]
