@@ -171,6 +171,10 @@ DESCRIPTIONS = {
     "triage": "Any red flag means ASAP (seen within 48 hours) unless you give a reason for a lower priority.",
     "conclude": "Sends the outcome letter to the referrer. Concluding without an MRI needs a reason.",
     "sign_report": "Sends the case to neurology's results review; critical and urgent results alert neurology at once.",
+    "amend_report": (
+        "Say what changed and why. A corrected impression or category replaces the one shown, and the case "
+        "keeps what the report said before. Whoever read the report is told."
+    ),
 }
 
 # A priority in a badge: short, in capitals where clinicians write it so (the codes are FHIR's).

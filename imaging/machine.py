@@ -104,7 +104,9 @@ MRI_MACHINE = Machine(
             "Add an addendum",
             "mri_amend_report",
             "AmendReportInput",
-            "Whoever read the report is notified.",
+            "Optionally corrects impression and category; the previous values stay on the addendum and the "
+            "timeline. Whoever read the report is notified; a category raised to urgent or critical needs a new "
+            "acknowledgement.",
         ),
         _t(
             "cancel",
