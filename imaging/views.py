@@ -25,7 +25,7 @@ from carepath.roles import Role, has_role
 from . import drafts, selectors, services
 from .choices import FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
 from .machine import MRI_MACHINE
-from .models import MRIRequest
+from .models import MRIRequest, ReportDraft
 
 BOARD_ROLES = (Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST, Role.ADMIN)
 READING_ROLES = (Role.NEURORADIOLOGIST, Role.ADMIN)
@@ -213,6 +213,12 @@ def _reading(request: HttpRequest, failed: webforms.Outcome | None = None) -> di
         "to_report": [_card(m, user, now, today) for m in to_report],
         "to_protocol": [_card(m, user, now, today) for m in to_protocol],
         "unacknowledged": unacknowledged,
+        # the user's own unsigned drafts among the studies to report (nobody else's)
+        "my_drafts": set(
+            ReportDraft.objects.filter(author=user, mri_request__in=[m.pk for m in to_report]).values_list(
+                "mri_request_id", flat=True
+            )
+        ),
     }
 
 

@@ -249,3 +249,10 @@ def test_raising_an_acknowledged_urgent_result_to_critical_needs_a_new_acknowled
     report = MRIRequest.objects.get(pk=mri.pk).report
     assert report.category == "critical" and report.acknowledged_at is None
     assert referral.work_items.filter(kind=WorkItemKind.CRITICAL_RESULT_ACK, status="open").count() == 1
+
+
+def test_the_reading_queue_offers_to_resume_your_own_draft_only(signed_in, neuroradiologist, study):
+    drafts.report_draft_save(mri_request_id=study.pk, actor=neuroradiologist, data={"impression": "draft"})
+    assert "Resume your draft" in signed_in(neuroradiologist).get(reverse("reading_queue")).content.decode()
+    colleague = factories.user_with_role("neuroradiologist", "dr_rad_two")
+    assert "Resume your draft" not in signed_in(colleague).get(reverse("reading_queue")).content.decode()
