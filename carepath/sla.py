@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from .models import CaseClock
 from .models import WorkItemKind as K
+from .priority import Priority
 from .roles import Role
 
-ASAP, URGENT, ROUTINE = "asap", "urgent", "routine"
+ASAP, URGENT, ROUTINE = Priority.ASAP.value, Priority.URGENT.value, Priority.ROUTINE.value
 H, D, WD = "hours", "days", "working_days"
 CACHE_SECONDS = 300
 

@@ -10,13 +10,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from .priority import PRIORITY_WORDS
 from .roles import Role
-
-
-class Priority(models.TextChoices):
-    ASAP = "asap", "ASAP"
-    URGENT = "urgent", "Urgent"
-    ROUTINE = "routine", "Routine"
 
 
 class ClockUnit(models.TextChoices):
@@ -42,7 +37,7 @@ class SLAPolicy(models.Model):
     """
 
     kind = models.CharField(max_length=40, help_text="The work item kind (or case clock) this policy times.")
-    priority = models.CharField(max_length=8, choices=Priority.choices)
+    priority = models.CharField(max_length=8, choices=list(PRIORITY_WORDS.items()))
     amount = models.PositiveIntegerField()
     unit = models.CharField(max_length=16, choices=ClockUnit.choices)
     reminder_hours_before = models.CharField(

@@ -6,7 +6,6 @@ and every page that shows children's records leaves an audit row.
 """
 
 import functools
-from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,12 +19,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import access, audit, inbox, selectors, workitems
+from .dates import is_due_soon, is_overdue
 from .errors import DomainError, Forbidden
 from .models import WorkItem, WorkItemKind
+from .priority import PRIORITY_WORDS, Priority
 from .roles import Role, user_roles
 
 # --- My work -------------------------------------------------------------------------------------
-DUE_SOON = timedelta(hours=24)
 WORKLIST_LIMIT = 200
 
 
@@ -33,7 +33,7 @@ def _worklist(request: HttpRequest):
     items = selectors.worklist_for(request.user)
     priority = request.GET.get("priority", "")
     kind = request.GET.get("step", "")
-    if priority in ("asap", "urgent", "routine"):
+    if priority in Priority.values:
         items = items.filter(priority=priority)
     if kind in WorkItemKind.values:
         items = items.filter(kind=kind)
@@ -43,9 +43,9 @@ def _worklist(request: HttpRequest):
 
 
 def _group(items: list[WorkItem], now) -> list[tuple[str, str, list[WorkItem]]]:
-    overdue = [i for i in items if i.due_at and i.due_at < now]
-    soon = [i for i in items if i.due_at and now <= i.due_at < now + DUE_SOON]
-    later = [i for i in items if not i.due_at or i.due_at >= now + DUE_SOON]
+    overdue = [i for i in items if is_overdue(i.due_at, now)]
+    soon = [i for i in items if is_due_soon(i.due_at, now)]
+    later = [i for i in items if not is_overdue(i.due_at, now) and not is_due_soon(i.due_at, now)]
     groups = [("overdue", "Overdue", overdue), ("soon", "Due in the next 24 hours", soon), ("later", "Later", later)]
     return [(key, title, _red_flags_first(rows)) for key, title, rows in groups]
 
@@ -68,6 +68,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "limited": len(items) >= WORKLIST_LIMIT,
         "filters": filters,
         "steps": _steps_for(request.user),
+        "priorities": list(PRIORITY_WORDS.items()),
         "now": now,
     }
     template = "carepath/_worklist.html" if request.htmx else "carepath/my_work.html"

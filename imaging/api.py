@@ -25,6 +25,7 @@ from carepath.api.common import (
 )
 from carepath.api.idempotency import idempotent
 from carepath.models import WorkItem, WorkItemStatus
+from carepath.priority import Priority
 
 from . import drafts, selectors, services
 from .choices import MRIState, ReportCategory
@@ -32,7 +33,6 @@ from .machine import MRI_MACHINE
 from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
 
 ID = r"[0-9]{1,18}"
-PRIORITIES = [("asap", "asap"), ("urgent", "urgent"), ("routine", "routine")]
 
 
 class AppointmentSerializer(ReadModelSerializer):
@@ -123,7 +123,7 @@ class MRIRequestSerializer(StatefulSerializer):
 
 class MRIRequestFilter(filters.FilterSet):
     state = filters.MultipleChoiceFilter(choices=MRIState.choices, distinct=False)
-    priority = filters.MultipleChoiceFilter(choices=PRIORITIES, distinct=False)
+    priority = filters.MultipleChoiceFilter(choices=[(p, p) for p in Priority.values], distinct=False)
     referral = filters.NumberFilter(field_name="referral_id", min_value=1, max_value=2**62)
     patient = filters.NumberFilter(field_name="referral__patient_id", min_value=1, max_value=2**62)
     overdue = filters.BooleanFilter(method="filter_overdue", label="Has an open step past its due time.")

@@ -56,7 +56,15 @@ class ReportCategory(models.TextChoices):
     ROUTINE = "routine", "Routine"
 
 
+# Results neurology must acknowledge: they alert at signing and open an acknowledgement step.
 ALERT_CATEGORIES = frozenset({ReportCategory.CRITICAL, ReportCategory.URGENT})
+# Least to most severe: an amendment that raises an alert category needs a new acknowledgement.
+SEVERITY_ORDER = (
+    ReportCategory.ROUTINE,
+    ReportCategory.SIGNIFICANT_UNEXPECTED,
+    ReportCategory.URGENT,
+    ReportCategory.CRITICAL,
+)
 
 
 class NVCStatus(models.TextChoices):

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from .choices import (
+    ALERT_CATEGORIES,
     OPEN_MRI_STATES,
     AppointmentStatus,
     CompressionSeverity,
@@ -167,7 +168,7 @@ class NeuroradiologyReport(models.Model):
             # the reading queue's critical and urgent results awaiting neurology's acknowledgement
             models.Index(
                 fields=["signed_at"],
-                condition=Q(category__in=["critical", "urgent"], acknowledged_at__isnull=True),
+                condition=Q(category__in=sorted(ALERT_CATEGORIES), acknowledged_at__isnull=True),
                 name="report_unacknowledged",
             ),
         ]

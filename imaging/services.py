@@ -14,14 +14,17 @@ from django.utils import timezone
 
 from carepath import access, audit, family, notifications, workitems, writes
 from carepath import transitions as tx
+from carepath.dates import age_in_months
 from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, Notification, WorkItemKind, WorkItemStatus
+from carepath.priority import Priority
 from carepath.roles import Role
 
 from . import report_rules, signals
 from .choices import (
     ALERT_CATEGORIES,
     FASTING_SEDATION,
+    SEVERITY_ORDER,
     AppointmentStatus,
     MRIState,
     ReportCategory,
@@ -49,7 +52,7 @@ def sedation_default(*, birth_date: date, on: date, mass_suspected: bool) -> str
     posterior-fossa mass or raised pressure is suspected, awake from 7 years (bands are settings)."""
     if mass_suspected:
         return Sedation.GENERAL_ANAESTHESIA
-    months = (on.year - birth_date.year) * 12 + on.month - birth_date.month - (1 if on.day < birth_date.day else 0)
+    months = age_in_months(birth_date, on)
     if months < settings.SEDATION_FEED_AND_WRAP_UNDER_MONTHS:
         return Sedation.FEED_AND_WRAP
     if months < settings.SEDATION_AWAKE_FROM_YEARS * 12:
@@ -414,7 +417,7 @@ def _open_result_acknowledgement(mri: MRIRequest, *, category: str, impression: 
         machine=Machine.MRI,
         kind=WorkItemKind.CRITICAL_RESULT_ACK,
         queue=Role.NEUROLOGIST,
-        priority="asap" if category == "critical" else "urgent",
+        priority=Priority.ASAP if category == ReportCategory.CRITICAL else Priority.URGENT,
         is_primary=False,
         assigned_to=mri.requested_by,
         note=impression[:500],
@@ -454,12 +457,11 @@ def mri_amend_report(
     return mri
 
 
-_SEVERITY = ("routine", "significant_unexpected", "urgent", "critical")
-
-
 def _more_severe(new: str, old: str) -> bool:
     """Routine → urgent, urgent → critical: a result neurology must acknowledge (again)."""
-    return _SEVERITY.index(new) > _SEVERITY.index(old) if old in _SEVERITY and new in _SEVERITY else True
+    if old in SEVERITY_ORDER and new in SEVERITY_ORDER:
+        return SEVERITY_ORDER.index(new) > SEVERITY_ORDER.index(old)
+    return True
 
 
 def _report_changes(report: NeuroradiologyReport, *, impression: str, category: str) -> dict:

@@ -4,8 +4,6 @@ Both act through the same generic action forms as the case page (carepath.webfor
 the board offers exactly the actions the MRI machine allows this user now.
 """
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,13 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from carepath import audit, webforms
+from carepath.dates import DUE_SOON, age_in_months, is_overdue
 from carepath.errors import DomainError, Forbidden, InvalidData
 from carepath.identity import mrn_key
 from carepath.models import Machine, WorkItemStatus
+from carepath.priority import priority_rank
 from carepath.roles import Role, has_role
 
 from . import drafts, selectors, services
-from .choices import FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
+from .choices import ALERT_CATEGORIES, FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
 from .machine import MRI_MACHINE
 from .models import MRIRequest, ReportDraft
 
@@ -31,8 +31,6 @@ BOARD_ROLES = (Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST
 READING_ROLES = (Role.NEURORADIOLOGIST, Role.ADMIN)
 COLUMN_LIMIT = 25  # cards per column (most due first); the column says how many more. Each card carries its
 # action forms, so 60 per column made a ~900 KiB board taking ~0.7 s to render (bench/pages.py)
-PRIORITY_ORDER = {"asap": 0, "urgent": 1, "routine": 2}
-DUE_SOON = timedelta(hours=24)  # the due groups of My work: overdue, due in the next 24 hours, later
 
 
 def _with_due(queryset: QuerySet[MRIRequest]) -> QuerySet[MRIRequest]:
@@ -47,17 +45,13 @@ def _with_due(queryset: QuerySet[MRIRequest]) -> QuerySet[MRIRequest]:
     return queryset.annotate(open_step=step).annotate(due_at=F("open_step__due_at"))
 
 
-def _age_months(mri: MRIRequest, today) -> int:
-    return mri.referral.patient.age_in_months(today)
-
-
 def _card(mri: MRIRequest, user, now, today) -> dict:
     appointment = mri.appointment if mri.state == MRIState.SCHEDULED else None
-    months = _age_months(mri, today)
+    months = age_in_months(mri.referral.patient.birth_date, today)
     return {
         "mri": mri,
         "age": f"{months} mo" if months < 24 else f"{months // 12} y",
-        "overdue": bool(mri.due_at and mri.due_at < now),
+        "overdue": is_overdue(mri.due_at, now),
         "appointment": appointment,
         "sedation": Sedation(appointment.sedation).label if appointment else "",
         "fasting": appointment is not None and appointment.sedation in FASTING_SEDATION,
@@ -196,12 +190,12 @@ def _reading(request: HttpRequest, failed: webforms.Outcome | None = None) -> di
     visible = _with_due(selectors.mri_requests_visible_to(user))
     to_report = list(visible.filter(state=MRIState.PERFORMED).order_by("performed_at", "id")[:READING_LIMIT])
     # most urgent first, red-flag cases first within a priority, then the oldest
-    to_report.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), not m.red_flag, m.performed_at or timezone.now()))
+    to_report.sort(key=lambda m: (priority_rank(m.priority), not m.red_flag, m.performed_at or timezone.now()))
     to_protocol = list(visible.filter(state=MRIState.REQUESTED).order_by("requested_at", "id")[:READING_LIMIT])
-    to_protocol.sort(key=lambda m: (PRIORITY_ORDER.get(m.priority, 3), not m.red_flag, m.requested_at))
+    to_protocol.sort(key=lambda m: (priority_rank(m.priority), not m.red_flag, m.requested_at))
     unacknowledged = list(
         selectors.reports_visible_to(user)
-        .filter(category__in=("critical", "urgent"), acknowledged_at__isnull=True)
+        .filter(category__in=ALERT_CATEGORIES, acknowledged_at__isnull=True)
         .order_by("signed_at")[:READING_LIMIT]
     )
     now, today = timezone.now(), timezone.localdate()

@@ -29,11 +29,12 @@ from carepath.api.common import (
 from carepath.api.idempotency import idempotent
 from carepath.api.pagination import CompiledPages
 from carepath.models import AuditLog, WorkItem, WorkItemStatus
+from carepath.priority import Priority
 from carepath.roles import user_roles
 from imaging.machine import MRI_MACHINE
 
 from . import fhir, selectors, services
-from .choices import Priority, ReferralState
+from .choices import ReferralState
 from .machine import REFERRAL_MACHINE
 from .models import Patient, Referral
 from .rows import page_rows, referral_detail_json, referral_list_page, view_along

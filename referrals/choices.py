@@ -1,4 +1,5 @@
-"""Codes of the referral pathway (docs/design.md §3): the database stores codes, the UI shows labels."""
+"""Codes of the referral pathway (docs/design.md §3): the database stores codes, the UI shows labels.
+The priority, shared with MRI requests, work items and SLA policies, is `carepath.priority.Priority`."""
 
 from django.db import models
 
@@ -15,14 +16,6 @@ class ReferralState(models.TextChoices):
     CLOSED = "closed", "Closed"
     DECLINED = "declined", "Declined"
     CANCELLED = "cancelled", "Cancelled"
-
-
-class Priority(models.TextChoices):
-    """FHIR request priority codes (stat is not used in this pathway)."""
-
-    ASAP = "asap", "ASAP (red flag: seen within 48 h)"
-    URGENT = "urgent", "Urgent"
-    ROUTINE = "routine", "Routine"
 
 
 class RedFlag(models.TextChoices):

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from carepath import access
 from carepath.models import Timer, TimerKind, WorkItem, WorkItemKind, WorkItemStatus
+from carepath.priority import Priority
 from imaging.models import MRIRequest, NeuroradiologyReport
 
-from .choices import Priority, ReferralState
+from .choices import ReferralState
 from .models import OPEN_STATES, Outcome, Referral
 
 HOUR = 3600.0

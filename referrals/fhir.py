@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 
 from carepath.models import WorkItemStatus
+from carepath.priority import FHIR_PRIORITIES
 
 from .choices import ReferralState as S
 
@@ -152,7 +153,7 @@ def task_resource(item, referral) -> dict:
         "status": status,
         "businessStatus": _code(f"{SYSTEM}/work-item-kind", item.kind, item.get_kind_display()),
         "intent": "order",
-        "priority": item.priority if item.priority in ("routine", "urgent", "asap", "stat") else None,
+        "priority": item.priority if item.priority in FHIR_PRIORITIES else None,
         "code": {"text": item.get_kind_display()},
         "focus": focus,
         "for": _ref("Patient", f"patient-{referral.patient_id}"),
@@ -172,7 +173,7 @@ def mri_resources(mri, referral) -> list[dict]:
             "id": key,
             "status": MRI_STATUS.get(mri.state, "active"),
             "intent": "order",
-            "priority": mri.priority if mri.priority in ("routine", "urgent", "asap", "stat") else None,
+            "priority": mri.priority if mri.priority in FHIR_PRIORITIES else None,
             "category": [_code("http://snomed.info/sct", "363679005", "Imaging")],
             "code": _code(f"{SYSTEM}/mri-protocol", mri.protocol, mri.get_protocol_display())
             if mri.protocol

@@ -4,6 +4,7 @@ machine table, the API, the UI and `GET /api/v1/pathway/`."""
 from django.utils import timezone
 from rest_framework import serializers
 
+from carepath.priority import Priority
 from carepath.text import Input  # refuses control characters in text (docs/security.md)
 
 from .choices import (
@@ -13,7 +14,6 @@ from .choices import (
     Frequency,
     Muscle,
     Plan,
-    Priority,
     RedFlag,
     SeverityScale,
     Side,

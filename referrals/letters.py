@@ -15,6 +15,7 @@ from datetime import date
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from carepath.dates import age_in_months
 from imaging.choices import MRIState
 
 from .models import Referral
@@ -25,7 +26,7 @@ LETTER_TEMPLATE = "referrals/letters/outcome_letter.txt"
 def age_in_words(birth: date, on: date | None = None) -> str:
     """ "18 months" under two, then "7 years 3 months" (how paediatric letters give an age)."""
     on = on or timezone.localdate()
-    months = (on.year - birth.year) * 12 + on.month - birth.month - (1 if on.day < birth.day else 0)
+    months = age_in_months(birth, on)
     if months < 24:
         return f"{months} month{'s' if months != 1 else ''}"
     years, rest = divmod(months, 12)

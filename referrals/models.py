@@ -3,8 +3,6 @@
 Fields only; every change of state goes through `referrals.services` (docs/architecture.md).
 """
 
-from datetime import date
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -12,6 +10,7 @@ from django.db.models import Q
 
 from carepath import identity
 from carepath.models import case_reference, initials
+from carepath.priority import Priority
 
 from .choices import (
     ConsultRecommendation,
@@ -19,7 +18,6 @@ from .choices import (
     Diagnosis,
     Frequency,
     Plan,
-    Priority,
     ReferralState,
     SeverityScale,
     Sex,
@@ -84,10 +82,6 @@ class Patient(models.Model):
     @property
     def initials(self) -> str:
         return initials(self.given_name, self.family_name)
-
-    def age_in_months(self, on: date) -> int:
-        months = (on.year - self.birth_date.year) * 12 + on.month - self.birth_date.month
-        return months - (1 if on.day < self.birth_date.day else 0)
 
 
 class PatientShare(models.Model):

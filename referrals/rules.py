@@ -5,8 +5,7 @@ written, so a refusal changes nothing (docs/decisions.md, "Clinical rules"). Eac
 from datetime import date
 
 from carepath.errors import RuleBroken
-
-from .choices import Priority
+from carepath.priority import Priority
 
 ADULT_AGE = 18  # paediatric services see children up to the 18th birthday
 

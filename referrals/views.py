@@ -16,11 +16,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from carepath import access, audit, identity, webforms
+from carepath.dates import age_in_months
 from carepath.errors import Forbidden, InvalidData, TransitionNotAllowed
 from carepath.models import AuditLog, CaseEvent
 from carepath.roles import Role, has_role
 from imaging import services as imaging_services
-from imaging.choices import ReportCategory, Sedation
+from imaging.choices import ALERT_CATEGORIES, ReportCategory, Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
 
@@ -380,7 +381,7 @@ def _replace(form: webforms.ActionForm, failed: webforms.ActionForm) -> webforms
 
 def _age(birth: date) -> str:
     today = timezone.localdate()
-    months = (today.year - birth.year) * 12 + today.month - birth.month - (1 if today.day < birth.day else 0)
+    months = age_in_months(birth, today)
     if months < 24:
         return f"{months} months"
     return f"{months // 12} years {months % 12} months"
@@ -409,7 +410,7 @@ def _sedation_note(mri, referral) -> dict:
 
 def _unacknowledged_alerts(mri_requests) -> list[NeuroradiologyReport]:
     reports = [getattr(m, "report", None) for m in mri_requests]
-    return [r for r in reports if r and r.category in ("critical", "urgent") and r.acknowledged_at is None]
+    return [r for r in reports if r and r.category in ALERT_CATEGORIES and r.acknowledged_at is None]
 
 
 # --- dashboard -----------------------------------------------------------------------------------

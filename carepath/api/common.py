@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from carepath import audit
+from carepath.dates import is_overdue
 from carepath.errors import Forbidden
 from carepath.models import WorkItem
 from carepath.text import Input, TextGuard
@@ -60,7 +61,7 @@ class DeadlineSerializer(ReadModelSerializer):
         read_only_fields = fields
 
     def get_overdue(self, item) -> bool:
-        return item.due_at is not None and item.due_at < self.context.get("now", timezone.now())
+        return is_overdue(item.due_at, self.context.get("now", timezone.now()))
 
 
 class StatefulSerializer(ReadModelSerializer):
@@ -97,7 +98,7 @@ def deadline(item: WorkItem, now) -> dict:
         "assigned_to": item.assigned_to_id,
         "priority": item.priority,
         "due_at": item.due_at.isoformat().replace("+00:00", "Z") if item.due_at else None,
-        "overdue": item.due_at is not None and item.due_at < now,
+        "overdue": is_overdue(item.due_at, now),
     }
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from django.db import models
 from django.utils import timezone
 
+from carepath.dates import is_overdue
 from carepath.models import WorkItem, WorkItemStatus
 from carepath.notifications import step
 
@@ -66,7 +67,7 @@ def deadline_from_row(item: dict, now: datetime) -> dict:
         "assigned_to": item["assigned_to_id"],
         "priority": item["priority"],
         "due_at": due.isoformat().replace("+00:00", "Z") if due else None,
-        "overdue": due is not None and due < now,
+        "overdue": is_overdue(due, now),
     }
 
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from carepath import audit, middleware, selectors, workitems
 from carepath.compiled import AnyOf, CompiledValues
+from carepath.dates import is_overdue
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.notifications import step
@@ -183,7 +184,7 @@ class WorkItemSerializer(ReadModelSerializer):
         read_only_fields = fields
 
     def get_overdue(self, item) -> bool:
-        return item.due_at is not None and item.due_at < self.context["now"]
+        return is_overdue(item.due_at, self.context["now"])
 
     @extend_schema_field({"type": "array", "items": {"type": "string", "enum": ["claim", "release"]}})
     def get_allowed_actions(self, item) -> list[str]:
@@ -240,7 +241,7 @@ def worklist_json(page: list[dict], *, user, now) -> list[dict]:
         pk, referral_id, mri = row["id"], row["referral_id"], row["mri_request"]
         computed = {
             "label": step(row["kind"]),
-            "overdue": row["due_at"] is not None and row["due_at"] < now,
+            "overdue": is_overdue(row["due_at"], now),
             "referral": {
                 "id": referral_id,
                 "reference": case_reference(referral_id),
