@@ -12,11 +12,13 @@ class CarepathConfig(AppConfig):
         from django.contrib.auth.signals import user_login_failed
         from django.db.backends.signals import connection_created
 
-        from . import admin_timers, audit, checks, pg_loaders, wording  # noqa: F401  (timer/SLA admin; the deploy checks)
+        from carepath.db import pg_loaders  # noqa: F401  (timer/SLA admin; the deploy checks)
+
+        from . import admin_timers, audit, checks, wording  # noqa: F401  (timer/SLA admin; the deploy checks)
 
         wording.install()  # plain validation messages for the web forms and the API alike
 
-        connection_created.connect(pg_loaders.install, dispatch_uid="carepath.pg_loaders")
+        connection_created.connect(pg_loaders.install, dispatch_uid="carepath.db.pg_loaders")
         # every failed sign-in, web, admin or API token, is an audit row (docs/security.md)
         user_login_failed.connect(audit.sign_in_failed, dispatch_uid="carepath.audit.sign_in_failed")
 

@@ -14,7 +14,8 @@ from contextvars import ContextVar
 from django.db import connection
 from django.utils import timezone
 
-from . import bulk
+from carepath.db import bulk
+
 from .models import AuditLog
 
 _channel: ContextVar[str] = ContextVar("audit_channel", default="system")

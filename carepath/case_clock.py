@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import bulk, sla
+from carepath.db import bulk
+
+from . import sla
 from .models import CaseClock, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemStatus
 from .roles import Role
 

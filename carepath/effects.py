@@ -20,7 +20,9 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 
-from . import bulk, case_clock, family, notifications, sla
+from carepath.db import bulk
+
+from . import case_clock, family, notifications, sla
 from .errors import DomainError
 from .models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
 from .roles import get_system_user

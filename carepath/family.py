@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from . import bulk, notifications
+from carepath.db import bulk
+
+from . import notifications
 from .message_templates import render_text
 from .models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from .roles import Role

@@ -20,7 +20,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import bulk, case_clock
+from carepath.db import bulk
+
+from . import case_clock
 from .delivery import Claim, lease, queue_delivery
 from .message_templates import duration_words, render_text
 from .models import (

@@ -67,7 +67,8 @@ def display_name(user) -> str:
 def _holder_query(machine_name: str):
     """Compiled once per machine (carepath/compiled.py): every transition a person takes reads it,
     as a prepared statement on PostgreSQL like the rest of a transition's statements."""
-    from .compiled import CompiledValues
+    from carepath.db.compiled import CompiledValues
+
     from .models import WorkItem, WorkItemStatus
 
     step_machine, key = _STEP_OF[machine_name]

@@ -29,7 +29,9 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from . import bulk, delivery, notifications, sla
+from carepath.db import bulk
+
+from . import delivery, notifications, sla
 from .models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,9 @@ old step's work item and opens the next (with their timers), all inside the call
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from . import audit, bulk, ownership, workitems, writes
+from carepath.db import bulk, writes
+
+from . import audit, ownership, workitems
 from .models import AuditLog, CaseEvent, WorkItemStatus
 from .workflow import Transition
 

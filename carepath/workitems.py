@@ -9,11 +9,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, bulk, ownership, sla, timers
+from carepath.db import bulk
+from carepath.db.writes import CompiledUpdate
+
+from . import audit, ownership, sla, timers
 from .errors import Forbidden, StepTaken, TransitionNotAllowed
 from .models import AuditLog, WorkItem, WorkItemStatus
 from .roles import Role, is_admin, user_roles
-from .writes import CompiledUpdate
 
 
 def open_item(

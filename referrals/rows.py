@@ -11,7 +11,7 @@ from django.db.models import F, OuterRef
 from carepath import audit
 from carepath.api import rows
 from carepath.api.common import link
-from carepath.compiled import AnyOf, CompiledValues
+from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.models import case_reference
 from carepath.roles import user_roles
 from imaging.models import MRIRequest

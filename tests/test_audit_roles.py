@@ -10,7 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from carepath import audit, db_roles
+from carepath import audit
+from carepath.db import roles as db_roles
 from carepath.models import AuditLog
 
 pytestmark = pytest.mark.usefixtures("require_postgres")

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from carepath.compiled import CompiledValues
+from carepath.db.compiled import CompiledValues
 from carepath.roles import user_roles
 from referrals import selectors
 from referrals.models import Referral
@@ -70,7 +70,7 @@ def test_postgresql_prepares_each_statement_once_per_session(require_postgres, p
 def test_a_list_of_ids_is_one_array_parameter_whatever_its_length(require_postgres, pathway, neurologist):
     from django.db.models import F
 
-    from carepath.compiled import AnyOf
+    from carepath.db.compiled import AnyOf
 
     compiled = CompiledValues(lambda ids: Referral.objects.filter(AnyOf(F("pk"), ids)).order_by("pk").values("id"))
     cases = [pathway.submitted().pk for _ in range(3)]
@@ -112,7 +112,7 @@ def test_a_new_database_session_prepares_again(require_postgres, pathway, neurol
 def test_lock_returns_the_row_as_the_orm_would_and_locks_it(pathway):
     from django.db import transaction
 
-    from carepath.compiled import _LOCKS, lock
+    from carepath.db.compiled import _LOCKS, lock
 
     case = pathway.imaging()
 

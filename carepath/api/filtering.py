@@ -24,7 +24,7 @@ from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 
-from carepath.compiled import AnyOf
+from carepath.db.compiled import AnyOf
 
 from .common import UTCDateTimeFilter
 from .pagination import PageQuery

@@ -27,7 +27,7 @@ from django.db.models import Model, Q, QuerySet
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 
-from carepath.compiled import CompiledValues
+from carepath.db.compiled import CompiledValues
 
 TIE_BREAKER = "id"
 

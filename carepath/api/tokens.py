@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from carepath import audit
-from carepath.compiled import CompiledValues
+from carepath.db.compiled import CompiledValues
 from carepath.errors import Forbidden
 from carepath.models import AuditLog
 from carepath.roles import Role, is_admin

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carepath import audit, middleware, selectors, workitems
-from carepath.compiled import AnyOf, CompiledValues
 from carepath.dates import is_overdue
+from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.notifications import step

@@ -111,7 +111,7 @@ def test_two_users_of_the_same_roles_each_get_their_own_filtered_page(api, pathw
 
 def test_plain_filters_are_compiled_and_method_filters_built_by_the_orm(require_postgres, api, pathway, monkeypatch):
     from carepath.api.pagination import PageQuery
-    from carepath.compiled import CompiledValues
+    from carepath.db.compiled import CompiledValues
 
     case = pathway.submitted()
     client = api(pathway.neuro)

@@ -6,7 +6,7 @@ import pytest
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from carepath import bulk
+from carepath.db import bulk
 from carepath.models import CaseEvent, Delivery, DeliveryState, SLAPolicy
 
 pytestmark = pytest.mark.django_db

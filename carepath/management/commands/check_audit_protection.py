@@ -4,7 +4,7 @@ change the audit log (each rolled back) and fails if any works (carepath/db_role
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from carepath import db_roles
+from carepath.db import roles as db_roles
 
 
 class Command(BaseCommand):

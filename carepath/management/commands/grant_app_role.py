@@ -4,7 +4,7 @@ read and write on every table but append and read only on the audit log (carepat
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from carepath import db_roles
+from carepath.db import roles as db_roles
 
 
 class Command(BaseCommand):

@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Model
 from django.db.models.sql import UpdateQuery
 
-from .compiled import EMPTY, Compiled, Plan, prepared, prepared_plan
+from carepath.db.compiled import EMPTY, Compiled, Plan, prepared, prepared_plan
 
 
 def save_fields(obj: Model, fields: tuple[str, ...]) -> None:

@@ -18,8 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import DateTimeField, JSONField, Model
 
-from .compiled import prepared
-from .writes import later
+from carepath.db.compiled import prepared
+from carepath.db.writes import later
 
 
 def insert(objs: list[Model], *, key: str | None = None) -> dict:
