@@ -15,6 +15,14 @@ shown only to the roles that contact families (`can_see_family_contacts`).
 
 The time limit is written in SQL (`Now() - interval`), never as a Python timestamp: compiled and
 prepared queries keep their parameters, and a cutoff frozen into one would stop moving.
+
+**A rule reads of the user only its roles (`user_roles`) and its id.** The hot reads are compiled once
+and the plan is cached by `plan_key(user)` (carepath/compiled.py): the next user with the same roles
+gets the same SQL with only their id swapped in. A rule that read anything else of the user (a
+department, `is_staff`, a profile, the username) would give that user the first user's plan: their
+cases, or someone else's. So a rule that needs more must put it into `plan_key` first, and
+tests/test_access_plan_key.py fails for any rule here (or in the selectors built on them) that reads
+another attribute of the user.
 """
 
 from datetime import timedelta
@@ -34,6 +42,12 @@ TIME_LIMITED_IMAGING_ROLES = frozenset({Role.IMAGING_COORDINATOR, Role.NEURORADI
 FAMILY_CONTACT_ROLES = frozenset(
     {Role.PEDIATRICIAN, Role.NEUROLOGIST, Role.IMAGING_COORDINATOR, Role.ADMIN, Role.EHR_CLIENT}
 )
+
+
+def plan_key(user) -> frozenset[str]:
+    """What a compiled read that applies these rules is cached by: everything the rules read of the
+    user besides the id (which each call sends as a parameter), i.e. the roles. See the module's rule."""
+    return user_roles(user)
 
 
 def imaging_window_start():

@@ -30,7 +30,6 @@ from carepath.api.idempotency import idempotent
 from carepath.api.pagination import CompiledPages
 from carepath.models import AuditLog, WorkItem, WorkItemStatus
 from carepath.priority import Priority
-from carepath.roles import user_roles
 from imaging.machine import MRI_MACHINE
 
 from . import fhir, selectors, services
@@ -145,7 +144,7 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
             return selectors.referrals_visible_to(user)
         # a list pages through ids, compiled with plain filters too (carepath/compiled.py,
         # carepath/api/filtering.py); `page_rows` then reads the page's rows
-        return _LIST_IDS.queryset(user_roles(user), user=user)
+        return _LIST_IDS.queryset(access.plan_key(user), user=user)
 
     def retrieve(self, request, *args, **kwargs):
         user, pk = request.user, int(kwargs["pk"])

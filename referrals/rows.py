@@ -8,12 +8,11 @@ from collections import defaultdict
 from django.db import connection
 from django.db.models import F, OuterRef
 
-from carepath import audit
+from carepath import access, audit
 from carepath.api import rows
 from carepath.api.common import link
 from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.models import case_reference
-from carepath.roles import user_roles
 from imaging.models import MRIRequest
 
 from . import selectors
@@ -71,7 +70,7 @@ def page_rows(user, ids: list[int], *, along: tuple[str, list] | None = None) ->
     same for every page (`AnyOf`); the access rules apply again. `along`: a statement run with the
     read (the page's audit row, `audit.list_along`)."""
     if connection.vendor == "postgresql":
-        found = _PAGE.rows(user_roles(user), along=along, user=user, ids=ids) if ids else []
+        found = _PAGE.rows(access.plan_key(user), along=along, user=user, ids=ids) if ids else []
     else:
         found = list(list_values(selectors.referrals_visible_to(user).filter(pk__in=ids)))
     return rows.in_order(found, ids)
@@ -161,7 +160,7 @@ def view_along(user) -> tuple[str, list] | None:
 def referral_detail_json(user, pk: int, *, now, along: tuple[str, list] | None = None) -> dict | None:
     """The case as `ReferralDetailSerializer` writes it, or None if `user` may not see it. `along`:
     a statement run with the read, on its row (the view's audit row, `view_along`)."""
-    found = _DETAIL.rows(user_roles(user), along=along, user=user, pk=int(pk))
+    found = _DETAIL.rows(access.plan_key(user), along=along, user=user, pk=int(pk))
     if not found:
         return None
     row, tz = found[0], rows.current_timezone()

@@ -12,13 +12,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carepath import audit, middleware, selectors, workitems
+from carepath import access, audit, middleware, selectors, workitems
 from carepath.dates import is_overdue
 from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
 from carepath.notifications import step
-from carepath.roles import user_roles
 from carepath.signin import locked_attempt
 from carepath.text import Input
 
@@ -228,7 +227,7 @@ def worklist_rows(user, ids: list[int], *, along: tuple[str, list] | None = None
     """The page's items in this order: on PostgreSQL one prepared query; the access rules apply again.
     `along`: a statement run with the read (the page's audit row, `audit.list_along`)."""
     if connection.vendor == "postgresql":
-        found = _WORKLIST_PAGE.rows(user_roles(user), along=along, user=user, ids=ids) if ids else []
+        found = _WORKLIST_PAGE.rows(access.plan_key(user), along=along, user=user, ids=ids) if ids else []
     else:
         found = list(selectors.worklist_for(user).filter(pk__in=ids).values(*_ITEM_VALUES))
     return rows.in_order(found, ids)
@@ -317,7 +316,7 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
             return _worklist(user)
         # a list pages through ids, compiled with plain filters too (carepath/api/filtering.py);
         # `worklist_rows` then reads the page's items
-        return _WORKLIST_IDS.queryset(user_roles(user), user=user)
+        return _WORKLIST_IDS.queryset(access.plan_key(user), user=user)
 
     def list(self, request, *args, **kwargs):
         ids = [row["id"] for row in self.paginate_queryset(self.filter_queryset(self.get_queryset()))]

@@ -214,7 +214,8 @@ class Compiled:
 class CompiledValues(Compiled):
     """`build(**args)` returns a `.values()` queryset; `rows(shape, **args)` returns its rows.
 
-    `shape` must name everything `build` reads besides `args` (for the access rules: the roles)."""
+    `shape` must name everything `build` reads besides `args`: for the access rules `access.plan_key(user)`
+    (the roles; the rule that they read nothing else of the user is written in carepath/access.py)."""
 
     def __init__(self, build: Callable[..., QuerySet], *, windowed: bool = False):
         """`windowed`: the SQL ends in `LIMIT %s OFFSET %s`, and `rows` takes `window=(offset, limit)`,
