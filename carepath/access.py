@@ -17,7 +17,7 @@ The time limit is written in SQL (`Now() - interval`), never as a Python timesta
 prepared queries keep their parameters, and a cutoff frozen into one would stop moving.
 
 **A rule reads of the user only its roles (`user_roles`) and its id.** The hot reads are compiled once
-and the plan is cached by `plan_key(user)` (carepath/compiled.py): the next user with the same roles
+and the plan is cached by `plan_key(user)` (carepath/db/compiled.py): the next user with the same roles
 gets the same SQL with only their id swapped in. A rule that read anything else of the user (a
 department, `is_staff`, a profile, the username) would give that user the first user's plan: their
 cases, or someone else's. So a rule that needs more must put it into `plan_key` first, and

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import EmptyResultSet
 
 from carepath import access, selectors
-from carepath.compiled import CompiledValues
+from carepath.db.compiled import CompiledValues
 from carepath.roles import Role, user_roles
 from imaging.selectors import mri_requests_visible_to, reports_visible_to
 from referrals.models import Referral
