@@ -169,7 +169,7 @@ def throughput(timers: int, workers: int) -> dict:
     from django.db.models import Max, Min, Q
 
     from carepath.models import Delivery, Timer
-    from carepath.tasks import tick
+    from carepath.timers.tasks import tick
     from referrals.models import Referral
 
     cleanup()
@@ -237,7 +237,7 @@ def empty_tick(cases: int, repeats: int = 50, warmup: int = 10) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from carepath import timers
+    from carepath.timers import scheduling as timers
 
     cleanup()
     seed(cases, due=False)

@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carepath.settings")
 app = Celery("carepath")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The timer and delivery tasks live in carepath/timers/tasks.py, not in a top-level `tasks` module.
+app.autodiscover_tasks(["carepath.timers"])

@@ -64,10 +64,10 @@ def new_claim() -> Claim:
 
 
 def queue_delivery(ids: list[int]) -> None:
-    from .timers import in_sync_sweep
+    from carepath.timers.scheduling import in_sync_sweep
 
     if ids and not in_sync_sweep():
-        from .tasks import deliver
+        from carepath.timers.tasks import deliver
 
         transaction.on_commit(lambda: deliver.delay(ids))
 

@@ -21,12 +21,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 
 from carepath.db import bulk
+from carepath.timers.scheduling import mark, open_items_only
 
 from . import case_clock, family, notifications, sla
 from .errors import DomainError
 from .models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
 from .roles import get_system_user
-from .timers import mark, open_items_only
 
 STAFF_KINDS = (TimerKind.REMINDER, TimerKind.ESCALATION, TimerKind.ALERT)
 EVENT_KIND = {

@@ -19,13 +19,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from carepath.db import bulk
+from carepath.timers.scheduling import mark
 
 from . import notifications
 from .message_templates import render_text
 from .models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from .roles import Role
 from .text import single_line
-from .timers import mark
 
 BOOKED = "booked"
 # The week-ahead reminder is dropped once the day-before one is nearly due (the sweep was down).

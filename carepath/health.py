@@ -3,7 +3,7 @@
 from django.db import connection
 from django.http import JsonResponse
 
-from . import timers
+from carepath.timers import scheduling as timers
 
 
 def healthz(request):

@@ -226,7 +226,7 @@ class AuditLog(models.Model):
 
 
 # Timers, SLA policies, holidays and deliveries live in their own module (docs/design.md §4).
-from .timer_models import (  # noqa: E402,F401,I001
+from .timers.models import (  # noqa: E402,F401,I001
     CaseClock,
     Channel,
     ClockUnit,

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from carepath.db import bulk
 from carepath.db.writes import CompiledUpdate
+from carepath.timers import scheduling as timers
 
-from . import audit, ownership, sla, timers
+from . import audit, ownership, sla
 from .errors import Forbidden, StepTaken, TransitionNotAllowed
 from .models import AuditLog, WorkItem, WorkItemStatus
 from .roles import Role, is_admin, user_roles

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from carepath.tasks import RETRY
+from carepath.timers.tasks import RETRY
 
 from . import notices, services
 

@@ -7,8 +7,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from carepath import notifications, timers
+from carepath import notifications
 from carepath.models import Delivery, DeliveryState, Notification
+from carepath.timers import scheduling as timers
 from imaging import services as imaging
 from referrals import services
 from tests import factories
@@ -184,7 +185,7 @@ def test_telling_the_referrer_again_about_the_same_change_sends_nothing_twice(
 
 
 def test_a_retried_delivery_task_never_sends_the_referrers_email_twice(watch, pathway, neurologist):
-    from carepath.tasks import deliver
+    from carepath.timers.tasks import deliver
 
     referral = pathway.submitted()
     watch(lambda: services.referral_decline(referral_id=referral.pk, actor=neurologist, reason="r", advice="a"))

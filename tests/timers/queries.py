@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from carepath import timers
 from carepath.models import Timer, TimerKind, WorkItem
+from carepath.timers import scheduling as timers
 
 
 def queries_to_fire(ids: list[int]) -> int:

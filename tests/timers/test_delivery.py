@@ -12,9 +12,10 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from carepath import delivery, notifications, timers
+from carepath import delivery, notifications
 from carepath.message_templates import render_text
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerState, WorkItem
+from carepath.timers import scheduling as timers
 from tests.timers.queries import due_reminders_on, queries_to_fire
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from carepath import timers
 from carepath.models import (
     CaseEvent,
     Delivery,
@@ -18,6 +17,7 @@ from carepath.models import (
     WorkItem,
     WorkItemKind,
 )
+from carepath.timers import scheduling as timers
 from imaging import services as imaging
 from referrals import services
 from tests import factories

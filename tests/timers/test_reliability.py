@@ -17,9 +17,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from carepath import tasks
 from carepath.celery import app
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerKind, TimerState, WorkItem
+from carepath.timers import tasks
 
 from ..conftest import need
 from . import mailbox

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from carepath import timers
+from carepath.timers import scheduling as timers
 
 pytestmark = pytest.mark.django_db
 

@@ -29,10 +29,9 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from carepath import delivery, notifications, sla
 from carepath.db import bulk
-
-from . import delivery, notifications, sla
-from .models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
+from carepath.models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ def _queue_now(timer_ids: list[int]) -> None:
     """Alerts should not wait for the next beat; if this message is lost, tick still finds them."""
     if in_sync_sweep():
         return
-    from .tasks import fire_timers
+    from carepath.timers.tasks import fire_timers
 
     fire_timers.delay(timer_ids)
 
@@ -185,7 +184,7 @@ def tick(
 # --- health ---------------------------------------------------------------------------------------
 def status(now: datetime | None = None) -> dict:
     """How far behind the sweep is: a stuck beat shows up as a growing `oldest_due_seconds`."""
-    from .models import Delivery, DeliveryState
+    from carepath.models import Delivery, DeliveryState
 
     now = now or timezone.now()
     return {
@@ -209,7 +208,7 @@ def fire_batch(timer_ids: list[int], now: datetime | None = None) -> delivery.Cl
     """Apply the work of fired timers; returns their deliveries, written already claimed by this
     process: send them once this has committed (`delivery.send_claimed`)."""
     now = now or timezone.now()
-    from . import effects
+    from carepath import effects
 
     claim = delivery.new_claim()
     # An alert is queued straight from its transaction, before any tick has claimed it.

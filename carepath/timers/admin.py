@@ -3,9 +3,9 @@
 
 from django.contrib import admin, messages
 
-from . import delivery
-from .admin_base import AuditedAdmin, CaseScopedAdmin
-from .models import Delivery, DeliveryState, Holiday, SLAPolicy, Timer
+from carepath import delivery
+from carepath.admin_base import AuditedAdmin, CaseScopedAdmin
+from carepath.models import Delivery, DeliveryState, Holiday, SLAPolicy, Timer
 
 
 @admin.register(SLAPolicy)
