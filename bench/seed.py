@@ -13,8 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from carepath.models import CaseEvent, Machine, WorkItem, WorkItemKind
+from carepath.priority import Priority
 from carepath.roles import Role, ensure_role_groups
 from imaging.models import MRIRequest, NeuroradiologyReport
+from referrals import samples
 from referrals.models import Guardian, Patient, Referral
 
 BATCH = 5000
@@ -33,7 +35,9 @@ STATES = {
     "declined": 5,
     "cancelled": 5,
 }
-TRIAGED_PRIORITIES = ["routine"] * 6 + ["urgent"] * 3 + ["asap"]
+TRIAGED_PRIORITIES = [Priority.ROUTINE] * 6 + [Priority.URGENT] * 3 + [Priority.ASAP]
+# the sample mother, as a row (bulk inserts write no email: the benchmark sends nothing)
+GUARDIAN = {k: v for k, v in samples.guardian().items() if k in ("name", "relationship", "phone")}
 PATH = ["submitted", "triaged", "assessed", "imaging", "results_review", "concluded", "closed"]
 REFERRAL_STEP = {
     "submitted": (WorkItemKind.TRIAGE, Role.NEUROLOGIST),
@@ -49,17 +53,6 @@ MRI_STEP = {
     "protocoled": (WorkItemKind.SCHEDULE_MRI, Role.IMAGING_COORDINATOR),
     "scheduled": (WorkItemKind.PERFORM_MRI, Role.IMAGING_COORDINATOR),
     "performed": (WorkItemKind.REPORT_MRI, Role.NEURORADIOLOGIST),
-}
-FINDINGS = {
-    "nvc": {
-        "status": "present",
-        "side": "left",
-        "vessel": "aica",
-        "segment": "root_exit_point",
-        "severity": "indentation",
-        "multiple": False,
-    },
-    "lesion": {"present": False},
 }
 
 
@@ -136,7 +129,7 @@ def seed(n: int, seed_value: int = 7) -> dict:
         )
         _bulk(
             Guardian,
-            [Guardian(patient=p, name="Sam Carer", relationship="mother", phone="+447700900123") for p in patients],
+            [Guardian(patient=p, **GUARDIAN) for p in patients],
             "guardians",
             time.monotonic(),
             n,
@@ -163,14 +156,12 @@ def _referrals(rng, patients, states, peds, now) -> list[Referral]:
                 created_by=ped,
                 state=state,
                 version=1 + reached,
-                reason="Left eye twitching spreading to the cheek.",
+                reason=samples.REFERRAL["reason"],
                 symptom_onset=submitted.date() - timedelta(days=90),
-                side="left",
-                muscles=["orbicularis_oculi", "buccinator"],
-                requested_priority="routine",
-                priority=""
-                if state in ("submitted", "returned")
-                else rng.choice(["routine"] * 6 + ["urgent"] * 3 + ["asap"]),
+                side=samples.REFERRAL["side"],
+                muscles=samples.REFERRAL["muscles"],
+                requested_priority=samples.REFERRAL["requested_priority"],
+                priority="" if state in ("submitted", "returned") else rng.choice(TRIAGED_PRIORITIES),
                 submitted_at=submitted,
                 updated_at=submitted,
                 triaged_at=submitted + timedelta(days=1) if reached >= 1 else None,
@@ -194,7 +185,7 @@ def _mri_requests(rng, referrals, neuros, now) -> dict[int, MRIRequest]:
                 referral=r,
                 state=state,
                 priority=r.priority or "routine",
-                clinical_question="NVC of CN VII?",
+                clinical_question=samples.CLINICAL_QUESTION,
                 requested_by=rng.choice(neuros),
                 requested_at=r.mri_requested_at,
                 updated_at=r.mri_requested_at,
@@ -209,8 +200,8 @@ def _reports(referrals, mris, rad, now) -> None:
     rows = [
         NeuroradiologyReport(
             mri_request=m,
-            findings=FINDINGS,
-            impression="AICA loop.",
+            findings=samples.FINDINGS_NVC,
+            impression=samples.IMPRESSION_NVC,
             category="routine",
             signed_by=rad,
             signed_at=m.requested_at + timedelta(days=10),

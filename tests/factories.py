@@ -8,6 +8,8 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from carepath.roles import Role, get_system_user
+from referrals import samples
+from referrals.samples import ASSESSMENT, CONCLUSION, FINDINGS_NVC
 
 User = get_user_model()
 PASSWORD = "pathway-test-pw-1"
@@ -43,15 +45,7 @@ def make_patient(actor, *, birth_date: date | None = None, guardians=None, **kwa
     from referrals import services
 
     if guardians is None:
-        guardians = [
-            {
-                "name": "Sam Carer",
-                "relationship": "mother",
-                "phone": "+447700900123",
-                "email": "sam.carer@example.org",
-                "has_parental_responsibility": True,
-            }
-        ]
+        guardians = [samples.guardian()]
     return services.patient_create(
         actor=actor,
         mrn=kwargs.pop("mrn", f"MRN{next(_mrn)}"),
@@ -67,52 +61,17 @@ def make_patient(actor, *, birth_date: date | None = None, guardians=None, **kwa
     )
 
 
-REFERRAL_DATA = dict(
-    reason="Left eye twitching for 6 months, now spreading to the cheek.",
-    side="left",
-    muscles=["orbicularis_oculi", "buccinator"],
-    requested_priority="routine",
-    red_flags=[],
-    clinical_notes="",
-)
-
-
 def make_referral(pediatrician, *, patient=None, **overrides):
     from referrals import services
 
     patient = patient or make_patient(pediatrician)
-    data = {**REFERRAL_DATA, "symptom_onset": timezone.localdate() - timedelta(days=180), **overrides}
+    data = {**samples.REFERRAL, "symptom_onset": timezone.localdate() - timedelta(days=180), **overrides}
     if data["red_flags"] and "requested_priority" not in overrides:
         data["requested_priority"] = "asap"  # as the referral form asks (referrals/rules.py)
     return services.referral_create(actor=pediatrician, patient_id=patient.pk, **data)
 
 
-ASSESSMENT = dict(
-    findings="Clonic twitching of left orbicularis oculi spreading to the cheek.",
-    working_diagnosis="hfs_primary",
-    brow_lift_sign=True,
-    severity={"scale": "smc", "score": 2},
-    mri_indicated=True,
-)
-FINDINGS_NVC = {
-    "nvc": {
-        "status": "present",
-        "side": "left",
-        "vessel": "aica",
-        "segment": "root_exit_point",
-        "severity": "indentation",
-        "multiple": False,
-    },
-    "lesion": {"present": False},
-    "arachnoid_cyst": False,
-    "adhesions": False,
-    "hydrocephalus": False,
-    "other": "",
-}
 EARLY_SCAN = "A slot came free on an earlier list."
-CONCLUSION = dict(
-    diagnosis="hfs_primary", plan="botulinum_toxin", follow_up="Review in 3 months.", letter="Dear colleague, ..."
-)
 
 
 class Pathway:
@@ -144,7 +103,10 @@ class Pathway:
 
         r = self.assessed(**kw)
         return services.referral_request_mri(
-            referral_id=r.pk, actor=self.neuro, clinical_question="NVC of CN VII?", suspected_lesion=suspected_lesion
+            referral_id=r.pk,
+            actor=self.neuro,
+            clinical_question=samples.CLINICAL_QUESTION,
+            suspected_lesion=suspected_lesion,
         )
 
     def mri(self, referral):
@@ -198,7 +160,7 @@ class Pathway:
             mri_request_id=self.mri(r).pk,
             actor=self.rad,
             findings=FINDINGS_NVC,
-            impression="Left AICA indenting the root exit zone of CN VII.",
+            impression=samples.IMPRESSION_NVC,
             category=category,
         )
         return services.referral_imaging_complete(referral_id=r.pk, actor=get_system_user())

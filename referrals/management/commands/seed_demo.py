@@ -17,9 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from carepath import audit
+from carepath.priority import Priority
 from carepath.roles import Role, ensure_role_groups, get_system_user
 from imaging import services as imaging
-from referrals import services
+from imaging.choices import ReportCategory
+from referrals import samples, services
 from referrals.models import Patient, Referral
 
 DEMO_PASSWORD = "carepath-demo"
@@ -35,45 +37,6 @@ USERS = [
     ("ehr.client", Role.EHR_CLIENT, "EHR", "integration"),
     ("ris.client", Role.RIS_CLIENT, "RIS", "integration"),
 ]
-ASSESSMENT = dict(
-    findings="Brief clonic contractions of the left orbicularis oculi spreading to the cheek; "
-    "no weakness; otherwise normal neurological examination.",
-    working_diagnosis="hfs_primary",
-    brow_lift_sign=True,
-    severity={"scale": "smc", "score": 2},
-    mri_indicated=True,
-)
-NVC = {
-    "nvc": {
-        "status": "present",
-        "side": "left",
-        "vessel": "aica",
-        "segment": "root_exit_point",
-        "severity": "indentation",
-        "multiple": False,
-    },
-    "lesion": {"present": False},
-    "arachnoid_cyst": False,
-    "adhesions": False,
-    "hydrocephalus": False,
-    "other": "",
-}
-MASS = {
-    "nvc": {"status": "absent"},
-    "lesion": {"present": True, "location": "fourth_ventricle", "kind": "enhancing mass, likely medulloblastoma"},
-    "arachnoid_cyst": False,
-    "adhesions": False,
-    "hydrocephalus": True,
-    "other": "Early obstructive hydrocephalus.",
-}
-NORMAL = {
-    "nvc": {"status": "absent"},
-    "lesion": {"present": False},
-    "arachnoid_cyst": False,
-    "adhesions": False,
-    "hydrocephalus": False,
-    "other": "",
-}
 
 
 @contextmanager
@@ -139,132 +102,88 @@ class Command(BaseCommand):
 
     def patient(self, n, given, family, *, years=0, months=0, sex="female", guardians=None, referrer="dr.khan"):
         birth = self.now.date() - timedelta(days=int(years * 365.25 + months * 30.44))
-        guardians = (
-            guardians
-            if guardians is not None
-            else [
-                {
-                    "name": f"Jo {family}",
-                    "relationship": "mother",
-                    "phone": "+447700900" + f"{n:03d}",
-                    "email": f"{family.lower()}.family@example.org",
-                    "has_parental_responsibility": True,
-                }
-            ]
-        )
-        with clock(self.ago(days=120)):
-            return services.patient_create(
-                actor=self.users[referrer],
-                mrn=f"DEMO{n:04d}",
-                given_name=given,
-                family_name=family,
-                birth_date=birth,
-                sex=sex,
-                guardians=guardians,
-            )
+        if guardians is None:
+            guardians = [samples.guardian(f"Jo {family}", f"+447700900{n:03d}", f"{family.lower()}.family@example.org")]
+        names = {"mrn": f"DEMO{n:04d}", "given_name": given, "family_name": family}
+        return self.act(120, services.patient_create, referrer, **names, birth_date=birth, sex=sex, guardians=guardians)
 
-    def refer(
-        self,
-        patient,
-        days_ago,
-        *,
-        referrer="dr.khan",
-        onset_days=200,
-        red_flags=(),
-        priority="routine",
-        reason="Twitching around the left eye, now spreading to the cheek.",
-        muscles=("orbicularis_oculi",),
-        side="left",
-        notes="",
-    ):
+    def refer(self, patient, days_ago, *, referrer="dr.khan", onset_days=200, priority=Priority.ROUTINE, **fields):
+        """A referral with the sample's reason and side unless the story says otherwise."""
+        data = {"reason": samples.REFERRAL["reason"], "side": samples.REFERRAL["side"], "clinical_notes": "", **fields}
+        muscles, red_flags = list(data.pop("muscles", ["orbicularis_oculi"])), list(data.pop("red_flags", []))
         onset = max(patient.birth_date, (self.ago(days=onset_days)).date())
-        with clock(self.ago(days=days_ago)):
-            return services.referral_create(
-                actor=self.users[referrer],
-                patient_id=patient.pk,
-                reason=reason,
-                symptom_onset=onset,
-                side=side,
-                muscles=list(muscles),
-                red_flags=list(red_flags),
-                requested_priority=priority,
-                clinical_notes=notes,
-                spread=len(muscles) > 1,
-                frequency="several_daily",
-            )
+        return self.act(
+            days_ago,
+            services.referral_create,
+            referrer,
+            patient_id=patient.pk,
+            symptom_onset=onset,
+            muscles=muscles,
+            red_flags=red_flags,
+            requested_priority=priority,
+            spread=len(muscles) > 1,
+            frequency="several_daily",
+            **data,
+        )
+
+    def child(self, n, given, family, days_ago, *, years=0, months=0, sex="female", guardians=None, **refer):
+        """A new child (number `n` of the demo), referred `days_ago` by `referrer` (dr.khan by default)."""
+        referrer = refer.get("referrer", "dr.khan")
+        p = self.patient(n, given, family, years=years, months=months, sex=sex, guardians=guardians, referrer=referrer)
+        return self.refer(p, days_ago, **refer)
+
+    def to_mri(self, r, *, triage, assess, request, protocol=None, assessment=None, lesion=False, **question):
+        """Triage, assess and request the MRI (and protocol it, when given), each so many days ago; a
+        suspected `lesion` asks for the contrast protocol."""
+        self.triage(r, triage)
+        self.assess(r, assess, **(assessment or {}))
+        mri = self.request_mri(r, request, suspected_lesion=lesion, **question)
+        if protocol is not None:
+            self.protocol(mri, protocol, lesion=lesion)
+        return mri
+
+    def scan(self, mri, *, booked, scanned):
+        """Booked `booked` days ago for the day it is scanned, `scanned` days ago."""
+        self.schedule(mri, booked, self.ago(days=scanned))
+        self.perform(mri, scanned)
+
+    def act(self, days_ago, service, username, **kwargs):
+        """Call a service as the demo user `username`, `days_ago` days ago."""
+        return self.step(days_ago, service, actor=self.users[username], **kwargs)
 
     def step(self, days_ago, func, **kwargs):
         with clock(self.ago(days=days_ago)):
             return func(**kwargs)
 
     def triage(self, r, days_ago, priority=None):
-        priority = priority or ("asap" if r.red_flags else r.requested_priority)
-        return self.step(
-            days_ago, services.referral_triage, referral_id=r.pk, actor=self.users["dr.patel"], priority=priority
-        )
+        priority = priority or (Priority.ASAP if r.red_flags else r.requested_priority)
+        return self.act(days_ago, services.referral_triage, "dr.patel", referral_id=r.pk, priority=priority)
 
     def assess(self, r, days_ago, **overrides):
-        return self.step(
-            days_ago,
-            services.referral_record_assessment,
-            referral_id=r.pk,
-            actor=self.users["dr.patel"],
-            **{**ASSESSMENT, **overrides},
-        )
+        assessment = {**samples.ASSESSMENT, **overrides}
+        return self.act(days_ago, services.referral_record_assessment, "dr.patel", referral_id=r.pk, **assessment)
 
-    def request_mri(self, r, days_ago, suspected_lesion=False, question="Neurovascular compression of CN VII?"):
-        r = self.step(
-            days_ago,
-            services.referral_request_mri,
-            referral_id=r.pk,
-            actor=self.users["dr.patel"],
-            clinical_question=question,
-            suspected_lesion=suspected_lesion,
-        )
-        return r.mri_requests.get()
+    def request_mri(self, r, days_ago, suspected_lesion=False, question=samples.CLINICAL_QUESTION):
+        request = {"clinical_question": question, "suspected_lesion": suspected_lesion}
+        return self.act(
+            days_ago, services.referral_request_mri, "dr.patel", referral_id=r.pk, **request
+        ).mri_requests.get()
 
     def protocol(self, mri, days_ago, lesion=False):
-        return self.step(
-            days_ago,
-            imaging.mri_protocol,
-            mri_request_id=mri.pk,
-            actor=self.users["dr.garcia"],
-            protocol="cpa_t2_tof_gd" if lesion else "cpa_t2_tof",
-            contrast=lesion,
-            duration_minutes=45,
-        )
+        plan = {"protocol": "cpa_t2_tof_gd" if lesion else "cpa_t2_tof", "contrast": lesion, "duration_minutes": 45}
+        return self.act(days_ago, imaging.mri_protocol, "dr.garcia", mri_request_id=mri.pk, **plan)
 
     def schedule(self, mri, days_ago, start: datetime, **kwargs):
-        return self.step(
-            days_ago,
-            imaging.mri_schedule,
-            mri_request_id=mri.pk,
-            actor=self.users["coord.jones"],
-            scheduled_start=start,
-            location="Children's MRI, scanner 2",
-            **kwargs,
-        )
+        booking = {"scheduled_start": start, "location": "Children's MRI, scanner 2", **kwargs}
+        return self.act(days_ago, imaging.mri_schedule, "coord.jones", mri_request_id=mri.pk, **booking)
 
     def perform(self, mri, days_ago):
-        return self.step(
-            days_ago,
-            imaging.mri_mark_performed,
-            mri_request_id=mri.pk,
-            actor=self.users["coord.jones"],
-            accession_number=f"RAD{mri.pk:07d}",
-            performed_at=self.ago(days=days_ago),
-        )
+        scan = {"accession_number": f"RAD{mri.pk:07d}", "performed_at": self.ago(days=days_ago)}
+        return self.act(days_ago, imaging.mri_mark_performed, "coord.jones", mri_request_id=mri.pk, **scan)
 
-    def report(self, mri, days_ago, findings, impression, category="routine"):
-        self.step(
-            days_ago,
-            imaging.mri_sign_report,
-            mri_request_id=mri.pk,
-            actor=self.users["dr.garcia"],
-            findings=findings,
-            impression=impression,
-            category=category,
-        )
+    def report(self, mri, days_ago, findings, impression, category=ReportCategory.ROUTINE):
+        report = {"findings": findings, "impression": impression, "category": category}
+        self.act(days_ago, imaging.mri_sign_report, "dr.garcia", mri_request_id=mri.pk, **report)
         return self.step(days_ago, services.referral_imaging_complete, referral_id=mri.referral_id, actor=self.system)
 
     def at_nine(self, days_ahead) -> datetime:
@@ -281,257 +200,160 @@ def _state_counts():
 # --- the stories: one function per child ----------------------------------------------------------
 def infant_red_flag(s):
     """Noah, 5 months: twitching since 3 months of age (onset in infancy is a red flag): awaiting triage."""
-    p = s.patient(1, "Noah", "Bennett", months=5, sex="male")
-    s.refer(
-        p,
-        0,
-        onset_days=60,
-        red_flags=["onset_in_infancy"],
-        priority="asap",
-        reason="Right eyelid twitching since age 3 months, several times a day.",
-        side="right",
-    )
+    referral = {"reason": "Right eyelid twitching since age 3 months, several times a day.", "side": "right"}
+    flags = {"red_flags": ["onset_in_infancy"], "priority": Priority.ASAP, "onset_days": 60}
+    s.child(1, "Noah", "Bennett", 0, months=5, sex="male", **flags, **referral)
 
 
 def returned_for_details(s):
     """Ava, 10: neurology asked the referrer whether the twitching happens in sleep."""
-    p = s.patient(2, "Ava", "Collins", years=10, referrer="dr.osei")
-    r = s.refer(p, 6, referrer="dr.osei", reason="Eye twitching, worse with stress.")
-    s.step(
-        4,
-        services.referral_return_to_referrer,
-        referral_id=r.pk,
-        actor=s.users["dr.li"],
-        reason="Does the twitching continue in sleep? Any video from the family?",
-    )
+    r = s.child(2, "Ava", "Collins", 6, years=10, referrer="dr.osei", reason="Eye twitching, worse with stress.")
+    question = "Does the twitching continue in sleep? Any video from the family?"
+    s.act(4, services.referral_return_to_referrer, "dr.li", referral_id=r.pk, reason=question)
 
 
 def awaiting_first_visit_with_was_not_brought(s):
     """Ethan, 8: triaged routine; was not brought to the first clinic, a review is open."""
-    p = s.patient(3, "Ethan", "Walker", years=8, sex="male")
-    r = s.refer(p, 40)
+    r = s.child(3, "Ethan", "Walker", 40, years=8, sex="male")
     s.triage(r, 38)
-    s.step(
-        9,
-        services.referral_record_was_not_brought,
-        referral_id=r.pk,
-        actor=s.users["dr.patel"],
-        note="Did not attend clinic; family not reachable by phone.",
-    )
+    note = "Did not attend clinic; family not reachable by phone."
+    s.act(9, services.referral_record_was_not_brought, "dr.patel", referral_id=r.pk, note=note)
 
 
 def assessed_deciding(s):
     """Grace, 12: assessed, MRI indicated, request not yet made."""
-    p = s.patient(4, "Grace", "Hughes", years=12)
-    r = s.refer(p, 30)
+    r = s.child(4, "Grace", "Hughes", 30, years=12)
     s.triage(r, 28)
     s.assess(r, 1)
 
 
 def ga_four_year_old(s):
     """Oliver, 4: needs general anaesthesia for the MRI (age default); scheduled with fasting times."""
-    p = s.patient(5, "Oliver", "Price", years=4, sex="male")
-    r = s.refer(p, 22, priority="urgent")
-    s.triage(r, 21, "urgent")
-    s.assess(r, 9)
-    mri = s.request_mri(r, 8)
-    s.protocol(mri, 7)
+    r = s.child(5, "Oliver", "Price", 22, years=4, sex="male", priority=Priority.URGENT)
+    mri = s.to_mri(r, triage=21, assess=9, request=8, protocol=7)
     s.schedule(mri, 5, s.at_nine(5))
 
 
 def awake_teenager(s):
     """Maya, 13: scanned awake (age default), appointment tomorrow."""
-    p = s.patient(6, "Maya", "Reid", years=13)
-    r = s.refer(p, 50, muscles=("orbicularis_oculi", "orbicularis_oris"))
-    s.triage(r, 48)
-    s.assess(r, 25, severity={"scale": "jankovic", "score": 3})
-    mri = s.request_mri(r, 25)
-    s.protocol(mri, 24)
+    r = s.child(6, "Maya", "Reid", 50, years=13, muscles=("orbicularis_oculi", "orbicularis_oris"))
+    severity = {"severity": {"scale": "jankovic", "score": 3}}
+    mri = s.to_mri(r, triage=48, assess=25, request=25, protocol=24, assessment=severity)
     s.schedule(mri, 10, s.at_nine(1))
 
 
 def mri_requested_overdue_protocol(s):
     """Zara, 9: MRI requested three days ago, not yet protocoled (overdue)."""
-    p = s.patient(7, "Zara", "Ahmed", years=9)
-    r = s.refer(p, 45)
-    s.triage(r, 44)
-    s.assess(r, 5)
-    s.request_mri(r, 3)
+    s.to_mri(s.child(7, "Zara", "Ahmed", 45, years=9), triage=44, assess=5, request=3)
 
 
 def protocoled_awaiting_booking(s):
     """Aisha, 7: protocoled, waiting for the coordinator to book."""
-    p = s.patient(8, "Aisha", "Begum", years=7, referrer="dr.osei")
-    r = s.refer(p, 30, referrer="dr.osei")
-    s.triage(r, 29)
-    s.assess(r, 10)
-    mri = s.request_mri(r, 10)
-    s.protocol(mri, 9)
+    r = s.child(8, "Aisha", "Begum", 30, years=7, referrer="dr.osei")
+    s.to_mri(r, triage=29, assess=10, request=10, protocol=9)
 
 
 def not_brought_to_mri(s):
     """Sofia, 5: not brought to the MRI; rebooking needed and a neurologist review is open."""
-    p = s.patient(9, "Sofia", "Lopez", years=5)
-    r = s.refer(p, 60)
-    s.triage(r, 58)
-    s.assess(r, 40)
-    mri = s.request_mri(r, 40)
-    s.protocol(mri, 39)
+    mri = s.to_mri(s.child(9, "Sofia", "Lopez", 60, years=5), triage=58, assess=40, request=40, protocol=39)
     s.schedule(mri, 30, s.ago(days=4))
-    s.step(3, imaging.mri_record_was_not_brought, mri_request_id=mri.pk, actor=s.users["coord.jones"])
+    s.act(3, imaging.mri_record_was_not_brought, "coord.jones", mri_request_id=mri.pk)
 
 
 def performed_awaiting_report(s):
     """Jack, 11: scanned yesterday, awaiting the neuroradiology report."""
-    p = s.patient(10, "Jack", "Turner", years=11, sex="male")
-    r = s.refer(p, 55)
-    s.triage(r, 54)
-    s.assess(r, 30)
-    mri = s.request_mri(r, 30)
-    s.protocol(mri, 29)
-    s.schedule(mri, 20, s.ago(days=1))
-    s.perform(mri, 1)
+    r = s.child(10, "Jack", "Turner", 55, years=11, sex="male")
+    s.scan(s.to_mri(r, triage=54, assess=30, request=30, protocol=29), booked=20, scanned=1)
 
 
 def critical_posterior_fossa_lesion(s):
     """Finn, 6: headaches, ataxia and twitching; MRI shows a fourth-ventricle mass (critical result)."""
-    p = s.patient(11, "Finn", "O'Brien", years=6, sex="male")
-    r = s.refer(
-        p,
-        9,
-        red_flags=["morning_headache_vomiting", "ataxia_gait_change"],
-        priority="asap",
-        reason="Left facial twitching with morning vomiting and a new unsteady gait.",
-        onset_days=40,
+    reason = "Left facial twitching with morning vomiting and a new unsteady gait."
+    flags = {"red_flags": ["morning_headache_vomiting", "ataxia_gait_change"], "priority": Priority.ASAP}
+    r = s.child(11, "Finn", "O'Brien", 9, years=6, sex="male", onset_days=40, reason=reason, **flags)
+    secondary = {"working_diagnosis": "hfs_secondary", "brow_lift_sign": False}
+    mri = s.to_mri(
+        r,
+        triage=9,
+        assess=8,
+        request=8,
+        protocol=8,
+        assessment=secondary,
+        lesion=True,
+        question="Posterior fossa mass?",
     )
-    s.triage(r, 9)
-    s.assess(r, 8, working_diagnosis="hfs_secondary", brow_lift_sign=False)
-    mri = s.request_mri(r, 8, suspected_lesion=True, question="Posterior fossa mass?")
-    s.protocol(mri, 8, lesion=True)
     s.schedule(mri, 7.9, s.ago(days=7, hours=2))
     s.perform(mri, 7)
-    s.report(mri, 0, MASS, "Enhancing fourth-ventricle mass with early hydrocephalus.", category="critical")
+    s.report(mri, 0, samples.FINDINGS_MASS, samples.IMPRESSION_MASS, category=ReportCategory.CRITICAL)
 
 
 def nvc_to_neurosurgery(s):
     """Isla, 11: left AICA compressing the facial nerve root exit zone; referred for MVD opinion."""
-    p = s.patient(12, "Isla", "Fraser", years=11)
-    r = s.refer(p, 90, muscles=("orbicularis_oculi", "buccinator", "orbicularis_oris"))
-    s.triage(r, 88)
-    s.assess(r, 70, severity={"scale": "smc", "score": 3})
-    mri = s.request_mri(r, 70)
-    s.protocol(mri, 69)
-    s.schedule(mri, 60, s.ago(days=40))
-    s.perform(mri, 40)
-    s.report(mri, 38, NVC, "Left AICA loop indenting the root exit zone of the facial nerve.")
-    s.step(
-        20,
-        services.referral_refer_neurosurgery,
-        referral_id=r.pk,
-        actor=s.users["dr.patel"],
-        question="Botulinum toxin helps only briefly. Is she a candidate for microvascular decompression?",
-    )
+    r = s.child(12, "Isla", "Fraser", 90, years=11, muscles=("orbicularis_oculi", "buccinator", "orbicularis_oris"))
+    severity = {"severity": {"scale": "smc", "score": 3}}
+    mri = s.to_mri(r, triage=88, assess=70, request=70, protocol=69, assessment=severity)
+    s.scan(mri, booked=60, scanned=40)
+    s.report(mri, 38, samples.FINDINGS_NVC, samples.IMPRESSION_NVC)
+    question = "Botulinum toxin helps only briefly. Is she a candidate for microvascular decompression?"
+    s.act(20, services.referral_refer_neurosurgery, "dr.patel", referral_id=r.pk, question=question)
 
 
 def tic_without_mri(s):
     """Leo, 9: a motor tic; no MRI needed; concluded, awaiting the pediatrician's acknowledgement."""
-    p = s.patient(13, "Leo", "Murphy", years=9, sex="male", referrer="dr.osei")
-    r = s.refer(
-        p,
-        40,
-        referrer="dr.osei",
-        reason="Blinking and eye squeezing, can hold it back briefly.",
-        side="bilateral",
-        muscles=("orbicularis_oculi",),
-    )
+    reason = "Blinking and eye squeezing, can hold it back briefly."
+    r = s.child(13, "Leo", "Murphy", 40, years=9, sex="male", referrer="dr.osei", reason=reason, side="bilateral")
     s.triage(r, 39)
-    s.assess(
-        r,
-        12,
-        working_diagnosis="tic",
-        brow_lift_sign=False,
-        mri_indicated=False,
-        findings="Suppressible bilateral blinking with premonitory urge; normal examination.",
-    )
-    s.step(
+    findings = "Suppressible bilateral blinking with premonitory urge; normal examination."
+    s.assess(r, 12, working_diagnosis="tic", brow_lift_sign=False, mri_indicated=False, findings=findings)
+    outcome = {"diagnosis": "tic", "plan": "discharge", "follow_up": "Re-refer if new features."}
+    letter = "Dear Dr Osei, Leo has a simple motor tic. No imaging is needed ..."
+    waived = "Typical tic; no red flags."
+    s.act(
         12,
         services.referral_conclude,
+        "dr.patel",
         referral_id=r.pk,
-        actor=s.users["dr.patel"],
-        diagnosis="tic",
-        plan="discharge",
-        follow_up="Re-refer if new features.",
-        imaging_waived_reason="Typical tic; no red flags.",
-        letter="Dear Dr Osei, Leo has a simple motor tic. No imaging is needed ...",
+        **outcome,
+        imaging_waived_reason=waived,
+        letter=letter,
     )
 
 
 def closed_loop(s):
     """Ruby, 14: normal MRI, treated with botulinum toxin, the referrer acknowledged the outcome."""
-    p = s.patient(14, "Ruby", "Evans", years=14)
-    r = s.refer(p, 150)
-    s.triage(r, 148)
-    s.assess(r, 120)
-    mri = s.request_mri(r, 120)
-    s.protocol(mri, 119)
-    s.schedule(mri, 110, s.ago(days=90))
-    s.perform(mri, 90)
-    s.report(mri, 88, NORMAL, "Normal MRI; no neurovascular compression demonstrated.")
-    s.step(
-        60,
-        services.referral_conclude,
-        referral_id=r.pk,
-        actor=s.users["dr.patel"],
-        diagnosis="hfs_primary",
-        plan="botulinum_toxin",
-        follow_up="Injections every 3 months.",
-        letter="Dear Dr Khan, ...",
-    )
-    s.step(57, services.referral_acknowledge, referral_id=r.pk, actor=s.users["dr.khan"])
+    mri = s.to_mri(s.child(14, "Ruby", "Evans", 150, years=14), triage=148, assess=120, request=120, protocol=119)
+    s.scan(mri, booked=110, scanned=90)
+    s.report(mri, 88, samples.FINDINGS_NORMAL, samples.IMPRESSION_NORMAL)
+    conclusion = {**samples.CONCLUSION, "follow_up": "Injections every 3 months.", "letter": "Dear Dr Khan, ..."}
+    s.act(60, services.referral_conclude, "dr.patel", referral_id=mri.referral_id, **conclusion)
+    s.act(57, services.referral_acknowledge, "dr.khan", referral_id=mri.referral_id)
 
 
 def declined(s):
     """Harry, 15: eyelid myokymia after exam stress: declined with advice."""
-    p = s.patient(15, "Harry", "Wood", years=15, sex="male")
-    r = s.refer(p, 20, reason="Lower eyelid flicker for two weeks during exams.")
-    s.step(
-        19,
-        services.referral_decline,
-        referral_id=r.pk,
-        actor=s.users["dr.li"],
-        reason="Benign eyelid myokymia.",
-        advice="Reassure; sleep and less caffeine; re-refer if it spreads.",
+    r = s.child(
+        15, "Harry", "Wood", 20, years=15, sex="male", reason="Lower eyelid flicker for two weeks during exams."
     )
+    advice = {
+        "reason": "Benign eyelid myokymia.",
+        "advice": "Reassure; sleep and less caffeine; re-refer if it spreads.",
+    }
+    s.act(19, services.referral_decline, "dr.li", referral_id=r.pk, **advice)
 
 
 def cancelled(s):
     """Mia, 6: family moved away while the MRI was booked; case cancelled."""
-    p = s.patient(16, "Mia", "Scott", years=6)
-    r = s.refer(p, 70)
-    s.triage(r, 69)
-    s.assess(r, 50)
-    mri = s.request_mri(r, 50)
-    s.protocol(mri, 49)
-    s.step(
-        45,
-        services.referral_cancel,
-        referral_id=r.pk,
-        actor=s.users["dr.khan"],
-        reason="Family moved to another region; referred locally.",
-    )
+    mri = s.to_mri(s.child(16, "Mia", "Scott", 70, years=6), triage=69, assess=50, request=50, protocol=49)
+    reason = "Family moved to another region; referred locally."
+    s.act(45, services.referral_cancel, "dr.khan", referral_id=mri.referral_id, reason=reason)
 
 
 def results_to_review(s):
     """Ella, 10: normal MRI reported; the neurologist has to review it with the family."""
-    p = s.patient(17, "Ella", "Ward", years=10, guardians=[])
-    r = s.refer(p, 48)
-    s.triage(r, 47)
-    s.assess(r, 30)
-    mri = s.request_mri(r, 30)
-    s.protocol(mri, 29)
-    s.schedule(mri, 25, s.ago(days=10))
-    s.perform(mri, 10)
-    s.report(mri, 6, NORMAL, "Normal MRI of the posterior fossa and cerebellopontine angles.")
+    r = s.child(17, "Ella", "Ward", 48, years=10, guardians=[])
+    mri = s.to_mri(r, triage=47, assess=30, request=30, protocol=29)
+    s.scan(mri, booked=25, scanned=10)
+    s.report(mri, 6, samples.FINDINGS_NORMAL, "Normal MRI of the posterior fossa and cerebellopontine angles.")
 
 
 STORIES = [
