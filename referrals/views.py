@@ -271,6 +271,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
     initial = _conclude_initial(referral, user)
     if referral.red_flags:  # a red flag starts triage at asap (the service refuses another priority without a reason)
         initial["triage"] = {"priority": "asap"}
+    initial["resubmit"] = _resubmit_initial(referral)
     forms = webforms.action_forms("referral", REFERRAL_MACHINE, referral, user, initial=initial)
     mri_requests = list(referral.mri_requests.all())
     current_mri = next((m for m in reversed(mri_requests) if m.state in MRI_MACHINE.open_states), None)
@@ -320,6 +321,26 @@ def _conclude_initial(referral: Referral, user) -> dict:
             "diagnosis": assessment.working_diagnosis if assessment else None,
         }
     }
+
+
+# What the referrer sent, shown in the answer form: a field left as drawn is posted as is, so an
+# empty form would have erased the frequency, notes and spread they had given (docs/ui.md).
+RESUBMIT_DETAILS = (
+    "reason",
+    "symptom_onset",
+    "side",
+    "muscles",
+    "spread",
+    "frequency",
+    "red_flags",
+    "requested_priority",
+    "requested_priority_reason",
+    "clinical_notes",
+)
+
+
+def _resubmit_initial(referral: Referral) -> dict:
+    return {name: getattr(referral, name) for name in RESUBMIT_DETAILS}
 
 
 def _event_label(event: CaseEvent) -> str:
