@@ -196,3 +196,12 @@ def test_the_neurosurgeon_sees_the_consult_question_in_the_next_step(signed_in, 
     html = signed_in(neurosurgeon).get(case_url(referral)).content.decode()
     next_step = html[html.index('id="next-step"') : html.index("What you can do now")]
     assert "MVD candidate?" in next_step and 'value="record_consult"' in html
+
+
+def test_a_referrer_waiting_on_neurology_is_told_there_is_nothing_to_do_above_the_cancel_action(
+    signed_in, referral, pediatrician
+):
+    page = signed_in(pediatrician).get(f"/cases/{referral.pk}/").content.decode()
+    assert "There is nothing for you to do on this case now." in page
+    assert "What you can do now" not in page  # a heading with nothing under it but "Other actions"
+    assert "Cancel the referral" in page
