@@ -315,7 +315,8 @@ def mri_record_was_not_brought(*, mri_request_id: int, actor, expected_version=N
     check_not_brought(mri.appointment.start, now=timezone.now())
     appointment = _end_appointment(mri, AppointmentStatus.WAS_NOT_BROUGHT)
     _commit(mri, "record_was_not_brought", actor=actor, data={"appointment": appointment.pk})
-    _open_wnb_review(mri, f"Not brought to the MRI on {appointment.start:%Y-%m-%d %H:%M} UTC.")
+    start = timezone.localtime(appointment.start)  # the clinic's time, as the rest of the page shows it
+    _open_wnb_review(mri, f"Not brought to the MRI on {start:%a} {start.day} {start:%b %Y at %H:%M}.")
     return mri
 
 
