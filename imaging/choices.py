@@ -67,6 +67,15 @@ SEVERITY_ORDER = (
 )
 
 
+class Side(models.TextChoices):
+    """The side of the face: of a compression in a report and of the twitching in a referral
+    (referrals import it from here: imaging never imports referrals)."""
+
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    BILATERAL = "bilateral", "Bilateral"
+
+
 class NVCStatus(models.TextChoices):
     PRESENT = "present", "Present"
     ABSENT = "absent", "Absent"

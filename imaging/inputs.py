@@ -14,11 +14,11 @@ from .choices import (
     ReportCategory,
     ScanOutcome,
     Sedation,
+    Side,
     Vessel,
 )
 
 TEXT = 4000  # bounds free text so no body of any size reaches the database unchecked
-SIDES = (("left", "Left"), ("right", "Right"), ("bilateral", "Bilateral"))
 
 
 class ProtocolInput(Input):
@@ -72,7 +72,7 @@ class MarkPerformedInput(Input):
 
 class NVCFindingInput(Input):
     status = serializers.ChoiceField(choices=NVCStatus.choices)
-    side = serializers.ChoiceField(choices=SIDES, required=False)
+    side = serializers.ChoiceField(choices=Side.choices, required=False)
     vessel = serializers.ChoiceField(choices=Vessel.choices, required=False)
     segment = serializers.ChoiceField(choices=NerveSegment.choices, required=False)
     severity = serializers.ChoiceField(choices=CompressionSeverity.choices, required=False)

@@ -40,12 +40,6 @@ class Muscle(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Side(models.TextChoices):
-    LEFT = "left", "Left"
-    RIGHT = "right", "Right"
-    BILATERAL = "bilateral", "Bilateral"
-
-
 class Frequency(models.TextChoices):
     CONSTANT = "constant", "Nearly constant"
     SEVERAL_DAILY = "several_daily", "Several times a day"

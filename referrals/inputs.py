@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from carepath.priority import Priority
 from carepath.text import Input  # refuses control characters in text (docs/security.md)
+from imaging.choices import Side
 
 from .choices import (
     SEVERITY_MAX,
@@ -16,7 +17,6 @@ from .choices import (
     Plan,
     RedFlag,
     SeverityScale,
-    Side,
 )
 
 TEXT = 4000

@@ -11,6 +11,7 @@ from django.db.models import Q
 from carepath import identity
 from carepath.models import case_reference, initials
 from carepath.priority import Priority
+from imaging.choices import Side
 
 from .choices import (
     ConsultRecommendation,
@@ -21,7 +22,6 @@ from .choices import (
     ReferralState,
     SeverityScale,
     Sex,
-    Side,
 )
 
 OPEN_STATES = tuple(

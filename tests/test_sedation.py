@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from imaging.services import fasting_cutoffs, sedation_default
+from imaging.services import RAISED_ICP_FLAGS, fasting_cutoffs, sedation_default
+from referrals.choices import RedFlag
 
 SCAN_DAY = date(2026, 6, 15)
 
@@ -28,6 +29,11 @@ def test_sedation_default_follows_the_age_bands(birth_date, expected):
 @pytest.mark.parametrize("birth_date", [date(2026, 3, 1), date(2013, 1, 1)])
 def test_a_suspected_posterior_fossa_mass_means_general_anaesthesia_at_any_age(birth_date):
     assert sedation_default(birth_date=birth_date, on=SCAN_DAY, mass_suspected=True) == "general_anaesthesia"
+
+
+def test_the_raised_pressure_flags_imaging_reads_are_referral_red_flag_codes():
+    # imaging never imports referrals, so it names these codes itself; this keeps the two in step
+    assert RAISED_ICP_FLAGS <= set(RedFlag.values)
 
 
 def test_age_bands_are_settings(settings):
