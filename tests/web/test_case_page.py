@@ -205,3 +205,24 @@ def test_a_referrer_waiting_on_neurology_is_told_there_is_nothing_to_do_above_th
     assert "There is nothing for you to do on this case now." in page
     assert "What you can do now" not in page  # a heading with nothing under it but "Other actions"
     assert "Cancel the referral" in page
+
+
+def test_the_timeline_names_a_critical_results_alert_in_words_not_its_timer_code(signed_in, neurologist, pathway):
+    from django.utils import timezone
+
+    from carepath.models import CaseEvent
+    from carepath.roles import get_system_user
+
+    referral = pathway.results_review(category="critical")
+    CaseEvent.objects.create(  # as carepath/effects.py writes it when the alert timer fires
+        referral=referral,
+        machine="mri",
+        kind=CaseEvent.Kind.NOTE,
+        transition="alert",
+        at=timezone.now(),
+        actor=get_system_user(),
+        data={"step": "Acknowledge a critical or urgent MRI result", "notified": [neurologist.username]},
+    )
+    page = signed_in(neurologist).get(case_url(referral)).content.decode()
+    assert "Alert: Acknowledge a critical or urgent MRI result" in page
+    assert "<strong>alert</strong>" not in page
