@@ -1,8 +1,6 @@
 """Token, worklist and notification endpoints: the parts of the API that belong to no single app."""
 
 from django.contrib.auth import authenticate
-from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -14,14 +12,11 @@ from rest_framework.views import APIView
 
 from carepath import access, audit, middleware, selectors, workitems
 from carepath.dates import is_overdue
-from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.inbox import notification_acknowledge
-from carepath.models import Notification, WorkItem, WorkItemKind, case_reference, due_or_never, initials
-from carepath.notifications import step
+from carepath.models import Notification, WorkItem, WorkItemKind, due_or_never
 from carepath.signin import locked_attempt
 from carepath.text import Input
 
-from . import rows
 from .common import (
     IDEMPOTENCY_KEY,
     AuditedListMixin,
@@ -36,6 +31,7 @@ from .pagination import CompiledPages
 from .problems import problem_response
 from .throttles import failed_sign_ins
 from .tokens import token_issue, token_revoke
+from .worklist_rows import ITEM_FIELDS, item_actions, worklist_json, worklist_rows
 
 ID = r"[0-9]{1,18}"
 
@@ -161,25 +157,7 @@ class WorkItemSerializer(ReadModelSerializer):
 
     class Meta:
         model = WorkItem
-        fields = [
-            "id",
-            "kind",
-            "label",
-            "machine",
-            "is_primary",
-            "queue",
-            "assigned_to",
-            "status",
-            "priority",
-            "due_at",
-            "overdue",
-            "created_at",
-            "note",
-            "referral",
-            "mri_request",
-            "allowed_actions",
-            "links",
-        ]
+        fields = ITEM_FIELDS  # the hand-built page writes the same (carepath/api/worklist_rows.py)
         read_only_fields = fields
 
     def get_overdue(self, item) -> bool:
@@ -187,7 +165,7 @@ class WorkItemSerializer(ReadModelSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "string", "enum": ["claim", "release"]}})
     def get_allowed_actions(self, item) -> list[str]:
-        return _item_actions(item.assigned_to_id, self.context["request"].user)
+        return item_actions(item.assigned_to_id, self.context["request"].user)
 
     @extend_schema_field(
         {
@@ -201,70 +179,6 @@ class WorkItemSerializer(ReadModelSerializer):
             "referral": link("api-referral-detail", item.referral_id),
             "mri_request": link("api-mri-request-detail", item.mri_request_id) if item.mri_request_id else None,
         }
-
-
-# --- the worklist page, hand-built -------------------------------------------------------------------
-# Same keys and values as WorkItemSerializer (the contract and the schema; tests/api/test_worklist_api.py
-# compares the two): DRF cost ~0.5 ms an item, several times the page's SQL (docs/benchmarks.md).
-_ITEM_FIELDS = WorkItemSerializer.Meta.fields
-_ITEM_COLUMNS = rows.columns(
-    WorkItem,
-    ["id", "kind", "machine", "is_primary", "queue", "assigned_to", "status", "priority", "due_at"]
-    + ["created_at", "note", "mri_request"],
-)
-_ITEM_VALUES = [name for name, _ in _ITEM_COLUMNS] + [
-    "referral_id",
-    "referral__state",
-    "referral__patient__given_name",
-    "referral__patient__family_name",
-]
-_WORKLIST_PAGE = CompiledValues(
-    lambda user, ids: selectors.worklist_for(user).filter(AnyOf(F("pk"), ids)).order_by().values(*_ITEM_VALUES)
-)
-
-
-def worklist_rows(user, ids: list[int], *, along: tuple[str, list] | None = None) -> list[dict]:
-    """The page's items in this order: on PostgreSQL one prepared query; the access rules apply again.
-    `along`: a statement run with the read (the page's audit row, `audit.list_along`)."""
-    if connection.vendor == "postgresql":
-        found = _WORKLIST_PAGE.rows(access.plan_key(user), along=along, user=user, ids=ids) if ids else []
-    else:
-        found = list(selectors.worklist_for(user).filter(pk__in=ids).values(*_ITEM_VALUES))
-    return rows.in_order(found, ids)
-
-
-def worklist_json(page: list[dict], *, user, now) -> list[dict]:
-    tz = rows.current_timezone()
-    out = []
-    for row in page:
-        pk, referral_id, mri = row["id"], row["referral_id"], row["mri_request"]
-        computed = {
-            "label": step(row["kind"]),
-            "overdue": is_overdue(row["due_at"], now),
-            "referral": {
-                "id": referral_id,
-                "reference": case_reference(referral_id),
-                "state": row["referral__state"],
-                "patient_initials": initials(
-                    row["referral__patient__given_name"], row["referral__patient__family_name"]
-                ),
-            },
-            "allowed_actions": _item_actions(row["assigned_to"], user),
-            "links": {
-                "self": link("api-worklist-detail", pk),
-                "referral": link("api-referral-detail", referral_id),
-                "mri_request": link("api-mri-request-detail", mri) if mri else None,
-            },
-        }
-        plain = rows.convert(row, _ITEM_COLUMNS, tz)
-        out.append({name: computed[name] if name in computed else plain[name] for name in _ITEM_FIELDS})
-    return out
-
-
-def _item_actions(assigned_to: int | None, user) -> list[str]:
-    if assigned_to is None:
-        return ["claim"]
-    return ["release"] if assigned_to == user.pk else []
 
 
 def _worklist(user):
