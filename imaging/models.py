@@ -215,8 +215,8 @@ def summarise_findings(findings: dict) -> str:
         )
         if findings.get(key)
     ]
-    if findings.get("other"):
-        parts.append(findings["other"])
+    if findings.get("other"):  # free text, often a sentence with its own full stop
+        parts.append(findings["other"].strip().rstrip("."))
     return "; ".join(parts) + "."
 
 

@@ -18,3 +18,10 @@ def test_a_lesion_and_hydrocephalus_are_named():
     assert summarise_findings(findings) == (
         "Neurovascular compression: absent; lesion: fourth ventricle, mass; hydrocephalus."
     )
+
+
+def test_other_findings_written_as_a_sentence_do_not_end_the_summary_with_two_full_stops():
+    findings = {"nvc": {"status": "absent"}, "lesion": {"present": False}, "other": "Early obstructive hydrocephalus. "}
+    assert summarise_findings(findings) == (
+        "Neurovascular compression: absent; no lesion; Early obstructive hydrocephalus."
+    )
