@@ -226,3 +226,18 @@ def test_the_timeline_names_a_critical_results_alert_in_words_not_its_timer_code
     page = signed_in(neurologist).get(case_url(referral)).content.decode()
     assert "Alert: Acknowledge a critical or urgent MRI result" in page
     assert "<strong>alert</strong>" not in page
+
+
+def test_the_conclude_form_says_up_front_that_a_critical_result_must_be_acknowledged_first(
+    signed_in, neurologist, pathway
+):
+    referral = pathway.results_review(category="critical")
+    client = signed_in(neurologist)
+    before = (
+        "The critical MRI result is not acknowledged yet: acknowledge it in the red banner above before concluding."
+    )
+    assert before in client.get(case_url(referral)).content.decode()
+
+    report = referral.mri_requests.get().report
+    client.post(case_url(referral), {"machine": "report_ack", "object": report.pk})
+    assert before not in client.get(case_url(referral)).content.decode()
