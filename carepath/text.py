@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from rest_framework import serializers
 
+TEXT = 4000  # bounds free text so no body of any size reaches the database unchecked
 SINGLE_LINE_MAX = 300  # CharFields up to this long are one line (carepath/webforms.py LONG_TEXT)
 _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _INVISIBLE = "\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069"
@@ -156,3 +157,9 @@ class TextGuardForm:
 
 class GuardedModelForm(TextGuardForm, forms.ModelForm):
     """The admin's forms (carepath/admin_base.py)."""
+
+
+def optional_text(**kwargs) -> serializers.CharField:
+    """A free-text input that may be left out or blank (then ""): a reason a rule asks for only in
+    some cases, a note."""
+    return serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="", **kwargs)

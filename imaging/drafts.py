@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from carepath import audit
 from carepath.models import AuditLog
+from carepath.text import TEXT
 
-from .inputs import TEXT, SignReportInput
+from .inputs import SignReportInput
 from .machine import MRI_MACHINE
 from .models import MRIRequest, ReportDraft
 

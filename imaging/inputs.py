@@ -3,7 +3,7 @@ serializers, so the API, the UI and `GET /api/v1/pathway/` validate and describe
 
 from rest_framework import serializers
 
-from carepath.text import Input  # refuses control characters in text (docs/security.md)
+from carepath.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
 
 from .choices import (
     CompressionSeverity,
@@ -18,8 +18,6 @@ from .choices import (
     Vessel,
 )
 
-TEXT = 4000  # bounds free text so no body of any size reaches the database unchecked
-
 
 class ProtocolInput(Input):
     protocol = serializers.ChoiceField(choices=Protocol.choices)
@@ -33,7 +31,7 @@ class ScheduleInput(Input):
     sedation = serializers.ChoiceField(
         choices=Sedation.choices, required=False, help_text="Defaults from the child's age and the suspicion of a mass."
     )
-    sedation_override_reason = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+    sedation_override_reason = optional_text()
     guardian = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -54,17 +52,13 @@ class ReasonInput(Input):
 
 class ScanFailedInput(Input):
     outcome = serializers.ChoiceField(choices=ScanOutcome.choices)
-    reason = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+    reason = optional_text()
 
 
 class MarkPerformedInput(Input):
     accession_number = serializers.RegexField(r"^[A-Za-z0-9._/-]{1,64}$", max_length=64)
     performed_at = serializers.DateTimeField()
-    early_scan_reason = serializers.CharField(
-        max_length=TEXT,
-        required=False,
-        allow_blank=True,
-        default="",
+    early_scan_reason = optional_text(
         label="Early-scan reason",
         help_text="Needed only when the scan was done on a day before its appointment.",
     )
@@ -92,7 +86,7 @@ class FindingsInput(Input):
     arachnoid_cyst = serializers.BooleanField(required=False, default=False)
     adhesions = serializers.BooleanField(required=False, default=False)
     hydrocephalus = serializers.BooleanField(required=False, default=False)
-    other = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+    other = optional_text()
 
 
 class SignReportInput(Input):
@@ -103,11 +97,7 @@ class SignReportInput(Input):
 
 class AmendReportInput(Input):
     addendum = serializers.CharField(max_length=TEXT, help_text="What changed and why; shown with the report.")
-    impression = serializers.CharField(
-        max_length=TEXT,
-        required=False,
-        allow_blank=True,
-        default="",
+    impression = optional_text(
         help_text="Only if the impression changes: the corrected impression (the previous one stays visible).",
     )
     category = serializers.ChoiceField(

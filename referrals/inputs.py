@@ -5,7 +5,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from carepath.priority import Priority
-from carepath.text import Input  # refuses control characters in text (docs/security.md)
+from carepath.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
 from imaging.choices import Side
 
 from .choices import (
@@ -19,7 +19,6 @@ from .choices import (
     SeverityScale,
 )
 
-TEXT = 4000
 LETTER = 20000
 TO_COMPLETE = "[to complete:"  # a placeholder in the outcome letter's draft (templates/referrals/letters/)
 
@@ -49,20 +48,12 @@ class ReferralDetailsInput(Input):
     frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True, default="")
     red_flags = UniqueChoicesField(RedFlag.choices, required=False, default=list)
     requested_priority = serializers.ChoiceField(choices=Priority.choices)
-    requested_priority_reason = serializers.CharField(
-        max_length=TEXT,
-        required=False,
-        allow_blank=True,
-        default="",
+    requested_priority_reason = optional_text(
         label="Reason for a priority below ASAP",
         help_text="Needed when a red flag is ticked but you ask for urgent or routine.",
     )
-    clinical_notes = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
-    over_18_reason = serializers.CharField(
-        max_length=TEXT,
-        required=False,
-        allow_blank=True,
-        default="",
+    clinical_notes = optional_text()
+    over_18_reason = optional_text(
         label="Reason for referring someone aged 18 or over",
         help_text="Needed only when the patient is 18 or over on the day of referral.",
     )
@@ -75,11 +66,7 @@ class ReferralDetailsInput(Input):
 
 class TriageInput(Input):
     priority = serializers.ChoiceField(choices=Priority.choices)
-    override_reason = serializers.CharField(
-        max_length=TEXT,
-        required=False,
-        allow_blank=True,
-        default="",
+    override_reason = optional_text(
         help_text="Needed to give a red-flag referral a priority other than asap.",
     )
 
@@ -131,7 +118,7 @@ class AssessmentInput(Input):
 
 
 class NoteInput(Input):
-    note = serializers.CharField(max_length=TEXT, required=False, allow_blank=True, default="")
+    note = optional_text()
 
 
 class RequestMRIInput(Input):
@@ -153,11 +140,7 @@ class ConcludeInput(Input):
     plan = serializers.ChoiceField(choices=Plan.choices)
     follow_up = serializers.CharField(max_length=TEXT, allow_blank=True)
     letter = serializers.CharField(max_length=LETTER, help_text="The outcome letter to the referrer.")
-    imaging_waived_reason = serializers.CharField(
-        max_length=TEXT,
-        required=False,
-        allow_blank=True,
-        default="",
+    imaging_waived_reason = optional_text(
         help_text="Required to conclude without imaging (from assessed).",
     )
 
