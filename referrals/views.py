@@ -28,7 +28,7 @@ from imaging.models import NeuroradiologyReport
 from . import dashboard, letters, rules, selectors, services
 from .choices import Muscle, RedFlag
 from .forms import FindPatientForm, GuardianFormSet, PatientForm, first_muscle_choices, muscles_from_post
-from .inputs import ReferralDetailsInput
+from .inputs import ReferralDetailsInput, ResubmitInput
 from .machine import REFERRAL_MACHINE
 from .models import Referral
 from .patients import PossibleDuplicatePatient
@@ -324,19 +324,9 @@ def _conclude_initial(referral: Referral, user) -> dict:
 
 
 # What the referrer sent, shown in the answer form: a field left as drawn is posted as is, so an
-# empty form would have erased the frequency, notes and spread they had given (docs/ui.md).
-RESUBMIT_DETAILS = (
-    "reason",
-    "symptom_onset",
-    "side",
-    "muscles",
-    "spread",
-    "frequency",
-    "red_flags",
-    "requested_priority",
-    "requested_priority_reason",
-    "clinical_notes",
-)
+# empty form would have erased the frequency, notes and spread they had given (docs/ui.md). The
+# details the answer may change: the referral's details that the resubmit input takes.
+RESUBMIT_DETAILS = tuple(name for name in services.DETAIL_FIELDS if name in ResubmitInput().fields)
 
 
 def _resubmit_initial(referral: Referral) -> dict:
