@@ -83,11 +83,17 @@ class MRIRequest(models.Model):
         indexes = [
             models.Index(fields=["-requested_at", "-id"], name="mrirequest_requested"),  # the API's list order
             # the reading queue's two lists, oldest first: a page is read off the index
-            models.Index(fields=["performed_at", "id"], condition=Q(state="performed"), name="mrirequest_to_report"),
-            models.Index(fields=["requested_at", "id"], condition=Q(state="requested"), name="mrirequest_to_protocol"),
+            models.Index(
+                fields=["performed_at", "id"], condition=Q(state=MRIState.PERFORMED), name="mrirequest_to_report"
+            ),
+            models.Index(
+                fields=["requested_at", "id"], condition=Q(state=MRIState.REQUESTED), name="mrirequest_to_protocol"
+            ),
             # imaging staff see ended requests for a while after their last change (carepath/access.py)
             models.Index(
-                fields=["updated_at"], condition=Q(state__in=["reported", "cancelled"]), name="mrirequest_closed_recent"
+                fields=["updated_at"],
+                condition=Q(state__in=[MRIState.REPORTED, MRIState.CANCELLED]),
+                name="mrirequest_closed_recent",
             ),
         ]
 
@@ -131,7 +137,9 @@ class Appointment(models.Model):
         ordering = ["booked_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["mri_request"], condition=Q(status="booked"), name="one_booked_appointment_per_request"
+                fields=["mri_request"],
+                condition=Q(status=AppointmentStatus.BOOKED),
+                name="one_booked_appointment_per_request",
             ),
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="appointment_ends_after_start"),
         ]

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from carepath.models import WorkItemStatus
 from carepath.priority import FHIR_PRIORITIES
+from imaging.choices import AppointmentStatus, MRIState
 
 from .choices import ReferralState as S
 
@@ -40,16 +41,16 @@ REFERRAL_STATUS = {
     S.DECLINED: "revoked",
     S.CANCELLED: "revoked",
 }
-MRI_STATUS = {"reported": "completed", "cancelled": "revoked"}
+MRI_STATUS = {MRIState.REPORTED: "completed", MRIState.CANCELLED: "revoked"}
 # Appointment.status (appointmentstatus)
 APPOINTMENT_STATUS = {
-    "booked": "booked",
-    "rescheduled": "cancelled",
-    "attended": "fulfilled",
-    "was_not_brought": "noshow",
-    "missed": "noshow",
-    "scan_failed": "fulfilled",
-    "cancelled": "cancelled",
+    AppointmentStatus.BOOKED: "booked",
+    AppointmentStatus.RESCHEDULED: "cancelled",
+    AppointmentStatus.ATTENDED: "fulfilled",
+    AppointmentStatus.WAS_NOT_BROUGHT: "noshow",
+    AppointmentStatus.MISSED: "noshow",
+    AppointmentStatus.SCAN_FAILED: "fulfilled",
+    AppointmentStatus.CANCELLED: "cancelled",
 }
 
 

@@ -19,6 +19,7 @@ from carepath.errors import Blocked, Forbidden, InvalidData, Unprocessable
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
 from carepath.roles import Role, has_role
 from imaging import services as imaging
+from imaging.choices import MRIState
 
 from . import patients
 from .choices import Diagnosis, Plan
@@ -398,7 +399,7 @@ def referral_imaging_complete(*, referral_id: int, actor, expected_version=None)
     """System: the MRI report was signed (queued on commit by imaging's `report_signed`)."""
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "imaging_complete", actor=actor, version=expected_version)
-    mri = referral.mri_requests.filter(state="reported").order_by("-requested_at").first()
+    mri = referral.mri_requests.filter(state=MRIState.REPORTED).order_by("-requested_at").first()
     if mri is None or referral.mri_requests.filter(state__in=imaging.MRI_MACHINE.open_states).exists():
         raise InvalidData("The MRI has not been reported yet.")
     # imaging staff's window runs from the signing, not from this (queued) step
