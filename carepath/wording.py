@@ -163,7 +163,10 @@ HELP = {
     "letter": "Filled in from the case: check and edit it before you conclude. It is sent to the referrer as written.",
     "imaging_waived_reason": "Needed when you conclude straight after the assessment, without an MRI.",
     "contrast": "Needed when a lesion is suspected.",
-    "sedation": "Starts at the default for the child's age and the suspicion of a mass.",
+    "sedation": (
+        "Starts at the default for the child's age today and the suspicion of a mass; "
+        "the booking checks it against the age on the scan day."
+    ),
     "guardian": "Appointment and fasting reminders go to this parent or carer.",
 }
 

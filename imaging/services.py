@@ -61,6 +61,17 @@ def sedation_default(*, birth_date: date, on: date, mass_suspected: bool) -> str
     return Sedation.NONE
 
 
+def _sedation_refusal(default: str, birth_date: date, scan_day: date) -> str:
+    """Says the age on the scan day: the form starts at today's default, which differs when the
+    child crosses an age band before the scan (a 6-year-old booked after their 7th birthday)."""
+    months = age_in_months(birth_date, scan_day)
+    age = f"{months} months" if months < 24 else f"{months // 12} years"
+    return (
+        f"On the scan day ({scan_day.day} {scan_day:%b %Y}) the child is {age} old, so the default is "
+        f"{Sedation(default).label}: choose it, or say here why you chose otherwise."
+    )
+
+
 def mass_suspected(mri: MRIRequest) -> bool:
     return mri.suspected_lesion or bool(RAISED_ICP_FLAGS & set(mri.referral.red_flags))
 
@@ -242,13 +253,12 @@ def mri_schedule(
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "schedule", actor=actor, version=expected_version)
     check_booking(scheduled_start, now=timezone.now())
-    default = sedation_default(
-        birth_date=mri.referral.patient.birth_date, on=scheduled_start.date(), mass_suspected=mass_suspected(mri)
-    )
+    scan_day = timezone.localdate(scheduled_start)
+    birth_date = mri.referral.patient.birth_date
+    default = sedation_default(birth_date=birth_date, on=scan_day, mass_suspected=mass_suspected(mri))
     chosen = sedation or default
     if chosen != default and not sedation_override_reason.strip():
-        message = f"The default for this child is {Sedation(default).label}; say why you chose otherwise."
-        raise InvalidData({"sedation_override_reason": message})
+        raise InvalidData({"sedation_override_reason": _sedation_refusal(default, birth_date, scan_day)})
     failed = mri.appointments.filter(status=AppointmentStatus.SCAN_FAILED).order_by("-booked_at").first()
     if failed is not None and failed.sedation == chosen and mri.state == MRIState.NEEDS_REBOOKING:
         raise InvalidData(

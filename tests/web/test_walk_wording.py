@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from imaging import services as imaging
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +34,35 @@ def test_my_work_says_when_the_child_was_not_brought_in_local_words_not_a_utc_ti
     page = signed_in(neurologist).get("/work/").content.decode()
     assert f"Not brought to the MRI on {start:%a} {start.day} {start:%b %Y} at 10:00." in page
     assert "UTC" not in page
+
+
+def test_booking_a_child_who_crosses_an_age_band_before_the_scan_says_the_age_on_the_scan_day(
+    signed_in, pathway, coordinator
+):
+    from dateutil.relativedelta import relativedelta
+
+    today = timezone.localdate()
+    seventh_birthday = today + timedelta(days=3)
+    patient = factories.make_patient(pathway.ped, birth_date=seventh_birthday - relativedelta(years=7))
+    case = pathway.protocoled(patient=patient)
+    mri = pathway.mri(case)
+    client = signed_in(coordinator)
+    board = client.get("/mri/board/").content.decode()
+    form = board[board.index(f'name="object" value="{mri.pk}"') :]
+    assert '<option value="general_anaesthesia" selected>' in form  # six today: the form starts there
+
+    scan_day = today + timedelta(days=10)
+    post = {
+        "machine": "mri",
+        "object": mri.pk,
+        "transition": "schedule",
+        "version": mri.version,
+        "scheduled_start": f"{scan_day.isoformat()}T10:00",
+        "location": "Scanner 1",
+        "sedation": "general_anaesthesia",
+    }
+    page = client.post("/mri/board/", post).content.decode()
+    assert (
+        f"On the scan day ({scan_day.day} {scan_day:%b %Y}) the child is 7 years old, so the default is "
+        "None (awake): choose it, or say here why you chose otherwise."
+    ) in page
