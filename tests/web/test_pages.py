@@ -463,3 +463,9 @@ def test_time_in_each_step_is_one_row_per_step_with_its_median(signed_in, neurol
     triage = [line for line in lines[1:] if line.startswith("Triage the referral,")]
     assert len(triage) == 1, lines
     assert triage[0].split(",")[1:3] == ["3", "2.0"]
+
+
+def test_the_study_page_opens_with_its_report_form_open(signed_in, neuroradiologist, pathway):
+    mri = pathway.performed().mri_requests.get()
+    page = signed_in(neuroradiologist).get(reverse("reading", args=[mri.pk])).content.decode()
+    assert f'id="action-mri-{mri.pk}-sign-report" open>' in page
