@@ -289,7 +289,7 @@ CAREPATH_TIMER_MAX_ATTEMPTS = env_int("CAREPATH_TIMER_MAX_ATTEMPTS", 5)
 CAREPATH_DELIVERY_LEASE_SECONDS = env_int("CAREPATH_DELIVERY_LEASE_SECONDS", 300)
 CAREPATH_DELIVERY_BACKOFF_SECONDS = env_int("CAREPATH_DELIVERY_BACKOFF_SECONDS", 60)
 CAREPATH_DELIVERY_MAX_ATTEMPTS = env_int("CAREPATH_DELIVERY_MAX_ATTEMPTS", 6)
-CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.delivery.LoggingSmsChannel")
+CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.notify.delivery.LoggingSmsChannel")
 
 # --- Pathway rules (settings so a trust can tune them without a release) ----------------------
 # Sedation default by age (docs/design.md §3): feed-and-wrap up to 6 months, general anaesthesia from

@@ -18,7 +18,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import access, audit, inbox, selectors, workitems
+from carepath.notify import inbox
+
+from . import access, audit, selectors, workitems
 from .dates import is_due_soon, is_overdue
 from .errors import DomainError, Forbidden
 from .models import WorkItem, WorkItemKind

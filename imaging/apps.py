@@ -6,8 +6,8 @@ class ImagingConfig(AppConfig):
     verbose_name = "Imaging (MRI requests and reports)"
 
     def ready(self):
-        from carepath import effects, inbox
         from carepath.models import TimerKind, WorkItemKind
+        from carepath.notify import effects, inbox
 
         from . import receivers, services, tasks  # noqa: F401  (receivers: notifications on report events)
 

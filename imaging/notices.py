@@ -3,8 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 
-from carepath import notifications
 from carepath.models import AuditLog, case_reference
+from carepath.notify import notifications
 
 from .models import MRIRequest, ReportAddendum
 

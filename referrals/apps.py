@@ -6,8 +6,8 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals (the pathway case)"
 
     def ready(self):
-        from carepath import effects
         from carepath.models import TimerKind
+        from carepath.notify import effects
 
         from . import receivers, tasks  # noqa: F401  (reacts to what imaging announces)
 

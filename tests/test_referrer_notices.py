@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from carepath import notifications
 from carepath.models import Delivery, DeliveryState, Notification
+from carepath.notify import notifications
 from carepath.timers import scheduling as timers
 from imaging import services as imaging
 from referrals import services

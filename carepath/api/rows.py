@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from carepath.dates import is_overdue
 from carepath.models import WorkItem, WorkItemStatus
-from carepath.notifications import step
+from carepath.notify.notifications import step
 
 DATETIME, DATE, PLAIN = "datetime", "date", "plain"
 

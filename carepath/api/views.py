@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from carepath import access, audit, middleware, selectors, workitems
 from carepath.dates import is_overdue
-from carepath.inbox import notification_acknowledge
 from carepath.models import Notification, WorkItem, WorkItemKind, due_or_never
+from carepath.notify.inbox import notification_acknowledge
 from carepath.signin import locked_attempt
 from carepath.text import Input
 

@@ -11,7 +11,7 @@ from carepath import access, selectors
 from carepath.dates import is_overdue
 from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.models import WorkItem, case_reference, initials
-from carepath.notifications import step
+from carepath.notify.notifications import step
 
 from . import rows
 from .common import link

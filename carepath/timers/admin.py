@@ -3,9 +3,9 @@
 
 from django.contrib import admin, messages
 
-from carepath import delivery
 from carepath.admin_base import AuditedAdmin, CaseScopedAdmin
 from carepath.models import Delivery, DeliveryState, Holiday, SLAPolicy, Timer
+from carepath.notify import delivery
 
 
 @admin.register(SLAPolicy)

@@ -29,9 +29,10 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from carepath import delivery, notifications, sla
+from carepath import sla
 from carepath.db import bulk
 from carepath.models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
+from carepath.notify import delivery, notifications
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def fire_batch(timer_ids: list[int], now: datetime | None = None) -> delivery.Cl
     """Apply the work of fired timers; returns their deliveries, written already claimed by this
     process: send them once this has committed (`delivery.send_claimed`)."""
     now = now or timezone.now()
-    from carepath import effects
+    from carepath.notify import effects
 
     claim = delivery.new_claim()
     # An alert is queued straight from its transaction, before any tick has claimed it.

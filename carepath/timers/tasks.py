@@ -7,7 +7,7 @@ re-queues fired timers and unsent deliveries that a lost message left behind.
 from celery import shared_task
 from django.db import DatabaseError, transaction
 
-from carepath import delivery
+from carepath.notify import delivery
 from carepath.timers import scheduling as timers
 
 # Transient infrastructure errors are retried by Celery with exponential back-off and jitter;

@@ -176,7 +176,7 @@ def test_a_subject_stored_with_a_line_break_is_sent_on_one_line():
         next_attempt_at=now,
     )
 
-    from carepath import delivery
+    from carepath.notify import delivery
 
     assert delivery.deliver([row.pk])["sent"] == 1
     assert mail.outbox[-1].subject == "Reminder: Bcc: x@example.org" and mail.outbox[-1].to == ["carer@example.org"]

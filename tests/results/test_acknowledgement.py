@@ -73,7 +73,7 @@ def test_a_concluded_case_whose_result_is_unacknowledged_cannot_be_closed_by_the
 
 
 def test_reading_the_alert_acknowledges_the_result_for_neurology_only(pathway, neurologist, coordinator):
-    from carepath import inbox
+    from carepath.notify import inbox
 
     referral = pathway.results_review(category="critical")
     inbox.notification_acknowledge(notification_id=alert_for(coordinator, referral).pk, actor=coordinator)

@@ -25,7 +25,7 @@ class FileBackend(BaseEmailBackend):
 
 
 def sent(box: Path, dedupe_key: str) -> int:
-    from carepath.delivery import _message_id
+    from carepath.notify.delivery import _message_id
 
     name = _message_id(dedupe_key).strip("<>").split("@")[0]
     return len(list(box.glob(f"{name}-*.eml")))

@@ -12,9 +12,9 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from carepath import delivery, notifications
-from carepath.message_templates import render_text
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerState, WorkItem
+from carepath.notify import delivery, notifications
+from carepath.notify.message_templates import render_text
 from carepath.timers import scheduling as timers
 from tests.timers.queries import due_reminders_on, queries_to_fire
 
@@ -206,7 +206,7 @@ def test_a_template_that_transforms_a_varying_value_is_rendered_in_full_and_stil
 
 
 def test_a_family_reminder_gives_the_scan_time_in_the_familys_time_zone(pathway):
-    from carepath import family
+    from carepath.notify import family
     from referrals.models import Patient
 
     referral = pathway.scheduled()

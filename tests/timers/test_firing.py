@@ -208,7 +208,7 @@ def test_an_amended_report_notifies_whoever_read_it(
 
 
 def test_a_failing_delivery_backs_off_and_ends_as_a_dead_letter(pathway, settings, monkeypatch):
-    from carepath import delivery as sending
+    from carepath.notify import delivery as sending
 
     settings.CAREPATH_DELIVERY_MAX_ATTEMPTS = 3
     referral = pathway.submitted()

@@ -9,7 +9,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone, translation
 
-from carepath.message_templates import format_date, render_text
+from carepath.notify.message_templates import format_date, render_text
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
 SPECS = sorted({spec for t in TEMPLATES.glob("*.txt") for spec in re.findall(r'\|date:"([^"]*)"', t.read_text())})

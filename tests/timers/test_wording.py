@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from carepath.message_templates import duration_words
 from carepath.models import Notification, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
+from carepath.notify.message_templates import duration_words
 from carepath.timers import scheduling as timers
 
 pytestmark = pytest.mark.django_db

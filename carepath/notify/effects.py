@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 
+from carepath import case_clock, sla
 from carepath.db import bulk
+from carepath.errors import DomainError
+from carepath.models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
+from carepath.notify import family, notifications
+from carepath.roles import get_system_user
 from carepath.timers.scheduling import mark, open_items_only
-
-from . import case_clock, family, notifications, sla
-from .errors import DomainError
-from .models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
-from .roles import get_system_user
 
 STAFF_KINDS = (TimerKind.REMINDER, TimerKind.ESCALATION, TimerKind.ALERT)
 EVENT_KIND = {

@@ -19,13 +19,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from carepath.db import bulk
+from carepath.models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
+from carepath.notify import notifications
+from carepath.notify.message_templates import render_text
+from carepath.roles import Role
+from carepath.text import single_line
 from carepath.timers.scheduling import mark
-
-from . import notifications
-from .message_templates import render_text
-from .models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
-from .roles import Role
-from .text import single_line
 
 BOOKED = "booked"
 # The week-ahead reminder is dropped once the day-before one is nearly due (the sweep was down).
@@ -196,7 +195,7 @@ def _reminder(timer: Timer, guardian, *, now: datetime, system) -> tuple[CaseEve
 
 
 def _contact_missing(timer: Timer, *, now: datetime, system) -> None:
-    from . import workitems
+    from carepath import workitems
 
     appointment = timer.appointment
     CaseEvent.objects.create(

@@ -20,12 +20,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from carepath import case_clock
 from carepath.db import bulk
-
-from . import case_clock
-from .delivery import Claim, lease, queue_delivery
-from .message_templates import duration_words, render_text
-from .models import (
+from carepath.models import (
     CaseClock,
     Channel,
     Delivery,
@@ -36,6 +33,8 @@ from .models import (
     WorkItemKind,
     case_reference,
 )
+from carepath.notify.delivery import Claim, lease, queue_delivery
+from carepath.notify.message_templates import duration_words, render_text
 
 log = logging.getLogger(__name__)
 

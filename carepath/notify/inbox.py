@@ -12,9 +12,9 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
-from .errors import InvalidData
-from .models import AuditLog, Notification
+from carepath import audit
+from carepath.errors import InvalidData
+from carepath.models import AuditLog, Notification
 
 # work item kind → callable(work_item, actor), filled by the apps' ready()
 _ON_READ: dict[str, Callable] = {}
