@@ -24,7 +24,7 @@ from django.db import connection, connections  # noqa: E402
 from bench import seed as seeding  # noqa: E402
 from bench.run import ROOT, summary_ms  # noqa: E402
 from carepath.api.tokens import token_issue  # noqa: E402
-from carepath.errors import StaleVersion, TransitionNotAllowed  # noqa: E402
+from carepath.pathway.errors import StaleVersion, TransitionNotAllowed  # noqa: E402
 from referrals import services  # noqa: E402
 from referrals.models import Referral  # noqa: E402
 

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from carepath.models import CaseEvent, Machine, WorkItem, WorkItemKind
-from carepath.priority import Priority
-from carepath.roles import Role, ensure_role_groups
+from carepath.pathway.priority import Priority
+from carepath.pathway.roles import Role, ensure_role_groups
 from imaging.models import MRIRequest, NeuroradiologyReport
 from referrals import samples
 from referrals.models import Guardian, Patient, Referral

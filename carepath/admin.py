@@ -3,9 +3,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from carepath.pathway.text import TextGuardForm
+
 from .admin_base import CaseScopedAdmin, ReadOnlyAdmin
 from .models import AuditLog, CaseEvent, Notification, WorkItem
-from .text import TextGuardForm
 
 
 @admin.register(CaseEvent)

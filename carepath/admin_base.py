@@ -3,9 +3,10 @@ records are read-only here (their changes go through the transition services).""
 
 from django.contrib import admin
 
-from . import access, audit
+from carepath.pathway import access, audit
+from carepath.pathway.text import GuardedModelForm
+
 from .models import AuditLog
-from .text import GuardedModelForm
 
 
 class AuditedAdmin(admin.ModelAdmin):

@@ -13,15 +13,16 @@ class CarepathConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from carepath.db import pg_loaders
+        from carepath.pathway import audit  # noqa: F401  (the deploy checks)
         from carepath.timers import admin as admin_timers  # noqa: F401  (timer/SLA admin)
 
-        from . import audit, checks, wording  # noqa: F401  (the deploy checks)
+        from . import checks, wording  # noqa: F401  (the deploy checks)
 
         wording.install()  # plain validation messages for the web forms and the API alike
 
         connection_created.connect(pg_loaders.install, dispatch_uid="carepath.db.pg_loaders")
         # every failed sign-in, web, admin or API token, is an audit row (docs/security.md)
-        user_login_failed.connect(audit.sign_in_failed, dispatch_uid="carepath.audit.sign_in_failed")
+        user_login_failed.connect(audit.sign_in_failed, dispatch_uid="carepath.pathway.audit.sign_in_failed")
 
         tune_garbage_collector(settings.CAREPATH_GC_THRESHOLD)
 

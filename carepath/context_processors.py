@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from .roles import Role, user_roles
+from carepath.pathway.roles import Role, user_roles
 
 ALL = None
 # (url name, label, roles that see it; None = everyone signed in)

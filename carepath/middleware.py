@@ -1,7 +1,8 @@
 from django.apps import apps
 from django.conf import settings
 
-from . import audit
+from carepath.pathway import audit
+
 from .models import AuditLog
 
 

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
-from .roles import Role
+from carepath.pathway.roles import Role
 
 
 class Machine(models.TextChoices):

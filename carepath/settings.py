@@ -369,7 +369,7 @@ SPECTACULAR_SETTINGS = {
         "ReferralStateEnum": "referrals.choices.ReferralState",
         "MRIStateEnum": "imaging.choices.MRIState",
         "WorkItemKindEnum": "carepath.models.WorkItemKind",
-        "PriorityEnum": "carepath.priority.Priority",
+        "PriorityEnum": "carepath.pathway.priority.Priority",
         "DiagnosisEnum": "referrals.choices.Diagnosis",
         "SedationEnum": "imaging.choices.Sedation",
         "ScanOutcomeEnum": "imaging.choices.ScanOutcome",

@@ -22,7 +22,9 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import audit, limits, middleware
+from carepath.pathway import audit
+
+from . import limits, middleware
 
 DEVICE_COOKIE = "carepath_device"
 DEVICE_SALT = "carepath.signin.device"

@@ -19,13 +19,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from carepath.notify import inbox
+from carepath.pathway import access, audit, selectors, workitems
+from carepath.pathway.dates import is_due_soon, is_overdue
+from carepath.pathway.errors import DomainError, Forbidden
+from carepath.pathway.priority import PRIORITY_WORDS, Priority
+from carepath.pathway.roles import Role, user_roles
 
-from . import access, audit, selectors, workitems
-from .dates import is_due_soon, is_overdue
-from .errors import DomainError, Forbidden
 from .models import WorkItem, WorkItemKind
-from .priority import PRIORITY_WORDS, Priority
-from .roles import Role, user_roles
 
 # --- My work -------------------------------------------------------------------------------------
 WORKLIST_LIMIT = 200

@@ -24,9 +24,11 @@ from django.http import Http404, QueryDict
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 
-from . import ownership, wording
-from .errors import DomainError, Forbidden, InvalidData, StaleVersion, StepTaken, TransitionNotAllowed
-from .workflow import Machine, Transition
+from carepath.pathway import ownership
+from carepath.pathway.errors import DomainError, Forbidden, InvalidData, StaleVersion, StepTaken, TransitionNotAllowed
+from carepath.pathway.workflow import Machine, Transition
+
+from . import wording
 
 LONG_TEXT = 300  # CharFields longer than this are textareas
 NON_FIELD = "non_field_errors"

@@ -22,7 +22,7 @@ from django import forms
 from rest_framework import fields as drf_fields
 from rest_framework import serializers
 
-from . import priority
+from carepath.pathway import priority
 
 
 class ByInput(str):

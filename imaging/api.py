@@ -25,7 +25,7 @@ from carepath.api.common import (
 )
 from carepath.api.idempotency import idempotent
 from carepath.models import WorkItem, WorkItemStatus
-from carepath.priority import Priority
+from carepath.pathway.priority import Priority
 
 from . import drafts, selectors, services
 from .choices import MRIState, ReportCategory

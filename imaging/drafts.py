@@ -10,9 +10,9 @@ from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from carepath import audit
 from carepath.models import AuditLog
-from carepath.text import TEXT
+from carepath.pathway import audit
+from carepath.pathway.text import TEXT
 
 from .inputs import SignReportInput
 from .machine import MRI_MACHINE

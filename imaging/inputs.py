@@ -3,7 +3,7 @@ serializers, so the API, the UI and `GET /api/v1/pathway/` validate and describe
 
 from rest_framework import serializers
 
-from carepath.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
+from carepath.pathway.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
 
 from .choices import (
     CompressionSeverity,

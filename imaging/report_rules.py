@@ -7,7 +7,7 @@ web form, the API and the RIS client are refused alike: `Unprocessable` (422 in 
 the fields on the page), naming each field by its dotted name (`findings.lesion.location`).
 """
 
-from carepath.errors import Unprocessable
+from carepath.pathway.errors import Unprocessable
 
 from .choices import NVCStatus, ReportCategory
 

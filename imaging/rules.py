@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from carepath.errors import RuleBroken
+from carepath.pathway.errors import RuleBroken
 
 # A booking for "now" typed into a minute-precision field is a few seconds old by the time it is
 # sent; the same allowance lets a scan's time run a little ahead of this server's clock.

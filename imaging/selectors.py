@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from carepath import access
+from carepath.pathway import access
 
 from .models import MRIRequest, NeuroradiologyReport
 

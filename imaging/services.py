@@ -12,15 +12,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, workitems
-from carepath import transitions as tx
-from carepath.dates import age_in_months
 from carepath.db import writes
-from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog, Machine, Notification, WorkItemKind, WorkItemStatus
 from carepath.notify import family, notifications
-from carepath.priority import Priority
-from carepath.roles import Role
+from carepath.pathway import access, audit, workitems
+from carepath.pathway import transitions as tx
+from carepath.pathway.dates import age_in_months
+from carepath.pathway.errors import Forbidden, InvalidData
+from carepath.pathway.priority import Priority
+from carepath.pathway.roles import Role
 
 from . import report_rules, signals
 from .choices import (

@@ -14,13 +14,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from carepath import audit, webforms
-from carepath.dates import DUE_SOON, age_in_months, is_overdue
-from carepath.errors import DomainError, Forbidden, InvalidData
-from carepath.identity import mrn_key
+from carepath import webforms
 from carepath.models import Machine, WorkItemStatus
-from carepath.priority import priority_rank
-from carepath.roles import Role, has_role
+from carepath.pathway import audit
+from carepath.pathway.dates import DUE_SOON, age_in_months, is_overdue
+from carepath.pathway.errors import DomainError, Forbidden, InvalidData
+from carepath.pathway.identity import mrn_key
+from carepath.pathway.priority import priority_rank
+from carepath.pathway.roles import Role, has_role
 
 from . import drafts, selectors, services
 from .choices import ALERT_CATEGORIES, FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation

@@ -5,10 +5,10 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from carepath import access
 from carepath.admin_base import AuditedAdmin, CaseScopedAdmin
-from carepath.roles import is_admin
-from carepath.text import GuardedModelForm
+from carepath.pathway import access
+from carepath.pathway.roles import is_admin
+from carepath.pathway.text import GuardedModelForm
 
 from . import access_history
 from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral

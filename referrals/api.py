@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from carepath import access, audit, identity
 from carepath.api.common import (
     IDEMPOTENCY_KEY,
     IF_MATCH,
@@ -29,7 +28,8 @@ from carepath.api.common import (
 from carepath.api.idempotency import idempotent
 from carepath.api.pagination import CompiledPages
 from carepath.models import AuditLog, WorkItem, WorkItemStatus
-from carepath.priority import Priority
+from carepath.pathway import access, audit, identity
+from carepath.pathway.priority import Priority
 from imaging.machine import MRI_MACHINE
 
 from . import fhir, selectors, services

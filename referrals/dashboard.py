@@ -12,9 +12,9 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from carepath import access
 from carepath.models import Timer, TimerKind, WorkItem, WorkItemKind, WorkItemStatus
-from carepath.priority import Priority
+from carepath.pathway import access
+from carepath.pathway.priority import Priority
 from imaging.models import MRIRequest, NeuroradiologyReport
 
 from .choices import ReferralState

@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 
 from carepath.models import WorkItemStatus
-from carepath.priority import FHIR_PRIORITIES
+from carepath.pathway.priority import FHIR_PRIORITIES
 from imaging.choices import AppointmentStatus, MRIState
 
 from .choices import ReferralState as S

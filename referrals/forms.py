@@ -6,8 +6,8 @@ the API uses too, so both channels accept exactly the same referral.
 
 from django import forms
 
-from carepath.identity import MRNFormField
-from carepath.text import TextGuardForm  # refuses control characters (docs/security.md)
+from carepath.pathway.identity import MRNFormField
+from carepath.pathway.text import TextGuardForm  # refuses control characters (docs/security.md)
 
 from .choices import Muscle, Sex
 

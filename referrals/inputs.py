@@ -4,8 +4,8 @@ machine table, the API, the UI and `GET /api/v1/pathway/`."""
 from django.utils import timezone
 from rest_framework import serializers
 
-from carepath.priority import Priority
-from carepath.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
+from carepath.pathway.priority import Priority
+from carepath.pathway.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
 from imaging.choices import Side
 
 from .choices import (

@@ -15,7 +15,7 @@ from datetime import date
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from carepath.dates import age_in_months
+from carepath.pathway.dates import age_in_months
 from imaging.choices import MRIState
 
 from .models import Referral

@@ -1,7 +1,7 @@
 """The referral state machine, declared once (docs/design.md §3)."""
 
-from carepath.roles import Role
-from carepath.workflow import Machine, Transition
+from carepath.pathway.roles import Role
+from carepath.pathway.workflow import Machine, Transition
 
 from .choices import ReferralState as S
 

@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import dateformat, timezone
 
-from carepath import access, audit
 from carepath.models import WorkItem, WorkItemKind, WorkItemStatus
-from carepath.roles import Role
+from carepath.pathway import access, audit
+from carepath.pathway.roles import Role
 from imaging.machine import MRI_MACHINE
 from imaging.models import MRIRequest
 

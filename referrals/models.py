@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from carepath import identity
 from carepath.models import case_reference, initials
-from carepath.priority import Priority
+from carepath.pathway import identity
+from carepath.pathway.priority import Priority
 from imaging.choices import Side
 
 from .choices import (

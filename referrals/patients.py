@@ -13,9 +13,9 @@
 
 from django.utils import timezone
 
-from carepath import audit, identity
-from carepath.errors import DomainError, InvalidData
 from carepath.models import AuditLog
+from carepath.pathway import audit, identity
+from carepath.pathway.errors import DomainError, InvalidData
 
 from .models import Patient, PatientShare
 

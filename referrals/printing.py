@@ -9,8 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from carepath import audit
 from carepath.models import CaseEvent
+from carepath.pathway import audit
 
 from . import letters
 from .choices import Muscle, RedFlag

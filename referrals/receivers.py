@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from carepath.roles import get_system_user
+from carepath.pathway.roles import get_system_user
 from imaging import signals
 
 from . import services, tasks

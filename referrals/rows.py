@@ -8,11 +8,11 @@ from collections import defaultdict
 from django.db import connection
 from django.db.models import F, OuterRef
 
-from carepath import access, audit
 from carepath.api import rows
 from carepath.api.common import link
 from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.models import case_reference
+from carepath.pathway import access, audit
 from imaging.models import MRIRequest
 
 from . import selectors

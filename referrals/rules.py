@@ -4,8 +4,8 @@ written, so a refusal changes nothing (docs/decisions.md, "Clinical rules"). Eac
 
 from datetime import date
 
-from carepath.errors import RuleBroken
-from carepath.priority import Priority
+from carepath.pathway.errors import RuleBroken
+from carepath.pathway.priority import Priority
 
 ADULT_AGE = 18  # paediatric services see children up to the 18th birthday
 

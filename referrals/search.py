@@ -20,9 +20,9 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from carepath import access, audit, identity
 from carepath.models import AuditLog
-from carepath.roles import Role, has_role
+from carepath.pathway import access, audit, identity
+from carepath.pathway.roles import Role, has_role
 
 from . import selectors
 from .models import Patient, Referral

@@ -2,8 +2,8 @@
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from carepath import access
 from carepath.models import WorkItem, WorkItemStatus
+from carepath.pathway import access
 
 from .models import Patient, Referral
 

@@ -8,10 +8,10 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from carepath import access
 from carepath.api.common import ReadModelSerializer, StatefulSerializer, link
-from carepath.identity import MRNField
 from carepath.models import CaseEvent
+from carepath.pathway import access
+from carepath.pathway.identity import MRNField
 
 from .inputs import ReferralDetailsInput
 from .machine import REFERRAL_MACHINE

@@ -12,13 +12,13 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath import access, audit, case_clock, identity, workitems
-from carepath import transitions as tx
 from carepath.db import compiled, writes
-from carepath.errors import Blocked, Forbidden, InvalidData, Unprocessable
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItemStatus
 from carepath.notify import notifications
-from carepath.roles import Role, has_role
+from carepath.pathway import access, audit, case_clock, identity, workitems
+from carepath.pathway import transitions as tx
+from carepath.pathway.errors import Blocked, Forbidden, InvalidData, Unprocessable
+from carepath.pathway.roles import Role, has_role
 from imaging import services as imaging
 from imaging.choices import MRIState
 

@@ -4,8 +4,8 @@ import logging
 
 from celery import shared_task
 
-from carepath.errors import DomainError
-from carepath.roles import get_system_user
+from carepath.pathway.errors import DomainError
+from carepath.pathway.roles import get_system_user
 
 from . import services
 

@@ -5,7 +5,7 @@ import os
 import pytest
 from django.db import connection
 
-from carepath.roles import Role, ensure_role_groups
+from carepath.pathway.roles import Role, ensure_role_groups
 
 from . import factories
 
@@ -106,7 +106,7 @@ def outsider(groups):
 
 @pytest.fixture
 def system_user(groups):
-    from carepath.roles import get_system_user
+    from carepath.pathway.roles import get_system_user
 
     return get_system_user()
 

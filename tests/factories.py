@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from carepath.roles import Role, get_system_user
+from carepath.pathway.roles import Role, get_system_user
 from referrals import samples
 from referrals.samples import ASSESSMENT, CONCLUSION, FINDINGS_NVC
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from imaging.selectors import mri_requests_visible_to
 from referrals.selectors import patients_visible_to, referrals_visible_to
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from carepath.api.tokens import token_issue
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from imaging import selectors as imaging_selectors
 from imaging import services as imaging
 from imaging.models import MRIRequest

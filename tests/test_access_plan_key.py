@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import EmptyResultSet
 
-from carepath import access, selectors
 from carepath.db.compiled import CompiledValues
-from carepath.roles import Role, user_roles
+from carepath.pathway import access, selectors
+from carepath.pathway.roles import Role, user_roles
 from imaging.selectors import mri_requests_visible_to, reports_visible_to
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to, referrals_visible_to

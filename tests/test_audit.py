@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 
-from carepath import audit
-from carepath.errors import Forbidden
 from carepath.models import AuditLog
+from carepath.pathway import audit
+from carepath.pathway.errors import Forbidden
 from referrals.machine import REFERRAL_MACHINE
 
 from . import factories as f

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from carepath import audit
 from carepath.db import roles as db_roles
 from carepath.models import AuditLog
+from carepath.pathway import audit
 
 pytestmark = pytest.mark.usefixtures("require_postgres")
 

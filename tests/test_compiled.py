@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from carepath.db.compiled import CompiledValues
-from carepath.roles import user_roles
+from carepath.pathway.roles import user_roles
 from referrals import selectors
 from referrals.models import Referral
 

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from carepath.errors import DomainError
+from carepath.pathway.errors import DomainError
 from imaging.machine import MRI_MACHINE
 from referrals.machine import REFERRAL_MACHINE
 from referrals.models import Referral
@@ -46,7 +46,7 @@ def race(actions):
 
 
 def make_pathway():
-    from carepath.roles import Role, ensure_role_groups
+    from carepath.pathway.roles import Role, ensure_role_groups
 
     ensure_role_groups()
     return f.Pathway(

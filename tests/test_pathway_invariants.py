@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from carepath.errors import DomainError
 from carepath.models import AuditLog, CaseEvent, WorkItem
-from carepath.roles import Role, ensure_role_groups, get_system_user
+from carepath.pathway.errors import DomainError
+from carepath.pathway.roles import Role, ensure_role_groups, get_system_user
 from imaging import services as imaging
 from imaging.machine import MRI_MACHINE
 from imaging.models import MRIRequest

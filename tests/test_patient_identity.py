@@ -9,9 +9,9 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, transaction
 
-from carepath import identity
-from carepath.errors import Forbidden, InvalidData
 from carepath.models import AuditLog
+from carepath.pathway import identity
+from carepath.pathway.errors import Forbidden, InvalidData
 from referrals import selectors, services
 from referrals.models import Patient, PatientShare
 from referrals.patients import PossibleDuplicatePatient

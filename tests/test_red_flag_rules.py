@@ -3,8 +3,8 @@ unless a reason is given for a lower priority, at submission, resubmission and t
 
 import pytest
 
-from carepath.errors import RuleBroken
 from carepath.models import AuditLog, CaseEvent
+from carepath.pathway.errors import RuleBroken
 from referrals import services
 from referrals.models import Referral
 from tests import factories as f

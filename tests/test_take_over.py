@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from carepath import ownership, workitems
-from carepath.errors import StepTaken
 from carepath.models import AuditLog, CaseEvent, Machine, WorkItem, WorkItemKind, WorkItemStatus
-from carepath.roles import Role
+from carepath.pathway import ownership, workitems
+from carepath.pathway.errors import StepTaken
+from carepath.pathway.roles import Role
 from imaging.machine import MRI_MACHINE
 from referrals import services
 from referrals.machine import REFERRAL_MACHINE

@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from carepath.errors import RuleBroken
 from carepath.models import AuditLog, CaseEvent
+from carepath.pathway.errors import RuleBroken
 from imaging import services as imaging
 from imaging.models import Appointment, MRIRequest
 from referrals import services

@@ -7,9 +7,9 @@ import pytest
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from carepath.errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
 from carepath.models import AuditLog, CaseEvent, WorkItem
-from carepath.roles import Role
+from carepath.pathway.errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
+from carepath.pathway.roles import Role
 from imaging import services as imaging
 from imaging.machine import MRI_MACHINE
 from imaging.models import Appointment, MRIRequest

@@ -8,11 +8,11 @@ from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from carepath import workitems
 from carepath.db import bulk
 from carepath.db.writes import CompiledUpdate, batched, later, save_fields
 from carepath.db.writes import atomic as writes_atomic
 from carepath.models import CaseEvent, Machine, Timer, TimerState, WorkItem, WorkItemKind, WorkItemStatus
+from carepath.pathway import workitems
 from imaging.models import MRIRequest
 from referrals.models import Referral
 

@@ -14,11 +14,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from carepath import audit
-from carepath.dates import is_overdue
-from carepath.errors import Forbidden
 from carepath.models import WorkItem
-from carepath.text import Input, TextGuard
+from carepath.pathway import audit
+from carepath.pathway.dates import is_overdue
+from carepath.pathway.errors import Forbidden
+from carepath.pathway.text import Input, TextGuard
 
 IF_MATCH = OpenApiParameter(
     "If-Match",

@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from carepath import audit
 from carepath.models import AuditLog
+from carepath.pathway import audit
 
 from .models import IdempotencyRecord
 from .problems import PROBLEM, problem_response

@@ -13,8 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
-from carepath import text
-from carepath.errors import DomainError
+from carepath.pathway import text
+from carepath.pathway.errors import DomainError
 
 log = logging.getLogger("carepath.api")
 

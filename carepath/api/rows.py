@@ -13,9 +13,9 @@ from datetime import date, datetime
 from django.db import models
 from django.utils import timezone
 
-from carepath.dates import is_overdue
 from carepath.models import WorkItem, WorkItemStatus
 from carepath.notify.notifications import step
+from carepath.pathway.dates import is_overdue
 
 DATETIME, DATE, PLAIN = "datetime", "date", "plain"
 

@@ -13,11 +13,11 @@ from django.db.models import OuterRef
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from carepath import audit
 from carepath.db.compiled import CompiledValues
-from carepath.errors import Forbidden
 from carepath.models import AuditLog
-from carepath.roles import Role, is_admin
+from carepath.pathway import audit
+from carepath.pathway.errors import Forbidden
+from carepath.pathway.roles import Role, is_admin
 
 from .models import ApiToken, credential_of, token_digest
 

@@ -10,12 +10,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carepath import access, audit, middleware, selectors, workitems
-from carepath.dates import is_overdue
+from carepath import middleware
 from carepath.models import Notification, WorkItem, WorkItemKind, due_or_never
 from carepath.notify.inbox import notification_acknowledge
+from carepath.pathway import access, audit, selectors, workitems
+from carepath.pathway.dates import is_overdue
+from carepath.pathway.text import Input
 from carepath.signin import locked_attempt
-from carepath.text import Input
 
 from .common import (
     IDEMPOTENCY_KEY,
@@ -119,7 +120,7 @@ class TokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filter_backends = []
 
     def get_queryset(self):
-        from carepath.roles import is_admin
+        from carepath.pathway.roles import is_admin
 
         tokens = ApiToken.objects.all()
         return tokens if is_admin(self.request.user) else tokens.filter(user=self.request.user)

@@ -7,11 +7,11 @@ DRF in docs/benchmarks.md ("Lists without the compiled code")."""
 from django.db import connection
 from django.db.models import F
 
-from carepath import access, selectors
-from carepath.dates import is_overdue
 from carepath.db.compiled import AnyOf, CompiledValues
 from carepath.models import WorkItem, case_reference, initials
 from carepath.notify.notifications import step
+from carepath.pathway import access, selectors
+from carepath.pathway.dates import is_overdue
 
 from . import rows
 from .common import link

@@ -33,9 +33,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from carepath.audit import RELAXED
 from carepath.models import Channel, Delivery, DeliveryState, Notification
-from carepath.text import single_line
+from carepath.pathway.audit import RELAXED
+from carepath.pathway.text import single_line
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +277,8 @@ def requeue_unsent(now: datetime, *, limit: int, batch: int) -> Iterator[list[in
 
 def retry_dead(ids: list[int], *, actor) -> int:
     """An admin sends dead letters again (after fixing an address or the mail server)."""
-    from carepath import audit
     from carepath.models import AuditLog
+    from carepath.pathway import audit
 
     with transaction.atomic():
         rows = list(Delivery.objects.select_for_update().filter(pk__in=ids, state=DeliveryState.DEAD))

@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 
-from carepath import case_clock, sla
 from carepath.db import bulk
-from carepath.errors import DomainError
 from carepath.models import CaseEvent, Delivery, Notification, Timer, TimerKind, TimerState
 from carepath.notify import family, notifications
-from carepath.roles import get_system_user
+from carepath.pathway import case_clock, sla
+from carepath.pathway.errors import DomainError
+from carepath.pathway.roles import get_system_user
 from carepath.timers.scheduling import mark, open_items_only
 
 STAFF_KINDS = (TimerKind.REMINDER, TimerKind.ESCALATION, TimerKind.ALERT)

@@ -22,8 +22,8 @@ from carepath.db import bulk
 from carepath.models import CaseEvent, Channel, Delivery, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from carepath.notify import notifications
 from carepath.notify.message_templates import render_text
-from carepath.roles import Role
-from carepath.text import single_line
+from carepath.pathway.roles import Role
+from carepath.pathway.text import single_line
 from carepath.timers.scheduling import mark
 
 BOOKED = "booked"
@@ -195,7 +195,7 @@ def _reminder(timer: Timer, guardian, *, now: datetime, system) -> tuple[CaseEve
 
 
 def _contact_missing(timer: Timer, *, now: datetime, system) -> None:
-    from carepath import workitems
+    from carepath.pathway import workitems
 
     appointment = timer.appointment
     CaseEvent.objects.create(

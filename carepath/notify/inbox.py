@@ -12,9 +12,9 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from carepath import audit
-from carepath.errors import InvalidData
 from carepath.models import AuditLog, Notification
+from carepath.pathway import audit
+from carepath.pathway.errors import InvalidData
 
 # work item kind → callable(work_item, actor), filled by the apps' ready()
 _ON_READ: dict[str, Callable] = {}

@@ -20,7 +20,6 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from carepath import case_clock
 from carepath.db import bulk
 from carepath.models import (
     CaseClock,
@@ -35,6 +34,7 @@ from carepath.models import (
 )
 from carepath.notify.delivery import Claim, lease, queue_delivery
 from carepath.notify.message_templates import duration_words, render_text
+from carepath.pathway import case_clock
 
 log = logging.getLogger(__name__)
 

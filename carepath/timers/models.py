@@ -10,8 +10,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-from carepath.priority import PRIORITY_WORDS
-from carepath.roles import Role
+from carepath.pathway.priority import PRIORITY_WORDS
+from carepath.pathway.roles import Role
 
 
 class ClockUnit(models.TextChoices):

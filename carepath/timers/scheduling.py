@@ -29,10 +29,10 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from carepath import sla
 from carepath.db import bulk
 from carepath.models import Delivery, Timer, TimerKind, TimerState, WorkItem, WorkItemKind, WorkItemStatus
 from carepath.notify import delivery, notifications
+from carepath.pathway import sla
 
 log = logging.getLogger(__name__)
 

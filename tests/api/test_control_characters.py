@@ -9,9 +9,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from carepath import text
 from carepath.models import Delivery, DeliveryState
-from carepath.text import TextGuard
+from carepath.pathway import text
+from carepath.pathway.text import TextGuard
 from carepath.timers import scheduling as timers
 from imaging.machine import MRI_MACHINE
 from referrals.machine import REFERRAL_MACHINE

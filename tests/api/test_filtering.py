@@ -71,8 +71,8 @@ LIST_QUERIES = [
 
 def _expected(url, query, user):
     """What django-filter itself answers, over the view's own queryset and order."""
-    from carepath import selectors
     from carepath.models import due_or_never
+    from carepath.pathway import selectors
     from referrals import selectors as referral_selectors
 
     data = QueryDict(query)

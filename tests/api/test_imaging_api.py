@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from tests.factories import EARLY_SCAN, FINDINGS_NVC, user_with_role
 
 from .conftest import transition

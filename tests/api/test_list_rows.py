@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from carepath import audit
 from carepath.models import AuditLog
-from carepath.roles import user_roles
+from carepath.pathway import audit
+from carepath.pathway.roles import user_roles
 from referrals.models import Referral
 from referrals.serializers import ReferralSerializer
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from carepath.api import tokens
 from carepath.api.models import ApiToken
 from carepath.api.tokens import RECENT, token_issue
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,7 +3,7 @@ referrer, an active pediatrician (referrals/services.py `_referrer_for`; docs/se
 
 import pytest
 
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from referrals.models import Referral
 from tests import factories
 
@@ -73,7 +73,7 @@ def test_an_admin_may_not_name_the_referrer(api, admin_user, pediatrician):
 
 
 def test_the_service_holds_the_rule_for_every_channel(pediatrician, other_pediatrician):
-    from carepath.errors import Unprocessable
+    from carepath.pathway.errors import Unprocessable
 
     patient = factories.make_patient(pediatrician)
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from carepath import workitems
 from carepath.models import CaseEvent, WorkItem, WorkItemKind
-from carepath.roles import Role
+from carepath.pathway import workitems
+from carepath.pathway.roles import Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db

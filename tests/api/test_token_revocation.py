@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from carepath.api.models import ApiToken
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from tests import factories
 
 from .test_auth import bearer, obtain

@@ -37,7 +37,7 @@ def test_claiming_an_item_assigns_it_and_leaves_the_case_state_alone(api, referr
 
 
 def test_a_claimed_item_leaves_colleagues_worklists(api, referral, neurologist):
-    from carepath.roles import Role
+    from carepath.pathway.roles import Role
     from tests.factories import user_with_role
 
     colleague = user_with_role(Role.NEUROLOGIST, "dr_colleague")
@@ -102,7 +102,7 @@ def _walk(client, url: str, key: str) -> list[int]:
 def test_compiled_pages_walk_the_worklist_as_the_orm_built_ones_do(api, pathway, neurologist):
     """Ties on the due time (the cursor's offset), items with no due time (last), a claimed item;
     forward, and back from the last page. A filter sent (`kind`) makes the ORM build the page."""
-    from carepath import selectors
+    from carepath.pathway import selectors
 
     cases = [pathway.submitted() for _ in range(9)]
     tie = timezone.now() + timedelta(days=3)

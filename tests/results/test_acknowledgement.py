@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from carepath.errors import Blocked
 from carepath.models import Notification, WorkItemKind, WorkItemStatus
+from carepath.pathway.errors import Blocked
 from imaging import services as imaging
 from referrals import services
 from referrals.models import Referral

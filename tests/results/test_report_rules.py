@@ -7,8 +7,8 @@ import copy
 import pytest
 from django.urls import reverse
 
-from carepath.errors import Forbidden, Unprocessable
 from carepath.models import CaseEvent, WorkItemKind
+from carepath.pathway.errors import Forbidden, Unprocessable
 from imaging import drafts
 from imaging import services as imaging
 from imaging.models import MRIRequest, ReportDraft

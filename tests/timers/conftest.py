@@ -1,6 +1,6 @@
 import pytest
 
-from carepath import sla
+from carepath.pathway import sla
 
 
 @pytest.fixture(autouse=True)

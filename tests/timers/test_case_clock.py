@@ -8,10 +8,10 @@ from django.core import mail
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from carepath import case_clock, sla
 from carepath.models import CaseEvent, Notification, SLAPolicy, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from carepath.notify import notifications
 from carepath.notify.message_templates import render_text
+from carepath.pathway import case_clock, sla
 from carepath.timers import scheduling as timers
 from referrals import services
 from tests import factories

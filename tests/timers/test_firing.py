@@ -195,7 +195,7 @@ def test_acknowledging_a_critical_report_stops_its_escalation(pathway, neurologi
 def test_an_amended_report_notifies_whoever_read_it(
     pathway, neurologist, neuroradiologist, django_capture_on_commit_callbacks
 ):
-    from carepath import audit
+    from carepath.pathway import audit
 
     referral = pathway.results_review()
     mri = pathway.mri(referral)

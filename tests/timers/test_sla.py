@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carepath import sla
 from carepath.models import Holiday, SLAPolicy, WorkItem, WorkItemKind
+from carepath.pathway import sla
 
 LONDON = ZoneInfo("Europe/London")
 pytestmark = pytest.mark.django_db

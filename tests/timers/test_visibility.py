@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from carepath import selectors
 from carepath.models import Timer, WorkItem, WorkItemKind
+from carepath.pathway import selectors
 from carepath.timers import scheduling as timers
 from imaging.models import MRIRequest
 from referrals.models import Referral

@@ -211,7 +211,7 @@ def test_the_timeline_names_a_critical_results_alert_in_words_not_its_timer_code
     from django.utils import timezone
 
     from carepath.models import CaseEvent
-    from carepath.roles import get_system_user
+    from carepath.pathway.roles import get_system_user
 
     referral = pathway.results_review(category="critical")
     CaseEvent.objects.create(  # as carepath/effects.py writes it when the alert timer fires

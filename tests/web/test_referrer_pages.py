@@ -51,8 +51,8 @@ def test_my_referrals_lists_what_the_referrer_sent_where_it_is_and_who_holds_it(
 def test_my_referrals_names_the_person_who_took_the_step_and_marks_an_outcome_to_acknowledge(
     signed_in, pathway, pediatrician, neurologist
 ):
-    from carepath import workitems
     from carepath.models import WorkItem
+    from carepath.pathway import workitems
 
     triaged = pathway.triaged()
     item = WorkItem.objects.get(referral=triaged, status="open")

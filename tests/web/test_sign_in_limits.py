@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from carepath.signin import DEVICE_COOKIE
 from tests import factories
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from carepath import workitems
 from carepath.models import CaseEvent, WorkItem, WorkItemKind, WorkItemStatus
-from carepath.roles import Role
+from carepath.pathway import workitems
+from carepath.pathway.roles import Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from carepath import webforms
-from carepath.roles import Role
+from carepath.pathway.roles import Role
 from imaging.machine import MRI_MACHINE
 from referrals.inputs import ReferralDetailsInput
 from referrals.machine import REFERRAL_MACHINE

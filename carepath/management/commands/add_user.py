@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from carepath import audit
 from carepath.models import AuditLog
-from carepath.roles import Role, ensure_role_groups
+from carepath.pathway import audit
+from carepath.pathway.roles import Role, ensure_role_groups
 
 ASSIGNABLE = [r.value for r in Role if r != Role.SYSTEM]
 

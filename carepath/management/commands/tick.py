@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from carepath import audit
+from carepath.pathway import audit
 from carepath.timers import scheduling as timers
 
 

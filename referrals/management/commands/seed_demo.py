@@ -16,9 +16,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from carepath import audit
-from carepath.priority import Priority
-from carepath.roles import Role, ensure_role_groups, get_system_user
+from carepath.pathway import audit
+from carepath.pathway.priority import Priority
+from carepath.pathway.roles import Role, ensure_role_groups, get_system_user
 from imaging import services as imaging
 from imaging.choices import ReportCategory
 from referrals import samples, services

@@ -19,10 +19,10 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from .models import CaseClock
-from .models import WorkItemKind as K
-from .priority import Priority
-from .roles import Role
+from carepath.models import CaseClock
+from carepath.models import WorkItemKind as K
+from carepath.pathway.priority import Priority
+from carepath.pathway.roles import Role
 
 ASAP, URGENT, ROUTINE = Priority.ASAP.value, Priority.URGENT.value, Priority.ROUTINE.value
 H, D, WD = "hours", "days", "working_days"
@@ -162,7 +162,7 @@ def clear_cache(**kwargs) -> None:
 
 
 def _load() -> None:
-    from .models import Holiday, SLAPolicy
+    from carepath.models import Holiday, SLAPolicy
 
     policies = {}
     for row in SLAPolicy.objects.all():
@@ -227,7 +227,7 @@ def due_for(kind: str, priority: str, start: datetime) -> datetime | None:
 
 
 def _connect_cache_invalidation() -> None:
-    from .models import Holiday, SLAPolicy
+    from carepath.models import Holiday, SLAPolicy
 
     for model in (SLAPolicy, Holiday):
         post_save.connect(clear_cache, sender=model, dispatch_uid=f"sla_cache_{model.__name__}_save")

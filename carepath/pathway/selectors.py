@@ -2,9 +2,9 @@
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from . import access
-from .models import Notification, WorkItem, WorkItemStatus, due_or_never
-from .roles import Role, user_roles
+from carepath.models import Notification, WorkItem, WorkItemStatus, due_or_never
+from carepath.pathway import access
+from carepath.pathway.roles import Role, user_roles
 
 
 def worklist_for(user) -> QuerySet[WorkItem]:
@@ -41,7 +41,7 @@ def _open_items(link: str, now=None, *, overdue: bool = False, escalated: bool =
     `link` is the work item's field pointing at the outer row: "pk", "referral" or "mri_request"."""
     from django.utils import timezone
 
-    from .models import Timer, TimerKind, TimerState
+    from carepath.models import Timer, TimerKind, TimerState
 
     items = WorkItem.objects.filter(**{link: OuterRef("pk")}, status=WorkItemStatus.OPEN)
     if overdue:

@@ -18,9 +18,9 @@ from functools import cached_property
 
 from django.utils.module_loading import import_string
 
-from . import ownership, text
-from .errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed, Unprocessable
-from .roles import Role, user_roles
+from carepath.pathway import ownership, text
+from carepath.pathway.errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed, Unprocessable
+from carepath.pathway.roles import Role, user_roles
 
 
 @dataclass(frozen=True)

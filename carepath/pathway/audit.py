@@ -15,8 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from carepath.db import bulk
-
-from .models import AuditLog
+from carepath.models import AuditLog
 
 _channel: ContextVar[str] = ContextVar("audit_channel", default="system")
 

@@ -22,10 +22,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from carepath.db import bulk
-
-from . import sla
-from .models import CaseClock, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemStatus
-from .roles import Role
+from carepath.models import CaseClock, Machine, Timer, TimerKind, TimerState, WorkItem, WorkItemStatus
+from carepath.pathway import sla
+from carepath.pathway.roles import Role
 
 CLOCK = CaseClock.REFERRAL_TO_CONCLUSION
 CLOCK_KINDS = frozenset({TimerKind.CLOCK_REMINDER, TimerKind.CLOCK_ESCALATION})

@@ -11,12 +11,11 @@ from django.utils import timezone
 
 from carepath.db import bulk
 from carepath.db.writes import CompiledUpdate
+from carepath.models import AuditLog, WorkItem, WorkItemStatus
+from carepath.pathway import audit, ownership, sla
+from carepath.pathway.errors import Forbidden, StepTaken, TransitionNotAllowed
+from carepath.pathway.roles import Role, is_admin, user_roles
 from carepath.timers import scheduling as timers
-
-from . import audit, ownership, sla
-from .errors import Forbidden, StepTaken, TransitionNotAllowed
-from .models import AuditLog, WorkItem, WorkItemStatus
-from .roles import Role, is_admin, user_roles
 
 
 def open_item(

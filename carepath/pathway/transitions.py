@@ -9,10 +9,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from carepath.db import bulk, writes
-
-from . import audit, ownership, workitems
-from .models import AuditLog, CaseEvent, WorkItemStatus
-from .workflow import Transition
+from carepath.models import AuditLog, CaseEvent, WorkItemStatus
+from carepath.pathway import audit, ownership, workitems
+from carepath.pathway.workflow import Transition
 
 
 def jsonable(data: dict) -> dict:

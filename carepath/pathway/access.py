@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db.models import DurationField, Q, Value
 from django.db.models.functions import Now
 
-from .roles import Role, user_roles
+from carepath.pathway.roles import Role, user_roles
 
 _NOTHING = Q(pk__in=[])
 IMAGING_ROLES = frozenset({Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.RIS_CLIENT})

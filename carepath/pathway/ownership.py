@@ -22,8 +22,8 @@ from functools import cache
 
 from django.utils import timezone
 
-from .errors import StepTaken
-from .roles import Role, user_roles
+from carepath.pathway.errors import StepTaken
+from carepath.pathway.roles import Role, user_roles
 
 _TAKING_OVER: ContextVar[bool] = ContextVar("carepath_taking_over", default=False)
 # Machine.name → WorkItem.machine, and how a machine's object finds its step
@@ -44,7 +44,7 @@ class Step:
 
     @property
     def label(self) -> str:
-        from .models import WorkItemKind
+        from carepath.models import WorkItemKind
 
         return WorkItemKind(self.kind).label if self.kind in WorkItemKind.values else self.kind
 
@@ -68,8 +68,7 @@ def _holder_query(machine_name: str):
     """Compiled once per machine (carepath/compiled.py): every transition a person takes reads it,
     as a prepared statement on PostgreSQL like the rest of a transition's statements."""
     from carepath.db.compiled import CompiledValues
-
-    from .models import WorkItem, WorkItemStatus
+    from carepath.models import WorkItem, WorkItemStatus
 
     step_machine, key = _STEP_OF[machine_name]
     return CompiledValues(
@@ -136,8 +135,8 @@ def record(obj, *, actor, machine: str, referral_id: int, mri_request_id: int | 
 def write_take_over(
     step: Step, *, actor, machine: str, referral_id: int, mri_request_id: int | None, action: str
 ) -> None:
-    from . import audit
-    from .models import AuditLog, CaseEvent, WorkItem
+    from carepath.models import AuditLog, CaseEvent, WorkItem
+    from carepath.pathway import audit
 
     names = {"from": step.holder_name, "to": display_name(actor)}
     CaseEvent.objects.create(
