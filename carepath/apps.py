@@ -15,8 +15,9 @@ class CarepathConfig(AppConfig):
         from carepath.db import pg_loaders
         from carepath.pathway import audit  # noqa: F401  (the deploy checks)
         from carepath.timers import admin as admin_timers  # noqa: F401  (timer/SLA admin)
+        from carepath.web import wording  # noqa: F401  (the deploy checks)
 
-        from . import checks, wording  # noqa: F401  (the deploy checks)
+        from . import checks  # noqa: F401  (the deploy checks)
 
         wording.install()  # plain validation messages for the web forms and the API alike
 

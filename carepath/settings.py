@@ -80,7 +80,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "carepath.headers.SecurityHeadersMiddleware",  # CSP and no-store on everything but static files
+    "carepath.web.headers.SecurityHeadersMiddleware",  # CSP and no-store on everything but static files
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,9 +88,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "carepath.idle.IdleTimeoutMiddleware",
-    "carepath.middleware.AuditChannelMiddleware",
-    "carepath.middleware.ReleaseResponseDataMiddleware",
+    "carepath.web.idle.IdleTimeoutMiddleware",
+    "carepath.web.middleware.AuditChannelMiddleware",
+    "carepath.web.middleware.ReleaseResponseDataMiddleware",
 ]
 
 ROOT_URLCONF = "carepath.urls"
@@ -106,7 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "carepath.context_processors.navigation",
+                "carepath.web.context_processors.navigation",
             ],
         },
     },

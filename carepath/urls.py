@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health, signin
+from carepath.web import signin
+
+from . import health
 
 admin.site.site_header = "CarePath administration"
 admin.site.site_title = "CarePath"
@@ -12,5 +14,5 @@ urlpatterns = [
     path("api/", include("carepath.api.urls")),  # before the admin: tried first on every API request
     path("admin/login/", signin.admin_sign_in, name="admin_sign_in"),  # the web's attempt limit
     path("admin/", admin.site.urls),
-    path("", include("carepath.web_urls")),
+    path("", include("carepath.web.urls")),
 ]

@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from carepath import webforms
 from carepath.models import Machine, WorkItemStatus
 from carepath.pathway import audit
 from carepath.pathway.dates import DUE_SOON, age_in_months, is_overdue
@@ -22,6 +21,7 @@ from carepath.pathway.errors import DomainError, Forbidden, InvalidData
 from carepath.pathway.identity import mrn_key
 from carepath.pathway.priority import priority_rank
 from carepath.pathway.roles import Role, has_role
+from carepath.web import webforms
 
 from . import drafts, selectors, services
 from .choices import ALERT_CATEGORIES, FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation

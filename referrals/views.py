@@ -15,12 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from carepath import webforms
 from carepath.models import AuditLog, CaseEvent
 from carepath.pathway import access, audit, identity
 from carepath.pathway.dates import age_in_months
 from carepath.pathway.errors import Forbidden, InvalidData, TransitionNotAllowed
 from carepath.pathway.roles import Role, has_role
+from carepath.web import webforms
 from imaging import services as imaging_services
 from imaging.choices import ALERT_CATEGORIES, ReportCategory, Sedation
 from imaging.machine import MRI_MACHINE

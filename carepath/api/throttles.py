@@ -4,8 +4,8 @@ rate. Both answer 429 problem+json with Retry-After (problems.py); the counters 
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
-from carepath import limits
-from carepath.limits import Attempts
+from carepath.web import limits
+from carepath.web.limits import Attempts
 
 
 class CountingThrottle(SimpleRateThrottle):

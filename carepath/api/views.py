@@ -10,13 +10,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carepath import middleware
 from carepath.models import Notification, WorkItem, WorkItemKind, due_or_never
 from carepath.notify.inbox import notification_acknowledge
 from carepath.pathway import access, audit, selectors, workitems
 from carepath.pathway.dates import is_overdue
 from carepath.pathway.text import Input
-from carepath.signin import locked_attempt
+from carepath.web import middleware
+from carepath.web.signin import locked_attempt
 
 from .common import (
     IDEMPOTENCY_KEY,

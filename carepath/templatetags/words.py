@@ -2,7 +2,7 @@
 
 from django import template
 
-from carepath import wording
+from carepath.web import wording
 
 register = template.Library()
 

@@ -36,7 +36,7 @@ def _plain_http(settings):
 def _clear_throttles():
     from django.core.cache import cache
 
-    from carepath.limits import LEASES
+    from carepath.web.limits import LEASES
 
     cache.clear()
     LEASES.clear()  # slots this process leased in an earlier test

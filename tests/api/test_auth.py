@@ -92,7 +92,7 @@ def one_window(monkeypatch):
     from types import SimpleNamespace
 
     start = (time.time() // 3600) * 3600 + 1  # a second into a window of any length dividing an hour
-    monkeypatch.setattr("carepath.limits.time", SimpleNamespace(time=lambda: start))
+    monkeypatch.setattr("carepath.web.limits.time", SimpleNamespace(time=lambda: start))
 
 
 def test_failed_sign_ins_for_one_username_are_throttled_with_retry_after(neurologist, settings, one_window):
@@ -146,7 +146,7 @@ def test_the_request_counter_counts_every_request_once_when_many_arrive_at_once(
 
     import redis
 
-    from carepath.limits import hit
+    from carepath.web.limits import hit
 
     settings.CACHE_URL = require_redis
     key = f"throttle_test_{threading.get_ident()}"
@@ -236,7 +236,7 @@ def test_right_passwords_give_their_attempt_back(neurologist, settings):
 def test_a_count_given_back_on_redis_never_recreates_an_expired_key(require_redis, settings):
     import redis
 
-    from carepath.limits import give_back, hit
+    from carepath.web.limits import give_back, hit
 
     settings.CACHE_URL = require_redis
     client = redis.Redis.from_url(require_redis)
@@ -258,7 +258,7 @@ def test_leased_counts_never_allow_more_than_the_limit_across_processes(require_
 
     import redis
 
-    from carepath.limits import Leases
+    from carepath.web.limits import Leases
 
     settings.CACHE_URL = require_redis
     redis.Redis.from_url(require_redis).delete("lease:test")
@@ -280,7 +280,7 @@ def test_leased_counts_never_allow_more_than_the_limit_across_processes(require_
 
 
 def test_a_busy_client_reaches_the_shared_counter_once_per_lease(monkeypatch):
-    from carepath import limits
+    from carepath.web import limits
 
     calls = []
     real_hit = limits.hit

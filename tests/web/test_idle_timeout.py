@@ -7,7 +7,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
-from carepath.idle import LAST_ACTIVE
+from carepath.web.idle import LAST_ACTIVE
 
 BACKGROUND = {
     "HTTP_HX_REQUEST": "true",

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from carepath.pathway.roles import Role
-from carepath.signin import DEVICE_COOKIE
+from carepath.web.signin import DEVICE_COOKIE
 from tests import factories
 
 ADMIN_LOGIN = "/admin/login/"
@@ -100,7 +100,7 @@ def test_parallel_admin_guessers_are_counted_in_full(staff):
 
     with (
         mock.patch("django.contrib.auth.forms.authenticate", fake_authenticate),
-        mock.patch("carepath.signin.locked_attempt", fake_locked_attempt),
+        mock.patch("carepath.web.signin.locked_attempt", fake_locked_attempt),
     ):
         threads = [threading.Thread(target=guess) for _ in range(20)]
         for t in threads:

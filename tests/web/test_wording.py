@@ -12,8 +12,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from carepath import webforms
 from carepath.pathway.roles import Role
+from carepath.web import webforms
 from imaging.machine import MRI_MACHINE
 from referrals.inputs import ReferralDetailsInput
 from referrals.machine import REFERRAL_MACHINE

@@ -1,9 +1,8 @@
 from django.apps import apps
 from django.conf import settings
 
+from carepath.models import AuditLog
 from carepath.pathway import audit
-
-from .models import AuditLog
 
 
 def client_address(request) -> str:

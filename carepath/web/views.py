@@ -18,14 +18,13 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from carepath.models import WorkItem, WorkItemKind
 from carepath.notify import inbox
 from carepath.pathway import access, audit, selectors, workitems
 from carepath.pathway.dates import is_due_soon, is_overdue
 from carepath.pathway.errors import DomainError, Forbidden
 from carepath.pathway.priority import PRIORITY_WORDS, Priority
 from carepath.pathway.roles import Role, user_roles
-
-from .models import WorkItem, WorkItemKind
 
 # --- My work -------------------------------------------------------------------------------------
 WORKLIST_LIMIT = 200

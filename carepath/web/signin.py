@@ -23,11 +23,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from carepath.pathway import audit
-
-from . import limits, middleware
+from carepath.web import limits, middleware
 
 DEVICE_COOKIE = "carepath_device"
-DEVICE_SALT = "carepath.signin.device"
+DEVICE_SALT = "carepath.web.signin.device"
 DEVICE_ACCOUNTS = 8  # accounts one browser remembers (a shared ward workstation)
 
 
@@ -94,7 +93,7 @@ def sign_in_attempts(request: HttpRequest, username: str) -> limits.Attempts:
 def locked_attempt(username: str) -> None:
     """Audit an attempt refused by the lock (its password never reaches `authenticate()`, whose
     `user_login_failed` signal audits the others): a failed sign-in, marked locked."""
-    from .models import AuditLog
+    from carepath.models import AuditLog
 
     user_id = get_user_model().objects.filter(username=username[:150]).values_list("pk", flat=True).first()
     changes = {"username": username[:150], "locked": True}

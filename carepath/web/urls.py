@@ -4,13 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
+from carepath.web import signin, views
 from imaging import views as imaging_views
 from referrals import printing as referral_printing
 from referrals import views as referral_views
 from referrals.mine import my_referrals
 from referrals.search import search_view
-
-from . import signin, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="my_work", permanent=False), name="home"),

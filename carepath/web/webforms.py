@@ -27,8 +27,7 @@ from rest_framework import serializers
 from carepath.pathway import ownership
 from carepath.pathway.errors import DomainError, Forbidden, InvalidData, StaleVersion, StepTaken, TransitionNotAllowed
 from carepath.pathway.workflow import Machine, Transition
-
-from . import wording
+from carepath.web import wording
 
 LONG_TEXT = 300  # CharFields longer than this are textareas
 NON_FIELD = "non_field_errors"

@@ -20,7 +20,7 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from .views import unread_notification_count
+    from carepath.web.views import unread_notification_count
 
     roles = user_roles(user)
     current = request.resolver_match.url_name if request.resolver_match else ""
