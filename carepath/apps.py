@@ -13,9 +13,9 @@ class CarepathConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from carepath.db import pg_loaders
-        from carepath.pathway import audit  # noqa: F401  (the deploy checks)
+        from carepath.pathway import audit
         from carepath.timers import admin as admin_timers  # noqa: F401  (timer/SLA admin)
-        from carepath.web import wording  # noqa: F401  (the deploy checks)
+        from carepath.web import wording
 
         from . import checks  # noqa: F401  (the deploy checks)
 
