@@ -226,6 +226,14 @@ def reading_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "imaging/reading_queue.html", _reading(request))
 
 
+# What the reading page's message says happened, in the radiologist's words (was "MRI-000006: done.").
+READING_DONE = {
+    "protocol": "protocol saved; the scan can be booked now.",
+    "sign_report": "report signed; neurology has it now.",
+    "amend_report": "amendment signed; the case shows the report before and after.",
+}
+
+
 @login_required
 def reading(request: HttpRequest, pk: int) -> HttpResponse:
     """One study with the structured report form (or the protocol form) beside its request."""
@@ -253,7 +261,9 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
         except InvalidData as exc:
             return render(request, "400.html", {"detail": exc.detail}, status=400)
         if outcome.ok:
-            messages.success(request, f"{mri}: done.")
+            name = request.POST.get("transition", "")
+            done = READING_DONE.get(name) or f"{MRI_MACHINE.get(name).label.lower()} — done."
+            messages.success(request, f"{mri} ({mri.referral.patient.family_name.upper()}): {done}")
             return redirect("reading_queue")
         failed = outcome
         mri = _with_due(selectors.mri_requests_visible_to(request.user)).get(pk=pk)
@@ -271,7 +281,8 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
         "banner": failed.banner if failed else "",
         "age": _card(mri, request.user, timezone.now(), timezone.localdate())["age"],
         "mass_suspected": services.mass_suspected(mri),
-        "draft": draft if any(a.name == "sign_report" for a in actions) else None,
+        # after a refused post the form shows what was just typed, not the draft: no "filled in below"
+        "draft": draft if failed is None and any(a.name == "sign_report" for a in actions) else None,
     }
     return render(request, "imaging/reading.html", context, status=failed.status if failed else 200)
 

@@ -469,3 +469,14 @@ def test_the_study_page_opens_with_its_report_form_open(signed_in, neuroradiolog
     mri = pathway.performed().mri_requests.get()
     page = signed_in(neuroradiologist).get(reverse("reading", args=[mri.pk])).content.decode()
     assert f'id="action-mri-{mri.pk}-sign-report" open>' in page
+
+
+def test_signing_a_report_says_what_happened_not_just_done(signed_in, neuroradiologist, pathway):
+    from tests.factories import FINDINGS_NVC
+
+    mri = pathway.performed().mri_requests.get()
+    post = {"machine": "mri", "object": mri.pk, "transition": "sign_report", "version": mri.version}
+    post |= {f"findings.nvc.{k}": v for k, v in FINDINGS_NVC["nvc"].items() if not isinstance(v, bool)}
+    post |= {"findings.lesion.present": "false", "impression": "AICA loop.", "category": "routine", "confirm": "yes"}
+    page = signed_in(neuroradiologist).post(reverse("reading", args=[mri.pk]), post, follow=True).content.decode()
+    assert f"{mri} ({mri.referral.patient.family_name.upper()}): report signed; neurology has it now." in page
