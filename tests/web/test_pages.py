@@ -480,3 +480,13 @@ def test_signing_a_report_says_what_happened_not_just_done(signed_in, neuroradio
     post |= {"findings.lesion.present": "false", "impression": "AICA loop.", "category": "routine", "confirm": "yes"}
     page = signed_in(neuroradiologist).post(reverse("reading", args=[mri.pk]), post, follow=True).content.decode()
     assert f"{mri} ({mri.referral.patient.family_name.upper()}): report signed; neurology has it now." in page
+
+
+def test_the_study_page_of_a_reported_scan_shows_the_signed_report_beside_the_addendum_form(
+    signed_in, neuroradiologist, pathway
+):
+    mri = pathway.results_review().mri_requests.get()
+    page = signed_in(neuroradiologist).get(reverse("reading", args=[mri.pk])).content.decode()
+    assert "Add an addendum" in page
+    assert "<h2>Signed report</h2>" in page
+    assert mri.report.impression in page and mri.report.findings_summary() in page
