@@ -237,7 +237,7 @@ def empty_tick(cases: int, repeats: int = 50, warmup: int = 10) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from carepath.timers import scheduling as timers
+    from carepath.timers import sweep
 
     cleanup()
     seed(cases, due=False)
@@ -245,12 +245,12 @@ def empty_tick(cases: int, repeats: int = 50, warmup: int = 10) -> dict:
         for table in ("carepath_timer", "carepath_delivery"):  # as autovacuum would after a bulk load
             cursor.execute(f"VACUUM ANALYZE {table}")
     for _ in range(warmup):  # steady state: caches warm, the seeding's dead rows out of the way
-        timers.tick(dispatch=lambda ids: None, deliver=lambda ids: None)
+        sweep.tick(dispatch=lambda ids: None, deliver=lambda ids: None)
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
-            result = timers.tick(dispatch=lambda ids: None, deliver=lambda ids: None)
+            result = sweep.tick(dispatch=lambda ids: None, deliver=lambda ids: None)
         samples.append((time.perf_counter() - started) * 1000)
         assert result.claimed == 0
     return {

@@ -15,6 +15,7 @@ class CarepathConfig(AppConfig):
         from carepath.db import pg_loaders
         from carepath.pathway import audit
         from carepath.timers import admin as admin_timers  # noqa: F401  (timer/SLA admin)
+        from carepath.timers import tasks  # noqa: F401  (registers the task senders in carepath.timers.queue)
         from carepath.web import wording
 
         from . import checks  # noqa: F401  (the deploy checks)

@@ -3,7 +3,7 @@
 from django.db import connection
 from django.http import JsonResponse
 
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 
 
 def healthz(request):
@@ -14,7 +14,7 @@ def readyz(request):
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     ready = all(checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
-    body["oldest_due_timer_seconds"] = timers.oldest_due_seconds() if checks["database"] else None  # stuck beat
+    body["oldest_due_timer_seconds"] = sweep.oldest_due_seconds() if checks["database"] else None  # stuck beat
     return JsonResponse(body, status=200 if ready else 503)
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from carepath.models import Delivery, DeliveryState, Notification
 from carepath.notify import notifications
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 from imaging import services as imaging
 from referrals import services
 from tests import factories
@@ -146,7 +146,7 @@ def test_an_auto_closed_case_tells_the_referrer_once_however_often_the_sweep_run
 ):
     referral = pathway.concluded()
     later = referral.concluded_at + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS, hours=1)
-    notes, emails = watch(lambda: (timers.run_sync(later), timers.run_sync(later)))
+    notes, emails = watch(lambda: (sweep.run_sync(later), sweep.run_sync(later)))
     note, _ = only_to(pediatrician, notes, emails, "referrer_auto_closed", alone=False)
     referral.refresh_from_db()
     assert referral.state == "closed" and "not acknowledged" in note.body

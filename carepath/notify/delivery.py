@@ -36,6 +36,7 @@ from django.utils.module_loading import import_string
 from carepath.models import Channel, Delivery, DeliveryState, Notification
 from carepath.pathway.audit import RELAXED
 from carepath.pathway.text import single_line
+from carepath.timers import queue
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,7 @@ def new_claim() -> Claim:
 
 
 def queue_delivery(ids: list[int]) -> None:
-    from carepath.timers.scheduling import in_sync_sweep
-
-    if ids and not in_sync_sweep():
-        from carepath.timers.tasks import deliver
-
-        transaction.on_commit(lambda: deliver.delay(ids))
+    queue.deliver_on_commit(ids)
 
 
 # --- channels -------------------------------------------------------------------------------------

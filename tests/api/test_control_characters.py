@@ -12,7 +12,7 @@ from django.utils import timezone
 from carepath.models import Delivery, DeliveryState
 from carepath.pathway import text
 from carepath.pathway.text import TextGuard
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 from imaging.machine import MRI_MACHINE
 from referrals.machine import REFERRAL_MACHINE
 from referrals.models import Patient, Referral
@@ -154,7 +154,7 @@ def test_a_line_break_already_in_a_childs_name_never_dead_letters_the_familys_re
     Referral.objects.get(pk=referral.pk).patient.guardians.update(contact_preference="email")
     start = pathway.mri(referral).appointment.start
 
-    timers.run_sync(start - timedelta(days=1))
+    sweep.run_sync(start - timedelta(days=1))
 
     email = Delivery.objects.get(channel="email", guardian__isnull=False)
     assert email.state == DeliveryState.SENT, email.last_error

@@ -8,12 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from carepath.models import Timer, TimerKind, WorkItem
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 
 
 def queries_to_fire(ids: list[int]) -> int:
     with CaptureQueriesContext(connection) as queries:
-        timers.fire_batch(ids)
+        sweep.fire_batch(ids)
     return len(queries)
 
 

@@ -12,7 +12,7 @@ from carepath.models import CaseEvent, Notification, SLAPolicy, Timer, TimerKind
 from carepath.notify import notifications
 from carepath.notify.message_templates import render_text
 from carepath.pathway import case_clock, sla
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 from referrals import services
 from tests import factories
 from tests.timers.queries import due_reminders_on, queries_to_fire
@@ -89,7 +89,7 @@ def test_every_priority_has_an_18_week_clock_policy_with_its_source():
 # --- firing -------------------------------------------------------------------------------------------
 def test_the_16_week_reminder_tells_the_neurology_queue_and_appears_in_the_timeline(pathway, neurologist):
     referral = pathway.triaged()
-    timers.run_sync(referral.submitted_at + 16 * WEEK + timedelta(minutes=1))
+    sweep.run_sync(referral.submitted_at + 16 * WEEK + timedelta(minutes=1))
     # the 14-week reminder, due too when the first sweep runs at 16 weeks, is superseded: one message
     assert clock_notes(recipient=neurologist, referral=referral, kind=TimerKind.CLOCK_REMINDER).count() == 1
     skipped = clock_timers(referral, kind=TimerKind.CLOCK_REMINDER).get(data__hours_before=672)
@@ -102,7 +102,7 @@ def test_the_16_week_reminder_tells_the_neurology_queue_and_appears_in_the_timel
 
 def test_the_reminder_email_gives_initials_case_reference_and_link_only(pathway, neurologist):
     referral = pathway.triaged()
-    timers.run_sync(referral.submitted_at + 14 * WEEK + timedelta(minutes=1))
+    sweep.run_sync(referral.submitted_at + 14 * WEEK + timedelta(minutes=1))
     (message,) = [m for m in mail.outbox if m.subject.startswith("At risk")]
     assert f"CP-{referral.pk:06d}" in message.subject and "(AM)" in message.subject
     assert "18-week standard" in message.subject and "in about 4 weeks" in message.body
@@ -114,13 +114,13 @@ def test_the_neurologist_holding_the_cases_neurology_item_is_the_one_told(pathwa
     holder = factories.user_with_role("neurologist", "dr_neuro_two")
     referral = pathway.triaged()
     WorkItem.objects.filter(referral=referral, kind=WorkItemKind.FIRST_ASSESSMENT).update(assigned_to=holder)
-    timers.run_sync(referral.submitted_at + 14 * WEEK + timedelta(minutes=1))
+    sweep.run_sync(referral.submitted_at + 14 * WEEK + timedelta(minutes=1))
     assert list(clock_notes().values_list("recipient__username", flat=True)) == ["dr_neuro_two"]
 
 
 def test_a_case_in_imaging_with_no_neurology_item_tells_the_neurology_queue(pathway, neurologist):
     referral = pathway.scheduled()
-    timers.run_sync(referral.submitted_at + 14 * WEEK + timedelta(minutes=1))
+    sweep.run_sync(referral.submitted_at + 14 * WEEK + timedelta(minutes=1))
     assert list(clock_notes().values_list("recipient__username", flat=True)) == ["dr_neuro"]
 
 
@@ -128,10 +128,10 @@ def test_the_breach_escalates_to_neurology_and_from_the_second_escalation_also_t
     pathway, neurologist, admin_user
 ):
     referral = pathway.triaged()
-    timers.run_sync(breach(referral))
+    sweep.run_sync(breach(referral))
     assert clock_notes(kind=TimerKind.CLOCK_ESCALATION, recipient=neurologist).count() == 1
     assert not clock_notes(recipient=admin_user).exists()
-    timers.run_sync(breach(referral) + WEEK)
+    sweep.run_sync(breach(referral) + WEEK)
     assert clock_notes(kind=TimerKind.CLOCK_ESCALATION, recipient=neurologist).count() == 2
     assert clock_notes(kind=TimerKind.CLOCK_ESCALATION, recipient=admin_user).count() == 1
     levels = [e.data["level"] for e in clock_events(referral, TimerKind.CLOCK_ESCALATION)]
@@ -142,19 +142,19 @@ def test_the_breach_escalates_to_neurology_and_from_the_second_escalation_also_t
 def test_a_breached_clock_escalates_once_a_week_not_once_per_sweep(pathway):
     referral = pathway.triaged()
     for days in range(0, 20):  # a sweep every day for almost three weeks after the breach
-        timers.run_sync(breach(referral) + timedelta(days=days))
+        sweep.run_sync(breach(referral) + timedelta(days=days))
     assert clock_events(referral, TimerKind.CLOCK_ESCALATION).count() == 3
 
 
 def test_a_late_sweep_sends_one_clock_escalation_not_a_flood(pathway):
     referral = pathway.triaged()
-    timers.run_sync(breach(referral) + 10 * WEEK)
+    sweep.run_sync(breach(referral) + 10 * WEEK)
     assert clock_events(referral, TimerKind.CLOCK_ESCALATION).count() == 1
 
 
 def test_a_reminder_a_late_sweep_finds_after_the_breach_is_dropped_for_the_escalation(pathway):
     referral = pathway.triaged()
-    timers.run_sync(breach(referral) + timedelta(days=1))  # the sweep was down from week 13 to week 18
+    sweep.run_sync(breach(referral) + timedelta(days=1))  # the sweep was down from week 13 to week 18
     assert not clock_notes(kind=TimerKind.CLOCK_REMINDER).exists()
     assert clock_notes(kind=TimerKind.CLOCK_ESCALATION).count() == 1
     assert set(clock_timers(referral, kind=TimerKind.CLOCK_REMINDER).values_list("state", flat=True)) == {
@@ -181,7 +181,7 @@ def test_a_clock_reminder_filled_in_from_its_shape_reads_exactly_as_a_full_rende
 def test_concluding_the_case_cancels_its_clock_and_nothing_fires(pathway):
     referral = pathway.concluded()
     assert set(clock_timers(referral).values_list("state", flat=True)) == {TimerState.CANCELLED}
-    timers.run_sync(breach(referral) + 2 * WEEK)
+    sweep.run_sync(breach(referral) + 2 * WEEK)
     assert not clock_notes().exists() and not clock_events(referral, TimerKind.CLOCK_ESCALATION).exists()
 
 
@@ -189,14 +189,14 @@ def test_cancelling_the_case_cancels_its_clock_and_nothing_fires(pathway, neurol
     referral = pathway.imaging()
     services.referral_cancel(referral_id=referral.pk, actor=neurologist, reason="Family moved away.")
     assert not clock_timers(referral, state=TimerState.PENDING).exists()
-    timers.run_sync(breach(referral) + 2 * WEEK)
+    sweep.run_sync(breach(referral) + 2 * WEEK)
     assert not clock_notes().exists()
 
 
 def test_a_declined_referral_never_runs_a_clock(pathway, neurologist):
     referral = pathway.submitted()
     services.referral_decline(referral_id=referral.pk, actor=neurologist, reason="Myokymia.", advice="Reassure.")
-    timers.run_sync(breach(referral) + WEEK)
+    sweep.run_sync(breach(referral) + WEEK)
     assert not clock_timers(referral).exists() and not clock_notes().exists()
 
 
@@ -205,7 +205,7 @@ def test_a_clock_timer_claimed_just_before_the_case_concluded_is_cancelled_when_
     reminder = clock_timers(referral, kind=TimerKind.CLOCK_REMINDER).first()
     Timer.objects.filter(pk=reminder.pk).update(state=TimerState.FIRED, fired_at=timezone.now())  # claimed, then…
     services.referral_conclude(referral_id=referral.pk, actor=neurologist, **factories.CONCLUSION)  # …concluded
-    timers.fire_batch([reminder.pk])
+    sweep.fire_batch([reminder.pk])
     reminder.refresh_from_db()
     assert reminder.state == TimerState.CANCELLED and not clock_notes().exists()
 
@@ -222,7 +222,7 @@ def due_clock_timers(pathway, cases: int) -> list[int]:
 
 
 def test_firing_clock_timers_costs_the_same_queries_for_one_case_as_for_six(pathway):
-    timers.fire_batch(due_clock_timers(pathway, 1))  # warm the per-process caches (SLA policies, system user)
+    sweep.fire_batch(due_clock_timers(pathway, 1))  # warm the per-process caches (SLA policies, system user)
     few, many = due_clock_timers(pathway, 1), due_clock_timers(pathway, 6)
     assert queries_to_fire(few) == queries_to_fire(many)
     # per case: the later reminder and the escalation fire; the earlier reminder is superseded
@@ -237,7 +237,7 @@ def due_step_reminders(pathway, n: int) -> list[int]:
 
 
 def test_a_batch_of_step_and_clock_timers_costs_the_same_queries_whatever_its_size(pathway):
-    timers.fire_batch(due_step_reminders(pathway, 1) + due_clock_timers(pathway, 1))  # warm the caches
+    sweep.fire_batch(due_step_reminders(pathway, 1) + due_clock_timers(pathway, 1))  # warm the caches
     few = due_step_reminders(pathway, 1) + due_clock_timers(pathway, 1)
     many = due_step_reminders(pathway, 20) + due_clock_timers(pathway, 4)
     assert queries_to_fire(few) == queries_to_fire(many)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from carepath.models import CaseEvent, Delivery, DeliveryState, Notification, Timer, TimerState, WorkItem
 from carepath.notify import delivery, notifications
 from carepath.notify.message_templates import render_text
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 from tests.timers.queries import due_reminders_on, queries_to_fire
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def due_reminders(pathway, n: int) -> list[int]:
 
 
 def test_firing_a_batch_costs_the_same_queries_for_2_timers_as_for_40(pathway):
-    timers.fire_batch(due_reminders(pathway, 1))  # warm the per-process caches (SLA policies, system user)
+    sweep.fire_batch(due_reminders(pathway, 1))  # warm the per-process caches (SLA policies, system user)
     few, many = due_reminders(pathway, 2), due_reminders(pathway, 40)
     assert queries_to_fire(few) == queries_to_fire(many)
     assert Timer.objects.filter(pk__in=few + many, state=TimerState.DONE).count() == 42
@@ -153,16 +153,16 @@ def test_firing_a_batch_costs_the_same_queries_for_2_timers_as_for_40(pathway):
 def test_firing_a_batch_reads_the_childs_patient_record_but_not_the_cases_clinical_fields(pathway):
     ids = due_reminders(pathway, 2)
     with CaptureQueriesContext(connection) as queries:
-        timers.fire_batch(ids)
+        sweep.fire_batch(ids)
     sql = " ".join(q["sql"] for q in queries)
     assert '"referrals_patient"."given_name"' in sql and '"referrals_referral"."reason"' not in sql
 
 
 def test_firing_a_batch_again_changes_nothing(pathway):
     ids = due_reminders(pathway, 5)
-    first = timers.fire_batch(ids)
+    first = sweep.fire_batch(ids)
     counts = (Notification.objects.count(), CaseEvent.objects.count(), Delivery.objects.count())
-    assert timers.fire_batch(ids).rows == [] and len(first.rows) == 5
+    assert sweep.fire_batch(ids).rows == [] and len(first.rows) == 5
     assert (Notification.objects.count(), CaseEvent.objects.count(), Delivery.objects.count()) == counts
 
 
@@ -223,18 +223,18 @@ def test_a_family_reminder_gives_the_scan_time_in_the_familys_time_zone(pathway)
 
 # --- a fired batch's deliveries, sent by the process that fired it ---------------------------------------
 def test_a_fired_batch_holds_its_deliveries_until_its_own_process_sends_them(pathway):
-    claim = timers.fire_batch(due_reminders(pathway, 3))
+    claim = sweep.fire_batch(due_reminders(pathway, 3))
     assert delivery.deliver([d.pk for d in claim.rows])["skipped"] == 3 and not mail.outbox
     assert delivery.send_claimed([claim])["sent"] == 3
     assert states(claim.rows) == ["sent"] * 3 and len(mail.outbox) == 3
 
 
 def test_deliveries_of_a_worker_that_died_after_firing_are_sent_once_when_its_claim_expires(pathway):
-    claim = timers.fire_batch(due_reminders(pathway, 2))  # committed; the worker dies before sending
+    claim = sweep.fire_batch(due_reminders(pathway, 2))  # committed; the worker dies before sending
     past = timezone.now() - timedelta(seconds=1)
     Delivery.objects.update(claimed_until=past, next_attempt_at=past)  # the lease runs out
-    timers.run_sync()
-    timers.run_sync()
+    sweep.run_sync()
+    sweep.run_sync()
     assert states(claim.rows) == ["sent", "sent"] and len(mail.outbox) == 2
 
 
@@ -248,7 +248,7 @@ def test_a_batch_retried_one_by_one_holds_only_the_deliveries_that_were_committe
         return real_render(timer, now=now)
 
     monkeypatch.setattr(notifications, "render_staff", second_fails)
-    claim = timers.fire_batch(ids)
+    claim = sweep.fire_batch(ids)
     assert sorted(d.pk for d in claim.rows) == sorted(Delivery.objects.values_list("pk", flat=True))
     assert len(claim.rows) == 2 and Timer.objects.get(pk=ids[1]).state == TimerState.FIRED
 

@@ -1,4 +1,4 @@
-"""What fired timers do: `timers.run_sync(now)` is the sweep `manage.py tick` and beat run."""
+"""What fired timers do: `sweep.run_sync(now)` is the sweep `manage.py tick` and beat run."""
 
 from datetime import timedelta
 
@@ -17,7 +17,7 @@ from carepath.models import (
     WorkItem,
     WorkItemKind,
 )
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 from imaging import services as imaging
 from referrals import services
 from tests import factories
@@ -32,7 +32,7 @@ def item(referral, kind):
 def test_a_reminder_notifies_the_queue_and_appears_in_the_timeline(pathway, neurologist):
     referral = pathway.submitted()
     triage = item(referral, WorkItemKind.TRIAGE)
-    timers.run_sync(triage.due_at - timedelta(hours=23))
+    sweep.run_sync(triage.due_at - timedelta(hours=23))
     note = Notification.objects.get(recipient=neurologist, referral=referral)
     assert note.kind == "reminder" and "Triage the referral" in note.subject
     assert CaseEvent.objects.filter(referral=referral, kind=CaseEvent.Kind.REMINDER).count() == 1
@@ -40,7 +40,7 @@ def test_a_reminder_notifies_the_queue_and_appears_in_the_timeline(pathway, neur
 
 def test_the_reminder_email_names_the_child_by_initials_and_case_reference_only(pathway, neurologist):
     referral = pathway.submitted()
-    timers.run_sync(item(referral, WorkItemKind.TRIAGE).due_at - timedelta(hours=23))
+    sweep.run_sync(item(referral, WorkItemKind.TRIAGE).due_at - timedelta(hours=23))
     (message,) = mail.outbox
     assert f"CP-{referral.pk:06d}" in message.subject and "(AM)" in message.subject
     assert "Morgan" not in message.subject + message.body and f"/cases/{referral.pk}/" in message.body
@@ -50,8 +50,8 @@ def test_the_reminder_email_names_the_child_by_initials_and_case_reference_only(
 def test_running_the_sweep_twice_sends_nothing_twice(pathway):
     referral = pathway.submitted()
     at = item(referral, WorkItemKind.TRIAGE).due_at - timedelta(hours=23)
-    timers.run_sync(at)
-    timers.run_sync(at)
+    sweep.run_sync(at)
+    sweep.run_sync(at)
     assert Notification.objects.filter(referral=referral).count() == 1 and len(mail.outbox) == 1
 
 
@@ -59,23 +59,23 @@ def test_an_overdue_item_escalates_once_per_interval_not_once_per_sweep(pathway)
     referral = pathway.submitted()
     due = item(referral, WorkItemKind.TRIAGE).due_at
     for minutes in range(0, 60 * 6, 30):  # a sweep every half hour for six hours
-        timers.run_sync(due + timedelta(minutes=minutes))
+        sweep.run_sync(due + timedelta(minutes=minutes))
     escalations = CaseEvent.objects.filter(referral=referral, kind=CaseEvent.Kind.ESCALATION)
     assert escalations.count() == 1  # routine triage escalates every 24 h
 
 
 def test_a_late_sweep_sends_one_escalation_not_a_flood(pathway):
     referral = pathway.submitted()
-    timers.run_sync(item(referral, WorkItemKind.TRIAGE).due_at + timedelta(days=10))
+    sweep.run_sync(item(referral, WorkItemKind.TRIAGE).due_at + timedelta(days=10))
     assert CaseEvent.objects.filter(referral=referral, kind=CaseEvent.Kind.ESCALATION).count() == 1
 
 
 def test_the_second_escalation_also_tells_an_admin(pathway, admin_user, neurologist):
     referral = pathway.submitted()
     due = item(referral, WorkItemKind.TRIAGE).due_at
-    timers.run_sync(due)
+    sweep.run_sync(due)
     assert not Notification.objects.filter(recipient=admin_user).exists()
-    timers.run_sync(due + timedelta(hours=25))
+    sweep.run_sync(due + timedelta(hours=25))
     assert Notification.objects.filter(recipient=admin_user, kind="escalation").count() == 1
     assert Notification.objects.filter(recipient=neurologist, kind="escalation").count() == 2
 
@@ -86,7 +86,7 @@ def test_a_claimed_item_reminds_only_its_owner(pathway, neurologist):
     triage = item(referral, WorkItemKind.TRIAGE)
     triage.assigned_to = other
     triage.save()
-    timers.run_sync(triage.due_at - timedelta(hours=23))
+    sweep.run_sync(triage.due_at - timedelta(hours=23))
     assert list(Notification.objects.values_list("recipient__username", flat=True)) == ["dr_neuro_two"]
 
 
@@ -96,7 +96,7 @@ def test_a_timer_of_a_finished_step_is_cancelled_not_fired(pathway, neurologist)
     reminder = Timer.objects.get(work_item=triage, kind=TimerKind.REMINDER)
     Timer.objects.filter(pk=reminder.pk).update(state=TimerState.FIRED, fired_at=timezone.now())  # claimed, then…
     services.referral_triage(referral_id=referral.pk, actor=neurologist, priority="routine")  # …the step is done
-    timers.fire_batch([reminder.pk])
+    sweep.fire_batch([reminder.pk])
     reminder.refresh_from_db()
     assert reminder.state == TimerState.CANCELLED and not Notification.objects.exists()
 
@@ -104,7 +104,7 @@ def test_a_timer_of_a_finished_step_is_cancelled_not_fired(pathway, neurologist)
 def test_a_missed_mri_is_flagged_and_a_review_opened_without_closing_the_case(pathway):
     referral = pathway.scheduled()
     mri = pathway.mri(referral)
-    timers.run_sync(mri.appointment.end + timedelta(hours=3))
+    sweep.run_sync(mri.appointment.end + timedelta(hours=3))
     mri.refresh_from_db()
     referral.refresh_from_db()
     assert mri.state == "needs_rebooking" and referral.state == "imaging"
@@ -115,7 +115,7 @@ def test_a_missed_mri_is_flagged_and_a_review_opened_without_closing_the_case(pa
 def test_an_mri_performed_in_time_is_not_flagged(pathway, coordinator):
     referral = pathway.performed()
     mri = pathway.mri(referral)
-    timers.run_sync(timezone.now() + timedelta(days=30))
+    sweep.run_sync(timezone.now() + timedelta(days=30))
     mri.refresh_from_db()
     assert mri.state == "performed"
     assert not Timer.objects.filter(kind=TimerKind.FLAG_MISSED, state=TimerState.DONE).exists()
@@ -123,7 +123,7 @@ def test_an_mri_performed_in_time_is_not_flagged(pathway, coordinator):
 
 def test_an_unacknowledged_outcome_closes_itself_after_the_window_flagged(pathway):
     referral = pathway.concluded()
-    timers.run_sync(referral.concluded_at + timedelta(days=14, minutes=1))
+    sweep.run_sync(referral.concluded_at + timedelta(days=14, minutes=1))
     referral.refresh_from_db()
     assert referral.state == "closed" and referral.loop_closed_unacknowledged
 
@@ -131,7 +131,7 @@ def test_an_unacknowledged_outcome_closes_itself_after_the_window_flagged(pathwa
 def test_the_referrer_is_reminded_to_acknowledge_after_five_working_days(pathway, pediatrician):
     referral = pathway.concluded()
     due = item(referral, WorkItemKind.ACKNOWLEDGE_OUTCOME).due_at
-    timers.run_sync(due + timedelta(minutes=1))
+    sweep.run_sync(due + timedelta(minutes=1))
     assert Notification.objects.filter(recipient=pediatrician, kind="escalation", referral=referral).exists()
 
 
@@ -144,7 +144,7 @@ def test_family_reminders_give_the_fasting_cut_offs_as_local_clock_times(pathway
     appointment.milk_until = appointment.start - timedelta(hours=4)
     appointment.clear_fluids_until = appointment.start - timedelta(hours=1)
     appointment.save()
-    timers.run_sync(appointment.start - timedelta(days=1))
+    sweep.run_sync(appointment.start - timedelta(days=1))
     local = timezone.localtime(appointment.solids_until)
     sms, email = (Delivery.objects.get(channel=c, guardian__isnull=False) for c in ("sms", "email"))
     assert f"{local:%H:%M}" in sms.body and "Alex" in sms.body and sms.state == DeliveryState.SENT
@@ -157,8 +157,8 @@ def test_a_family_without_a_contact_becomes_one_task_for_the_coordinators(pathwa
     patient = factories.make_patient(pediatrician, guardians=[{"name": "No Phone", "relationship": "father"}])
     referral = pathway.scheduled(patient=patient)
     start = pathway.mri(referral).appointment.start
-    timers.run_sync(start - timedelta(days=7))
-    timers.run_sync(start - timedelta(days=1))
+    sweep.run_sync(start - timedelta(days=7))
+    sweep.run_sync(start - timedelta(days=1))
     tasks = WorkItem.objects.filter(referral=referral, kind=WorkItemKind.GUARDIAN_CONTACT_MISSING)
     assert tasks.count() == 1 and tasks.get().queue == "imaging_coordinator"
     assert Notification.objects.filter(recipient=coordinator, work_item=tasks.get()).exists()
@@ -179,7 +179,7 @@ def test_an_unacknowledged_critical_report_escalates_every_hour_to_neurology(pat
     referral = pathway.results_review(category="critical")
     ack = item(referral, WorkItemKind.CRITICAL_RESULT_ACK)
     for minutes in (1, 61, 122):
-        timers.run_sync(ack.due_at + timedelta(minutes=minutes))
+        sweep.run_sync(ack.due_at + timedelta(minutes=minutes))
     assert Notification.objects.filter(recipient=neurologist, kind="escalation").count() == 3
     assert Notification.objects.filter(recipient=other, kind="escalation").count() == 2
 
@@ -188,7 +188,7 @@ def test_acknowledging_a_critical_report_stops_its_escalation(pathway, neurologi
     referral = pathway.results_review(category="critical")
     ack = item(referral, WorkItemKind.CRITICAL_RESULT_ACK)
     imaging.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=neurologist)
-    timers.run_sync(ack.due_at + timedelta(hours=5))
+    sweep.run_sync(ack.due_at + timedelta(hours=5))
     assert not Notification.objects.filter(kind="escalation").exists()
 
 
@@ -215,6 +215,6 @@ def test_a_failing_delivery_backs_off_and_ends_as_a_dead_letter(pathway, setting
     monkeypatch.setattr(sending, "send", lambda d, c=None: (_ for _ in ()).throw(OSError("smtp down")))
     at = item(referral, WorkItemKind.TRIAGE).due_at - timedelta(hours=23)
     for hours in (0, 1, 2, 3):
-        timers.run_sync(at + timedelta(hours=hours))
+        sweep.run_sync(at + timedelta(hours=hours))
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.DEAD and delivery.attempts == 3 and "smtp down" in delivery.last_error

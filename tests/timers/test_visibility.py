@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from carepath.models import Timer, WorkItem, WorkItemKind
 from carepath.pathway import selectors
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 from imaging.models import MRIRequest
 from referrals.models import Referral
 
@@ -28,7 +28,7 @@ def test_an_item_is_escalated_once_its_first_escalation_has_fired(pathway):
     referral = pathway.submitted()
     triage = WorkItem.objects.get(referral=referral, kind=WorkItemKind.TRIAGE)
     assert not selectors.escalated(WorkItem.objects.all(), link="pk").exists()
-    timers.run_sync(triage.due_at + timedelta(minutes=1))
+    sweep.run_sync(triage.due_at + timedelta(minutes=1))
     assert list(selectors.escalated(WorkItem.objects.all(), link="pk")) == [triage]
     assert list(selectors.escalated(Referral.objects.all())) == [referral]
 
@@ -44,9 +44,9 @@ def test_the_status_reports_the_age_of_the_oldest_due_timer(pathway):
     referral = pathway.submitted()
     first = Timer.objects.filter(referral=referral).order_by("due_at").first()
     later = first.due_at + timedelta(minutes=10)
-    assert timers.status(later)["oldest_due_seconds"] == 10 * 60
-    timers.run_sync(later)
-    assert timers.status(later)["oldest_due_seconds"] == 0
+    assert sweep.status(later)["oldest_due_seconds"] == 10 * 60
+    sweep.run_sync(later)
+    assert sweep.status(later)["oldest_due_seconds"] == 0
 
 
 def test_tick_refuses_to_move_the_clock_without_debug(settings):

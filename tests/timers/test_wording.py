@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from carepath.models import Notification, Timer, TimerKind, TimerState, WorkItem, WorkItemKind
 from carepath.notify.message_templates import duration_words
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def reminder_to(user):
 def test_a_reminder_sent_late_says_how_long_is_actually_left_not_its_lead_time(pathway, neurologist):
     referral = pathway.submitted()
     due = triage(referral).due_at  # its reminder point is 24 hours before
-    timers.run_sync(due - timedelta(hours=2))  # the sweep was down for 22 hours
+    sweep.run_sync(due - timedelta(hours=2))  # the sweep was down for 22 hours
     note = reminder_to(neurologist)
     assert "(in about 2 hours)" in note.body and "24 hours" not in note.body
     (message,) = mail.outbox
@@ -53,14 +53,14 @@ def test_a_reminder_sent_late_says_how_long_is_actually_left_not_its_lead_time(p
 
 def test_a_reminder_with_one_hour_left_says_1_hour(pathway, neurologist):
     referral = pathway.submitted()
-    timers.run_sync(triage(referral).due_at - timedelta(minutes=61))
+    sweep.run_sync(triage(referral).due_at - timedelta(minutes=61))
     assert "(in about 1 hour)" in reminder_to(neurologist).body
 
 
 def test_a_reminder_sent_after_the_deadline_says_the_step_is_overdue_and_by_how_much(pathway, neurologist):
     referral = pathway.submitted()
     due = triage(referral).due_at
-    timers.run_sync(due + timedelta(hours=3))
+    sweep.run_sync(due + timedelta(hours=3))
     note = reminder_to(neurologist)
     assert note.subject.startswith("Overdue by 3 hours: Triage the referral")
     assert "is overdue by 3 hours" in note.body and "in about" not in note.body
@@ -83,7 +83,7 @@ def test_after_downtime_a_step_gets_one_reminder_not_one_per_missed_reminder_poi
 
 def fire_alone(timer: Timer, now) -> None:
     Timer.objects.filter(pk=timer.pk).update(state=TimerState.FIRED, fired_at=now)
-    timers.fire_batch([timer.pk], now=now)
+    sweep.fire_batch([timer.pk], now=now)
 
 
 @pytest.mark.parametrize("order", ["earlier first", "later first"])
@@ -98,7 +98,7 @@ def test_due_reminders_of_one_step_split_between_sweeps_still_send_one_message(p
     for timer in pair:
         fire_alone(timer, now)
     for timer in pair:  # retried: nothing more
-        timers.fire_batch([timer.pk], now=now)
+        sweep.fire_batch([timer.pk], now=now)
     notes = Notification.objects.filter(kind=TimerKind.REMINDER, work_item=item)
     assert notes.count() == 1 and "(in about 5 hours)" in notes.get().body
     week_ahead.refresh_from_db()
@@ -108,8 +108,8 @@ def test_due_reminders_of_one_step_split_between_sweeps_still_send_one_message(p
 def test_a_reminder_on_time_still_goes_out_and_the_next_one_later_too(pathway, neurologist):
     referral = pathway.triaged()
     item = WorkItem.objects.get(referral=referral, kind=WorkItemKind.FIRST_ASSESSMENT)
-    timers.run_sync(item.due_at - timedelta(hours=167))
-    timers.run_sync(item.due_at - timedelta(hours=23))
+    sweep.run_sync(item.due_at - timedelta(hours=167))
+    sweep.run_sync(item.due_at - timedelta(hours=23))
     bodies = list(
         Notification.objects.filter(kind=TimerKind.REMINDER, work_item=item)
         .order_by("id")
@@ -123,6 +123,6 @@ def test_the_timeline_shows_one_reminder_after_downtime(pathway):
 
     referral = pathway.triaged()
     item = WorkItem.objects.get(referral=referral, kind=WorkItemKind.FIRST_ASSESSMENT)
-    timers.run_sync(item.due_at - timedelta(hours=1))
+    sweep.run_sync(item.due_at - timedelta(hours=1))
     events = CaseEvent.objects.filter(referral=referral, kind=CaseEvent.Kind.REMINDER, data__work_item=item.pk)
     assert events.count() == 1

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from carepath.pathway import audit
-from carepath.timers import scheduling as timers
+from carepath.timers import sweep
 
 
 class Command(BaseCommand):
@@ -41,7 +41,7 @@ class Command(BaseCommand):
     def handle(self, *args, now=None, force=False, status=False, max_lag=None, **options):
         at = self._parse_now(now, force)
         if status:
-            report = timers.status(at)
+            report = sweep.status(at)
             self.stdout.write(json.dumps(report))
             if max_lag is not None and report["oldest_due_seconds"] > max_lag:
                 raise CommandError(f"The sweep is {report['oldest_due_seconds']} s behind (limit {max_lag} s).")
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         token = audit.set_channel("command")
         try:
             with self._clock(at):
-                result = timers.run_sync(at)
+                result = sweep.run_sync(at)
         finally:
             audit.reset_channel(token)
         self.stdout.write(json.dumps(result))
