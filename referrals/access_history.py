@@ -40,4 +40,4 @@ def rows_touching(patient_id: int) -> QuerySet:
         touching |= Q(object_type=object_type, object_id__in=ids)
         for pk in ids:
             touching |= Q(action=AuditLog.Action.LIST, object_type=object_type, changes__ids__icontains=f'"{pk}"')
-    return AuditLog.objects.filter(touching).order_by("-at", "-id")
+    return AuditLog.objects.filter(touching).select_related("actor").order_by("-at", "-id")  # names, one query

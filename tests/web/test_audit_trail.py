@@ -184,3 +184,12 @@ def test_only_administrators_see_who_looked(signed_in, neurologist, referral):
     neurologist.save()
     response = signed_in(neurologist).get(reverse("admin:referrals_patient_access", args=[referral.patient_id]))
     assert response.status_code == 403
+
+
+def test_who_looked_names_each_person_as_well_as_their_username(signed_in, neurologist, admin_user, referral):
+    neurologist.first_name, neurologist.last_name = "Wei", "Li"
+    neurologist.save(update_fields=["first_name", "last_name"])
+    signed_in(neurologist).get(reverse("case", args=[referral.pk]))
+    client = signed_in(admin_user)
+    page = client.get(reverse("admin:referrals_patient_access", args=[referral.patient_id])).content.decode()
+    assert f'Wei Li<br><span class="quiet">{neurologist.username}</span>' in page
