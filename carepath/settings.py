@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "carepath.web.idle.IdleTimeoutMiddleware",
     "carepath.web.middleware.AuditChannelMiddleware",
     "carepath.web.middleware.ReleaseResponseDataMiddleware",
+    "carepath.web.middleware.DomainErrorPagesMiddleware",  # Forbidden → 403 page, once for every view
 ]
 
 ROOT_URLCONF = "carepath.urls"
@@ -306,7 +307,7 @@ FASTING_HOURS = {
 MRI_MISSED_GRACE_MINUTES = env_int("MRI_MISSED_GRACE_MINUTES", 120)
 OUTCOME_AUTO_CLOSE_DAYS = env_int("OUTCOME_AUTO_CLOSE_DAYS", 14)
 # People in imaging (coordinators, neuroradiologists) see a case while its MRI is open and for this
-# many days after the report is signed or the request cancelled (carepath/access.py, docs/security.md).
+# many days after the report is signed or the request cancelled (carepath/pathway/access.py, docs/security.md).
 CAREPATH_IMAGING_ACCESS_DAYS = env_int("CAREPATH_IMAGING_ACCESS_DAYS", 30)
 # Families get the fasting reminder early on the day of a sedated scan (local time).
 FAMILY_MORNING_REMINDER_HOUR = env_int("FAMILY_MORNING_REMINDER_HOUR", 6)

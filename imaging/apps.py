@@ -10,6 +10,9 @@ class ImagingConfig(AppConfig):
         from carepath.notify import effects, inbox
 
         from . import receivers, services, tasks  # noqa: F401  (receivers: notifications on report events)
+        from .machine import MRI_MACHINE
+
+        MRI_MACHINE.require_services()  # services bind themselves on import (`@machine.service`)
 
         effects.register_transition(TimerKind.FLAG_MISSED, tasks.flag_missed)
         inbox.register_on_read(WorkItemKind.CRITICAL_RESULT_ACK, services.acknowledge_result_of_item)

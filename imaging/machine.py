@@ -1,8 +1,15 @@
-"""The MRI request state machine, declared once (docs/design.md §3)."""
+"""The MRI request state machine, declared once (docs/design.md §3, docs/decisions.md "State machines").
 
+
+One keyword-argument `Transition` per transition (roles, input, guards, effects, button group);
+the services bind themselves with `@MRI_MACHINE.service(name)` (imaging/services.py)."""
+
+from carepath.models import WorkItemKind
 from carepath.pathway.roles import Role
-from carepath.pathway.workflow import Machine, Transition
+from carepath.pathway.workflow import CANCELLED, SECONDARY, Machine, Transition
 
+from . import guards
+from . import inputs as i
 from .choices import MRIState as S
 
 COORD, NRAD, NEURO, RIS, SYSTEM = (
@@ -12,111 +19,122 @@ COORD, NRAD, NEURO, RIS, SYSTEM = (
     Role.RIS_CLIENT,
     Role.SYSTEM,
 )
-_svc = "imaging.services."
-_in = "imaging.inputs."
-
-
-def _t(name, sources, target, roles, label, service, input=None, description=""):
-    return Transition(
-        name=name,
-        sources=tuple(sources),
-        target=target,
-        roles=frozenset(roles),
-        label=label,
-        service=_svc + service,
-        input=_in + input if input else None,
-        description=description,
-    )
-
+# MRI state → the step that waits on it: (work item kind, queue)
+STEPS = {
+    S.REQUESTED: (WorkItemKind.PROTOCOL_MRI, Role.NEURORADIOLOGIST),
+    S.PROTOCOLED: (WorkItemKind.SCHEDULE_MRI, Role.IMAGING_COORDINATOR),
+    S.SCHEDULED: (WorkItemKind.PERFORM_MRI, Role.IMAGING_COORDINATOR),
+    S.NEEDS_REBOOKING: (WorkItemKind.REBOOK_MRI, Role.IMAGING_COORDINATOR),
+    S.PERFORMED: (WorkItemKind.REPORT_MRI, Role.NEURORADIOLOGIST),
+}
 
 MRI_MACHINE = Machine(
     name="mri_request",
     states=S,
     terminal=frozenset({S.REPORTED, S.CANCELLED}),
     pk_kwarg="mri_request_id",
+    steps=STEPS,
     transitions=(
-        _t("protocol", [S.REQUESTED], S.PROTOCOLED, [NRAD], "Protocol the scan", "mri_protocol", "ProtocolInput"),
-        _t(
-            "schedule",
-            [S.PROTOCOLED, S.NEEDS_REBOOKING],
-            S.SCHEDULED,
-            [COORD],
-            "Schedule the scan",
-            "mri_schedule",
-            "ScheduleInput",
-            "Sedation defaults from age and suspicion of a posterior-fossa mass; another choice needs a reason.",
+        Transition(
+            name="protocol",
+            sources=[S.REQUESTED],
+            target=S.PROTOCOLED,
+            roles=[NRAD],
+            label="Protocol the scan",
+            input=i.ProtocolInput,
+            guards=(guards.lesion_needs_contrast,),
         ),
-        _t("reschedule", [S.SCHEDULED], None, [COORD], "Reschedule the scan", "mri_reschedule", "RescheduleInput"),
-        _t(
-            "record_was_not_brought",
-            [S.SCHEDULED],
-            S.NEEDS_REBOOKING,
-            [COORD],
-            "Record that the child was not brought",
-            "mri_record_was_not_brought",
-            None,
-            "Opens a neurologist review; never closes the case.",
+        Transition(
+            name="schedule",
+            sources=[S.PROTOCOLED, S.NEEDS_REBOOKING],
+            target=S.SCHEDULED,
+            roles=[COORD],
+            label="Schedule the scan",
+            input=i.ScheduleInput,
+            guards=(guards.booking_in_time, guards.other_sedation_needs_reason, guards.rebook_changes_sedation),
+            description="Sedation defaults from age and suspicion of a posterior-fossa mass; "
+            "another choice needs a reason.",
         ),
-        _t(
-            "record_scan_failed",
-            [S.SCHEDULED],
-            S.NEEDS_REBOOKING,
-            [COORD],
-            "Record a failed scan",
-            "mri_record_scan_failed",
-            "ScanFailedInput",
-            "Rebooking must change the sedation plan.",
+        Transition(
+            name="reschedule",
+            sources=[S.SCHEDULED],
+            target=None,
+            roles=[COORD],
+            label="Reschedule the scan",
+            input=i.RescheduleInput,
+            guards=(guards.booking_in_time,),
+            group=SECONDARY,
         ),
-        _t(
-            "flag_missed",
-            [S.SCHEDULED],
-            S.NEEDS_REBOOKING,
-            [SYSTEM],
-            "Flag a missed appointment",
-            "mri_flag_missed",
-            None,
-            "Appointment end plus grace passed with nothing recorded.",
+        Transition(
+            name="record_was_not_brought",
+            sources=[S.SCHEDULED],
+            target=S.NEEDS_REBOOKING,
+            roles=[COORD],
+            label="Record that the child was not brought",
+            guards=(guards.appointment_started,),
+            group=SECONDARY,
+            description="Opens a neurologist review; never closes the case.",
         ),
-        _t(
-            "mark_performed",
-            [S.SCHEDULED],
-            S.PERFORMED,
-            [COORD, RIS],
-            "Mark the scan performed",
-            "mri_mark_performed",
-            "MarkPerformedInput",
+        Transition(
+            name="record_scan_failed",
+            sources=[S.SCHEDULED],
+            target=S.NEEDS_REBOOKING,
+            roles=[COORD],
+            label="Record a failed scan",
+            input=i.ScanFailedInput,
+            group=SECONDARY,
+            description="Rebooking must change the sedation plan.",
         ),
-        _t(
-            "sign_report",
-            [S.PERFORMED],
-            S.REPORTED,
-            [NRAD, RIS],
-            "Sign the report",
-            "mri_sign_report",
-            "SignReportInput",
-            "Fires the referral's imaging_complete; critical and urgent results alert neurology.",
+        Transition(
+            name="flag_missed",
+            sources=[S.SCHEDULED],
+            target=S.NEEDS_REBOOKING,
+            roles=[SYSTEM],
+            label="Flag a missed appointment",
+            guards=(guards.appointment_and_grace_passed,),
+            description="Appointment end plus grace passed with nothing recorded.",
         ),
-        _t(
-            "amend_report",
-            [S.REPORTED],
-            None,
-            [NRAD],
-            "Add an addendum",
-            "mri_amend_report",
-            "AmendReportInput",
-            "Optionally corrects impression and category; the previous values stay on the addendum and the "
-            "timeline. Whoever read the report is notified; a category raised to urgent or critical needs a new "
+        Transition(
+            name="mark_performed",
+            sources=[S.SCHEDULED],
+            target=S.PERFORMED,
+            roles=[COORD, RIS],
+            label="Mark the scan performed",
+            input=i.MarkPerformedInput,
+            guards=(guards.performed_in_time, guards.accession_number_unique),
+        ),
+        Transition(
+            name="sign_report",
+            sources=[S.PERFORMED],
+            target=S.REPORTED,
+            roles=[NRAD, RIS],
+            label="Sign the report",
+            input=i.SignReportInput,
+            guards=(guards.report_consistent,),
+            description="Fires the referral's imaging_complete; critical and urgent results alert neurology.",
+        ),
+        Transition(
+            name="amend_report",
+            sources=[S.REPORTED],
+            target=None,
+            roles=[NRAD],
+            label="Add an addendum",
+            input=i.AmendReportInput,
+            group=SECONDARY,
+            description="Optionally corrects impression and category; the previous values stay on the addendum and "
+            "the timeline. Whoever read the report is notified; a category raised to urgent or critical needs a new "
             "acknowledgement.",
         ),
-        _t(
-            "cancel",
-            [S.REQUESTED, S.PROTOCOLED, S.SCHEDULED, S.NEEDS_REBOOKING],
-            S.CANCELLED,
-            [NEURO, COORD],
-            "Cancel the MRI request",
-            "mri_cancel",
-            "ReasonInput",
-            "The referral returns to assessed.",
+        Transition(
+            name="cancel",
+            sources=[S.REQUESTED, S.PROTOCOLED, S.SCHEDULED, S.NEEDS_REBOOKING],
+            target=S.CANCELLED,
+            roles=[NEURO, COORD],
+            label="Cancel the MRI request",
+            input=i.ReasonInput,
+            closes_as=CANCELLED,
+            group=SECONDARY,
+            description="The referral returns to assessed.",
         ),
     ),
 )

@@ -2,11 +2,15 @@
 written, so a refusal changes nothing (docs/decisions.md, "Clinical rules"). Each raises
 `RuleBroken` (422 in the API, an error beside its field on a page)."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
+from carepath.pathway.dates import age_in_months
 from carepath.pathway.errors import RuleBroken
+
+from .choices import Sedation
 
 # A booking for "now" typed into a minute-precision field is a few seconds old by the time it is
 # sent; the same allowance lets a scan's time run a little ahead of this server's clock.
@@ -53,3 +57,24 @@ def check_not_brought(appointment_start: datetime, *, now: datetime) -> None:
             f"The appointment at {_local(appointment_start)} has not started yet: a child can be recorded "
             "as not brought only once it has."
         )
+
+
+# Flags that suggest raised intracranial pressure or a posterior-fossa mass (docs/design.md §3).
+RAISED_ICP_FLAGS = frozenset({"papilloedema", "morning_headache_vomiting", "central_neuro_signs", "ataxia_gait_change"})
+
+
+def sedation_default(*, birth_date: date, on: date, mass_suspected: bool) -> str:
+    """Feed-and-wrap under 6 months, general anaesthesia from 6 months to 6 years and whenever a
+    posterior-fossa mass or raised pressure is suspected, awake from 7 years (bands are settings)."""
+    if mass_suspected:
+        return Sedation.GENERAL_ANAESTHESIA
+    months = age_in_months(birth_date, on)
+    if months < settings.SEDATION_FEED_AND_WRAP_UNDER_MONTHS:
+        return Sedation.FEED_AND_WRAP
+    if months < settings.SEDATION_AWAKE_FROM_YEARS * 12:
+        return Sedation.GENERAL_ANAESTHESIA
+    return Sedation.NONE
+
+
+def mass_suspected(mri) -> bool:
+    return mri.suspected_lesion or bool(RAISED_ICP_FLAGS & set(mri.referral.red_flags))

@@ -6,7 +6,7 @@ the timeline event and the audit row; work items follow the state. Announcements
 go through `imaging.signals`.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,7 +17,6 @@ from carepath.models import AuditLog, Machine, Notification, WorkItemKind, WorkI
 from carepath.notify import family, notifications
 from carepath.pathway import access, audit, workitems
 from carepath.pathway import transitions as tx
-from carepath.pathway.dates import age_in_months
 from carepath.pathway.errors import Forbidden, InvalidData
 from carepath.pathway.priority import Priority
 from carepath.pathway.roles import Role
@@ -30,53 +29,13 @@ from .choices import (
     AppointmentStatus,
     MRIState,
     ReportCategory,
-    Sedation,
 )
-from .machine import MRI_MACHINE
+from .guards import default_sedation
+from .machine import MRI_MACHINE, STEPS
 from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
-from .rules import check_booking, check_not_brought, check_performed
-
-# MRI state → the step that waits on it: (work item kind, queue)
-STEPS = {
-    MRIState.REQUESTED: (WorkItemKind.PROTOCOL_MRI, Role.NEURORADIOLOGIST),
-    MRIState.PROTOCOLED: (WorkItemKind.SCHEDULE_MRI, Role.IMAGING_COORDINATOR),
-    MRIState.SCHEDULED: (WorkItemKind.PERFORM_MRI, Role.IMAGING_COORDINATOR),
-    MRIState.NEEDS_REBOOKING: (WorkItemKind.REBOOK_MRI, Role.IMAGING_COORDINATOR),
-    MRIState.PERFORMED: (WorkItemKind.REPORT_MRI, Role.NEURORADIOLOGIST),
-}
-# Flags that suggest raised intracranial pressure or a posterior-fossa mass (docs/design.md §3).
-RAISED_ICP_FLAGS = frozenset({"papilloedema", "morning_headache_vomiting", "central_neuro_signs", "ataxia_gait_change"})
 
 
-# --- rules -------------------------------------------------------------------------------------
-def sedation_default(*, birth_date: date, on: date, mass_suspected: bool) -> str:
-    """Feed-and-wrap under 6 months, general anaesthesia from 6 months to 6 years and whenever a
-    posterior-fossa mass or raised pressure is suspected, awake from 7 years (bands are settings)."""
-    if mass_suspected:
-        return Sedation.GENERAL_ANAESTHESIA
-    months = age_in_months(birth_date, on)
-    if months < settings.SEDATION_FEED_AND_WRAP_UNDER_MONTHS:
-        return Sedation.FEED_AND_WRAP
-    if months < settings.SEDATION_AWAKE_FROM_YEARS * 12:
-        return Sedation.GENERAL_ANAESTHESIA
-    return Sedation.NONE
-
-
-def _sedation_refusal(default: str, birth_date: date, scan_day: date) -> str:
-    """Says the age on the scan day: the form starts at today's default, which differs when the
-    child crosses an age band before the scan (a 6-year-old booked after their 7th birthday)."""
-    months = age_in_months(birth_date, scan_day)
-    age = f"{months} months" if months < 24 else f"{months // 12} years"
-    return (
-        f"On the scan day ({scan_day.day} {scan_day:%b %Y}) the child is {age} old, so the default is "
-        f"{Sedation(default).label}: choose it, or say here why you chose otherwise."
-    )
-
-
-def mass_suspected(mri: MRIRequest) -> bool:
-    return mri.suspected_lesion or bool(RAISED_ICP_FLAGS & set(mri.referral.red_flags))
-
-
+# --- rules (the sedation default and the transitions' guards are in imaging/rules.py, imaging/guards.py)
 def fasting_cutoffs(start: datetime, sedation: str) -> dict:
     """Clock times after which the child may not eat solids, drink milk, or drink clear fluids."""
     if sedation not in FASTING_SEDATION:
@@ -107,7 +66,7 @@ def _commit(mri: MRIRequest, name: str, *, actor, data: dict, update_fields=(), 
         priority=mri.priority,
         anchor=anchor or mri.requested_at,
         assigned_to=assigned_to,
-        closed_status=WorkItemStatus.CANCELLED if name == "cancel" else WorkItemStatus.DONE,
+        closed_status=MRI_MACHINE.get(name).closes_as,
     )
 
 
@@ -184,19 +143,13 @@ def mri_request_create(
 
 
 # --- transitions -------------------------------------------------------------------------------
+@MRI_MACHINE.service("protocol")
 @writes.atomic
 def mri_protocol(
     *, mri_request_id: int, actor, protocol: str, contrast: bool, duration_minutes: int, expected_version=None
 ):
     mri = _lock(mri_request_id)
-    MRI_MACHINE.check(mri, "protocol", actor=actor, version=expected_version)
-    if mri.suspected_lesion and not contrast:
-        raise InvalidData(
-            {
-                "contrast": "A lesion is suspected: the protocol needs gadolinium contrast "
-                "(CPA: T2 + TOF + post-contrast T1)."
-            }
-        )
+    MRI_MACHINE.check(mri, "protocol", actor=actor, version=expected_version, data={"contrast": contrast})
     mri.protocol, mri.contrast, mri.duration_minutes = protocol, contrast, duration_minutes
     mri.protocoled_by, mri.protocoled_at = actor, timezone.now()
     data = {"protocol": protocol, "contrast": contrast, "duration_minutes": duration_minutes}
@@ -239,6 +192,7 @@ def _book(mri: MRIRequest, *, actor, start, location, sedation, default, overrid
     return appointment
 
 
+@MRI_MACHINE.service("schedule")
 @writes.atomic
 def mri_schedule(
     *,
@@ -252,19 +206,14 @@ def mri_schedule(
     expected_version=None,
 ):
     mri = _lock(mri_request_id)
-    MRI_MACHINE.check(mri, "schedule", actor=actor, version=expected_version)
-    check_booking(scheduled_start, now=timezone.now())
-    scan_day = timezone.localdate(scheduled_start)
-    birth_date = mri.referral.patient.birth_date
-    default = sedation_default(birth_date=birth_date, on=scan_day, mass_suspected=mass_suspected(mri))
+    given = {
+        "scheduled_start": scheduled_start,
+        "sedation": sedation,
+        "sedation_override_reason": sedation_override_reason,
+    }
+    MRI_MACHINE.check(mri, "schedule", actor=actor, version=expected_version, data=given)
+    default = default_sedation(mri, given)
     chosen = sedation or default
-    if chosen != default and not sedation_override_reason.strip():
-        raise InvalidData({"sedation_override_reason": _sedation_refusal(default, birth_date, scan_day)})
-    failed = mri.appointments.filter(status=AppointmentStatus.SCAN_FAILED).order_by("-booked_at").first()
-    if failed is not None and failed.sedation == chosen and mri.state == MRIState.NEEDS_REBOOKING:
-        raise InvalidData(
-            {"sedation": f"The last scan failed with {Sedation(chosen).label}: choose a different sedation plan."}
-        )
     contact = _choose_guardian(mri, guardian)
     appointment = _book(
         mri,
@@ -290,13 +239,15 @@ def mri_schedule(
     return mri
 
 
+@MRI_MACHINE.service("reschedule")
 @writes.atomic
 def mri_reschedule(
     *, mri_request_id: int, actor, scheduled_start: datetime, reason: str, location: str = "", expected_version=None
 ):
     mri = _lock(mri_request_id)
-    MRI_MACHINE.check(mri, "reschedule", actor=actor, version=expected_version)
-    check_booking(scheduled_start, now=timezone.now())
+    MRI_MACHINE.check(
+        mri, "reschedule", actor=actor, version=expected_version, data={"scheduled_start": scheduled_start}
+    )
     old = _end_appointment(mri, AppointmentStatus.RESCHEDULED, reason=reason)
     appointment = _book(
         mri,
@@ -319,11 +270,11 @@ def mri_reschedule(
     return mri
 
 
+@MRI_MACHINE.service("record_was_not_brought")
 @writes.atomic
 def mri_record_was_not_brought(*, mri_request_id: int, actor, expected_version=None):
     mri = _lock(mri_request_id)
-    MRI_MACHINE.check(mri, "record_was_not_brought", actor=actor, version=expected_version)
-    check_not_brought(mri.appointment.start, now=timezone.now())
+    MRI_MACHINE.check(mri, "record_was_not_brought", actor=actor, version=expected_version, data={})
     appointment = _end_appointment(mri, AppointmentStatus.WAS_NOT_BROUGHT)
     _commit(mri, "record_was_not_brought", actor=actor, data={"appointment": appointment.pk})
     start = timezone.localtime(appointment.start)  # the clinic's time, as the rest of the page shows it
@@ -331,6 +282,7 @@ def mri_record_was_not_brought(*, mri_request_id: int, actor, expected_version=N
     return mri
 
 
+@MRI_MACHINE.service("record_scan_failed")
 @writes.atomic
 def mri_record_scan_failed(*, mri_request_id: int, actor, outcome: str, reason: str = "", expected_version=None):
     mri = _lock(mri_request_id)
@@ -341,20 +293,19 @@ def mri_record_scan_failed(*, mri_request_id: int, actor, outcome: str, reason: 
     return mri
 
 
+@MRI_MACHINE.service("flag_missed")
 @writes.atomic
 def mri_flag_missed(*, mri_request_id: int, actor, now: datetime | None = None, expected_version=None):
     mri = _lock(mri_request_id)
-    MRI_MACHINE.check(mri, "flag_missed", actor=actor, version=expected_version)
-    now = now or timezone.now()
+    MRI_MACHINE.check(mri, "flag_missed", actor=actor, version=expected_version, data={"now": now or timezone.now()})
     appointment = mri.appointment
-    if now < appointment.end + timedelta(minutes=settings.MRI_MISSED_GRACE_MINUTES):
-        raise InvalidData("The appointment and its grace period have not passed yet.")
     _end_appointment(mri, AppointmentStatus.MISSED)
     _commit(mri, "flag_missed", actor=actor, data={"appointment": appointment.pk})
     _open_wnb_review(mri, f"Nothing recorded for the MRI on {appointment.start:%Y-%m-%d %H:%M} UTC.")
     return mri
 
 
+@MRI_MACHINE.service("mark_performed")
 @writes.atomic
 def mri_mark_performed(
     *,
@@ -366,20 +317,11 @@ def mri_mark_performed(
     expected_version=None,
 ):
     mri = _lock(mri_request_id)
-    MRI_MACHINE.check(mri, "mark_performed", actor=actor, version=expected_version)
-    check_performed(
-        performed_at,
-        now=timezone.now(),
-        requested_at=mri.requested_at,
-        appointment_start=mri.appointment.start if mri.appointment else None,
-        reason=early_scan_reason,
-    )
-    if MRIRequest.objects.filter(accession_number=accession_number).exclude(pk=mri.pk).exists():
-        raise InvalidData({"accession_number": "This accession number belongs to another study."})
+    data = {"accession_number": accession_number, "performed_at": performed_at, "early_scan_reason": early_scan_reason}
+    MRI_MACHINE.check(mri, "mark_performed", actor=actor, version=expected_version, data=data)
     _end_appointment(mri, AppointmentStatus.ATTENDED)
     mri.accession_number, mri.performed_at = accession_number, performed_at
     mri.early_scan_reason = early_scan_reason
-    data = {"accession_number": accession_number, "performed_at": performed_at, "early_scan_reason": early_scan_reason}
     _commit(
         mri,
         "mark_performed",
@@ -391,13 +333,14 @@ def mri_mark_performed(
     return mri
 
 
+@MRI_MACHINE.service("sign_report")
 @writes.atomic
 def mri_sign_report(
     *, mri_request_id: int, actor, findings: dict, impression: str, category: str, expected_version=None
 ):
     mri = _lock(mri_request_id)
-    MRI_MACHINE.check(mri, "sign_report", actor=actor, version=expected_version)
-    report_rules.check(findings, category)  # the report as a whole, before anything is written
+    given = {"findings": findings, "category": category}  # the report as a whole, before anything is written
+    MRI_MACHINE.check(mri, "sign_report", actor=actor, version=expected_version, data=given)
     report = NeuroradiologyReport.objects.create(
         mri_request=mri,
         findings=tx.jsonable(findings),
@@ -437,6 +380,7 @@ def _open_result_acknowledgement(mri: MRIRequest, *, category: str, impression: 
     )
 
 
+@MRI_MACHINE.service("amend_report")
 @writes.atomic
 def mri_amend_report(
     *, mri_request_id: int, actor, addendum: str, impression: str = "", category: str = "", expected_version=None
@@ -486,6 +430,7 @@ def _report_changes(report: NeuroradiologyReport, *, impression: str, category: 
     return changes
 
 
+@MRI_MACHINE.service("cancel")
 @writes.atomic
 def mri_cancel(*, mri_request_id: int, actor, reason: str, expected_version=None, announce: bool = True):
     mri = _lock(mri_request_id)

@@ -4,16 +4,19 @@ import logging
 
 from celery import shared_task
 
+from carepath.pathway import workflow
 from carepath.timers.tasks import RETRY
 
-from . import notices, services
+from . import notices
+from .machine import MRI_MACHINE
 
 log = logging.getLogger(__name__)
 
 
 def flag_missed(timer, actor, now) -> None:
     """Timer handler (registered in apps.py): the appointment's end plus grace has passed."""
-    services.mri_flag_missed(mri_request_id=timer.appointment.mri_request_id, actor=actor, now=now)
+    mri_request_id = timer.appointment.mri_request_id
+    workflow.perform(MRI_MACHINE, mri_request_id, "flag_missed", actor, context={"now": now})
 
 
 @shared_task(name="imaging.notify_report_amended", ignore_result=True, **RETRY)

@@ -17,13 +17,13 @@ from django.utils import timezone
 from carepath.models import Machine, WorkItemStatus
 from carepath.pathway import audit
 from carepath.pathway.dates import DUE_SOON, age_in_months, is_overdue
-from carepath.pathway.errors import DomainError, Forbidden, InvalidData
+from carepath.pathway.errors import DomainError
 from carepath.pathway.identity import mrn_key
 from carepath.pathway.priority import priority_rank
 from carepath.pathway.roles import Role, has_role
 from carepath.web import webforms
 
-from . import drafts, selectors, services
+from . import drafts, rules, selectors
 from .choices import ALERT_CATEGORIES, FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
 from .machine import MRI_MACHINE
 from .models import MRIRequest, ReportDraft
@@ -64,8 +64,8 @@ def _initial(mri: MRIRequest, today) -> dict:
     """The schedule form starts at the sedation default for this child (age, suspected mass)."""
     if mri.state not in MRI_MACHINE.get("schedule").sources:
         return {}
-    default = services.sedation_default(
-        birth_date=mri.referral.patient.birth_date, on=today, mass_suspected=services.mass_suspected(mri)
+    default = rules.sedation_default(
+        birth_date=mri.referral.patient.birth_date, on=today, mass_suspected=rules.mass_suspected(mri)
     )
     return {"schedule": {"sedation": default}}
 
@@ -157,14 +157,7 @@ def _act(request: HttpRequest, url_name: str, template: str, build) -> HttpRespo
     if mri is None:
         raise Http404("No such MRI request")
     name = request.POST.get("transition", "")
-    try:
-        outcome = webforms.run_action(
-            "mri", MRI_MACHINE, mri, request.user, name, request.POST, id_kwarg="mri_request_id"
-        )
-    except Forbidden as exc:
-        raise PermissionDenied(exc.detail) from None
-    except InvalidData as exc:
-        return render(request, "400.html", {"detail": exc.detail}, status=400)
+    outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, name, request.POST)
     if outcome.ok:
         messages.success(request, f"{mri}: {MRI_MACHINE.get(name).label.lower()} — done.")
         return redirect(reverse(url_name) + (f"?mrn={request.GET['mrn']}" if request.GET.get("mrn") else ""))
@@ -246,20 +239,8 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and request.POST.get("transition") == "sign_report" and request.POST.get("save_draft"):
         return _save_draft(request, mri)
     if request.method == "POST":
-        try:
-            outcome = webforms.run_action(
-                "mri",
-                MRI_MACHINE,
-                mri,
-                request.user,
-                request.POST.get("transition", ""),
-                request.POST,
-                id_kwarg="mri_request_id",
-            )
-        except Forbidden as exc:
-            raise PermissionDenied(exc.detail) from None
-        except InvalidData as exc:
-            return render(request, "400.html", {"detail": exc.detail}, status=400)
+        name = request.POST.get("transition", "")
+        outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, name, request.POST)
         if outcome.ok:
             name = request.POST.get("transition", "")
             done = READING_DONE.get(name) or f"{MRI_MACHINE.get(name).label.lower()} — done."
@@ -280,7 +261,7 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
         "actions": actions,
         "banner": failed.banner if failed else "",
         "age": _card(mri, request.user, timezone.now(), timezone.localdate())["age"],
-        "mass_suspected": services.mass_suspected(mri),
+        "mass_suspected": rules.mass_suspected(mri),
         # after a refused post the form shows what was just typed, not the draft: no "filled in below"
         "draft": draft if failed is None and any(a.name == "sign_report" for a in actions) else None,
     }
@@ -303,10 +284,8 @@ def _save_draft(request: HttpRequest, mri: MRIRequest) -> HttpResponse:
     """Keep the report as far as written, unchecked and unsigned, for this neuroradiologist only."""
     try:
         drafts.report_draft_save(mri_request_id=mri.pk, actor=request.user, data=drafts.from_post(request.POST))
-    except Forbidden as exc:
-        raise PermissionDenied(exc.detail) from None
     except DomainError as exc:  # the study moved on (signed meanwhile), or a colleague holds the step
-        messages.error(request, f"{mri}: the draft was not saved. {exc.detail}")
+        messages.error(request, f"{mri}: the draft was not saved. {webforms.message_for(exc)}")
         return redirect("reading", pk=mri.pk)
     messages.success(request, f"{mri}: draft saved, not signed. Only you see it; it is here when you come back.")
     return redirect("reading", pk=mri.pk)

@@ -9,6 +9,9 @@ class ReferralsConfig(AppConfig):
         from carepath.models import TimerKind
         from carepath.notify import effects
 
-        from . import receivers, tasks  # noqa: F401  (reacts to what imaging announces)
+        from . import receivers, services, tasks  # noqa: F401  (reacts to what imaging announces)
+        from .machine import REFERRAL_MACHINE
+
+        REFERRAL_MACHINE.require_services()  # services bind themselves on import (`@machine.service`)
 
         effects.register_transition(TimerKind.AUTO_CLOSE, tasks.auto_close)

@@ -2,16 +2,19 @@
 
 from django.dispatch import receiver
 
+from carepath.pathway import workflow
 from carepath.pathway.roles import get_system_user
 from imaging import signals
 
-from . import services, tasks
+from . import tasks
+from .machine import REFERRAL_MACHINE
 
 
 @receiver(signals.mri_request_cancelled, dispatch_uid="referral_imaging_cancelled")
 def on_mri_request_cancelled(sender, *, mri_request, actor, reason, **kwargs):
     # Same transaction as the cancellation: both commit, or neither does.
-    services.referral_imaging_cancelled(referral_id=mri_request.referral_id, actor=get_system_user(), reason=reason)
+    system, context = get_system_user(), {"reason": reason}
+    workflow.perform(REFERRAL_MACHINE, mri_request.referral_id, "imaging_cancelled", system, context=context)
 
 
 @receiver(signals.report_signed, dispatch_uid="referral_imaging_complete")

@@ -5,7 +5,7 @@ then `_commit` moves the state, appends the timeline event and the audit row and
 items, all in one transaction. A refused transition raises before anything is written.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,43 +17,19 @@ from carepath.models import AuditLog, CaseEvent, Machine, WorkItemKind, WorkItem
 from carepath.notify import notifications
 from carepath.pathway import access, audit, case_clock, identity, workitems
 from carepath.pathway import transitions as tx
-from carepath.pathway.errors import Blocked, Forbidden, InvalidData, Unprocessable
+from carepath.pathway.errors import Forbidden, InvalidData, Unprocessable
 from carepath.pathway.roles import Role, has_role
+from carepath.pathway.workflow import CLOCK_START, CLOCK_STOP
 from imaging import services as imaging
 from imaging.choices import MRIState
 
 from . import patients
 from .choices import Diagnosis, Plan
 from .choices import ReferralState as S
-from .machine import REFERRAL_MACHINE
+from .guards import DETAIL_FIELDS
+from .machine import REFERRAL_MACHINE, REFERRER_STEPS, STEPS
 from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
-from .rules import check_age_at_referral, check_birth_date, check_onset, check_requested_priority, check_triage_priority
-
-STEPS = {
-    S.SUBMITTED: (WorkItemKind.TRIAGE, Role.NEUROLOGIST),
-    S.RETURNED: (WorkItemKind.ANSWER_QUERY, Role.PEDIATRICIAN),
-    S.TRIAGED: (WorkItemKind.FIRST_ASSESSMENT, Role.NEUROLOGIST),
-    S.ASSESSED: (WorkItemKind.DECIDE_NEXT_STEP, Role.NEUROLOGIST),
-    S.RESULTS_REVIEW: (WorkItemKind.RESULTS_REVIEW, Role.NEUROLOGIST),
-    S.NEUROSURGERY: (WorkItemKind.NEUROSURGERY_CONSULT, Role.NEUROSURGEON),
-    S.CONCLUDED: (WorkItemKind.ACKNOWLEDGE_OUTCOME, Role.PEDIATRICIAN),
-}
-REFERRER_STEPS = {S.RETURNED, S.CONCLUDED}  # these items go to the referring pediatrician by name
-# Entering these stops the 18-week referral-to-conclusion clock (carepath/case_clock.py).
-CLOCK_STOPS = {S.CONCLUDED, *REFERRAL_MACHINE.terminal}
-DETAIL_FIELDS = (
-    "reason",
-    "symptom_onset",
-    "side",
-    "muscles",
-    "spread",
-    "frequency",
-    "red_flags",
-    "requested_priority",
-    "requested_priority_reason",
-    "clinical_notes",
-    "over_18_reason",
-)
+from .rules import check_age_at_referral, check_birth_date, check_onset, check_requested_priority
 
 
 def _lock(referral_id: int) -> Referral:
@@ -77,12 +53,14 @@ def _commit(
         anchor=anchor,
         # items that wait on the referrer go to the referring pediatrician by name
         assigned_to=referral.referred_by if transition.target_for(referral.state) in REFERRER_STEPS else None,
-        closed_status=WorkItemStatus.CANCELLED if name in ("cancel", "decline") else WorkItemStatus.DONE,
+        closed_status=transition.closes_as,
     )
     if referral.state in REFERRAL_MACHINE.terminal:  # nothing stays open on a finished case
         workitems.close_items(referral_id=referral.pk, actor=actor, status=WorkItemStatus.CANCELLED)
-    if referral.state in CLOCK_STOPS:
+    if transition.clock == CLOCK_STOP:
         case_clock.stop(referral_id=referral.pk)
+    elif transition.clock == CLOCK_START:  # the priority picks the policy; the clock runs from receipt
+        case_clock.start(referral_id=referral.pk, priority=referral.priority, submitted_at=referral.submitted_at)
     return referral
 
 
@@ -240,11 +218,12 @@ def referral_create(
 
 
 # --- neurology triage ----------------------------------------------------------------------------
+@REFERRAL_MACHINE.service("triage")
 @writes.atomic
 def referral_triage(*, referral_id: int, actor, priority: str, override_reason: str = "", expected_version=None):
     referral = _lock(referral_id)
-    REFERRAL_MACHINE.check(referral, "triage", actor=actor, version=expected_version)
-    check_triage_priority(red_flags=referral.red_flags, priority=priority, override_reason=override_reason)
+    given = {"priority": priority, "override_reason": override_reason}
+    REFERRAL_MACHINE.check(referral, "triage", actor=actor, version=expected_version, data=given)
     referral.priority, referral.priority_override_reason = priority, override_reason
     referral.triaged_at = timezone.now()
     _commit(
@@ -255,11 +234,10 @@ def referral_triage(*, referral_id: int, actor, priority: str, override_reason: 
         update_fields=["priority", "priority_override_reason", "triaged_at"],
         anchor=referral.triaged_at,
     )
-    # The priority picks the clock's policy; the clock itself runs from receipt (RTT's clock start).
-    case_clock.start(referral_id=referral.pk, priority=priority, submitted_at=referral.submitted_at)
     return referral
 
 
+@REFERRAL_MACHINE.service("return_to_referrer")
 @writes.atomic
 def referral_return_to_referrer(*, referral_id: int, actor, reason: str, expected_version=None):
     referral = _lock(referral_id)
@@ -270,18 +248,12 @@ def referral_return_to_referrer(*, referral_id: int, actor, reason: str, expecte
     return referral
 
 
+@REFERRAL_MACHINE.service("resubmit")
 @writes.atomic
 def referral_resubmit(*, referral_id: int, actor, response: str, expected_version=None, **details):
     referral = _lock(referral_id)
-    REFERRAL_MACHINE.check(referral, "resubmit", actor=actor, version=expected_version)
-    unknown = set(details) - set(DETAIL_FIELDS)
-    if unknown:
-        raise InvalidData({f: "This detail cannot be changed here." for f in sorted(unknown)})
-    if "symptom_onset" in details:
-        check_onset(details["symptom_onset"], birth_date=referral.patient.birth_date)
-    after = {f: details.get(f, getattr(referral, f)) for f in ("red_flags", "requested_priority")}
-    reason = details.get("requested_priority_reason", referral.requested_priority_reason)
-    check_requested_priority(**after, reason=reason)
+    given = {"response": response, **details}
+    REFERRAL_MACHINE.check(referral, "resubmit", actor=actor, version=expected_version, data=given)
     for name, value in details.items():
         setattr(referral, name, value)
     referral.referrer_response = response
@@ -294,6 +266,7 @@ def referral_resubmit(*, referral_id: int, actor, response: str, expected_versio
     )
 
 
+@REFERRAL_MACHINE.service("decline")
 @writes.atomic
 def referral_decline(*, referral_id: int, actor, reason: str, advice: str, expected_version=None):
     referral = _lock(referral_id)
@@ -312,6 +285,7 @@ def referral_decline(*, referral_id: int, actor, reason: str, advice: str, expec
 
 
 # --- neurology assessment ------------------------------------------------------------------------
+@REFERRAL_MACHINE.service("record_assessment")
 @writes.atomic
 def referral_record_assessment(
     *,
@@ -349,6 +323,7 @@ def referral_record_assessment(
     return _commit(referral, "record_assessment", actor=actor, data=data)
 
 
+@REFERRAL_MACHINE.service("record_was_not_brought")
 @writes.atomic
 def referral_record_was_not_brought(*, referral_id: int, actor, note: str = "", expected_version=None):
     referral = _lock(referral_id)
@@ -373,6 +348,7 @@ def referral_record_was_not_brought(*, referral_id: int, actor, note: str = "", 
     return referral
 
 
+@REFERRAL_MACHINE.service("request_mri")
 @writes.atomic
 def referral_request_mri(
     *, referral_id: int, actor, clinical_question: str, suspected_lesion: bool, expected_version=None
@@ -388,13 +364,14 @@ def referral_request_mri(
         red_flag=bool(referral.red_flags),
     )
     referral.mri_requested_at = referral.mri_requested_at or mri.requested_at
-    referral.imaging_closed_at = None  # imaging is open again: its staff see the case (carepath/access.py)
+    referral.imaging_closed_at = None  # imaging is open again: its staff see the case (carepath/pathway/access.py)
     data = {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion, "mri_request": mri.pk}
     return _commit(
         referral, "request_mri", actor=actor, data=data, update_fields=["mri_requested_at", "imaging_closed_at"]
     )
 
 
+@REFERRAL_MACHINE.service("imaging_complete")
 @writes.atomic
 def referral_imaging_complete(*, referral_id: int, actor, expected_version=None):
     """System: the MRI report was signed (queued on commit by imaging's `report_signed`)."""
@@ -414,17 +391,19 @@ def referral_imaging_complete(*, referral_id: int, actor, expected_version=None)
     )
 
 
+@REFERRAL_MACHINE.service("imaging_cancelled")
 def referral_imaging_cancelled(*, referral_id: int, actor, reason: str = "", expected_version=None):
     """System: the MRI request was cancelled; runs inside the cancelling transaction."""
     referral = _lock(referral_id)
     REFERRAL_MACHINE.check(referral, "imaging_cancelled", actor=actor, version=expected_version)
-    referral.imaging_closed_at = timezone.now()  # imaging staff's window starts (carepath/access.py)
+    referral.imaging_closed_at = timezone.now()  # imaging staff's window starts (carepath/pathway/access.py)
     return _commit(
         referral, "imaging_cancelled", actor=actor, data={"reason": reason}, update_fields=["imaging_closed_at"]
     )
 
 
 # --- neurosurgery --------------------------------------------------------------------------------
+@REFERRAL_MACHINE.service("refer_neurosurgery")
 @writes.atomic
 def referral_refer_neurosurgery(*, referral_id: int, actor, question: str, expected_version=None):
     referral = _lock(referral_id)
@@ -443,6 +422,7 @@ def referral_refer_neurosurgery(*, referral_id: int, actor, question: str, expec
     )
 
 
+@REFERRAL_MACHINE.service("record_consult")
 @writes.atomic
 def referral_record_consult(*, referral_id: int, actor, recommendation: str, note: str, expected_version=None):
     referral = _lock(referral_id)
@@ -460,17 +440,7 @@ def referral_record_consult(*, referral_id: int, actor, recommendation: str, not
 
 
 # --- closing the loop ----------------------------------------------------------------------------
-def _require_results_acknowledged(referral: Referral, *, doing: str) -> None:
-    """A case with a critical or urgent MRI result nobody has acknowledged may be neither concluded
-    nor closed (docs/decisions.md, "An unacknowledged critical result blocks the end of the case"):
-    the acknowledgement is the record that a neurologist has acted on it."""
-    if imaging.unacknowledged_alert_reports(referral_id=referral.pk):
-        raise Blocked(
-            f"This case has a critical or urgent MRI result that nobody has acknowledged yet. "
-            f"A neurologist must acknowledge it (the red banner at the top of the case) before the case can be {doing}."
-        )
-
-
+@REFERRAL_MACHINE.service("conclude")
 @writes.atomic
 def referral_conclude(
     *,
@@ -484,10 +454,8 @@ def referral_conclude(
     expected_version=None,
 ):
     referral = _lock(referral_id)
-    REFERRAL_MACHINE.check(referral, "conclude", actor=actor, version=expected_version)
-    _require_results_acknowledged(referral, doing="concluded")
-    if referral.state == S.ASSESSED and not imaging_waived_reason.strip():
-        raise InvalidData({"imaging_waived_reason": "To conclude without an MRI, say why imaging is not needed."})
+    given = {"imaging_waived_reason": imaging_waived_reason}
+    REFERRAL_MACHINE.check(referral, "conclude", actor=actor, version=expected_version, data=given)
     now = timezone.now()
     Outcome.objects.create(
         referral=referral,
@@ -520,26 +488,24 @@ def referral_conclude(
     return referral
 
 
+@REFERRAL_MACHINE.service("acknowledge")
 @writes.atomic
 def referral_acknowledge(*, referral_id: int, actor, note: str = "", expected_version=None):
     referral = _lock(referral_id)
-    REFERRAL_MACHINE.check(referral, "acknowledge", actor=actor, version=expected_version)
-    _require_results_acknowledged(referral, doing="closed")
+    REFERRAL_MACHINE.check(referral, "acknowledge", actor=actor, version=expected_version, data={"note": note})
     now = timezone.now()
     Outcome.objects.filter(referral=referral).update(acknowledged_by=actor, acknowledged_at=now)
     referral.closed_at = now
     return _commit(referral, "acknowledge", actor=actor, data={"note": note}, update_fields=["closed_at"])
 
 
+@REFERRAL_MACHINE.service("auto_close")
 @writes.atomic
 def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None, expected_version=None):
     """System: the referrer did not acknowledge within the window; the loop closes, flagged."""
     referral = _lock(referral_id)
-    REFERRAL_MACHINE.check(referral, "auto_close", actor=actor, version=expected_version)
-    _require_results_acknowledged(referral, doing="closed")
     now = now or timezone.now()
-    if now < referral.concluded_at + timedelta(days=settings.OUTCOME_AUTO_CLOSE_DAYS):
-        raise InvalidData("The referrer still has time to acknowledge the outcome.")
+    REFERRAL_MACHINE.check(referral, "auto_close", actor=actor, version=expected_version, data={"now": now})
     referral.closed_at, referral.loop_closed_unacknowledged = now, True
     _commit(
         referral,
@@ -552,6 +518,7 @@ def referral_auto_close(*, referral_id: int, actor, now: datetime | None = None,
     return referral
 
 
+@REFERRAL_MACHINE.service("cancel")
 @writes.atomic
 def referral_cancel(*, referral_id: int, actor, reason: str, expected_version=None):
     referral = _lock(referral_id)

@@ -18,9 +18,11 @@ from django.utils import timezone
 from carepath.models import AuditLog, CaseEvent
 from carepath.pathway import access, audit, identity
 from carepath.pathway.dates import age_in_months
-from carepath.pathway.errors import Forbidden, InvalidData, TransitionNotAllowed
+from carepath.pathway.errors import InvalidData, TransitionNotAllowed
 from carepath.pathway.roles import Role, has_role
+from carepath.pathway.workflow import SECONDARY
 from carepath.web import webforms
+from imaging import rules as imaging_rules
 from imaging import services as imaging_services
 from imaging.choices import ALERT_CATEGORIES, ReportCategory, Sedation
 from imaging.machine import MRI_MACHINE
@@ -33,18 +35,6 @@ from .inputs import ReferralDetailsInput, ResubmitInput
 from .machine import REFERRAL_MACHINE
 from .models import Referral
 from .patients import PossibleDuplicatePatient
-
-# Actions that end or divert a case: drawn as quieter buttons so the main next step stands out.
-SECONDARY_ACTIONS = {
-    "return_to_referrer",
-    "decline",
-    "cancel",
-    "record_was_not_brought",
-    "record_scan_failed",
-    "reschedule",
-    "refer_neurosurgery",
-    "amend_report",
-}
 
 
 # --- new referral --------------------------------------------------------------------------------
@@ -155,8 +145,6 @@ def _referral_create(request: HttpRequest) -> HttpResponse:
             referral, shared = _create(
                 request.user, patient, patient_form, guardians, serializer.validated_data, confirmed
             )
-        except Forbidden as exc:
-            raise PermissionDenied(exc.detail) from None
         except PossibleDuplicatePatient:  # the confirm step: nothing was written
             duplicate, status = True, 409
         except InvalidData as exc:
@@ -237,17 +225,12 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
         target = next((m for m in referral.mri_requests.all() if m.pk == _int(request.POST.get("object"))), None)
         if target is None:
             raise Http404("No such MRI request on this case")
-        machine, id_kwarg = MRI_MACHINE, "mri_request_id"
+        machine = MRI_MACHINE
     elif machine_key == "referral":
-        target, machine, id_kwarg = referral, REFERRAL_MACHINE, "referral_id"
+        target, machine = referral, REFERRAL_MACHINE
     else:
         raise Http404("No such action")
-    try:
-        outcome = webforms.run_action(machine_key, machine, target, request.user, name, request.POST, id_kwarg=id_kwarg)
-    except Forbidden as exc:
-        raise PermissionDenied(exc.detail) from None
-    except InvalidData as exc:  # a damaged hidden field
-        return render(request, "400.html", {"detail": exc.detail}, status=400)
+    outcome = webforms.run_action(machine_key, machine, target, request.user, name, request.POST)
     if outcome.ok:
         messages.success(request, f"Done: {machine.get(name).label}.")
         return redirect("case", pk=referral.pk)
@@ -259,10 +242,7 @@ def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpRespons
     report_id = _int(request.POST.get("object"))
     if not any(getattr(m, "report", None) and m.report.pk == report_id for m in referral.mri_requests.all()):
         raise Http404("No such report on this case")
-    try:
-        imaging_services.report_acknowledge(report_id=report_id, actor=request.user)
-    except Forbidden as refused:  # the rule lives in carepath/access.py, checked by the service
-        raise PermissionDenied(refused.detail) from None
+    imaging_services.report_acknowledge(report_id=report_id, actor=request.user)  # Forbidden: the 403 page
     messages.success(request, "Result acknowledged.")
     return redirect("case", pk=referral.pk)
 
@@ -287,8 +267,9 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
     for event in events:
         event.label, event.states = _event_label(event), _event_states(event)
         event.detail = _event_detail(event)
-    primary = [f for f in forms if f.name not in SECONDARY_ACTIONS]
-    secondary = [f for f in forms if f.name in SECONDARY_ACTIONS]
+    # actions that end or divert a case are quieter buttons: their declaration's `group` says so
+    primary = [f for f in forms if f.transition.group != SECONDARY]
+    secondary = [f for f in forms if f.transition.group == SECONDARY]
     context = {
         "referral": referral,
         "patient": referral.patient,
@@ -406,16 +387,16 @@ def _mri_initial(mri, referral) -> dict:
 
 
 def _default_sedation(mri, referral) -> str:
-    return imaging_services.sedation_default(
+    return imaging_rules.sedation_default(
         birth_date=referral.patient.birth_date,
         on=timezone.localdate(),
-        mass_suspected=imaging_services.mass_suspected(mri),
+        mass_suspected=imaging_rules.mass_suspected(mri),
     )
 
 
 def _sedation_note(mri, referral) -> dict:
     default = _default_sedation(mri, referral)
-    if imaging_services.mass_suspected(mri):
+    if imaging_rules.mass_suspected(mri):
         why = "a posterior-fossa mass or raised intracranial pressure is suspected"
     else:
         why = f"the child is {_age(referral.patient.birth_date)} old"

@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from carepath.models import AuditLog
 from carepath.pathway import audit
 from carepath.pathway.errors import Forbidden
+from carepath.pathway.workflow import perform
 from referrals.machine import REFERRAL_MACHINE
 
 from . import factories as f
@@ -24,7 +25,7 @@ def test_creating_a_referral_records_who_created_what(pediatrician):
 def test_each_transition_records_one_audit_row_with_the_change(referral, neurologist):
     before = AuditLog.objects.count()
 
-    REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=neurologist, data={"priority": "urgent"})
+    perform(REFERRAL_MACHINE, referral.pk, "triage", neurologist, data={"priority": "urgent"})
 
     assert AuditLog.objects.count() == before + 1
     row = AuditLog.objects.latest("id")
@@ -40,7 +41,7 @@ def test_each_transition_records_one_audit_row_with_the_change(referral, neurolo
 def test_a_refused_transition_records_nothing(referral, pediatrician):
     before = AuditLog.objects.count()
     with pytest.raises(Forbidden):
-        REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=pediatrician, data={"priority": "urgent"})
+        perform(REFERRAL_MACHINE, referral.pk, "triage", pediatrician, data={"priority": "urgent"})
     assert AuditLog.objects.count() == before
 
 

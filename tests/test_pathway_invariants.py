@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from carepath.models import AuditLog, CaseEvent, WorkItem
 from carepath.pathway.errors import DomainError
 from carepath.pathway.roles import Role, ensure_role_groups, get_system_user
+from carepath.pathway.workflow import perform
 from imaging import services as imaging
 from imaging.machine import MRI_MACHINE
 from imaging.models import MRIRequest
@@ -73,7 +74,7 @@ class CaseMachine(RuleBasedStateMachine):
         options = data_options(name, REFERRAL_CASES)
         data = options[pick % len(options)]
         actor = self.users[who or INTENDED[REFERRAL_CASES[name][1]]]
-        self._attempt(lambda: REFERRAL_MACHINE.run(name, pk=self.referral.pk, actor=actor, data=data))
+        self._attempt(lambda: perform(REFERRAL_MACHINE, self.referral.pk, name, actor, data=data))
 
     @rule(name=st.sampled_from(sorted(MRI_CASES)), who=WHO, pick=st.integers(0, 1))
     def mri_action(self, name, who, pick):
@@ -84,7 +85,7 @@ class CaseMachine(RuleBasedStateMachine):
         data = data_options(name, MRI_CASES)[pick]
         if name == "mark_performed" and data:
             data = {**scanned_now(data), "accession_number": f"ACC-{mri.pk}"}
-        self._attempt(lambda: MRI_MACHINE.run(name, pk=mri.pk, actor=actor, data=data))
+        self._attempt(lambda: perform(MRI_MACHINE, mri.pk, name, actor, data=data))
 
     @rule(surgery=st.booleans())
     def advance(self, surgery):

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from imaging.services import RAISED_ICP_FLAGS, fasting_cutoffs, sedation_default
+from imaging.rules import RAISED_ICP_FLAGS, sedation_default
+from imaging.services import fasting_cutoffs
 from referrals.choices import RedFlag
 
 SCAN_DAY = date(2026, 6, 15)

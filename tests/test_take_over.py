@@ -1,5 +1,5 @@
 """Taking a step is honoured: acting on a step a colleague has taken needs a take-over, recorded
-with both names (issue 13 item 8; carepath/ownership.py). Service, API and page."""
+with both names (issue 13 item 8; carepath/pathway/ownership.py). Service, API and page."""
 
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from carepath.models import AuditLog, CaseEvent, Machine, WorkItem, WorkItemKind
 from carepath.pathway import ownership, workitems
 from carepath.pathway.errors import StepTaken
 from carepath.pathway.roles import Role
+from carepath.pathway.workflow import perform
 from imaging.machine import MRI_MACHINE
 from referrals import services
 from referrals.machine import REFERRAL_MACHINE
@@ -50,7 +51,7 @@ def test_taking_over_acts_and_records_both_names_on_the_timeline_and_in_the_audi
     case = pathway.submitted()
     item = _claimed_by(colleague, case)
 
-    REFERRAL_MACHINE.run("triage", pk=case.pk, actor=pathway.neuro, data={"priority": "routine"}, take_over=True)
+    perform(REFERRAL_MACHINE, case.pk, "triage", pathway.neuro, data={"priority": "routine"}, take_over=True)
 
     case.refresh_from_db()
     assert case.state == "triaged"
@@ -91,8 +92,8 @@ def test_a_self_loop_taken_over_leaves_the_step_with_the_new_holder(pathway, gro
     later = (timezone.now() + timedelta(days=12)).isoformat()
     data = {"scheduled_start": later, "reason": "The family asked for another day."}
     with pytest.raises(StepTaken):
-        MRI_MACHINE.run("reschedule", pk=mri.pk, actor=pathway.coord, data=data)
-    MRI_MACHINE.run("reschedule", pk=mri.pk, actor=pathway.coord, data=data, take_over=True)
+        perform(MRI_MACHINE, mri.pk, "reschedule", pathway.coord, data=data)
+    perform(MRI_MACHINE, mri.pk, "reschedule", pathway.coord, data=data, take_over=True)
 
     item.refresh_from_db()
     assert item.assigned_to == pathway.coord

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from carepath.models import WorkItem
-from carepath.pathway import audit
+from carepath.pathway import audit, workflow
 from carepath.pathway.dates import is_overdue
 from carepath.pathway.errors import Forbidden
 from carepath.pathway.text import Input, TextGuard
@@ -148,20 +148,21 @@ class TransitionRequestSerializer(Input):
 
 
 def run_transition(*, machine, obj, request) -> None:
-    """Check the request against the machine's table, then `Machine.run` validates the data and
-    calls the transition's service (the same entry point as the UI)."""
+    """Check the request against the machine's table, then `perform` validates the data and calls
+    the transition's service (the one entry point of the API, the pages and the tasks)."""
     body = TransitionRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     transition = _lookup(machine, body.validated_data["transition"])
     if transition.is_system or not machine.may_perform(transition, obj, request.user):
         raise Forbidden(f"Your role may not {transition.label.lower()} on this case.")
     version = _expected_version(request, body.validated_data.get("version"))
-    machine.run(
+    workflow.perform(
+        machine,
+        obj.pk,
         transition.name,
-        pk=obj.pk,
-        actor=request.user,
-        data=body.validated_data["data"],
-        version=version,
+        request.user,
+        body.validated_data["data"],
+        version,
         take_over=body.validated_data["take_over"],
     )
 

@@ -3,6 +3,7 @@ from django.conf import settings
 
 from carepath.models import AuditLog
 from carepath.pathway import audit
+from carepath.web import webforms
 
 
 def client_address(request) -> str:
@@ -106,3 +107,20 @@ def _release(response) -> None:
     if view is not None and getattr(view, "response", None) is response:
         view.response = None
     response.data = response.renderer_context = None
+
+
+class DomainErrorPagesMiddleware:
+    """The pages' one mapping of a domain refusal that leaves a view (carepath/web/webforms.py
+    `page_for`): views do not catch `Forbidden` one by one. The API maps its own, to problem+json
+    (carepath/api/problems.py), before any middleware sees it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if request.path.startswith("/api/"):
+            return None
+        return webforms.page_for(request, exception)

@@ -9,7 +9,6 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,9 +21,10 @@ from carepath.models import WorkItem, WorkItemKind
 from carepath.notify import inbox
 from carepath.pathway import access, audit, selectors, workitems
 from carepath.pathway.dates import is_due_soon, is_overdue
-from carepath.pathway.errors import DomainError, Forbidden
+from carepath.pathway.errors import DomainError
 from carepath.pathway.priority import PRIORITY_WORDS, Priority
 from carepath.pathway.roles import Role, user_roles
+from carepath.web import webforms
 
 # --- My work -------------------------------------------------------------------------------------
 WORKLIST_LIMIT = 200
@@ -114,10 +114,8 @@ def _work_item_action(request, pk, service, success: str) -> HttpResponse:
     try:
         service(work_item_id=pk, actor=request.user)
         messages.success(request, success)
-    except Forbidden as exc:
-        raise PermissionDenied(exc.detail) from None
     except DomainError as exc:
-        messages.error(request, exc.detail)
+        messages.error(request, webforms.message_for(exc))
     return redirect(_back(request, reverse("my_work")))
 
 

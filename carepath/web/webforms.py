@@ -6,9 +6,10 @@ the UI has no second copy of the rules. Nested serializers (`severity{scale,scor
 `findings{nvc{…},lesion{…}}`) are posted as dotted names (`severity.scale`), which DRF parses from
 a QueryDict.
 
-`run_action` is the one path from a posted form to a transition service: preflight with
-`Machine.check` (role, version, state), validate, call the service, and turn every DomainError into
-something a page can show beside the fields or above the form.
+`run_action` takes a posted form into `workflow.perform` (the one way into a transition, shared
+with the API and the tasks: preflight with `Machine.check`, validate, call the service) and is the
+one place a DomainError becomes something a page shows beside the fields or above the form
+(`Forbidden` and a damaged form become the 403 and 400 pages in carepath/web/middleware.py).
 
 Labels and help text come from `carepath.wording` (a clinician's words, not field names); a form
 with errors carries an error summary (`ActionForm.summary`, drawn by includes/error_summary.html)
@@ -20,11 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import Http404, QueryDict
+from django.core.exceptions import PermissionDenied
+from django.core.handlers.exception import response_for_exception
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import render
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 
-from carepath.pathway import ownership
+from carepath.pathway import ownership, workflow
 from carepath.pathway.errors import DomainError, Forbidden, InvalidData, StaleVersion, StepTaken, TransitionNotAllowed
 from carepath.pathway.workflow import Machine, Transition
 from carepath.web import wording
@@ -216,10 +220,16 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
                 for k, v in flatten_errors(item, prefix).items():
                     flat.setdefault(k, []).extend(v)
             else:
-                flat.setdefault(prefix or NON_FIELD, []).append(str(item))
+                flat.setdefault(_field_of(prefix) or NON_FIELD, []).append(str(item))
     else:
-        flat.setdefault(prefix or NON_FIELD, []).append(str(detail))
+        flat.setdefault(_field_of(prefix) or NON_FIELD, []).append(str(detail))
     return flat
+
+
+def _field_of(name: str) -> str:
+    """A list item's error ("muscles.0", as `Machine.validate` names it for the API) belongs to
+    the list's field on a form ("muscles")."""
+    return ".".join(part for part in name.split(".") if not part.isdigit())
 
 
 def unclaimed_errors(errors: dict[str, list[str]], specs: list[FieldSpec]) -> list[str]:
@@ -335,7 +345,7 @@ def parse_version(raw: str | None) -> int | None:
     return value
 
 
-def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: QueryDict, *, id_kwarg: str) -> Outcome:
+def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: QueryDict) -> Outcome:
     """Validate and perform action `name` on `obj` for `user` from a posted form.
 
     Raises Http404 for an unknown action and Forbidden for one the user's role may never take;
@@ -358,13 +368,20 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
         take_over=post.get("take_over") == "1",
         confirm=CONFIRMATIONS.get((machine_key, name), ""),
     )
+    data = without_blanks(transition.input, post) if transition.input else {}
     try:
-        # the take-over prompt's one click posts the form again with take_over (carepath/ownership.py)
-        with ownership.taking_over(post.get("take_over") == "1"):
-            machine.check(obj, name, actor=user, version=version)  # cheap preflight; the service re-checks locked
-            data = _validated(transition, post)
-            _require_confirmation(form, machine_key, post, data)
-            result = transition.service_func(**{id_kwarg: obj.pk}, actor=user, expected_version=version, **data)
+        result = workflow.perform(
+            machine,
+            obj.pk,
+            name,
+            user,
+            data,
+            version,
+            # the take-over prompt's one click posts the form again with take_over (carepath/pathway/ownership.py)
+            take_over=post.get("take_over") == "1",
+            preflight=obj,
+            confirm=lambda validated: _require_confirmation(form, machine_key, post, validated),
+        )
     except StepTaken as exc:  # keep what was typed; the form now offers the take-over
         form.take_over_from = exc.holder_name
         form.errors = [exc.detail]
@@ -419,10 +436,20 @@ def _require_confirmation(form: ActionForm, machine_key: str, post: QueryDict, d
     raise InvalidData({CONFIRM_FIELD: "Tick the box to confirm, then sign. Nothing was signed."})
 
 
-def _validated(transition: Transition, post: QueryDict) -> dict:
-    if transition.input_serializer is None:
-        return {}
-    serializer = transition.input_serializer(data=without_blanks(transition.input_serializer, post))
-    if not serializer.is_valid():
-        raise InvalidData(serializer.errors)
-    return dict(serializer.validated_data)
+# --- the pages' one mapping of a refusal that leaves a view (carepath/web/middleware.py) --------------
+def page_for(request, exc: Exception) -> HttpResponse | None:
+    """A refusal no form could show: `Forbidden` is the 403 page with its reason (the access rule
+    lives in carepath/pathway/access.py and is checked by the service), invalid data that reached no form
+    (a damaged hidden field) the 400 page. Anything else is not ours to map (None)."""
+    if isinstance(exc, Forbidden):
+        return response_for_exception(request, PermissionDenied(exc.detail))
+    if isinstance(exc, InvalidData):
+        return render(request, "400.html", {"detail": exc.detail}, status=400)
+    return None
+
+
+def message_for(exc: DomainError) -> str:
+    """A refusal a page shows as a message and carries on; a `Forbidden` goes on to the 403 page."""
+    if isinstance(exc, Forbidden):
+        raise exc
+    return exc.detail
