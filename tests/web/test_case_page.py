@@ -241,3 +241,12 @@ def test_the_conclude_form_says_up_front_that_a_critical_result_must_be_acknowle
     report = referral.mri_requests.get().report
     client.post(case_url(referral), {"machine": "report_ack", "object": report.pk})
     assert before not in client.get(case_url(referral)).content.decode()
+
+
+def test_the_priority_says_what_was_requested_only_when_it_differs(signed_in, neurologist, pathway):
+    same = pathway.triaged()  # triaged routine, as requested
+    page = signed_in(neurologist).get(case_url(same)).content.decode()
+    assert "Routine, as the referrer asked" in page and "(requested: Routine)" not in page
+
+    waiting = pathway.submitted()
+    assert "not triaged yet (requested: Routine)" in signed_in(neurologist).get(case_url(waiting)).content.decode()
