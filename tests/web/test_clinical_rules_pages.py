@@ -103,7 +103,7 @@ def test_the_case_page_shows_why_a_red_flag_case_was_requested_below_asap(signed
         pediatrician, red_flags=["bilateral"], requested_priority="routine", requested_priority_reason="Since birth."
     )
     html = signed_in(neurologist).get(reverse("case", args=[flagged.pk])).content.decode()
-    assert "Requested below asap despite a red flag because: Since birth." in html
+    assert "Requested below ASAP despite a red flag because: Since birth." in html
 
 
 # --- the MRI board: scan and not-brought times ---------------------------------------------------------
