@@ -2,7 +2,7 @@
 
 from django import template
 
-from carepath.web import wording
+from carepath.pathway.priority import PRIORITY_WORDS
 
 register = template.Library()
 
@@ -10,4 +10,4 @@ register = template.Library()
 @register.filter
 def priority_word(code) -> str:
     """`asap` → "ASAP", `routine` → "Routine": a priority badge's text (the code stays its CSS class)."""
-    return wording.PRIORITY_WORDS.get(code, code or "")
+    return PRIORITY_WORDS.get(code, code or "")

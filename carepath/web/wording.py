@@ -22,8 +22,6 @@ from django import forms
 from rest_framework import fields as drf_fields
 from rest_framework import serializers
 
-from carepath.pathway import priority
-
 
 class ByInput(str):
     """A message for `{input}` errors that reads differently when nothing was given.
@@ -182,8 +180,6 @@ DESCRIPTIONS = {
     ),
 }
 
-# A priority in a badge: short, in capitals where clinicians write it so (the codes are FHIR's).
-PRIORITY_WORDS = priority.PRIORITY_WORDS
 
 ACRONYMS = {"mri": "MRI", "nvc": "NVC", "mrn": "MRN", "cpa": "CPA", "id": "ID", "sla": "SLA", "gp": "GP"}
 
