@@ -1,5 +1,5 @@
 """Codes of the referral pathway (docs/design.md §3): the database stores codes, the UI shows labels.
-The priority, shared with MRI requests, work items and SLA policies, is `carepath.priority.Priority`."""
+The priority, shared with MRI requests, work items and SLA policies, is `carepath.pathway.priority.Priority`."""
 
 from django.db import models
 

@@ -2,7 +2,7 @@
 is overdue and when it is due soon. Pages, the API's JSON and the sedation default all read them.
 
 The database side of "overdue" (an open work item with `due_at` before now) is the same rule as a
-filter: `carepath.selectors.overdue`.
+filter: `carepath.pathway.selectors.overdue`.
 """
 
 from datetime import date, datetime, timedelta
