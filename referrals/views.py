@@ -19,6 +19,7 @@ from carepath.models import AuditLog, CaseEvent
 from carepath.pathway import access, audit, identity
 from carepath.pathway.dates import age_in_months
 from carepath.pathway.errors import InvalidData, TransitionNotAllowed
+from carepath.pathway.priority import Priority
 from carepath.pathway.roles import Role, has_role
 from carepath.pathway.workflow import SECONDARY
 from carepath.web import webforms
@@ -251,7 +252,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
     user = request.user
     initial = _conclude_initial(referral, user)
     if referral.red_flags:  # a red flag starts triage at asap (the service refuses another priority without a reason)
-        initial["triage"] = {"priority": "asap"}
+        initial["triage"] = {"priority": Priority.ASAP}
     initial["resubmit"] = _resubmit_initial(referral)
     forms = webforms.action_forms("referral", REFERRAL_MACHINE, referral, user, initial=initial)
     mri_requests = list(referral.mri_requests.all())
