@@ -8,7 +8,7 @@ from carepath.models import WorkItemKind
 from carepath.pathway.roles import Role
 from carepath.pathway.workflow import CANCELLED, SECONDARY, Machine, Transition
 
-from . import guards
+from . import guards, report_rules
 from . import inputs as i
 from .choices import MRIState as S
 
@@ -111,6 +111,9 @@ MRI_MACHINE = Machine(
             label="Sign the report",
             input=i.SignReportInput,
             guards=(guards.report_consistent,),
+            confirm="I have checked the findings, impression and category, and I sign this report. "
+            "Once signed it goes to neurology and can only be amended.",
+            precheck=report_rules.check_input,
             description="Fires the referral's imaging_complete; critical and urgent results alert neurology.",
         ),
         Transition(

@@ -29,6 +29,7 @@ def test_every_declaration_holds_its_service_input_and_guards_as_callables_not_s
     assert all(callable(g) and not isinstance(g, str) for g in t.guards)
     assert t.closes_as in (DONE, CANCELLED) and t.clock in (None, CLOCK_START, CLOCK_STOP)
     assert t.group in (PRIMARY, SECONDARY)
+    assert t.precheck is None or inspect.isfunction(t.precheck)
 
 
 def test_a_service_cannot_be_bound_to_a_second_function():

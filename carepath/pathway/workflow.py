@@ -54,6 +54,8 @@ class Transition:
     closes_as: str = DONE  # how the step it leaves closes
     clock: str | None = None  # CLOCK_START / CLOCK_STOP: the case clock it starts or stops
     group: str = PRIMARY  # how the pages draw its button
+    confirm: str = ""  # a statement a page asks to be ticked first: the action cannot be undone, only amended
+    precheck: Callable | None = None  # the data's own rules, run before asking again for that tick
     service: Callable | None = field(default=None, compare=False)  # bound by `Machine.service`
 
     def __post_init__(self):

@@ -25,7 +25,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.handlers.exception import response_for_exception
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils.module_loading import import_string
 from rest_framework import serializers
 
 from carepath.pathway import ownership, workflow
@@ -259,7 +258,7 @@ class ActionForm:
     is_open: bool = False
     take_over_from: str = ""  # someone else holds the step: the form offers to take it over
     take_over: bool = False  # posted from the take-over prompt: sent again with the form
-    confirm: str = ""  # the statement a required "I confirm" checkbox makes (CONFIRMATIONS)
+    confirm: str = ""  # the statement a required "I confirm" checkbox makes (`Transition.confirm`)
     confirm_errors: list[str] = field(default_factory=list)
     draft: bool = False  # the page offers "Save draft" (the reading page's report form)
 
@@ -282,18 +281,12 @@ class ActionForm:
         return f"action-{self.machine}-{self.object_id}-{self.name.replace('_', '-')}"
 
 
-# Actions that cannot be undone, only amended, ask for a deliberate confirmation on the page: a
+# An action that cannot be undone, only amended, asks for a deliberate confirmation on the page: a
 # required checkbox next to the button (not a JavaScript confirm(): the pages run no inline script).
-CONFIRMATIONS = {
-    ("mri", "sign_report"): (
-        "I have checked the findings, impression and category, and I sign this report. "
-        "Once signed it goes to neurology and can only be amended."
-    ),
-}
+# Its statement is the declaration's `confirm`; before asking again for a missing confirmation the
+# declaration's `precheck` (the data's own rules, the same function the service runs) is run, so one
+# refusal lists every problem; the service still checks everything itself.
 CONFIRM_FIELD = "confirm"
-# Before asking again for a missing confirmation, the data's own rules are run (the same function the
-# service runs), so one refusal lists every problem; the service still checks everything itself.
-PRECHECKS = {("mri", "sign_report"): "imaging.report_rules.check_input"}
 
 
 def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict | None = None) -> list[ActionForm]:
@@ -306,7 +299,7 @@ def action_forms(machine_key: str, machine: Machine, obj, user, *, initial: dict
             version=obj.version,
             transition=t,
             fields=fields_for(t.input_serializer, initial=initial.get(t.name), obj=obj),
-            confirm=CONFIRMATIONS.get((machine_key, t.name), ""),
+            confirm=t.confirm,
         )
         for t in (machine.get(name) for name in machine.allowed_for(obj, user))
     ]
@@ -366,7 +359,7 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
         fields=fields_for(transition.input_serializer, data=post, obj=obj),
         is_open=True,
         take_over=post.get("take_over") == "1",
-        confirm=CONFIRMATIONS.get((machine_key, name), ""),
+        confirm=transition.confirm,
     )
     data = without_blanks(transition.input, post) if transition.input else {}
     try:
@@ -380,7 +373,7 @@ def run_action(machine_key: str, machine: Machine, obj, user, name: str, post: Q
             # the take-over prompt's one click posts the form again with take_over (carepath/pathway/ownership.py)
             take_over=post.get("take_over") == "1",
             preflight=obj,
-            confirm=lambda validated: _require_confirmation(form, machine_key, post, validated),
+            confirm=lambda validated: _require_confirmation(form, post, validated),
         )
     except StepTaken as exc:  # keep what was typed; the form now offers the take-over
         form.take_over_from = exc.holder_name
@@ -426,13 +419,12 @@ def without_blanks(serializer_class, post: QueryDict) -> QueryDict:
     return data
 
 
-def _require_confirmation(form: ActionForm, machine_key: str, post: QueryDict, data: dict) -> None:
+def _require_confirmation(form: ActionForm, post: QueryDict, data: dict) -> None:
     """A confirmation is asked afresh after any refusal: the box is never shown ticked again."""
     if not form.confirm or post.get(CONFIRM_FIELD) == "yes":
         return
-    precheck = PRECHECKS.get((machine_key, form.name))
-    if precheck:
-        import_string(precheck)(data)
+    if form.transition.precheck is not None:
+        form.transition.precheck(data)
     raise InvalidData({CONFIRM_FIELD: "Tick the box to confirm, then sign. Nothing was signed."})
 
 
