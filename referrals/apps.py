@@ -8,10 +8,14 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         from carepath.models import TimerKind
         from carepath.notify import effects
+        from carepath.pathway import registry
 
         from . import receivers, services, tasks  # noqa: F401  (reacts to what imaging announces)
         from .machine import REFERRAL_MACHINE
+        from .search import may_search
 
         REFERRAL_MACHINE.require_services()  # services bind themselves on import (`@machine.service`)
 
         effects.register_transition(TimerKind.AUTO_CLOSE, tasks.auto_close)
+        registry.register_steps(services.STEPS)
+        registry.register_search(may_search)

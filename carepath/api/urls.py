@@ -1,5 +1,6 @@
-"""`/api/...` routes (docs/design.md §5). The apps add their resources (`referrals.api`, `imaging.api`)
-by dotted path, so this project package never imports them."""
+"""`/api/...` routes of the API plumbing (docs/design.md §5): tokens, worklist, notifications, schema and
+docs. The apps' resources (referrals/api.py, imaging/api.py) are included by the root URLs
+(carepath/urls.py) under `/api/v1/` before these, so this package never names the apps."""
 
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
@@ -12,10 +13,7 @@ router.register("auth/tokens", views.TokenViewSet, basename="api-token")
 router.register("worklist", views.WorklistViewSet, basename="api-worklist")
 router.register("notifications", views.NotificationViewSet, basename="api-notification")
 
-# The pathway's resources first: Django tries the patterns in order on every request.
 v1 = [
-    path("", include("referrals.api")),
-    path("", include("imaging.api")),
     path("auth/token/", views.TokenView.as_view(), name="api-token-obtain"),
     path("auth/token/revoke/", views.RevokeCurrentTokenView.as_view(), name="api-token-revoke-current"),
     path("", include(router.urls)),

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db.models import DurationField, Q, Value
 from django.db.models.functions import Now
 
+from carepath.pathway import registry
 from carepath.pathway.roles import Role, user_roles
 
 _NOTHING = Q(pk__in=[])
@@ -101,9 +102,8 @@ def mri_request_q(user, prefix: str = "") -> Q:
         return referral_q(user, prefix=f"{prefix}referral__")
     if Role.RIS_CLIENT in roles or not roles & TIME_LIMITED_IMAGING_ROLES:
         return Q()
-    from imaging.choices import OPEN_MRI_STATES  # a leaf module; imaging imports carepath, so not at load time
-
-    rule = Q(**{f"{prefix}state__in": OPEN_MRI_STATES}) | Q(**{f"{prefix}updated_at__gte": imaging_window_start()})
+    open_states = registry.open_mri_states()  # imaging registers them in its ready()
+    rule = Q(**{f"{prefix}state__in": open_states}) | Q(**{f"{prefix}updated_at__gte": imaging_window_start()})
     if roles - IMAGING_ROLES:  # another role too (e.g. neurosurgeon): what it sees besides
         rule |= referral_q(user, prefix=f"{prefix}referral__")
     return rule

@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 
+from carepath.pathway import registry
 from carepath.pathway.roles import Role, user_roles
 
 ALL = None
@@ -29,10 +30,8 @@ def navigation(request):
         for name, label, allowed in NAVIGATION
         if allowed is ALL or roles & allowed
     ]
-    from referrals.search import may_search  # the header's search box (issue 13 item 10)
-
     return {
-        "may_search": may_search(user),
+        "may_search": registry.may_search(user),  # the header's search box (issue 13 item 10)
         "nav_items": items,
         "nav_roles": sorted(Role(r).label for r in roles if r in Role.values),
         "unread_notifications": unread_notification_count(user),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from carepath.models import WorkItem, WorkItemKind
 from carepath.notify import inbox
-from carepath.pathway import access, audit, selectors, workitems
+from carepath.pathway import access, audit, registry, selectors, workitems
 from carepath.pathway.dates import is_due_soon, is_overdue
 from carepath.pathway.errors import DomainError
 from carepath.pathway.priority import PRIORITY_WORDS, Priority
@@ -59,9 +59,9 @@ def _red_flags_first(items: list[WorkItem]) -> list[WorkItem]:
 @login_required
 def my_work(request: HttpRequest) -> HttpResponse:
     items, filters = _worklist(request)
-    from referrals.models import Referral  # carepath never imports the apps at module level
-
-    audit.record_list(request.user, Referral, sorted({i.referral_id for i in items}), query=request.GET.urlencode())
+    audit.record_list(
+        request.user, _case_model(), sorted({i.referral_id for i in items}), query=request.GET.urlencode()
+    )
     now = timezone.now()
     context = {
         "groups": _group(items, now),
@@ -77,13 +77,15 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 
 def _steps_for(user) -> list[tuple[str, str]]:
-    from imaging.services import STEPS as MRI_STEPS
-    from referrals.services import STEPS as REFERRAL_STEPS  # kind → queue tables, read not copied
-
     roles = user_roles(user)
-    queue_of = {kind: queue for kind, queue in [*REFERRAL_STEPS.values(), *MRI_STEPS.values()]}
+    queue_of = registry.STEP_QUEUES  # kind → queue, registered by the apps (read, not copied)
     everyone = Role.ADMIN in roles
     return [(k, label) for k, label in WorkItemKind.choices if everyone or queue_of.get(k, Role.NEUROLOGIST) in roles]
+
+
+def _case_model():
+    """The case model, as carepath's own work item names it (carepath does not import the apps)."""
+    return WorkItem._meta.get_field("referral").related_model
 
 
 def _back(request: HttpRequest, default: str) -> str:
@@ -126,9 +128,9 @@ NOTIFICATION_PAGE = 100
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
     rows = list(selectors.notifications_for(request.user)[:NOTIFICATION_PAGE])
-    from referrals.models import Referral
-
-    audit.record_list(request.user, Referral, sorted({n.referral_id for n in rows if n.referral_id}), "notifications")
+    audit.record_list(
+        request.user, _case_model(), sorted({n.referral_id for n in rows if n.referral_id}), "notifications"
+    )
     return render(request, "carepath/notifications.html", {"notifications": rows})
 
 

@@ -1,0 +1,12 @@
+"""The imaging app's pages (docs/design.md §6), included by the root URLs (carepath/urls.py).
+Its API routes are in imaging/api.py, included under `/api/v1/` the same way."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("mri/board/", views.mri_board, name="mri_board"),
+    path("mri/reading/", views.reading_queue, name="reading_queue"),
+    path("mri/reading/<int:pk>/", views.reading, name="reading"),
+]
