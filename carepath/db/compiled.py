@@ -8,7 +8,7 @@ roles) with sentinel values standing in for the per-call ones (ids, a token dige
 SQL, its parameters and the ORM's converters, and on each call only swaps the real values into the
 parameters. The queryset stays the one definition of the query: the access rules, columns and
 subqueries are still written with the ORM, and rows come back exactly as `.values()` returns them
-(tests/test_compiled.py compares the two). On PostgreSQL each plan is prepared in SQL once per
+(tests/db/test_compiled.py compares the two). On PostgreSQL each plan is prepared in SQL once per
 database session (`PREPARE`), and each call sends a short `EXECUTE` with its values.
 """
 

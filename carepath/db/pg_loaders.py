@@ -6,7 +6,7 @@ regular expression in Python, ~4 µs. A worklist page of 50 items reads ~150 tim
 its ~4 ms (docs/benchmarks.md, run 4). This loader parses PostgreSQL's ISO output with
 `datetime.fromisoformat` (C) and then does exactly what Django's does, `replace(tzinfo=…)`; anything
 `fromisoformat` refuses (`infinity`, BC dates, another DateStyle) goes to Django's loader unchanged,
-so the values and the errors are the ones Django gives (tests/test_pg_loaders.py).
+so the values and the errors are the ones Django gives (tests/db/test_pg_loaders.py).
 """
 
 from datetime import datetime

@@ -11,7 +11,7 @@ only). The role must be neither a superuser nor the owner nor a member of the ow
 `grant_statements` is what `manage.py grant_app_role ROLE` runs as the owner after `migrate`; its
 default privileges give the role the same rights on tables later migrations create.
 `tamper_attempts` is what `manage.py check_audit_protection` tries as the application role (and
-tests/test_audit_roles.py with `SET ROLE`): each must fail.
+tests/db/test_audit_roles.py with `SET ROLE`): each must fail.
 """
 
 from django.db import DatabaseError, connection, transaction

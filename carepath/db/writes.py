@@ -9,7 +9,7 @@ values: the compiler of `carepath.compiled`, used for UPDATEs. Elsewhere than Po
 the demo) `save_fields` runs its SQL unprepared and `CompiledUpdate` is the ORM's update.
 
 What this skips of `Model.save`: the `pre_save`/`post_save` signals. No receiver listens to the
-models written here (referrals, MRI requests, work items, timers); tests/test_writes.py fails if
+models written here (referrals, MRI requests, work items, timers); tests/db/test_writes.py fails if
 one is connected, so whoever adds one sees this first.
 """
 

@@ -21,7 +21,7 @@ and the plan is cached by `plan_key(user)` (carepath/db/compiled.py): the next u
 gets the same SQL with only their id swapped in. A rule that read anything else of the user (a
 department, `is_staff`, a profile, the username) would give that user the first user's plan: their
 cases, or someone else's. So a rule that needs more must put it into `plan_key` first, and
-tests/test_access_plan_key.py fails for any rule here (or in the selectors built on them) that reads
+tests/pathway/test_access_plan_key.py fails for any rule here (or in the selectors built on them) that reads
 another attribute of the user.
 """
 

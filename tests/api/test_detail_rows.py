@@ -50,7 +50,7 @@ def test_the_detail_equals_the_referral_detail_serializer_field_for_field(api, c
 
     for case in cases:
         response = client.get(f"/api/v1/referrals/{case.pk}/")
-        if response.status_code == 404:  # not this persona's case (tests/test_access.py has the rules)
+        if response.status_code == 404:  # not this persona's case (tests/pathway/test_access.py has the rules)
             continue
         shown += 1
         assert response.json() == serializer_json(case.pk, user)

@@ -5,8 +5,7 @@ import pytest
 from carepath.pathway.roles import Role
 from imaging.selectors import mri_requests_visible_to
 from referrals.selectors import patients_visible_to, referrals_visible_to
-
-from . import factories as f
+from tests import factories as f
 
 
 def visible(user):

@@ -24,8 +24,8 @@ from imaging.models import MRIRequest
 from referrals import services
 from referrals.machine import REFERRAL_MACHINE
 from referrals.models import Referral
+from tests import factories as f
 
-from . import factories as f
 from .test_transitions import MRI_CASES, REFERRAL_CASES, scanned_now
 
 PEOPLE = ["ped", "other_ped", "neuro", "coord", "rad", "surg", "admin", "outsider"]

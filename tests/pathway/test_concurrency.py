@@ -10,8 +10,7 @@ from carepath.pathway.errors import DomainError
 from imaging.machine import MRI_MACHINE
 from referrals.machine import REFERRAL_MACHINE
 from referrals.models import Referral
-
-from . import factories as f
+from tests import factories as f
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

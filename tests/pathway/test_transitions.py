@@ -15,8 +15,7 @@ from imaging.machine import MRI_MACHINE
 from imaging.models import Appointment, MRIRequest
 from referrals.machine import REFERRAL_MACHINE
 from referrals.models import Referral
-
-from . import factories as f
+from tests import factories as f
 
 
 def _future(days=5):

@@ -16,8 +16,7 @@ from carepath.pathway.roles import Role, user_roles
 from imaging.selectors import mri_requests_visible_to, reports_visible_to
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to, referrals_visible_to
-
-from . import factories as f
+from tests import factories as f
 
 # What the rules may read of the user: its id, and its roles as `user_roles` caches them on the object.
 ROLES_AND_ID = {"pk", "id", "is_authenticated", "_carepath_roles"}

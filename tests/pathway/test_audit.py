@@ -9,8 +9,7 @@ from carepath.pathway import audit
 from carepath.pathway.errors import Forbidden
 from carepath.pathway.workflow import perform
 from referrals.machine import REFERRAL_MACHINE
-
-from . import factories as f
+from tests import factories as f
 
 
 def test_creating_a_referral_records_who_created_what(pediatrician):

@@ -16,8 +16,7 @@ from imaging import services as imaging
 from imaging.models import MRIRequest
 from referrals import selectors
 from referrals.models import Referral
-
-from . import factories as f
+from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
