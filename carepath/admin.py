@@ -44,7 +44,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
     audit_reads = False  # reading the audit log is not itself audited (it would grow without end)
 
 
-# --- users: staff names refuse control characters like every other name (carepath/text.py) --------
+# --- users: staff names refuse control characters like every other name (carepath/pathway/text.py) --------
 class GuardedUserChangeForm(TextGuardForm, UserChangeForm):
     pass
 

@@ -12,7 +12,7 @@ from .models import AuditLog
 class AuditedAdmin(admin.ModelAdmin):
     """Records each change-page view, each page of a list or search, and each save in the audit log.
     `audit_reads = False` for tables that hold no child's record (SLA policies, holidays). Its forms
-    refuse control characters like every other input (carepath/text.py)."""
+    refuse control characters like every other input (carepath/pathway/text.py)."""
 
     audit_reads = True
     form = GuardedModelForm
@@ -54,7 +54,7 @@ class ReadOnlyAdmin(AuditedAdmin):
 
 
 class CaseScopedAdmin(ReadOnlyAdmin):
-    """Applies the same object rules as the API and UI (carepath/access.py); `case_prefix` is the
+    """Applies the same object rules as the API and UI (carepath/pathway/access.py); `case_prefix` is the
     path from this model to its referral."""
 
     case_prefix = ""

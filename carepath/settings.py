@@ -143,7 +143,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 # A browser that signed in to an account remembers it this long (a signed cookie): its attempts at
-# that account are not refused by its address's sign-in lock (carepath/signin.py; docs/security.md).
+# that account are not refused by its address's sign-in lock (carepath/web/signin.py; docs/security.md).
 LOGIN_DEVICE_COOKIE_DAYS = env_int("LOGIN_DEVICE_COOKIE_DAYS", 90)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -173,7 +173,7 @@ STORAGES = {
 # --- Security (production values unless DEBUG) -------------------------------------------------
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
 # Idle timeout: signed out 30 minutes after the last request a person made; background refreshes
-# do not count (carepath/idle.py), so the session is saved by activity, not by every request.
+# do not count (carepath/web/idle.py), so the session is saved by activity, not by every request.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -193,7 +193,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-# Content-Security-Policy of every page and answer (carepath/headers.py): our own origin only, no
+# Content-Security-Policy of every page and answer (carepath/web/headers.py): our own origin only, no
 # inline script or style. `data:` images: the admin's and Swagger UI's icons.
 CAREPATH_CSP = {
     "default-src": "'self'",
@@ -233,7 +233,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-# A send must finish well inside half the delivery lease (carepath/delivery.py), or a slow mail
+# A send must finish well inside half the delivery lease (carepath/notify/delivery.py), or a slow mail
 # server could let a second sender take over a message still in flight.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CarePath <carepath@localhost>")
@@ -269,7 +269,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Beat only triggers the sweep; due times are rows (carepath/timers.py, docs/timers.md).
+# Beat only triggers the sweep; due times are rows (carepath/timers/scheduling.py, docs/timers.md).
 CELERY_BEAT_SCHEDULE: dict = {
     "tick": {"task": "carepath.tick", "schedule": 60.0, "options": {"expires": 55}},
     # stored Idempotency-Key answers past IDEMPOTENCY_KEY_TTL_HOURS (carepath/api/idempotency.py)

@@ -89,7 +89,7 @@ class MRIRequest(models.Model):
             models.Index(
                 fields=["requested_at", "id"], condition=Q(state=MRIState.REQUESTED), name="mrirequest_to_protocol"
             ),
-            # imaging staff see ended requests for a while after their last change (carepath/access.py)
+            # imaging staff see ended requests for a while after their last change (carepath/pathway/access.py)
             models.Index(
                 fields=["updated_at"],
                 condition=Q(state__in=[MRIState.REPORTED, MRIState.CANCELLED]),

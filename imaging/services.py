@@ -481,7 +481,7 @@ def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
     """A neurologist acknowledges a critical or urgent result: the report records who and when, its
     acknowledgement step closes (its escalations stop), and the acknowledger's own alerts about it are
     marked read. The one service behind the case page's button, the API's `reports/{id}/acknowledge/`
-    and reading the alert (`carepath.inbox.notification_acknowledge`), so all three do the same."""
+    and reading the alert (`carepath.notify.inbox.notification_acknowledge`), so all three do the same."""
     if not access.can_acknowledge_results(actor):
         raise Forbidden("Only neurology acknowledges a critical or urgent result.")
     report = NeuroradiologyReport.objects.select_for_update().select_related("mri_request").get(pk=report_id)
@@ -507,7 +507,7 @@ def report_acknowledge(*, report_id: int, actor) -> NeuroradiologyReport:
 
 def acknowledge_result_of_item(work_item, actor) -> None:
     """Reading an alert (or a reminder or escalation) about a critical-result acknowledgement step
-    acknowledges that result, when the reader may (registered with `carepath.inbox`)."""
+    acknowledges that result, when the reader may (registered with `carepath.notify.inbox`)."""
     if not access.can_acknowledge_results(actor) or work_item.mri_request_id is None:
         return
     reports = NeuroradiologyReport.objects.filter(mri_request_id=work_item.mri_request_id)

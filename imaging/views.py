@@ -74,7 +74,7 @@ def _board_columns(request: HttpRequest, failed: webforms.Outcome | None = None)
     user = request.user
     mrn = request.GET.get("mrn", "").strip()[:64]
     visible = selectors.mri_requests_visible_to(user).filter(state__in=OPEN_MRI_STATES)
-    if mrn:  # compared normalised, as every MRN look-up (carepath/identity.py)
+    if mrn:  # compared normalised, as every MRN look-up (carepath/pathway/identity.py)
         visible = visible.filter(referral__patient__mrn_key=mrn_key(mrn))
     now, today = timezone.now(), timezone.localdate()
     by_state = _board_cards(visible, now)

@@ -18,7 +18,7 @@ ACCESS_HISTORY_PAGE = 50
 
 class GuardianInline(admin.TabularInline):
     model = Guardian
-    form = GuardedModelForm  # carers' names and numbers: no control characters (carepath/text.py)
+    form = GuardedModelForm  # carers' names and numbers: no control characters (carepath/pathway/text.py)
     extra = 0
 
 

@@ -142,7 +142,7 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
         user = self.request.user
         if self.action != "list":
             return selectors.referrals_visible_to(user)
-        # a list pages through ids, compiled with plain filters too (carepath/compiled.py,
+        # a list pages through ids, compiled with plain filters too (carepath/db/compiled.py,
         # carepath/api/filtering.py); `page_rows` then reads the page's rows
         return _LIST_IDS.queryset(access.plan_key(user), user=user)
 

@@ -130,7 +130,7 @@ def eighteen_weeks(user, since, now) -> list[dict]:
     """Referral to conclusion against the 18-week standard (docs/design.md §4, the case clock), per
     priority, for the cases received in the window whose clock started (at triage): concluded in
     time, concluded late, and still open past the deadline. The deadline is the clock's first
-    escalation (`carepath.case_clock`, working days and holidays already counted); declined and
+    escalation (`carepath.pathway.case_clock`, working days and holidays already counted); declined and
     cancelled cases leave the pathway and are not counted."""
     first_escalations = (
         Timer.objects.filter(

@@ -13,7 +13,8 @@ from .choices import Muscle, Sex
 
 
 class FindPatientForm(forms.Form):
-    """A look-up, never stored: pasted invisible characters are dropped by the MRN key (carepath/identity.py)."""
+    """A look-up, never stored: pasted invisible characters are dropped by the MRN key
+    (carepath/pathway/identity.py)."""
 
     mrn = MRNFormField(label="MRN", max_length=64, help_text="The child's medical record number.")
 

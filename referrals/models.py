@@ -31,7 +31,7 @@ OPEN_STATES = tuple(
 
 class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=32, help_text="Medical record number")
-    # what is compared (carepath/identity.py): written by `save` from the MRN and the name
+    # what is compared (carepath/pathway/identity.py): written by `save` from the MRN and the name
     mrn_key = models.CharField(
         "MRN, normalised", max_length=64, unique=True, editable=False, help_text="NFKC, trimmed, case-folded."
     )
@@ -87,7 +87,7 @@ class Patient(models.Model):
 class PatientShare(models.Model):
     """A clinician who registered a child someone else had registered first, confirming the MRN, the
     family name and the date of birth: the record is shared with them; each referral stays its own
-    referrer's (carepath/access.py, docs/decisions.md "Patient identity")."""
+    referrer's (carepath/pathway/access.py, docs/decisions.md "Patient identity")."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="shares")
     clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -178,12 +178,12 @@ class Referral(models.Model):
     was_not_brought_count = models.PositiveSmallIntegerField(default=0)
     loop_closed_unacknowledged = models.BooleanField(default=False)
 
-    # milestones (also drive who may see the case: carepath/access.py)
+    # milestones (also drive who may see the case: carepath/pathway/access.py)
     submitted_at = models.DateTimeField()
     triaged_at = models.DateTimeField(null=True, blank=True)
     mri_requested_at = models.DateTimeField(null=True, blank=True)
     # when the last MRI request ended (report signed or request cancelled); None while one is open.
-    # People in imaging see the case until CAREPATH_IMAGING_ACCESS_DAYS after it (carepath/access.py).
+    # People in imaging see the case until CAREPATH_IMAGING_ACCESS_DAYS after it (carepath/pathway/access.py).
     imaging_closed_at = models.DateTimeField(null=True, blank=True)
     neurosurgery_requested_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)

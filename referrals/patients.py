@@ -1,7 +1,7 @@
 """Registering a child who may already be registered (issue 13 item 9; docs/decisions.md,
 "Patient identity"). Called by `services.patient_create` inside its transaction.
 
-- The MRN is compared by its normalised key (carepath/identity.py), on every path.
+- The MRN is compared by its normalised key (carepath/pathway/identity.py), on every path.
 - The same MRN with the same family name and date of birth is the same child: the record is
   shared with the new clinician (`PatientShare`), never copied; their referrals stay theirs.
 - The same MRN with another family name or date of birth is refused, saying only that: the

@@ -1,5 +1,5 @@
 """The referral list's page and a referral's detail as JSON, built from `.values()` rows in one prepared
-query each (carepath/compiled.py) instead of DRF serializing model instances: the same keys and values
+query each (carepath/db/compiled.py) instead of DRF serializing model instances: the same keys and values
 as `ReferralSerializer` and `ReferralDetailSerializer`, which stay the contract and the schema
 (tests/api/test_list_rows.py, tests/api/test_detail_rows.py compare them field for field)."""
 
@@ -124,7 +124,7 @@ def referral_list_page(page: list[dict], *, user, now) -> list[dict]:
 
 # --- the detail, hand-built ------------------------------------------------------------------------
 # The list's row plus the assessment, outcome and consults, in one query on PostgreSQL, compiled once per
-# role set (carepath/compiled.py); same keys and values as ReferralDetailSerializer (tests compare them).
+# role set (carepath/db/compiled.py); same keys and values as ReferralDetailSerializer (tests compare them).
 _ASSESSMENT_COLUMNS = rows.columns(Assessment, AssessmentSerializer.Meta.fields)
 _OUTCOME_COLUMNS = rows.columns(Outcome, OutcomeSerializer.Meta.fields)
 _CONSULT_COLUMNS = rows.columns(NeurosurgeryConsult, ConsultSerializer.Meta.fields)

@@ -1,5 +1,5 @@
 """Search for staff (issue 13 item 10): one box in every page's header finds a case by its case
-number, or a child by MRN or name, among the cases the user may see (carepath/access.py).
+number, or a child by MRN or name, among the cases the user may see (carepath/pathway/access.py).
 Every search is audited with its words and who searched (docs/decisions.md, "Search").
 
 Who: the clinical roles and admins. Pediatricians too, but the access rules keep them to their own
@@ -7,7 +7,7 @@ referrals and the children they registered (or share). API clients have no searc
 knows its own identifiers and reads by id or `?mrn=`.
 
 Indexed: a case number is the referral's primary key; an MRN is the unique `mrn_key`; a name is a
-prefix of the indexed `name_key` ("family given", normalised: carepath/identity.py), tried in both
+prefix of the indexed `name_key` ("family given", normalised: carepath/pathway/identity.py), tried in both
 orders when several words are typed ("Robin Hale" and "Hale Robin" both find HALE, Robin).
 """
 
@@ -70,7 +70,7 @@ def _patient_match(query: str) -> Q | None:
 
 
 def search(user, query: str) -> Results:
-    """Cases and children matching `query` that `user` may see (carepath/access.py)."""
+    """Cases and children matching `query` that `user` may see (carepath/pathway/access.py)."""
     query = identity.clean(query)[:MAX_QUERY]
     results = Results(query=query)
     if not query:

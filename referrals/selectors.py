@@ -1,4 +1,4 @@
-"""Read queries for referrals and patients, with access rules applied (carepath/access.py)."""
+"""Read queries for referrals and patients, with access rules applied (carepath/pathway/access.py)."""
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 

@@ -26,7 +26,7 @@ class GuardianSerializer(ReadModelSerializer):
         extra_kwargs = {"name": {"max_length": 200}, "phone": {"max_length": 32}}
 
     def to_representation(self, guardian):
-        """`phone` and `email` only for the roles that contact families (carepath/access.py)."""
+        """`phone` and `email` only for the roles that contact families (carepath/pathway/access.py)."""
         data = super().to_representation(guardian)
         request = self.context.get("request")
         if request is None or not access.can_see_family_contacts(request.user):

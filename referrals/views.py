@@ -323,7 +323,7 @@ def _event_label(event: CaseEvent) -> str:
     step = event.data.get("step") if event.kind in (CaseEvent.Kind.REMINDER, CaseEvent.Kind.ESCALATION) else None
     if step:  # a step's reminder or escalation, or the case clock's: say which ("Escalation: Triage the referral")
         return f"{event.get_kind_display()}: {step}"
-    if event.transition == "alert":  # a critical/urgent result's alert (carepath/effects.py), not a transition
+    if event.transition == "alert":  # a critical/urgent result's alert (carepath/notify/effects.py), not a transition
         return f"Alert: {event.data['step']}" if event.data.get("step") else "Alert"
     if not event.transition:
         return "Referral received" if event.kind == CaseEvent.Kind.CREATED else event.get_kind_display()

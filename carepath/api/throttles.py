@@ -1,5 +1,5 @@
 """Abuse limits (issue 3 §8): token requests per username and per address, and a per-client request
-rate. Both answer 429 problem+json with Retry-After (problems.py); the counters are carepath/limits.py."""
+rate. Both answer 429 problem+json with Retry-After (problems.py); the counters are carepath/web/limits.py."""
 
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
@@ -13,7 +13,7 @@ class CountingThrottle(SimpleRateThrottle):
     rate's duration, counted with one atomic increment. DRF's own keeps a list of every request's
     time in the cache, read and written back whole on each request: on Redis ~0.5 ms a request, a
     list of up to N entries, and two requests at once could each write back a list missing the
-    other. A window's count is taken in leases (`carepath.limits.Leases`; docs/decisions.md,
+    other. A window's count is taken in leases (`carepath.web.limits.Leases`; docs/decisions.md,
     "Request throttle"); a client may send up to 2N across a window's edge, never more."""
 
     def allow_request(self, request, view):

@@ -142,7 +142,8 @@ def _token_from_row(row: dict) -> ApiToken:
     user = get_user_model().from_db(DEFAULT_DB_ALIAS, _USER_COLUMNS, [row[f"user__{n}"] for n in _USER_COLUMNS])
     token = ApiToken.from_db(DEFAULT_DB_ALIAS, _TOKEN_COLUMNS, [row[n] for n in _TOKEN_COLUMNS])
     token.user = user
-    if "role_names" in row:  # fill the cache `carepath.roles.user_roles` reads, with its rule (superusers are admins)
+    # fill the cache `carepath.pathway.roles.user_roles` reads, with its rule (superusers are admins)
+    if "role_names" in row:
         roles = frozenset(row["role_names"])
         user._carepath_roles = roles | {Role.ADMIN} if user.is_superuser else roles
     return token

@@ -282,7 +282,7 @@ class NotificationFilter(filters.FilterSet):
 
 class NotificationViewSet(AuditedListMixin, viewsets.GenericViewSet):
     """Your notifications, newest first; acknowledging a critical-result alert also acknowledges the
-    report (one service with the web's "Mark as read": `carepath.inbox`)."""
+    report (one service with the web's "Mark as read": `carepath.notify.inbox`)."""
 
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter

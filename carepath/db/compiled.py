@@ -124,7 +124,7 @@ def prepared_plan(connection, plan: Plan, along: str = "") -> str:
 def prepared(connection, sql: str) -> str:
     """`EXECUTE` of one statement (`%s` placeholders), prepared in SQL once per database session
     (PostgreSQL then skips parsing it and, after five runs, planning it); the `EXECUTE` takes the
-    same parameters, in the same order. For a statement whose text is fixed (`carepath.bulk`)."""
+    same parameters, in the same order. For a statement whose text is fixed (`carepath.db.bulk`)."""
     done = _session_statements(connection)
     execute = done.get(sql)
     if execute is None:
@@ -166,7 +166,7 @@ EMPTY = object()  # the shape matches nothing (e.g. a role that sees no case)
 
 class Compiled:
     """A query compiled once per shape: `build(**args)` makes it with the ORM; `_sql(stand_ins)` turns
-    it into `(…, sql, params)`. Shared by `CompiledValues` and `carepath.writes.CompiledUpdate`."""
+    it into `(…, sql, params)`. Shared by `CompiledValues` and `carepath.db.writes.CompiledUpdate`."""
 
     def __init__(self, build: Callable):
         self.build = build
@@ -215,7 +215,7 @@ class CompiledValues(Compiled):
     """`build(**args)` returns a `.values()` queryset; `rows(shape, **args)` returns its rows.
 
     `shape` must name everything `build` reads besides `args`: for the access rules `access.plan_key(user)`
-    (the roles; the rule that they read nothing else of the user is written in carepath/access.py)."""
+    (the roles; the rule that they read nothing else of the user is written in carepath/pathway/access.py)."""
 
     def __init__(self, build: Callable[..., QuerySet], *, windowed: bool = False):
         """`windowed`: the SQL ends in `LIMIT %s OFFSET %s`, and `rows` takes `window=(offset, limit)`,

@@ -5,7 +5,7 @@ Every transition updates its case's row, closes a work item (and its timers) and
 Built by the ORM, those statements cost ~2.5 ms of CPU per triage, more than PostgreSQL's work for
 the whole transition. Here each is built by the ORM once, from the same querysets and fields as
 before (so the ORM stays their one definition), and run as a prepared `EXECUTE` with only its
-values: the compiler of `carepath.compiled`, used for UPDATEs. Elsewhere than PostgreSQL (SQLite,
+values: the compiler of `carepath.db.compiled`, used for UPDATEs. Elsewhere than PostgreSQL (SQLite,
 the demo) `save_fields` runs its SQL unprepared and `CompiledUpdate` is the ORM's update.
 
 What this skips of `Model.save`: the `pre_save`/`post_save` signals. No receiver listens to the

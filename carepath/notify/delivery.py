@@ -1,4 +1,4 @@
-"""Delivering e-mails and texts (docs/design.md §4): the `Delivery` rows that `carepath.notifications`
+"""Delivering e-mails and texts (docs/design.md §4): the `Delivery` rows that `carepath.notify.notifications`
 writes, sent at most once each, however workers die.
 
 - a sender claims a chunk of unsent rows with a claim token and a lease (one UPDATE), opens one
@@ -93,7 +93,7 @@ def send(delivery: Delivery, connection=None) -> None:
         sms_channel().send(to=delivery.to, body=delivery.body, reference=delivery.dedupe_key)
         return
     # Headers from single-line values: a line break in a stored name (BadHeaderError) would otherwise
-    # fail this message on every attempt into a dead letter (carepath/text.py).
+    # fail this message on every attempt into a dead letter (carepath/pathway/text.py).
     message = EmailMessage(
         subject=single_line(delivery.subject),
         body=delivery.body,

@@ -7,8 +7,8 @@
 - after downtime, one reminder per work item (or case clock) and kind: of the reminders already due,
   only the latest goes out; the earlier ones are cancelled as superseded (`latest_reminders_only`).
 - clock_reminder / clock_escalation: the same, about the case's 18-week clock instead of a work item
-  (`carepath.case_clock`): to the neurologist holding the case's neurology item, else the queue.
-- family_reminder: `carepath.family`.
+  (`carepath.pathway.case_clock`): to the neurologist holding the case's neurology item, else the queue.
+- family_reminder: `carepath.notify.family`.
 - flag_missed / auto_close: the app's own service with the system actor, registered by the app
   (`register_transition` from its AppConfig.ready(); carepath never imports the apps).
 """

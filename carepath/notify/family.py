@@ -134,7 +134,7 @@ def message(timer: Timer) -> tuple[str, str]:
         "time_zone": patient.time_zone or settings.TIME_ZONE,
     }
     varying = {
-        # one line each, whatever is stored: the first line of the text is the subject (carepath/text.py)
+        # one line each, whatever is stored: the first line of the text is the subject (carepath/pathway/text.py)
         "child": single_line(patient.given_name),
         "location": single_line(appointment.location),
         "start": notifications.local(appointment.start, patient.time_zone),

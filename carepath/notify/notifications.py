@@ -2,10 +2,10 @@
 that carry it.
 
 In-app: a `Notification` row per user, unique `dedupe_key`. E-mail (staff) and e-mail/SMS
-(families): a `Delivery` row per message, unique `dedupe_key`, sent by `carepath.delivery`, which
+(families): a `Delivery` row per message, unique `dedupe_key`, sent by `carepath.notify.delivery`, which
 sends each at most once however workers die.
 
-Message texts come from templates rendered once per shape (`carepath.message_templates`).
+Message texts come from templates rendered once per shape (`carepath.notify.message_templates`).
 
 E-mails carry the minimum necessary: the child's initials, the case reference and a link; details
 only after sign-in.

@@ -3,7 +3,7 @@
 Writes are recorded by the services in the same transaction as the change (Zulip's actions layer);
 reads by the views that show a child's record. `channel` says where the request came from; every row
 also carries the request's client address, user agent and, for an API call, the token's id
-(`RequestContext`, set by `carepath.middleware.AuditChannelMiddleware` and the bearer-token check).
+(`RequestContext`, set by `carepath.web.middleware.AuditChannelMiddleware` and the bearer-token check).
 """
 
 import dataclasses

@@ -9,7 +9,7 @@ their transactions:
   original start;
 - `stop` when the case is concluded, declined, cancelled or closed.
 
-When they fire (`carepath.effects`), `running_only` drops the timers of cases whose clock has
+When they fire (`carepath.notify.effects`), `running_only` drops the timers of cases whose clock has
 stopped and gives each live one a `RunningClock`: the clock as the reminder and escalation
 machinery reads a work item (holder, queue, policy, deadline), so the step timers' recipients,
 messages, timeline events and follow-up escalations serve the clock too.
@@ -66,7 +66,7 @@ def stop(*, referral_id: int) -> int:
 # --- firing ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RunningClock:
-    """A case's clock read the way reminders and escalations read a work item (`carepath.effects`):
+    """A case's clock read the way reminders and escalations read a work item (`carepath.notify.effects`):
     the neurologist who holds the case's open neurology work item, else the neurology queue; the
     policy (`kind`, `priority`); the deadline. Not a row: the clock is nobody's work item."""
 

@@ -60,7 +60,7 @@ class StaleVersion(DomainError):
 
 class StepTaken(TransitionNotAllowed):
     """Someone else has taken (claimed) the step this action would do: the actor must say they take
-    it over (`take_over`) rather than act silently in their colleague's place (carepath/ownership.py)."""
+    it over (`take_over`) rather than act silently in their colleague's place (carepath/pathway/ownership.py)."""
 
     title = "Someone else has taken this step"
 

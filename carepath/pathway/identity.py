@@ -51,7 +51,7 @@ def search_key(query: str) -> str:
 
 
 # --- the MRN fields: cleaned before any validator sees the value ---------------------------------
-# The text guard (carepath/text.py) refuses invisible characters in single-line fields; an MRN's
+# The text guard (carepath/pathway/text.py) refuses invisible characters in single-line fields; an MRN's
 # are removed instead, as its normalisation says, so a number pasted with a zero-width space from an
 # EHR screen is the number, not an error about a character nobody can see.
 

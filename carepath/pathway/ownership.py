@@ -5,7 +5,7 @@ out loud, never done silently (issue 13 item 8; docs/decisions.md, "Work items")
 pages, the API and any task agree. If the case's open step (the machine's primary work item) is
 claimed by someone else whom the actor could stand in for (the actor works in the step's queue, or
 is an admin), the action is refused with `StepTaken` unless the caller said it takes the step over
-(`taking_over`). A take-over is then written by `record`, from `carepath.transitions.commit`: a
+(`taking_over`). A take-over is then written by `record`, from `carepath.pathway.transitions.commit`: a
 timeline event naming both people, an audit row, and the step now held by the actor.
 
 The flag travels in a context variable set by the two entry points that carry a person's request
@@ -65,7 +65,7 @@ def display_name(user) -> str:
 
 @cache
 def _holder_query(machine_name: str):
-    """Compiled once per machine (carepath/compiled.py): every transition a person takes reads it,
+    """Compiled once per machine (carepath/db/compiled.py): every transition a person takes reads it,
     as a prepared statement on PostgreSQL like the rest of a transition's statements."""
     from carepath.db.compiled import CompiledValues
     from carepath.models import WorkItem, WorkItemStatus

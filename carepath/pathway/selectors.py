@@ -21,7 +21,7 @@ def worklist_for(user) -> QuerySet[WorkItem]:
 
 def claimable_by(user) -> QuerySet[WorkItem]:
     """Open items the user may claim or take over: their role queues' items (claimed by anyone), or
-    theirs, or any for an admin; on cases they may see (carepath/ownership.py)."""
+    theirs, or any for an admin; on cases they may see (carepath/pathway/ownership.py)."""
     roles = user_roles(user)
     mine = Q() if Role.ADMIN in roles else Q(assigned_to=user) | Q(queue__in=list(roles))
     return (

@@ -67,7 +67,7 @@ DEFAULTS: dict[str, dict[str, Clock]] = {
     K.NEUROSURGERY_CONSULT: {ASAP: Clock(2, D), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},
     K.WAS_NOT_BROUGHT_REVIEW: _same(Clock(2, WD)),
     K.GUARDIAN_CONTACT_MISSING: _same(Clock(1, WD)),
-    # The case clock (carepath/case_clock.py): 18 calendar weeks, as RTT counts them. docs/design.md gives
+    # The case clock (carepath/pathway/case_clock.py): 18 calendar weeks, as RTT counts them. docs/design.md gives
     # only the routine figure; 18 weeks is the outer limit for every priority (an asap or urgent case
     # is held to far tighter step clocks on the way), and the admin may tighten it.
     CaseClock.REFERRAL_TO_CONCLUSION: _same(Clock(18 * 7, D)),

@@ -44,7 +44,7 @@ def commit(
 ) -> None:
     """`steps` maps each state to the work item that waits on it (kind, queue): leaving a state
     closes its item with `closed_status`, entering one opens the next (docs/design.md §3)."""
-    # a take-over noted by the guard (carepath/ownership.py) goes first on the timeline
+    # a take-over noted by the guard (carepath/pathway/ownership.py) goes first on the timeline
     taken = dict(machine=machine, referral_id=referral_id, mri_request_id=mri_request_id)
     ownership.record(obj, actor=actor, action=transition.name, **taken)
     now = timezone.now()

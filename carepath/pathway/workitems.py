@@ -1,6 +1,6 @@
 """Opening and closing work items; called only from transition services, inside their transaction.
 
-An item's timers (reminders, escalation, alert, auto-close: carepath/timers.py) are written when it
+An item's timers (reminders, escalation, alert, auto-close: carepath/timers/scheduling.py) are written when it
 opens and cancelled when it closes, in the same transaction.
 """
 
@@ -56,7 +56,7 @@ def _open_primary(referral_id: int, machine: str):
     )
 
 
-# Every transition that changes state runs these two (compiled: carepath/writes.py).
+# Every transition that changes state runs these two (compiled: carepath/db/writes.py).
 _CANCEL_PRIMARY_TIMERS = CompiledUpdate(
     lambda referral_id, machine, now: timers.cancelling(_open_primary(referral_id, machine), now)
 )
@@ -130,7 +130,7 @@ def _lock_open_item(work_item_id: int) -> WorkItem:
 
 def work_item_claim(*, work_item_id: int, actor, take_over: bool = False) -> WorkItem:
     """Take an item from the queue; never changes the case's state (docs/design.md §3). An item someone
-    else holds is taken only with `take_over`, recorded on the timeline (carepath/ownership.py)."""
+    else holds is taken only with `take_over`, recorded on the timeline (carepath/pathway/ownership.py)."""
     with transaction.atomic():
         item = _lock_open_item(work_item_id)
         roles = user_roles(actor)

@@ -32,7 +32,7 @@ def validate_hours_list(value: str) -> None:
 class SLAPolicy(models.Model):
     """How long a step may take, per work-item kind and priority, with its reminders and escalation.
 
-    Seeded from `carepath.sla.DEFAULTS` (migration 0004); an admin may edit them. A missing row
+    Seeded from `carepath.pathway.sla.DEFAULTS` (migration 0004); an admin may edit them. A missing row
     falls back to the code default, so deleting a row never leaves a step without a clock.
     """
 

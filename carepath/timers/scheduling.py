@@ -5,7 +5,7 @@ Life of a timer: `pending` → (the sweep claims it) `fired` → (its work is ap
 
 Scheduling (`schedule_for_item`, `cancel_for_items`, appointment timers in `carepath.notify.family`)
 is called by `carepath.pathway.workitems` and the imaging services inside their transactions. The
-sweep that claims and fires due timers is `carepath.timers.sweep`; this module imports nothing
+sweep that claims and fires due timers is `carepath.timers.scheduling.sweep`; this module imports nothing
 above it (no notification, delivery or task), so scheduling never runs in a circle with firing.
 """
 
@@ -83,7 +83,7 @@ def cancel_for_items(items) -> int:
 
 def cancelling(items, now: datetime) -> tuple:
     """The update that cancels the pending timers of these work items: (queryset, values), also
-    compiled by `carepath.workitems` for the transitions' own step."""
+    compiled by `carepath.pathway.workitems` for the transitions' own step."""
     timers = Timer.objects.filter(work_item__in=items.values("pk"), state=TimerState.PENDING)
     return timers, {"state": TimerState.CANCELLED, "cancelled_at": now}
 

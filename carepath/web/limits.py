@@ -128,7 +128,7 @@ class Attempts:
     knows the password) and gives the address its attempt back (an address keeps the failures of
     every account tried from it).
 
-    `trusted` (a browser this account has signed in from before: carepath/signin.py, "device
+    `trusted` (a browser this account has signed in from before: carepath/web/signin.py, "device
     cookie") leaves the address out: such an attempt is neither counted against the address nor
     refused by its lock, only by the account's own (docs/security.md, "Sign-in limits")."""
 

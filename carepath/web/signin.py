@@ -1,6 +1,6 @@
 """Signing in with a password on the web and in the admin: one attempt limit for both doors.
 
-Attempts are counted per account and per client address in shared counters (carepath/limits.py)
+Attempts are counted per account and per client address in shared counters (carepath/web/limits.py)
 *before* the password is checked, so a burst of parallel guesses is counted in full; a locked
 attempt never reaches the password hasher (a slow hash per guess is what let a few parallel guessers
 slow everything down). A right password gives its attempt back.

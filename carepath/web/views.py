@@ -1,5 +1,5 @@
 """Web pages shared by every role (docs/design.md §6): My work, notifications, error pages (sign-in:
-carepath/signin.py).
+carepath/web/signin.py).
 
 Views are thin: reads through selectors (which apply carepath.access), writes through services,
 and every page that shows children's records leaves an audit row.

@@ -11,7 +11,7 @@ with the API and the tasks: preflight with `Machine.check`, validate, call the s
 one place a DomainError becomes something a page shows beside the fields or above the form
 (`Forbidden` and a damaged form become the 403 and 400 pages in carepath/web/middleware.py).
 
-Labels and help text come from `carepath.wording` (a clinician's words, not field names); a form
+Labels and help text come from `carepath.web.wording` (a clinician's words, not field names); a form
 with errors carries an error summary (`ActionForm.summary`, drawn by includes/error_summary.html)
 whose links go to each field's input (`FieldSpec.anchor`).
 """

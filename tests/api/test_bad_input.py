@@ -145,7 +145,7 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(api, referral, n
 @pytest.mark.parametrize(
     "url, position",
     [
-        ("/api/v1/worklist/?page_size=1", b"p=not-a-time"),  # a compiled page (carepath/compiled.py)
+        ("/api/v1/worklist/?page_size=1", b"p=not-a-time"),  # a compiled page (carepath/db/compiled.py)
         ("/api/v1/worklist/?page_size=1&kind=triage", b"p=10000-01-01 00:00:00+00:00"),  # built by the ORM
         ("/api/v1/referrals/?page_size=1", b"p=yesterday"),
         ("/api/v1/notifications/?page_size=1", b"p=2026-13-45"),

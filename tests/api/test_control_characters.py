@@ -1,6 +1,6 @@
 """Control characters are refused in every name and single-line field, at every door (API 422 naming
 the field, a form error on the web and in the admin), and stored ones cannot break a message
-(carepath/text.py; docs/security.md, "Control characters")."""
+(carepath/pathway/text.py; docs/security.md, "Control characters")."""
 
 from datetime import timedelta
 

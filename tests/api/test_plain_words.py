@@ -1,5 +1,5 @@
 """The API's problem+json `errors` in plain words too (the same messages as the web forms, set
-once in carepath/wording.py): every transition posted with blanks, nulls and junk, and a referral."""
+once in carepath/web/wording.py): every transition posted with blanks, nulls and junk, and a referral."""
 
 import pytest
 

@@ -42,7 +42,7 @@ def test_list_queries_are_constant_in_page_size(api, many_cases, request, django
     )
     client = api(user)
     client.get("/api/v1/pathway/")  # the token's first use records last_used_at: not part of a list's cost
-    client.get(url.format(n=1))  # nor is preparing its statements, once per database session (carepath/compiled.py)
+    client.get(url.format(n=1))  # nor is preparing its statements, once per database session (carepath/db/compiled.py)
     sizes = {}
 
     for page_size in (5, 50):

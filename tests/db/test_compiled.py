@@ -1,4 +1,4 @@
-"""carepath/compiled.py: a queryset compiled once per shape returns what the ORM returns, for every
+"""carepath/db/compiled.py: a queryset compiled once per shape returns what the ORM returns, for every
 shape and value, and refuses an argument it could not substitute."""
 
 import pytest

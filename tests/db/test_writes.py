@@ -1,4 +1,4 @@
-"""carepath/writes.py and bulk.insert_one: a transition's compiled writes change exactly what the ORM
+"""carepath/db/writes.py and bulk.insert_one: a transition's compiled writes change exactly what the ORM
 would, take each call's values, and skip no signal receiver (none is connected); writes sent later
 travel with the next statement, are seen by it, and fail or vanish with their transaction."""
 
@@ -100,7 +100,7 @@ def test_postgresql_runs_a_triages_writes_as_prepared_statements(require_postgre
 
     statements = [q["sql"].split()[0] for q in captured.captured_queries]
     assert set(statements) <= {"SAVEPOINT", "RELEASE", "EXECUTE"}, statements
-    # the lock; who holds the step (carepath/ownership.py); the writes up to the new work item's
+    # the lock; who holds the step (carepath/pathway/ownership.py); the writes up to the new work item's
     # INSERT (which returns its id); the rest
     assert statements.count("EXECUTE") == 4, statements
     assert Referral.objects.get(pk=case.pk).state == "triaged"
@@ -163,4 +163,6 @@ def test_a_statement_without_parameters_keeps_its_percent_signs_after_the_queue(
 def test_no_receiver_listens_to_saves_of_the_rows_transitions_write(model):
     # writes.save_fields, CompiledUpdate and bulk.insert_one do not send these signals
     for signal in (signals.pre_save, signals.post_save):
-        assert not signal.has_listeners(model), f"{signal} has a receiver for {model.__name__}: see carepath/writes.py"
+        assert not signal.has_listeners(model), (
+            f"{signal} has a receiver for {model.__name__}: see carepath/db/writes.py"
+        )

@@ -1,4 +1,4 @@
-"""Who sees which case (carepath/access.py): the rules the API, UI and admin all use."""
+"""Who sees which case (carepath/pathway/access.py): the rules the API, UI and admin all use."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The caching rule of compiled reads (carepath/access.py): an access rule reads of the user only its
+"""The caching rule of compiled reads (carepath/pathway/access.py): an access rule reads of the user only its
 roles and its id, because a compiled plan is cached by `access.plan_key(user)` (the roles) and reused
 for every user with the same roles, with only the id swapped in. A rule reading anything else of the
 user would hand one user's plan to another."""
@@ -93,7 +93,7 @@ def test_an_access_rule_reads_nothing_of_the_user_but_its_roles_and_id(groups, r
 
 
 def test_the_plan_key_is_the_roles(pediatrician):
-    """What `plan_key` returns is what the rules may read besides the id (carepath/access.py)."""
+    """What `plan_key` returns is what the rules may read besides the id (carepath/pathway/access.py)."""
     assert access.plan_key(pediatrician) == user_roles(pediatrician) == {Role.PEDIATRICIAN}
     assert access.plan_key(None) == frozenset()
 

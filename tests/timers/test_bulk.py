@@ -1,4 +1,4 @@
-"""One INSERT for many rows (carepath/bulk.py): rows read back as bulk_create writes them."""
+"""One INSERT for many rows (carepath/db/bulk.py): rows read back as bulk_create writes them."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -1,5 +1,5 @@
-"""Sending deliveries in claimed chunks, and firing timers in batches (carepath/delivery.py,
-carepath/timers.py): the guarantees the sweep's throughput must not cost."""
+"""Sending deliveries in claimed chunks, and firing timers in batches (carepath/notify/delivery.py,
+carepath/timers/scheduling.py): the guarantees the sweep's throughput must not cost."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo

@@ -1,4 +1,4 @@
-"""Dates printed in messages (carepath/message_templates.py): the fast paths must read exactly as Django's."""
+"""Dates printed in messages (carepath/notify/message_templates.py): the fast paths must read exactly as Django's."""
 
 import re
 from datetime import datetime, timedelta

@@ -214,7 +214,7 @@ def test_the_timeline_names_a_critical_results_alert_in_words_not_its_timer_code
     from carepath.pathway.roles import get_system_user
 
     referral = pathway.results_review(category="critical")
-    CaseEvent.objects.create(  # as carepath/effects.py writes it when the alert timer fires
+    CaseEvent.objects.create(  # as carepath/notify/effects.py writes it when the alert timer fires
         referral=referral,
         machine="mri",
         kind=CaseEvent.Kind.NOTE,

@@ -1,5 +1,5 @@
 """The web session's idle timeout: 30 minutes after the last thing the person did; My work's
-background refresh does not count as activity (carepath/idle.py)."""
+background refresh does not count as activity (carepath/web/idle.py)."""
 
 import time
 

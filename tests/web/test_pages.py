@@ -49,7 +49,7 @@ def test_signing_in_with_the_right_password_never_locks_the_account(pediatrician
 
 
 def test_the_session_expires_after_thirty_idle_minutes(settings):
-    # activity, not every request, keeps it alive (carepath/idle.py; tests/web/test_idle_timeout.py)
+    # activity, not every request, keeps it alive (carepath/web/idle.py; tests/web/test_idle_timeout.py)
     assert settings.SESSION_COOKIE_AGE == 30 * 60 and not settings.SESSION_SAVE_EVERY_REQUEST
     assert "carepath.web.idle.IdleTimeoutMiddleware" in settings.MIDDLEWARE
 

@@ -1,6 +1,6 @@
 """One attempt limit for every password door of the web (the sign-in page and the admin's), counted
 before the password is checked; a browser that signed in before keeps its account's door open when
-only its address is locked (carepath/signin.py, docs/security.md "Sign-in limits")."""
+only its address is locked (carepath/web/signin.py, docs/security.md "Sign-in limits")."""
 
 import threading
 from unittest import mock

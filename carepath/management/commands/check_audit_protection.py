@@ -1,5 +1,5 @@
 """`manage.py check_audit_protection`: run with the application's DATABASE_URL; tries every way to
-change the audit log (each rolled back) and fails if any works (carepath/db_roles.py)."""
+change the audit log (each rolled back) and fails if any works (carepath/db/roles.py)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection

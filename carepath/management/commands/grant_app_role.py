@@ -1,5 +1,5 @@
 """`manage.py grant_app_role ROLE`: run as the owner after `migrate`, gives the application role
-read and write on every table but append and read only on the audit log (carepath/db_roles.py)."""
+read and write on every table but append and read only on the audit log (carepath/db/roles.py)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
