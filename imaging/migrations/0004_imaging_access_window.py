@@ -1,5 +1,5 @@
 """Imaging staff see ended MRI requests for a while after their last change: an index for that
-condition (carepath/access.py, docs/security.md)."""
+condition (carepath/pathway/access.py, docs/security.md)."""
 
 from django.db import migrations, models
 from django.db.models import Q

@@ -1,6 +1,6 @@
 """Patient identity (issue 13 item 9): the MRN's normalised key and the name's, filled for every
 existing row; then 0004 makes the key unique. The normalisation is copied here as it was written
-(carepath/identity.py), so this migration means the same thing whenever it runs.
+(carepath/pathway/identity.py), so this migration means the same thing whenever it runs.
 
 Two existing records whose MRNs normalise to the same key are one child registered twice: this
 migration stops and names them, rather than merge clinical records on its own. Merge them (move the

@@ -1,5 +1,5 @@
 """When a case's imaging ended (report signed or request cancelled): people in imaging see the case
-until CAREPATH_IMAGING_ACCESS_DAYS after it (carepath/access.py, docs/security.md)."""
+until CAREPATH_IMAGING_ACCESS_DAYS after it (carepath/pathway/access.py, docs/security.md)."""
 
 from django.db import migrations, models
 from django.db.models import Max, OuterRef, Q, Subquery
