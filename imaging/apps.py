@@ -20,3 +20,10 @@ class ImagingConfig(AppConfig):
         inbox.register_on_read(WorkItemKind.CRITICAL_RESULT_ACK, services.acknowledge_result_of_item)
         registry.register_steps(services.STEPS)
         registry.register_open_mri_states(OPEN_MRI_STATES)
+        registry.register_denied_records(
+            {
+                "reading": ("imaging.MRIRequest", "referral__patient_id"),
+                "api-mri-request": ("imaging.MRIRequest", "referral__patient_id"),
+                "api-report": ("imaging.NeuroradiologyReport", "mri_request__referral__patient_id"),
+            }
+        )

@@ -12,6 +12,7 @@ class ReferralsConfig(AppConfig):
 
         from . import receivers, services, tasks  # noqa: F401  (reacts to what imaging announces)
         from .machine import REFERRAL_MACHINE
+        from .models import PatientShare, Referral
         from .search import may_search
 
         REFERRAL_MACHINE.require_services()  # services bind themselves on import (`@machine.service`)
@@ -19,3 +20,11 @@ class ReferralsConfig(AppConfig):
         effects.register_transition(TimerKind.AUTO_CLOSE, tasks.auto_close)
         registry.register_steps(services.STEPS)
         registry.register_search(may_search)
+        registry.register_models(case=Referral, patient_share=PatientShare)
+        registry.register_denied_records(
+            {
+                "case": ("referrals.Referral", "patient_id"),
+                "api-referral": ("referrals.Referral", "patient_id"),
+                "api-patient": ("referrals.Patient", "pk"),
+            }
+        )

@@ -127,16 +127,11 @@ def _shared_patient_ids(user):
     """Children someone else registered first, whom this clinician registered again with the same
     MRN, family name and date of birth (referrals/patients.py): the record is shared, the other
     clinicians' referrals are not (`referral_q`)."""
-    from django.apps import apps
-
-    return apps.get_model("referrals", "PatientShare").objects.filter(clinician=user).values("patient_id")
+    return registry.model("patient_share").objects.filter(clinician=user).values("patient_id")
 
 
 def _visible_patient_ids(user):
-    from django.apps import apps
-
-    Referral = apps.get_model("referrals", "Referral")
-    return Referral.objects.filter(referral_q(user)).values("patient_id")
+    return registry.model("case").objects.filter(referral_q(user)).values("patient_id")
 
 
 def can_see_family_contacts(user) -> bool:

@@ -15,6 +15,11 @@ STEP_QUEUES: dict[str, str] = {}
 _open_mri_states: set[str] = set()
 # who may use the header's search box (referrals/search.py); nobody until an app says
 _may_search: list[Callable] = []
+# models the access rules read ("case", "patient_share"), registered by the app that owns them
+_models: dict[str, type] = {}
+# URL name (or API basename) → (model label, path to its patient): a denied attempt on one of these
+# records is attributed to the child (carepath/web/middleware.py); each app registers its own
+DENIED_RECORDS: dict[str, tuple[str, str]] = {}
 
 
 def register_steps(table: dict) -> None:
@@ -36,3 +41,16 @@ def register_search(may_search: Callable) -> None:
 
 def may_search(user) -> bool:
     return bool(_may_search) and _may_search[0](user)
+
+
+def register_models(**models: type) -> None:
+    _models.update(models)
+
+
+def model(name: str) -> type:
+    """A registered model; a KeyError names a missing registration at the first request."""
+    return _models[name]
+
+
+def register_denied_records(table: dict[str, tuple[str, str]]) -> None:
+    DENIED_RECORDS.update(table)

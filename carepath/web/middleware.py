@@ -2,7 +2,7 @@ from django.apps import apps
 from django.conf import settings
 
 from carepath.models import AuditLog
-from carepath.pathway import audit
+from carepath.pathway import audit, registry
 from carepath.web import webforms
 
 
@@ -41,16 +41,11 @@ class AuditChannelMiddleware:
 
 
 # URL names (or an API router's basename) → the record they name, and the path to its patient: a
-# denied attempt on it is attributed to the child ("who looked at this child").
+# denied attempt on it is attributed to the child ("who looked at this child"). The apps add their
+# own records' URLs in their ready() (carepath/pathway/registry.py).
 _RECORD_URLS = {
-    "case": ("referrals.Referral", "patient_id"),
-    "reading": ("imaging.MRIRequest", "referral__patient_id"),
     "work_item_claim": ("carepath.WorkItem", "referral__patient_id"),
     "work_item_release": ("carepath.WorkItem", "referral__patient_id"),
-    "api-referral": ("referrals.Referral", "patient_id"),
-    "api-patient": ("referrals.Patient", "pk"),
-    "api-mri-request": ("imaging.MRIRequest", "referral__patient_id"),
-    "api-report": ("imaging.NeuroradiologyReport", "mri_request__referral__patient_id"),
     "api-worklist": ("carepath.WorkItem", "referral__patient_id"),
 }
 
@@ -64,7 +59,8 @@ def _record_denied(request, status: int) -> None:
     match = request.resolver_match
     name = (match.url_name or "") if match else ""
     pk = match.kwargs.get("pk") if match else None
-    record = next((r for prefix, r in _RECORD_URLS.items() if name == prefix or name.startswith(prefix + "-")), None)
+    records = {**_RECORD_URLS, **registry.DENIED_RECORDS}
+    record = next((r for prefix, r in records.items() if name == prefix or name.startswith(prefix + "-")), None)
     if status == 404 and (record is None or pk is None):
         return
     patient_id = None
