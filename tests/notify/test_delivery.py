@@ -1,5 +1,5 @@
 """Sending deliveries in claimed chunks, and firing timers in batches (carepath/notify/delivery.py,
-carepath/timers/scheduling.py): the guarantees the sweep's throughput must not cost."""
+carepath/timers/sweep.py): the guarantees the sweep's throughput must not cost."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -105,7 +105,7 @@ class CountingBackend(EmailBackend):
 
 
 def test_one_mail_connection_carries_every_message_of_a_call(settings):
-    settings.EMAIL_BACKEND = "tests.timers.test_delivery.CountingBackend"
+    settings.EMAIL_BACKEND = "tests.notify.test_delivery.CountingBackend"
     CountingBackend.opened = 0
     rows = make_deliveries(250)
     assert delivery.deliver([d.pk for d in rows])["sent"] == 250
@@ -113,7 +113,7 @@ def test_one_mail_connection_carries_every_message_of_a_call(settings):
 
 
 def test_a_failed_send_opens_a_fresh_connection_for_the_next_message(settings, monkeypatch):
-    settings.EMAIL_BACKEND = "tests.timers.test_delivery.CountingBackend"
+    settings.EMAIL_BACKEND = "tests.notify.test_delivery.CountingBackend"
     CountingBackend.opened = 0
     rows = make_deliveries(3)
     real_send = delivery.send
