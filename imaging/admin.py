@@ -43,3 +43,6 @@ class AppointmentAdmin(CaseScopedAdmin):
     list_display = ("mri_request", "start", "location", "sedation", "status")
     list_filter = ("status", "sedation")
     list_select_related = ("mri_request",)
+
+
+from .capacity import admin as capacity_admin  # noqa: E402, F401  (registers the capacity admin)

@@ -272,3 +272,16 @@ class ReportDraft(models.Model):
     @property
     def audit_patient_id(self) -> int:
         return self.mri_request.referral.patient_id
+
+
+# The capacity models (scanners, sessions, reservations) live in their own module; importing them here
+# registers them with the `imaging` app.
+from .capacity.models import (  # noqa: E402, F401
+    AnaesthesiaList,
+    Closure,
+    Reservation,
+    Scanner,
+    ScannerSession,
+    Site,
+    SlotRule,
+)
