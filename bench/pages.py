@@ -69,8 +69,8 @@ def measure(requests: int) -> dict:
 def _measure(requests: int) -> dict:
     from django.test import Client
 
+    from bench.measure import count_queries, log, time_calls
     from bench.run import summary_ms
-    from bench.scenarios import count_queries, log, time_calls
 
     users, ids = _users(), _ids()
     out = {}

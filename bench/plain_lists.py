@@ -6,7 +6,7 @@ For the filtered referral list and a neurologist's worklist it times, in turn (a
 the API as it is (compiled id query, compiled page read, hand-built JSON), the same endpoint written as
 plain Django and DRF (the viewset's queryset with its prefetches, the DRF paginator, django-filter,
 the serializer: `PlainReferrals`, `PlainWorklist` below), and the hand-written SQL baseline of
-bench/scenarios.py. It checks first that the two API versions answer the same JSON.
+bench/lists.py. It checks first that the two API versions answer the same JSON.
 """
 
 import argparse
@@ -25,7 +25,8 @@ from django.db.models import Prefetch  # noqa: E402
 from django.urls import include, path  # noqa: E402
 from rest_framework.routers import SimpleRouter  # noqa: E402
 
-from bench import scenarios as s  # noqa: E402
+from bench import lists as s  # noqa: E402
+from bench.measure import bearer, count_queries, log, time_calls  # noqa: E402
 from bench.run import summary_ms  # noqa: E402
 from carepath.api.common import AuditedListMixin  # noqa: E402
 from carepath.api.views import WorklistViewSet, _worklist  # noqa: E402
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
     p.add_argument("--requests", type=int, default=200)
     n = p.parse_args(argv).requests
     neurologist = get_user_model().objects.filter(username__startswith="bench_neurologist_").order_by("id").first()
-    caller = s.Caller(s.bearer(neurologist))
+    caller = s.Caller(bearer(neurologist))
     cases = {
         "filtered referral list": (s.REFERRAL_LIST, s.REFERRAL_SQL, [s.PAGE + 1]),
         "worklist (neurologist)": (s.WORKLIST, s.WORKLIST_SQL, [neurologist.pk, ["neurologist"], s.PAGE + 1]),
@@ -87,10 +88,10 @@ def main(argv=None) -> int:
         same = compiled_body["results"] == plain_body["results"]
         counts = {}
         for label, u in (("compiled", url), ("plain", plain_url)):
-            with s.count_queries() as captured:
+            with count_queries() as captured:
                 call(u)
             counts[label] = captured[0]
-        timed = s.time_calls(
+        timed = time_calls(
             lambda url=url: call(url),
             lambda u=plain_url: call(u),
             lambda sql=sql, params=params: s.sql_page(sql, params),
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
             },
             "plain": {**plain, "ratio_p95": round(plain["p95_ms"] / base["p95_ms"], 2), "queries": counts["plain"]},
         }
-        s.log(f"{name}: {json.dumps(out[name])}")
+        log(f"{name}: {json.dumps(out[name])}")
     out["load_after"] = os.getloadavg()
     print(json.dumps(out, indent=1))
     return 0
