@@ -27,7 +27,7 @@ from carepath.api.idempotency import idempotent
 from carepath.models import WorkItem, WorkItemStatus
 from carepath.pathway.priority import Priority
 
-from . import drafts, selectors, services
+from . import drafts, reports, selectors
 from .choices import MRIState, ReportCategory
 from .machine import MRI_MACHINE
 from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
@@ -275,7 +275,7 @@ class ReportViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericView
         """Acknowledge a critical or urgent result (neurology): the same service as the case page's
         button and reading the result's alert; acknowledging again changes nothing."""
         report = self.get_object()
-        services.report_acknowledge(report_id=report.pk, actor=request.user)
+        reports.report_acknowledge(report_id=report.pk, actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=report.pk)).data)
 
 

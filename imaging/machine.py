@@ -2,7 +2,7 @@
 
 
 One keyword-argument `Transition` per transition (roles, input, guards, effects, button group);
-the services bind themselves with `@MRI_MACHINE.service(name)` (imaging/services.py)."""
+the services bind themselves with `@MRI_MACHINE.service(name)` (imaging/services.py, imaging/reports.py)."""
 
 from carepath.models import WorkItemKind
 from carepath.pathway.roles import Role

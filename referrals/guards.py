@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from carepath.pathway.errors import Blocked, InvalidData
-from imaging import services as imaging
+from imaging import reports as imaging_reports
 
 from .choices import ReferralState as S
 from .rules import check_onset, check_requested_priority, check_triage_priority
@@ -53,7 +53,7 @@ def _results_acknowledged(referral, *, doing: str) -> None:
     """A case with a critical or urgent MRI result nobody has acknowledged may be neither concluded
     nor closed (docs/decisions.md, "An unacknowledged critical result blocks the end of the case"):
     the acknowledgement is the record that a neurologist has acted on it."""
-    if imaging.unacknowledged_alert_reports(referral_id=referral.pk):
+    if imaging_reports.unacknowledged_alert_reports(referral_id=referral.pk):
         raise Blocked(
             f"This case has a critical or urgent MRI result that nobody has acknowledged yet. "
             f"A neurologist must acknowledge it (the red banner at the top of the case) before the case can be {doing}."

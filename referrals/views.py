@@ -23,8 +23,8 @@ from carepath.pathway.priority import Priority
 from carepath.pathway.roles import Role, has_role
 from carepath.pathway.workflow import SECONDARY
 from carepath.web import webforms
+from imaging import reports as imaging_reports
 from imaging import rules as imaging_rules
-from imaging import services as imaging_services
 from imaging.choices import ALERT_CATEGORIES, ReportCategory, Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
@@ -243,7 +243,7 @@ def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpRespons
     report_id = _int(request.POST.get("object"))
     if not any(getattr(m, "report", None) and m.report.pk == report_id for m in referral.mri_requests.all()):
         raise Http404("No such report on this case")
-    imaging_services.report_acknowledge(report_id=report_id, actor=request.user)  # Forbidden: the 403 page
+    imaging_reports.report_acknowledge(report_id=report_id, actor=request.user)  # Forbidden: the 403 page
     messages.success(request, "Result acknowledged.")
     return redirect("case", pk=referral.pk)
 

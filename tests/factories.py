@@ -152,11 +152,11 @@ class Pathway:
         return r
 
     def results_review(self, category="routine", **kw):
-        from imaging import services as imaging
+        from imaging import reports as imaging_reports
         from referrals import services
 
         r = self.performed(**kw)
-        imaging.mri_sign_report(
+        imaging_reports.mri_sign_report(
             mri_request_id=self.mri(r).pk,
             actor=self.rad,
             findings=FINDINGS_NVC,

@@ -16,6 +16,7 @@ ALLOWED = {
     # commit transitions: the row lock, the transaction scope that batches their writes
     "referrals.services": "commits the referral's transitions (writes.atomic, compiled.lock)",
     "imaging.services": "commits the MRI request's transitions (writes.atomic)",
+    "imaging.reports": "commits the report's transitions and its acknowledgement (writes.atomic)",
     "carepath*.transitions": "writes the case's UPDATE and timeline event of every transition",
     "carepath*.workitems": "opens and closes a transition's work items (bulk, CompiledUpdate)",
     "carepath*.ownership": "reads who holds a case while a transition is committed (compiled once per machine)",

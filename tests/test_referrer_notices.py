@@ -10,6 +10,7 @@ from django.utils import timezone
 from carepath.models import Delivery, DeliveryState, Notification
 from carepath.notify import notifications
 from carepath.timers import sweep
+from imaging import reports as imaging_reports
 from imaging import services as imaging
 from referrals import services
 from tests import factories
@@ -104,7 +105,7 @@ def test_a_critical_or_urgent_result_tells_the_referrer_that_neurology_has_it_no
 ):
     referral = pathway.performed()
     notes, emails = watch(
-        lambda: imaging.mri_sign_report(
+        lambda: imaging_reports.mri_sign_report(
             mri_request_id=pathway.mri(referral).pk,
             actor=neuroradiologist,
             findings=factories.FINDINGS_NVC,
@@ -120,7 +121,7 @@ def test_a_critical_or_urgent_result_tells_the_referrer_that_neurology_has_it_no
 def test_a_routine_result_does_not_message_the_referrer(watch, pathway, neuroradiologist):
     referral = pathway.performed()
     notes, emails = watch(
-        lambda: imaging.mri_sign_report(
+        lambda: imaging_reports.mri_sign_report(
             mri_request_id=pathway.mri(referral).pk,
             actor=neuroradiologist,
             findings=factories.FINDINGS_NVC,

@@ -1,4 +1,4 @@
-"""A critical or urgent result is acknowledged by one service, `imaging.services.report_acknowledge`,
+"""A critical or urgent result is acknowledged by one service, `imaging.reports.report_acknowledge`,
 whichever way a neurologist does it: the API's `reports/{id}/acknowledge/`, the case page's button,
 and reading the result's alert on the Notifications page or through the API."""
 
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from carepath.models import Notification, WorkItemKind
-from imaging import services
+from imaging import reports
 
 
 def _alert(case, neurologist) -> Notification:
@@ -52,7 +52,7 @@ def test_every_way_of_acknowledging_a_result_calls_the_one_service(route, api, c
     report = pathway.mri(case).report
     note = _alert(case, neurologist)
 
-    with mock.patch.object(services, "report_acknowledge", wraps=services.report_acknowledge) as acknowledge:
+    with mock.patch.object(reports, "report_acknowledge", wraps=reports.report_acknowledge) as acknowledge:
         route(api, client, neurologist, case, report, note)
 
     acknowledge.assert_called_once_with(report_id=report.pk, actor=neurologist)

@@ -15,12 +15,12 @@ TABLET = (820, 1180)
 
 def reported(pathway, category):
     """Pathway.results_review, but with commits on: the report's signal moves the case on by itself."""
-    from imaging import services as imaging
+    from imaging import reports as imaging_reports
     from referrals.models import Referral
     from tests.factories import FINDINGS_NVC
 
     referral = pathway.performed()
-    imaging.mri_sign_report(
+    imaging_reports.mri_sign_report(
         mri_request_id=pathway.mri(referral).pk,
         actor=pathway.rad,
         findings=FINDINGS_NVC,

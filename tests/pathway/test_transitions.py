@@ -10,6 +10,7 @@ from django.utils import timezone
 from carepath.models import AuditLog, CaseEvent, WorkItem
 from carepath.pathway.errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
 from carepath.pathway.roles import Role
+from imaging import reports as imaging_reports
 from imaging import services as imaging
 from imaging.machine import MRI_MACHINE
 from imaging.models import Appointment, MRIRequest
@@ -424,7 +425,7 @@ def test_a_critical_report_opens_an_acknowledgement_for_the_requesting_neurologi
     item = referral.work_items.get(kind="critical_result_ack", status="open")
     assert item.assigned_to == pathway.neuro
 
-    imaging.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=pathway.neuro)
+    imaging_reports.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=pathway.neuro)
     item.refresh_from_db()
     assert item.status == "done"
 
@@ -461,5 +462,5 @@ def test_lesion_suspected_protocol_needs_contrast(pathway):
 def test_only_neurology_acknowledges_a_critical_result(pathway, coordinator):
     referral = pathway.results_review(category="critical")
     with pytest.raises(Forbidden):
-        imaging.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=coordinator)
+        imaging_reports.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=coordinator)
     assert referral.work_items.filter(kind="critical_result_ack", status="open").exists()

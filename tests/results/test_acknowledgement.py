@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from carepath.models import Notification, WorkItemKind, WorkItemStatus
 from carepath.pathway.errors import Blocked
-from imaging import services as imaging
+from imaging import reports as imaging_reports
 from referrals import services
 from referrals.models import Referral
 from tests import factories
@@ -46,7 +46,7 @@ def test_a_case_with_an_unacknowledged_result_cannot_be_concluded(pathway, neuro
 
 def test_once_acknowledged_the_case_concludes(pathway, neurologist):
     referral = pathway.results_review(category="critical")
-    imaging.report_acknowledge(report_id=report_of(pathway, referral).pk, actor=neurologist)
+    imaging_reports.report_acknowledge(report_id=report_of(pathway, referral).pk, actor=neurologist)
     services.referral_conclude(referral_id=referral.pk, actor=neurologist, **factories.CONCLUSION)
     assert Referral.objects.get(pk=referral.pk).state == "concluded"
 
@@ -61,7 +61,7 @@ def test_a_concluded_case_whose_result_is_unacknowledged_cannot_be_closed_by_the
 ):
     referral = pathway.results_review(category="critical")
     report = report_of(pathway, referral)
-    imaging.report_acknowledge(report_id=report.pk, actor=pathway.neuro)
+    imaging_reports.report_acknowledge(report_id=report.pk, actor=pathway.neuro)
     services.referral_conclude(referral_id=referral.pk, actor=pathway.neuro, **factories.CONCLUSION)
     type(report).objects.filter(pk=report.pk).update(acknowledged_at=None, acknowledged_by=None)  # say, amended
     with pytest.raises(Blocked):
@@ -87,7 +87,7 @@ def test_reading_the_alert_acknowledges_the_result_for_neurology_only(pathway, n
 def test_acknowledging_the_result_marks_the_acknowledgers_alerts_read(pathway, neurologist):
     referral = pathway.results_review(category="critical")
     note = alert_for(neurologist, referral)
-    imaging.report_acknowledge(report_id=report_of(pathway, referral).pk, actor=neurologist)
+    imaging_reports.report_acknowledge(report_id=report_of(pathway, referral).pk, actor=neurologist)
     note.refresh_from_db()
     assert note.acknowledged_at is not None
 

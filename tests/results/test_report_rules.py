@@ -10,7 +10,7 @@ from django.urls import reverse
 from carepath.models import CaseEvent, WorkItemKind
 from carepath.pathway.errors import Forbidden, Unprocessable
 from imaging import drafts
-from imaging import services as imaging
+from imaging import reports as imaging_reports
 from imaging.models import MRIRequest, ReportDraft
 from referrals import services
 from tests import factories
@@ -32,7 +32,7 @@ def findings(nvc=None, lesion=None, **more) -> dict:
 
 
 def sign(pathway, mri, *, category="routine", impression="Reported.", **kw):
-    return imaging.mri_sign_report(
+    return imaging_reports.mri_sign_report(
         mri_request_id=mri.pk, actor=pathway.rad, findings=findings(**kw), impression=impression, category=category
     )
 
@@ -184,7 +184,7 @@ def test_an_amendment_keeps_what_the_report_said_before_and_asks_neurology_to_ac
 ):
     referral = pathway.results_review()
     mri = pathway.mri(referral)
-    imaging.mri_amend_report(
+    imaging_reports.mri_amend_report(
         mri_request_id=mri.pk,
         actor=neuroradiologist,
         addendum="On review the compression deforms the nerve.",
@@ -209,7 +209,9 @@ def test_an_amendment_cannot_make_the_category_contradict_the_findings(pathway, 
     mri = pathway.mri(referral)
     NeuroradiologyReport.objects.filter(mri_request=mri).update(findings=findings(lesion=MASS))  # a mass
     with pytest.raises(Unprocessable) as refused:
-        imaging.mri_amend_report(mri_request_id=mri.pk, actor=neuroradiologist, addendum="y", category="routine")
+        imaging_reports.mri_amend_report(
+            mri_request_id=mri.pk, actor=neuroradiologist, addendum="y", category="routine"
+        )
     assert "category" in refused.value.errors
     assert MRIRequest.objects.get(pk=mri.pk).report.category == "urgent"
 
@@ -218,7 +220,7 @@ def test_the_case_page_shows_the_report_before_and_after_an_amendment(
     signed_in, neurologist, pathway, neuroradiologist
 ):
     referral = pathway.results_review()
-    imaging.mri_amend_report(
+    imaging_reports.mri_amend_report(
         mri_request_id=pathway.mri(referral).pk,
         actor=neuroradiologist,
         addendum="Second look.",
@@ -235,7 +237,7 @@ def test_the_case_page_shows_the_report_before_and_after_an_amendment(
 def test_the_api_report_lists_each_amendments_changes(api, neurologist, pathway, neuroradiologist):
     referral = pathway.results_review()
     mri = pathway.mri(referral)
-    imaging.mri_amend_report(mri_request_id=mri.pk, actor=neuroradiologist, addendum="x", category="urgent")
+    imaging_reports.mri_amend_report(mri_request_id=mri.pk, actor=neuroradiologist, addendum="x", category="urgent")
     body = api(neurologist).get(f"/api/v1/reports/{mri.report.pk}/").json()
     assert body["category"] == "urgent"
     assert body["addenda"][0]["changes"] == {"category": {"before": "routine", "after": "urgent"}}
@@ -244,8 +246,10 @@ def test_the_api_report_lists_each_amendments_changes(api, neurologist, pathway,
 def test_raising_an_acknowledged_urgent_result_to_critical_needs_a_new_acknowledgement(pathway, neuroradiologist):
     referral = pathway.results_review(category="urgent")
     mri = pathway.mri(referral)
-    imaging.report_acknowledge(report_id=mri.report.pk, actor=pathway.neuro)
-    imaging.mri_amend_report(mri_request_id=mri.pk, actor=neuroradiologist, addendum="Worse.", category="critical")
+    imaging_reports.report_acknowledge(report_id=mri.report.pk, actor=pathway.neuro)
+    imaging_reports.mri_amend_report(
+        mri_request_id=mri.pk, actor=neuroradiologist, addendum="Worse.", category="critical"
+    )
     report = MRIRequest.objects.get(pk=mri.pk).report
     assert report.category == "critical" and report.acknowledged_at is None
     assert referral.work_items.filter(kind=WorkItemKind.CRITICAL_RESULT_ACK, status="open").count() == 1

@@ -18,7 +18,7 @@ from carepath.models import (
     WorkItemKind,
 )
 from carepath.timers import sweep
-from imaging import services as imaging
+from imaging import reports as imaging_reports
 from referrals import services
 from tests import factories
 
@@ -187,7 +187,7 @@ def test_an_unacknowledged_critical_report_escalates_every_hour_to_neurology(pat
 def test_acknowledging_a_critical_report_stops_its_escalation(pathway, neurologist):
     referral = pathway.results_review(category="critical")
     ack = item(referral, WorkItemKind.CRITICAL_RESULT_ACK)
-    imaging.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=neurologist)
+    imaging_reports.report_acknowledge(report_id=pathway.mri(referral).report.pk, actor=neurologist)
     sweep.run_sync(ack.due_at + timedelta(hours=5))
     assert not Notification.objects.filter(kind="escalation").exists()
 
@@ -202,7 +202,7 @@ def test_an_amended_report_notifies_whoever_read_it(
     reader = factories.user_with_role("neurologist", "dr_reader")
     audit.record_view(reader, referral)
     with django_capture_on_commit_callbacks(execute=True):
-        imaging.mri_amend_report(mri_request_id=mri.pk, actor=neuroradiologist, addendum="Also a small cyst.")
+        imaging_reports.mri_amend_report(mri_request_id=mri.pk, actor=neuroradiologist, addendum="Also a small cyst.")
     told = set(Notification.objects.filter(kind="report_amended").values_list("recipient__username", flat=True))
     assert told == {"dr_reader", neurologist.username}
 

@@ -260,7 +260,7 @@ def test_a_worker_resumes_after_redis_restarts_and_nothing_queued_is_lost(own_re
 def test_a_transition_that_rolls_back_queues_nothing(worker_env, pathway, neuroradiologist, require_redis):
     import redis
 
-    from imaging import services as imaging
+    from imaging import reports as imaging_reports
     from tests.factories import FINDINGS_NVC
 
     app.conf.task_always_eager = True
@@ -270,7 +270,7 @@ def test_a_transition_that_rolls_back_queues_nothing(worker_env, pathway, neuror
     queue = redis.Redis.from_url(require_redis)
     queue.flushdb()
     with pytest.raises(RuntimeError), transaction.atomic():
-        imaging.mri_sign_report(
+        imaging_reports.mri_sign_report(
             mri_request_id=pathway.mri(referral).pk,
             actor=neuroradiologist,
             findings=FINDINGS_NVC,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from carepath.pathway import audit
 from carepath.pathway.priority import Priority
 from carepath.pathway.roles import Role, ensure_role_groups, get_system_user
+from imaging import reports as imaging_reports
 from imaging import services as imaging
 from imaging.choices import ReportCategory
 from referrals import samples, services
@@ -183,7 +184,7 @@ class Command(BaseCommand):
 
     def report(self, mri, days_ago, findings, impression, category=ReportCategory.ROUTINE):
         report = {"findings": findings, "impression": impression, "category": category}
-        self.act(days_ago, imaging.mri_sign_report, "dr.garcia", mri_request_id=mri.pk, **report)
+        self.act(days_ago, imaging_reports.mri_sign_report, "dr.garcia", mri_request_id=mri.pk, **report)
         return self.step(days_ago, services.referral_imaging_complete, referral_id=mri.referral_id, actor=self.system)
 
     def at_nine(self, days_ahead) -> datetime:
