@@ -32,7 +32,7 @@ from carepath.pathway import access, audit, identity
 from carepath.pathway.priority import Priority
 from imaging.machine import MRI_MACHINE
 
-from . import fhir, selectors, services
+from . import fhir, intake, selectors
 from .choices import ReferralState
 from .machine import REFERRAL_MACHINE
 from .models import Patient, Referral
@@ -81,7 +81,7 @@ class PatientViewSet(AuditedListMixin, AuditedRetrieveMixin, mixins.CreateModelM
         date exists under another MRN (send `confirm_new_patient: true` if this is another child)."""
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
-        patient = services.patient_create(actor=request.user, **given.validated_data)
+        patient = intake.patient_create(actor=request.user, **given.validated_data)
         shared = patient.shared
         patient = self.get_queryset().get(pk=patient.pk)
         response = Response(self.get_serializer(patient).data, status=200 if shared else 201)
@@ -183,7 +183,7 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
         given = ReferralCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
-        referral = services.referral_create(actor=request.user, patient_id=data.pop("patient"), **data)
+        referral = intake.referral_create(actor=request.user, patient_id=data.pop("patient"), **data)
         response = self._detail_response(self._detail(referral.pk), status=201)
         response["Location"] = link("api-referral-detail", referral.pk)
         return response

@@ -25,7 +25,7 @@ class PatientForm(TextGuardForm, forms.Form):
     family_name = forms.CharField(label="Family name", max_length=100)
     birth_date = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
     sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
-    # a date of birth in the future is refused by `services.patient_create` (referrals/rules.py),
+    # a date of birth in the future is refused by `intake.patient_create` (referrals/rules.py),
     # shown beside this field like any other error
 
 

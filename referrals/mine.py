@@ -27,7 +27,7 @@ from .choices import ReferralState as S
 from .models import Referral
 
 PAGE_SIZE = 50
-# Steps that wait on the referrer: the item is theirs by name (referrals.services.REFERRER_STEPS).
+# Steps that wait on the referrer: the item is theirs by name (referrals.machine.REFERRER_STEPS).
 AWAITING_REFERRER = {
     WorkItemKind.ANSWER_QUERY: "Awaiting your answer",
     WorkItemKind.ACKNOWLEDGE_OUTCOME: "Awaiting your acknowledgement",

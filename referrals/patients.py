@@ -1,5 +1,5 @@
 """Registering a child who may already be registered (issue 13 item 9; docs/decisions.md,
-"Patient identity"). Called by `services.patient_create` inside its transaction.
+"Patient identity"). Called by `intake.patient_create` inside its transaction.
 
 - The MRN is compared by its normalised key (carepath/pathway/identity.py), on every path.
 - The same MRN with the same family name and date of birth is the same child: the record is

@@ -29,9 +29,10 @@ from imaging.choices import ALERT_CATEGORIES, ReportCategory, Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
 
-from . import dashboard, letters, rules, selectors, services
+from . import dashboard, intake, letters, rules, selectors
 from .choices import Muscle, RedFlag
 from .forms import FindPatientForm, GuardianFormSet, PatientForm, first_muscle_choices, muscles_from_post
+from .guards import DETAIL_FIELDS
 from .inputs import ReferralDetailsInput, ResubmitInput
 from .machine import REFERRAL_MACHINE
 from .models import Referral
@@ -186,11 +187,11 @@ def _create(actor, patient, patient_form, guardians, details, confirmed: bool) -
     shared = False
     if patient is None:
         rows = [{k: v for k, v in f.cleaned_data.items()} for f in guardians.forms if f.cleaned_data.get("name")]
-        patient = services.patient_create(
+        patient = intake.patient_create(
             actor=actor, guardians=rows, confirm_new_patient=confirmed, **patient_form.cleaned_data
         )
         shared = patient.shared
-    return services.referral_create(actor=actor, patient_id=patient.pk, **details), shared
+    return intake.referral_create(actor=actor, patient_id=patient.pk, **details), shared
 
 
 def _int(raw) -> int | None:
@@ -309,7 +310,7 @@ def _conclude_initial(referral: Referral, user) -> dict:
 # What the referrer sent, shown in the answer form: a field left as drawn is posted as is, so an
 # empty form would have erased the frequency, notes and spread they had given (docs/ui.md). The
 # details the answer may change: the referral's details that the resubmit input takes.
-RESUBMIT_DETAILS = tuple(name for name in services.DETAIL_FIELDS if name in ResubmitInput().fields)
+RESUBMIT_DETAILS = tuple(name for name in DETAIL_FIELDS if name in ResubmitInput().fields)
 
 
 def _resubmit_initial(referral: Referral) -> dict:

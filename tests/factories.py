@@ -42,11 +42,11 @@ _mrn = iter(range(10**6, 10**7))
 
 
 def make_patient(actor, *, birth_date: date | None = None, guardians=None, **kwargs):
-    from referrals import services
+    from referrals import intake
 
     if guardians is None:
         guardians = [samples.guardian()]
-    return services.patient_create(
+    return intake.patient_create(
         actor=actor,
         mrn=kwargs.pop("mrn", f"MRN{next(_mrn)}"),
         given_name=kwargs.pop("given_name", "Alex"),
@@ -62,13 +62,13 @@ def make_patient(actor, *, birth_date: date | None = None, guardians=None, **kwa
 
 
 def make_referral(pediatrician, *, patient=None, **overrides):
-    from referrals import services
+    from referrals import intake
 
     patient = patient or make_patient(pediatrician)
     data = {**samples.REFERRAL, "symptom_onset": timezone.localdate() - timedelta(days=180), **overrides}
     if data["red_flags"] and "requested_priority" not in overrides:
         data["requested_priority"] = "asap"  # as the referral form asks (referrals/rules.py)
-    return services.referral_create(actor=pediatrician, patient_id=patient.pk, **data)
+    return intake.referral_create(actor=pediatrician, patient_id=patient.pk, **data)
 
 
 EARLY_SCAN = "A slot came free on an earlier list."

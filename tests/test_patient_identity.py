@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from carepath.models import AuditLog
 from carepath.pathway import identity
 from carepath.pathway.errors import Forbidden, InvalidData
-from referrals import selectors, services
+from referrals import intake, selectors
 from referrals.models import Patient, PatientShare
 from referrals.patients import PossibleDuplicatePatient
 from tests import factories
@@ -22,7 +22,7 @@ BORN = date(2017, 3, 9)
 
 
 def _register(actor, mrn="AB-1234", given="Robin", family="Hale", born=BORN, **kw):
-    return services.patient_create(actor=actor, mrn=mrn, given_name=given, family_name=family, birth_date=born, **kw)
+    return intake.patient_create(actor=actor, mrn=mrn, given_name=given, family_name=family, birth_date=born, **kw)
 
 
 # --- normalisation ----------------------------------------------------------------------------------

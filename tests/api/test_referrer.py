@@ -1,5 +1,5 @@
 """Who a referral is from: a pediatrician refers in their own name only; an EHR client may name the
-referrer, an active pediatrician (referrals/services.py `_referrer_for`; docs/security.md)."""
+referrer, an active pediatrician (referrals/intake.py `_referrer_for`; docs/security.md)."""
 
 import pytest
 

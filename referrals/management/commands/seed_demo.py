@@ -22,7 +22,7 @@ from carepath.pathway.roles import Role, ensure_role_groups, get_system_user
 from imaging import reports as imaging_reports
 from imaging import services as imaging
 from imaging.choices import ReportCategory
-from referrals import samples, services
+from referrals import intake, samples, services
 from referrals.models import Patient, Referral
 
 DEMO_PASSWORD = "carepath-demo"
@@ -106,7 +106,7 @@ class Command(BaseCommand):
         if guardians is None:
             guardians = [samples.guardian(f"Jo {family}", f"+447700900{n:03d}", f"{family.lower()}.family@example.org")]
         names = {"mrn": f"DEMO{n:04d}", "given_name": given, "family_name": family}
-        return self.act(120, services.patient_create, referrer, **names, birth_date=birth, sex=sex, guardians=guardians)
+        return self.act(120, intake.patient_create, referrer, **names, birth_date=birth, sex=sex, guardians=guardians)
 
     def refer(self, patient, days_ago, *, referrer="dr.khan", onset_days=200, priority=Priority.ROUTINE, **fields):
         """A referral with the sample's reason and side unless the story says otherwise."""
@@ -115,7 +115,7 @@ class Command(BaseCommand):
         onset = max(patient.birth_date, (self.ago(days=onset_days)).date())
         return self.act(
             days_ago,
-            services.referral_create,
+            intake.referral_create,
             referrer,
             patient_id=patient.pk,
             symptom_onset=onset,
