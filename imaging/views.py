@@ -1,6 +1,6 @@
 """Imaging pages (docs/design.md §6): the coordinators' MRI board and the neuroradiology reading queue.
 
-Both act through the same generic action forms as the case page (carepath.webforms), so a card on
+Both act through the same generic action forms as the case page (carepath/web/webforms.py), so a card on
 the board offers exactly the actions the MRI machine allows this user now.
 """
 
@@ -21,7 +21,8 @@ from carepath.pathway.errors import DomainError
 from carepath.pathway.identity import mrn_key
 from carepath.pathway.priority import priority_rank
 from carepath.pathway.roles import Role, has_role
-from carepath.web import webforms
+from carepath.web import formfields, webforms
+from carepath.web.formfields import int_or_none
 
 from . import drafts, rules, selectors
 from .choices import ALERT_CATEGORIES, FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
@@ -153,7 +154,7 @@ def mri_board(request: HttpRequest) -> HttpResponse:
 def _act(request: HttpRequest, url_name: str, template: str, build) -> HttpResponse:
     """Perform an MRI action posted from a list page; on a refusal show the page again with the
     card's form open, its input kept and the reason beside it."""
-    mri = selectors.mri_requests_visible_to(request.user).filter(pk=_int(request.POST.get("object"))).first()
+    mri = selectors.mri_requests_visible_to(request.user).filter(pk=int_or_none(request.POST.get("object"))).first()
     if mri is None:
         raise Http404("No such MRI request")
     name = request.POST.get("transition", "")
@@ -166,13 +167,6 @@ def _act(request: HttpRequest, url_name: str, template: str, build) -> HttpRespo
     context = build(request, outcome)
     context["failed_id"] = outcome.form.dom_id if outcome.form else ""
     return render(request, template, context, status=outcome.status)
-
-
-def _int(raw) -> int | None:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
 
 
 # --- reading queue -------------------------------------------------------------------------------
@@ -276,7 +270,7 @@ def _offer_drafts(actions: list[webforms.ActionForm], draft, *, resume: bool) ->
             continue
         form.draft = True
         if draft is not None and resume:
-            form.fields = webforms.fields_for(form.transition.input_serializer, data=drafts.as_post(draft.data))
+            form.fields = formfields.fields_for(form.transition.input_serializer, data=drafts.as_post(draft.data))
             form.is_open = True
 
 

@@ -1,7 +1,7 @@
 """Web pages of the referral: the new-referral form and the case page (docs/design.md §6).
 
 The case page shows only the actions this user may take now (`Machine.allowed_for`); each action's
-form is drawn from and validated by the transition's own input serializer (carepath.webforms).
+form is drawn from and validated by the transition's own input serializer (carepath/web/webforms.py).
 """
 
 import csv
@@ -22,7 +22,8 @@ from carepath.pathway.errors import InvalidData, TransitionNotAllowed
 from carepath.pathway.priority import Priority
 from carepath.pathway.roles import Role, has_role
 from carepath.pathway.workflow import SECONDARY
-from carepath.web import webforms
+from carepath.web import formfields, webforms
+from carepath.web.formfields import int_or_none
 from imaging import reports as imaging_reports
 from imaging import rules as imaging_rules
 from imaging.choices import ALERT_CATEGORIES, ReportCategory, Sedation
@@ -42,7 +43,7 @@ from .patients import PossibleDuplicatePatient
 # --- new referral --------------------------------------------------------------------------------
 def _referral_fields(data=None, errors=None):
     """The serializer's fields, minus muscles (drawn by hand: the first muscle, then the others)."""
-    specs = webforms.fields_for(ReferralDetailsInput, data=data, errors=errors)
+    specs = formfields.fields_for(ReferralDetailsInput, data=data, errors=errors)
     return {s.name: s for s in specs}
 
 
@@ -75,7 +76,7 @@ def _render_new(
 ):
     errors = errors or {}
     fields = _referral_fields(data, errors)
-    other_errors = webforms.unclaimed_errors(
+    other_errors = formfields.unclaimed_errors(
         {k: v for k, v in errors.items() if k not in ("muscles", "patient")}, list(fields.values())
     )
     summary = _new_referral_summary(patient_form, guardians, fields, errors, other_errors)
@@ -106,39 +107,41 @@ def _render_new(
     )
 
 
-def _new_referral_summary(patient_form, guardians, fields, errors, other_errors) -> list[webforms.SummaryItem]:
+def _new_referral_summary(patient_form, guardians, fields, errors, other_errors) -> list[formfields.SummaryItem]:
     """Every error of the new-referral page in page order, each linking to its field."""
-    items = webforms.django_form_items(patient_form)
+    items = formfields.django_form_items(patient_form)
     if guardians is not None and guardians.is_bound:
         for i, form in enumerate(guardians.forms):
-            items += webforms.django_form_items(form, label_prefix=f"Parent or carer {i + 1}: ", anchor=f"guardian-{i}")
-        items += [webforms.SummaryItem("Parents or carers", m, "guardians") for m in guardians.non_form_errors()]
-    items += [webforms.SummaryItem("Child", m) for m in errors.get("patient", [])]
+            items += formfields.django_form_items(
+                form, label_prefix=f"Parent or carer {i + 1}: ", anchor=f"guardian-{i}"
+            )
+        items += [formfields.SummaryItem("Parents or carers", m, "guardians") for m in guardians.non_form_errors()]
+    items += [formfields.SummaryItem("Child", m) for m in errors.get("patient", [])]
     for spec in fields.values():
         if spec.name == "muscles":  # drawn by hand: the first muscle's select, then the others
             items += [
-                webforms.SummaryItem("Where did it start?", m, "f-first-muscle") for m in errors.get("muscles", [])
+                formfields.SummaryItem("Where did it start?", m, "f-first-muscle") for m in errors.get("muscles", [])
             ]
         else:
-            items += webforms.summary_items([spec])
-    return items + [webforms.SummaryItem("", m) for m in other_errors]
+            items += formfields.summary_items([spec])
+    return items + [formfields.SummaryItem("", m) for m in other_errors]
 
 
 def _referral_create(request: HttpRequest) -> HttpResponse:
     post = request.POST
-    data = webforms.without_blanks(ReferralDetailsInput, post)
+    data = formfields.without_blanks(ReferralDetailsInput, post)
     data.setlist("muscles", muscles_from_post(post))
     patient = None
     patient_form = guardians = None
     if post.get("patient"):
-        patient = selectors.patients_visible_to(request.user).filter(pk=_int(post.get("patient"))).first()
+        patient = selectors.patients_visible_to(request.user).filter(pk=int_or_none(post.get("patient"))).first()
         if patient is None:
             raise Http404("No such patient")
     else:
         patient_form = PatientForm(post)
         guardians = GuardianFormSet(post, prefix="guardian")
     serializer = ReferralDetailsInput(data=data)
-    errors = {} if serializer.is_valid() else webforms.flatten_errors(serializer.errors)
+    errors = {} if serializer.is_valid() else formfields.flatten_errors(serializer.errors)
     forms_ok = patient is not None or (patient_form.is_valid() and guardians.is_valid())
     duplicate, status = False, 400
     if not errors and forms_ok:
@@ -150,7 +153,7 @@ def _referral_create(request: HttpRequest) -> HttpResponse:
         except PossibleDuplicatePatient:  # the confirm step: nothing was written
             duplicate, status = True, 409
         except InvalidData as exc:
-            errors = webforms.flatten_errors(exc.errors)
+            errors = formfields.flatten_errors(exc.errors)
             if patient_form is not None:
                 for name in ("mrn", "birth_date"):
                     for message in errors.pop(name, []):
@@ -194,13 +197,6 @@ def _create(actor, patient, patient_form, guardians, details, confirmed: bool) -
     return intake.referral_create(actor=actor, patient_id=patient.pk, **details), shared
 
 
-def _int(raw) -> int | None:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
-
-
 # --- case page -----------------------------------------------------------------------------------
 @login_required
 def case(request: HttpRequest, pk: int) -> HttpResponse:
@@ -224,7 +220,7 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
     if machine_key == "report_ack":
         return _acknowledge_report(request, referral)
     if machine_key == "mri":
-        target = next((m for m in referral.mri_requests.all() if m.pk == _int(request.POST.get("object"))), None)
+        target = next((m for m in referral.mri_requests.all() if m.pk == int_or_none(request.POST.get("object"))), None)
         if target is None:
             raise Http404("No such MRI request on this case")
         machine = MRI_MACHINE
@@ -241,7 +237,7 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
 
 
 def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpResponse:
-    report_id = _int(request.POST.get("object"))
+    report_id = int_or_none(request.POST.get("object"))
     if not any(getattr(m, "report", None) and m.report.pk == report_id for m in referral.mri_requests.all()):
         raise Http404("No such report on this case")
     imaging_reports.report_acknowledge(report_id=report_id, actor=request.user)  # Forbidden: the 403 page
@@ -432,7 +428,7 @@ def _bars(rows: list[dict], key: str) -> list[dict]:
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     if not has_role(request.user, *DASHBOARD_ROLES):
         raise PermissionDenied("The dashboard is for neurology, imaging and administrators.")
-    days = _int(request.GET.get("days")) or 180
+    days = int_or_none(request.GET.get("days")) or 180
     days = min(max(days, 7), 730)
     figures = dashboard.figures(request.user, days=days)
     table = request.GET.get("csv", "")

@@ -26,7 +26,7 @@ from django.utils.deconstruct import deconstructible
 from rest_framework import serializers
 
 TEXT = 4000  # bounds free text so no body of any size reaches the database unchecked
-SINGLE_LINE_MAX = 300  # CharFields up to this long are one line (carepath/web/webforms.py LONG_TEXT)
+SINGLE_LINE_MAX = 300  # CharFields up to this long are one line (carepath/web/formfields.py LONG_TEXT)
 _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _INVISIBLE = "\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069"
 SINGLE_LINE_REFUSED = re.compile(f"[{_CONTROL}\t\n\r\u2028\u2029{_INVISIBLE}]")

@@ -1,5 +1,6 @@
 """Each domain refusal is mapped once: to problem+json for the API (carepath/api/problems.py) and to
-a form error, a banner or an error page for the pages (carepath/web/webforms.py, carepath/web/middleware.py)."""
+a form error, a banner or an error page for the pages (carepath/web/webforms.py, the fields' errors
+flattened by carepath/web/formfields.py, carepath/web/middleware.py)."""
 
 from unittest import mock
 
@@ -19,7 +20,7 @@ from carepath.pathway.errors import (
     TransitionNotAllowed,
     Unprocessable,
 )
-from carepath.web import webforms
+from carepath.web import formfields, webforms
 from referrals.machine import REFERRAL_MACHINE
 
 REFUSALS = {
@@ -122,4 +123,4 @@ def test_a_forbidden_work_item_action_is_the_403_page_not_a_message(signed_in, n
 
 
 def test_a_list_item_error_from_the_api_shape_lands_on_the_list_field():
-    assert webforms.flatten_errors({"muscles.0": ["Not a muscle."]}) == {"muscles": ["Not a muscle."]}
+    assert formfields.flatten_errors({"muscles.0": ["Not a muscle."]}) == {"muscles": ["Not a muscle."]}

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from carepath.pathway.roles import Role
-from carepath.web import webforms
+from carepath.web import formfields
 from imaging.machine import MRI_MACHINE
 from referrals.inputs import ReferralDetailsInput
 from referrals.machine import REFERRAL_MACHINE
@@ -136,7 +136,7 @@ def _open_form(p, key, t):
     return reverse("case", args=[referral.pk]), mri, user
 
 
-def _leaves(serializer_class) -> list[webforms.FieldSpec]:
+def _leaves(serializer_class) -> list[formfields.FieldSpec]:
     leaves = []
 
     def walk(specs):
@@ -146,7 +146,7 @@ def _leaves(serializer_class) -> list[webforms.FieldSpec]:
             else:
                 leaves.append(s)
 
-    walk(webforms.fields_for(serializer_class))
+    walk(formfields.fields_for(serializer_class))
     return leaves
 
 
@@ -196,7 +196,7 @@ def test_every_label_and_help_text_is_in_words_not_field_names(key, t):
             assert s.label[0].isupper(), s.label
             walk(s.children)
 
-    walk(webforms.fields_for(t.input_serializer))
+    walk(formfields.fields_for(t.input_serializer))
 
 
 def test_an_optional_select_left_at_its_default_is_not_an_error(signed_in, pathway):
