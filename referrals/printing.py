@@ -14,7 +14,8 @@ from carepath.pathway import audit
 
 from . import letters
 from .choices import Muscle, RedFlag
-from .views import _event_label, _visible  # the case page's access check and timeline wording
+from .timeline import event_label
+from .views import _visible  # the case page's access check
 
 REMINDERS = (CaseEvent.Kind.REMINDER, CaseEvent.Kind.ESCALATION)  # the clock's messages: not the case's story
 
@@ -44,7 +45,7 @@ def case_summary(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("at", "id")
     )
     for event in events:
-        event.label = _event_label(event)
+        event.label = event_label(event)
     patient = referral.patient
     mri_requests = list(referral.mri_requests.all())
     results = {r["mri"].pk: r for r in letters.mri_results(referral)}

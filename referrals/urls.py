@@ -3,12 +3,12 @@ Its API routes are in referrals/api.py, included under `/api/v1/` the same way."
 
 from django.urls import path
 
-from . import printing, views
+from . import new_referral, printing, views
 from .mine import my_referrals
 from .search import search_view
 
 urlpatterns = [
-    path("referrals/new/", views.referral_new, name="referral_new"),
+    path("referrals/new/", new_referral.referral_new, name="referral_new"),
     path("referrals/mine/", my_referrals, name="my_referrals"),
     path("search/", search_view, name="search"),
     path("cases/<int:pk>/", views.case, name="case"),
