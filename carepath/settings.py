@@ -305,6 +305,8 @@ FASTING_HOURS = {
     "clear_fluids": env_int("FASTING_CLEAR_FLUIDS_HOURS", 1),
 }
 MRI_MISSED_GRACE_MINUTES = env_int("MRI_MISSED_GRACE_MINUTES", 120)
+# MRI slots start on this grid (minutes) from each scanner session's start (docs/capacity.md).
+CAREPATH_SLOT_GRID_MINUTES = max(1, env_int("CAREPATH_SLOT_GRID_MINUTES", 15))
 OUTCOME_AUTO_CLOSE_DAYS = env_int("OUTCOME_AUTO_CLOSE_DAYS", 14)
 # People in imaging (coordinators, neuroradiologists) see a case while its MRI is open and for this
 # many days after the report is signed or the request cancelled (carepath/pathway/access.py, docs/security.md).

@@ -38,6 +38,7 @@ class Window:
     end: datetime
     owner_id: int
     name: str = ""
+    session_start: datetime | None = None  # where the session this is part of starts (the slot grid's origin)
 
     @property
     def minutes(self) -> int:
@@ -101,6 +102,14 @@ def _valid_between(first: date, last: date) -> Q:
     return Q(valid_from__lte=last) & (Q(valid_until__isnull=True) | Q(valid_until__gte=first))
 
 
+def _open(spans: list[Span], cuts: list[Span], owner_id: int, name: str = "") -> list[Window]:
+    """Each session's open parts, earliest first; each part remembers where its session starts."""
+    windows = []
+    for span in sorted(spans):
+        windows += [Window(s, e, owner_id, name, span[0]) for s, e in subtract([span], cuts)]
+    return windows
+
+
 def _closures(site_ids: set[int], first: date, last: date) -> list[Closure]:
     start, end = _bounds(first, last)
     return list(Closure.objects.filter(site_id__in=site_ids, start__lt=end, end__gt=start))
@@ -128,7 +137,7 @@ def scanner_windows(scanners: Iterable[Scanner], first: date, last: date) -> dic
             if c.site_id == scanner.site_id
             and (c.scanner_id == scanner.pk or (c.scanner_id is None and c.anaesthesia_list_id is None))
         ]
-        windows[scanner.pk] = [Window(s, e, scanner.pk) for s, e in subtract(spans, cuts)]
+        windows[scanner.pk] = _open(spans, cuts, scanner.pk)
     return windows
 
 
@@ -150,7 +159,7 @@ def anaesthesia_windows(sites: Iterable[Site], first: date, last: date) -> dict[
             if c.site_id == row.site_id
             and (c.anaesthesia_list_id == row.pk or (c.scanner_id is None and c.anaesthesia_list_id is None))
         ]
-        windows[row.site_id] += [Window(s, e, row.pk, row.name) for s, e in subtract(spans, cuts)]
+        windows[row.site_id] += _open(spans, cuts, row.pk, row.name)
     for found in windows.values():
         found.sort(key=lambda w: (w.start, w.owner_id))
     return windows

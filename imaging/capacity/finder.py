@@ -1,0 +1,306 @@
+"""Free slots for an MRI request (FHIR `$find`; docs/capacity.md, "What a slot must satisfy").
+
+Free slots are not rows: each search expands the weekly templates into open time
+(imaging/capacity/calendar.py) and subtracts the live reservations, read once per range for all the
+scanners (the (scanner, start) index), then walks each scanner's open time on the slot grid in
+Python, jumping past whatever is in the way. The range is read a week at a time, then two, four…,
+until enough slots are found: the earliest slots are usually in the first week.
+"""
+
+import heapq
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from itertools import islice
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from carepath.models import WorkItemKind
+from carepath.pathway import sla
+from carepath.pathway.errors import Unprocessable
+
+from ..choices import Sedation
+from ..rules import BOOKING_HORIZON, mass_suspected, sedation_default
+from . import calendar
+from .models import Scanner, SlotRule
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 200
+COUNT_CAP = 10  # the waiting list says "10+" beyond this
+FIRST_CHUNK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SlotLength:
+    minutes: int
+    turnaround_minutes: int
+
+    @property
+    def scan(self) -> timedelta:
+        return timedelta(minutes=self.minutes)
+
+    @property
+    def busy(self) -> timedelta:
+        return timedelta(minutes=self.minutes + self.turnaround_minutes)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A free time for one request's scan (a FHIR Slot with status free)."""
+
+    scanner_id: int
+    scanner_name: str
+    site_id: int
+    site_name: str
+    start: datetime
+    end: datetime  # the scan's end
+    busy_until: datetime  # the end plus turnaround: the scanner's next slot starts after it
+    sedation: str
+    anaesthesia_list_id: int | None
+    anaesthesia_list_name: str | None
+    breaches_due: bool  # ends after the request's scan due time
+
+
+def _rules() -> dict[tuple[str, str], SlotRule]:
+    return {(rule.protocol, rule.sedation): rule for rule in SlotRule.objects.all()}
+
+
+def slot_length(mri, sedation: str, *, rules: dict | None = None) -> SlotLength:
+    """Minutes of the most specific slot rule (the request's protocol and this sedation plan, else
+    the plan's rule for any protocol), never shorter than the protocoled scan duration; and the
+    rule's turnaround. No rule for the plan: 422, an administrator adds one."""
+    rules = _rules() if rules is None else rules
+    rule = rules.get((mri.protocol, sedation)) if mri.protocol else None
+    rule = rule or rules.get(("", sedation))
+    if rule is None:
+        label = Sedation(sedation).label if sedation in Sedation.values else sedation
+        raise Unprocessable({"sedation": f"No slot length is set for {label}: an administrator adds a slot rule."})
+    return SlotLength(max(rule.minutes, mri.duration_minutes or 0), rule.turnaround_minutes)
+
+
+def scan_due_at(mri) -> datetime | None:
+    """When the scan is due: the `perform_mri` service level counted from the request (the deadline
+    the "Perform the MRI" step carries)."""
+    return sla.due_for(WorkItemKind.PERFORM_MRI, mri.priority, mri.requested_at)
+
+
+class _Plan:
+    """What one request needs on a given day: the sedation plan (given, or the child's default that
+    day) and the slot length for it."""
+
+    def __init__(self, mri, sedation: str | None, rules: dict):
+        self.mri, self.sedation, self.rules = mri, sedation, rules
+        self._by_day: dict[date, tuple[str, SlotLength]] = {}
+
+    @cached_property
+    def mass_suspected(self) -> bool:
+        return mass_suspected(self.mri)
+
+    @cached_property
+    def due(self) -> datetime | None:
+        return scan_due_at(self.mri)
+
+    def on(self, moment: datetime) -> tuple[str, SlotLength]:
+        day = timezone.localdate(moment)  # the scan day as the sedation guard counts it
+        if day not in self._by_day:
+            sedation = self.sedation or sedation_default(
+                birth_date=self.mri.referral.patient.birth_date, on=day, mass_suspected=self.mass_suspected
+            )
+            self._by_day[day] = (sedation, slot_length(self.mri, sedation, rules=self.rules))
+        return self._by_day[day]
+
+
+class _Busy:
+    """Sorted busy intervals of one scanner, list or child, with a quick 'what is in the way'."""
+
+    def __init__(self, intervals: Iterable[tuple[datetime, datetime]]):
+        self.intervals = sorted(intervals)
+        self.starts = [start for start, _ in self.intervals]
+
+    def blocked_until(self, start: datetime, end: datetime) -> datetime | None:
+        """The latest end of the intervals overlapping start..end, or None when nothing is in the way."""
+        latest = None
+        j = bisect_left(self.starts, end) - 1
+        while j >= 0 and self.starts[j] > start - calendar.MAX_RESERVATION:
+            if self.intervals[j][1] > start:
+                latest = max(latest or start, self.intervals[j][1])
+            j -= 1
+        return latest
+
+
+class _Range:
+    """Open time and live reservations of some scanners for one range, read in a few queries."""
+
+    def __init__(self, scanners: list[Scanner], start: datetime, end: datetime, now: datetime, mri_ids: set[int]):
+        self.start, self.end = start, end
+        first, last = timezone.localdate(start) - timedelta(days=1), timezone.localdate(end) + timedelta(days=1)
+        self.windows = calendar.scanner_windows(scanners, first, last)
+        ga_sites = {s.site_id: s.site for s in scanners if s.takes_general_anaesthesia}
+        self.lists = calendar.anaesthesia_windows(ga_sites.values(), first, last)
+        reservations = calendar.live_reservations(start, end + calendar.MAX_RESERVATION, now=now)
+        # a request's own hold or booking never blocks it: the booking converts the hold, a
+        # reschedule releases the old booking in the same transaction
+        reservations = reservations.exclude(mri_request_id__in=mri_ids) if mri_ids else reservations
+        by_scanner, by_list = defaultdict(list), defaultdict(list)
+        for scanner_id, r_start, r_busy in _spans(reservations.filter(scanner__in=[s.pk for s in scanners])):
+            by_scanner[scanner_id].append((r_start, r_busy))
+        list_ids = [w.owner_id for windows in self.lists.values() for w in windows]
+        if list_ids:
+            on_lists = reservations.filter(anaesthesia_list__in=set(list_ids))
+            for list_id, r_start, r_busy in _spans(on_lists, "anaesthesia_list_id"):
+                by_list[list_id].append((r_start, r_busy))
+        self.scanner_busy = {s.pk: _Busy(by_scanner[s.pk]) for s in scanners}
+        self.list_busy = {list_id: _Busy(by_list[list_id]) for list_id in list_ids}
+        self.reservations = reservations
+
+    def child_busy(self, patient_id: int) -> _Busy:
+        rows = self.reservations.filter(patient_id=patient_id).values_list("start", "end")
+        return _Busy(rows)
+
+
+def _spans(reservations: QuerySet, owner: str = "scanner_id"):
+    return reservations.order_by().values_list(owner, "start", "busy_until")
+
+
+def _grid() -> timedelta:
+    return timedelta(minutes=settings.CAREPATH_SLOT_GRID_MINUTES)
+
+
+def _on_grid(moment: datetime, origin: datetime, grid: timedelta) -> datetime:
+    """The first grid point (origin + n × grid) at or after `moment`."""
+    if moment <= origin:
+        return origin
+    steps = -((origin - moment) // grid)  # ceiling
+    return origin + steps * grid
+
+
+def _free_list(rng: _Range, site_id: int, start: datetime, busy_until: datetime) -> calendar.Window | None:
+    for window in rng.lists.get(site_id, ()):
+        if window.start <= start and busy_until <= window.end:
+            if rng.list_busy[window.owner_id].blocked_until(start, busy_until) is None:
+                return window
+    return None
+
+
+def _scanner_slots(plan: _Plan, rng: _Range, child: _Busy, scanner: Scanner, start: datetime) -> Iterator[Slot]:
+    """One scanner's free slots from `start` to the range's end, earliest first."""
+    grid, busy, seen = _grid(), rng.scanner_busy[scanner.pk], set()
+    for window in rng.windows[scanner.pk]:
+        origin = window.session_start or window.start
+        t = _on_grid(max(window.start, start), origin, grid)
+        while t < rng.end:
+            sedation, length = plan.on(t)
+            end, busy_until = t + length.scan, t + length.busy
+            if busy_until > window.end or not scanner.takes(sedation):
+                break
+            in_the_way = busy.blocked_until(t, busy_until) or child.blocked_until(t, end)
+            ga = None
+            if in_the_way is None and sedation == Sedation.GENERAL_ANAESTHESIA:
+                ga = _free_list(rng, scanner.site_id, t, busy_until)
+                in_the_way = None if ga else t + grid
+            if in_the_way is not None:
+                t = _on_grid(in_the_way, origin, grid)
+                continue
+            if t not in seen:  # two overlapping sessions offer the same times
+                seen.add(t)
+                yield Slot(
+                    scanner_id=scanner.pk,
+                    scanner_name=scanner.name,
+                    site_id=scanner.site_id,
+                    site_name=scanner.site.name,
+                    start=t,
+                    end=end,
+                    busy_until=busy_until,
+                    sedation=sedation,
+                    anaesthesia_list_id=ga.owner_id if ga else None,
+                    anaesthesia_list_name=ga.name if ga else None,
+                    breaches_due=plan.due is not None and end > plan.due,
+                )
+            t += grid
+
+
+def _scanners(scanner: Scanner | int | None) -> list[Scanner]:
+    scanners = Scanner.objects.filter(active=True).select_related("site").order_by("site__name", "name", "id")
+    if scanner is not None:
+        scanners = scanners.filter(pk=scanner.pk if isinstance(scanner, Scanner) else scanner)
+    return list(scanners)
+
+
+def _merged(plan: _Plan, rng: _Range, scanners: list[Scanner], start: datetime) -> Iterator[Slot]:
+    child = rng.child_busy(plan.mri.referral.patient_id)
+    order = {s.pk: n for n, s in enumerate(scanners)}
+    streams = [_scanner_slots(plan, rng, child, s, start) for s in scanners]
+    return heapq.merge(*streams, key=lambda slot: (slot.start, order[slot.scanner_id]))
+
+
+def _chunks(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    span = FIRST_CHUNK
+    while start < end:
+        yield start, min(start + span, end)
+        start, span = start + span, span * 2
+
+
+def _bounds(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """In the future and within the booking horizon (imaging/rules.py)."""
+    start = max(start or now, now)
+    end = min(end or now + BOOKING_HORIZON, now + BOOKING_HORIZON)
+    return start, end
+
+
+def find_slots(
+    mri,
+    *,
+    sedation: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    scanner: Scanner | int | None = None,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """The earliest free slots for `mri` (with `referral__patient` loaded) that start between `start`
+    (default now) and `end` (default the booking horizon), earliest first, at most `limit`. Without
+    `sedation`, each day's slots are for the child's default sedation that day."""
+    now = now or timezone.now()
+    start, end = _bounds(start, end, now)
+    plan, scanners, found = _Plan(mri, sedation, _rules()), _scanners(scanner), []
+    if not scanners:
+        return []
+    for chunk_start, chunk_end in _chunks(start, end):
+        rng = _Range(scanners, chunk_start, chunk_end, now, {mri.pk})
+        found += islice(_merged(plan, rng, scanners, chunk_start), limit - len(found))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def count_slots_before(mri, due: datetime | None = None, *, cap: int = COUNT_CAP, now: datetime | None = None) -> int:
+    """How many bookings like this request's could still be made before `due` (default its scan due
+    time), up to `cap`: free slots that end by then, counted without overlaps (a scanner, and an
+    anaesthesia list, takes one child at a time). For the waiting list; 0 when the due time has passed."""
+    now = now or timezone.now()
+    due = due or scan_due_at(mri)
+    if due is None or due <= now:
+        return 0
+    plan, scanners = _Plan(mri, None, _rules()), _scanners(None)
+    count, scanner_free, list_free = 0, {}, {}
+    for chunk_start, chunk_end in _chunks(*_bounds(now, due, now)):
+        rng = _Range(scanners, chunk_start, chunk_end, now, {mri.pk})
+        for slot in _merged(plan, rng, scanners, chunk_start):
+            if slot.end > due:
+                continue
+            if slot.start < scanner_free.get(slot.scanner_id, slot.start):
+                continue
+            if slot.anaesthesia_list_id and slot.start < list_free.get(slot.anaesthesia_list_id, slot.start):
+                continue
+            scanner_free[slot.scanner_id] = slot.busy_until
+            if slot.anaesthesia_list_id:
+                list_free[slot.anaesthesia_list_id] = slot.busy_until
+            count += 1
+            if count >= cap:
+                return count
+    return count
