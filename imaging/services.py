@@ -14,12 +14,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from carepath.db import writes
-from carepath.models import AuditLog, Machine, WorkItemKind, WorkItemStatus
+from carepath.models import AuditLog, Machine, WorkItemStatus
 from carepath.notify import family, notifications
 from carepath.pathway import audit, workitems
 from carepath.pathway import transitions as tx
 from carepath.pathway.errors import InvalidData
-from carepath.pathway.roles import Role
 
 from . import signals
 from .choices import FASTING_SEDATION, AppointmentStatus, MRIState
@@ -71,17 +70,14 @@ def _tell_referrer(mri: MRIRequest, event: str, **context) -> None:
 
 
 def _open_wnb_review(mri: MRIRequest, note: str) -> None:
-    """A child is never discharged for a missed scan: a neurologist reviews every one."""
-    workitems.open_item(
+    """A child is never discharged for a missed scan: the requesting neurologist reviews every one."""
+    workitems.open_was_not_brought_review(
         referral_id=mri.referral_id,
-        mri_request_id=mri.pk,
         machine=Machine.MRI,
-        kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW,
-        queue=Role.NEUROLOGIST,
         priority=mri.priority,
-        is_primary=False,
-        assigned_to=mri.requested_by,
         note=note,
+        mri_request_id=mri.pk,
+        assigned_to=mri.requested_by,
     )
 
 

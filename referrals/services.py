@@ -12,12 +12,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from carepath.db import compiled, writes
-from carepath.models import Machine, WorkItemKind, WorkItemStatus
+from carepath.models import Machine, WorkItemStatus
 from carepath.notify import notifications
 from carepath.pathway import case_clock, workitems
 from carepath.pathway import transitions as tx
 from carepath.pathway.errors import InvalidData
-from carepath.pathway.roles import Role
 from carepath.pathway.workflow import CLOCK_START, CLOCK_STOP
 from imaging import services as imaging
 from imaging.choices import MRIState
@@ -185,13 +184,10 @@ def referral_record_was_not_brought(*, referral_id: int, actor, note: str = "", 
         data={"note": note, "count": referral.was_not_brought_count},
         update_fields=["was_not_brought_count"],
     )
-    workitems.open_item(
+    workitems.open_was_not_brought_review(
         referral_id=referral.pk,
         machine=Machine.REFERRAL,
-        kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW,
-        queue=Role.NEUROLOGIST,
         priority=referral.effective_priority,
-        is_primary=False,
         note=note or f"Clinic visit missed ({referral.was_not_brought_count} so far).",
     )
     return referral

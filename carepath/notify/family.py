@@ -181,38 +181,34 @@ def _reminder(timer: Timer, guardian, *, now: datetime, system) -> tuple[CaseEve
         "fasting": fasting_times(appointment, timer.referral.patient.time_zone),
         "timer": timer.pk,
     }
-    event = CaseEvent(
+    return _event(timer, CaseEvent.Kind.REMINDER, data, now=now, system=system), rows
+
+
+def _event(timer: Timer, kind: str, data: dict, *, now: datetime, system) -> CaseEvent:
+    """The case's timeline entry for a family reminder, sent (a reminder) or not (a note); unsaved."""
+    return CaseEvent(
         referral_id=timer.referral_id,
-        mri_request_id=appointment.mri_request_id,
+        mri_request_id=timer.appointment.mri_request_id,
         machine=Machine.MRI,
-        kind=CaseEvent.Kind.REMINDER,
+        kind=kind,
         transition="family_reminder",
         actor=system,
         at=now,
         data=data,
     )
-    return event, rows
 
 
 def _contact_missing(timer: Timer, *, now: datetime, system) -> None:
     from carepath.pathway import workitems
 
     appointment = timer.appointment
-    CaseEvent.objects.create(
-        referral_id=timer.referral_id,
-        mri_request_id=appointment.mri_request_id,
-        machine=Machine.MRI,
-        kind=CaseEvent.Kind.NOTE,
-        transition="family_reminder",
-        actor=system,
-        at=now,
-        data={
-            "not_sent": "no guardian contact",
-            "which": timer.data.get("which"),
-            "appointment": appointment.pk,
-            "timer": timer.pk,
-        },
-    )
+    data = {
+        "not_sent": "no guardian contact",
+        "which": timer.data.get("which"),
+        "appointment": appointment.pk,
+        "timer": timer.pk,
+    }
+    _event(timer, CaseEvent.Kind.NOTE, data, now=now, system=system).save(force_insert=True)
     already = WorkItem.objects.filter(
         mri_request_id=appointment.mri_request_id, status="open", kind=WorkItemKind.GUARDIAN_CONTACT_MISSING
     ).exists()

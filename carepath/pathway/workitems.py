@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from carepath.db import bulk
 from carepath.db.writes import CompiledUpdate
-from carepath.models import AuditLog, WorkItem, WorkItemStatus
+from carepath.models import AuditLog, WorkItem, WorkItemKind, WorkItemStatus
 from carepath.pathway import audit, ownership, sla
 from carepath.pathway.errors import Forbidden, StepTaken, TransitionNotAllowed
 from carepath.pathway.roles import Role, is_admin, user_roles
@@ -48,6 +48,24 @@ def open_item(
     bulk.insert_one(item)
     timers.schedule_for_item(item, anchor=anchor or now)
     return item
+
+
+def open_was_not_brought_review(
+    *, referral_id: int, machine: str, priority: str, note: str, mri_request_id: int | None = None, assigned_to=None
+) -> WorkItem:
+    """A child is never discharged for a missed clinic visit or scan: a neurologist reviews every
+    one, a side step beside the case's own."""
+    return open_item(
+        referral_id=referral_id,
+        mri_request_id=mri_request_id,
+        machine=machine,
+        kind=WorkItemKind.WAS_NOT_BROUGHT_REVIEW,
+        queue=Role.NEUROLOGIST,
+        priority=priority,
+        is_primary=False,
+        assigned_to=assigned_to,
+        note=note,
+    )
 
 
 def _open_primary(referral_id: int, machine: str):
