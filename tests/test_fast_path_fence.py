@@ -110,6 +110,6 @@ from . import writes
         "carepath.db.writes.later",
         "carepath.db.pg_loaders",
         "carepath.db.pg_loaders.x",
-    }  # not carepath.db.roles (the database's roles are not the fast path), nor carepath.api.writes
+    }  # not carepath.db.roles (the database's roles are not the fast path), nor `writes` beside the rows module
     inside = imported_modules(ast.parse("from . import writes"), "carepath.db.bulk", is_package=False)
     assert fast_path_imports(inside) == {"carepath.db.writes"}

@@ -68,7 +68,7 @@ TokenIssued = inline_serializer(
 
 
 def client_address(request) -> str:
-    # REMOTE_ADDR, or behind a proxy the address it saw (carepath.middleware.client_address)
+    # REMOTE_ADDR, or behind a proxy the address it saw (carepath.web.middleware.client_address)
     return middleware.client_address(request) or "unknown"
 
 

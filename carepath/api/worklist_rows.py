@@ -2,7 +2,7 @@
 compiled.py) instead of DRF serializing model instances: the same keys and values as
 `WorkItemSerializer` (carepath/api/views.py), which stays the contract and the schema
 (tests/api/test_worklist_api.py compares the two field for field). Measured against plain Django and
-DRF in docs/benchmarks.md ("Lists without the compiled code")."""
+DRF in docs/benchmarks.md ("Run 10": the lists without the compiled code)."""
 
 from django.db import connection
 from django.db.models import F

@@ -1,5 +1,5 @@
-"""Message texts rendered once per shape and filled in per message (used by carepath.notifications
-and carepath.family).
+"""Message texts rendered once per shape and filled in per message (used by carepath.notify.notifications
+and carepath.notify.family).
 
 A sweep writes hundreds of messages that differ only in names, references, links and times. Each
 template is rendered once per *shape* (template, language, time zone, the `fixed` values, which

@@ -2,7 +2,7 @@
 
 Scheduling (an alert is fired at once) and delivery (a message is sent once its transaction has
 committed) sit under the Celery tasks that run the sweep, so they do not import the tasks: the tasks
-module registers its senders here when it is loaded (`carepath.timers.scheduling.tasks`, imported by
+module registers its senders here when it is loaded (`carepath.timers.tasks`, imported by
 `CarepathConfig.ready()`). Inside `run_sync` (manage.py tick, tests, demos) the work is done in
 process and nothing is queued.
 """

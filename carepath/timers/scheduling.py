@@ -5,7 +5,7 @@ Life of a timer: `pending` → (the sweep claims it) `fired` → (its work is ap
 
 Scheduling (`schedule_for_item`, `cancel_for_items`, appointment timers in `carepath.notify.family`)
 is called by `carepath.pathway.workitems` and the imaging services inside their transactions. The
-sweep that claims and fires due timers is `carepath.timers.scheduling.sweep`; this module imports nothing
+sweep that claims and fires due timers is `carepath.timers.sweep`; this module imports nothing
 above it (no notification, delivery or task), so scheduling never runs in a circle with firing.
 """
 

@@ -11,7 +11,7 @@ from carepath.notify import delivery
 from carepath.timers import queue, sweep
 
 # Transient infrastructure errors are retried by Celery with exponential back-off and jitter;
-# business failures are recorded on the rows (timers.py, delivery.py), never retried blindly.
+# business failures are recorded on the rows (timers/sweep.py, notify/delivery.py), never retried blindly.
 RETRY = dict(
     autoretry_for=(DatabaseError, ConnectionError),
     retry_backoff=True,

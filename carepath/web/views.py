@@ -1,7 +1,7 @@
 """Web pages shared by every role (docs/design.md §6): My work, notifications, error pages (sign-in:
 carepath/web/signin.py).
 
-Views are thin: reads through selectors (which apply carepath.access), writes through services,
+Views are thin: reads through selectors (which apply carepath.pathway.access), writes through services,
 and every page that shows children's records leaves an audit row.
 """
 
