@@ -21,3 +21,14 @@ def signed_in(client):
         return client
 
     return _as
+
+
+@pytest.fixture
+def scanners(db):
+    """The demo's MRI site (imaging/capacity/demo.py) by field strength: "3T" takes GA and sedation,
+    "1.5T" awake children; GA lists on Tuesday and Thursday mornings."""
+    from django.utils import timezone
+
+    from imaging.capacity.demo import seed_capacity
+
+    return seed_capacity(timezone.localdate())

@@ -21,6 +21,7 @@ from carepath.pathway.priority import Priority
 from carepath.pathway.roles import Role, ensure_role_groups, get_system_user
 from imaging import reports as imaging_reports
 from imaging import services as imaging
+from imaging.capacity.demo import seed_capacity
 from imaging.choices import ReportCategory
 from referrals import intake, samples, services
 from referrals.models import Patient, Referral
@@ -76,6 +77,7 @@ class Command(BaseCommand):
         ensure_role_groups()
         self.users = {username: self._user(username, role, first, last) for username, role, first, last in USERS}
         self.system = get_system_user()
+        self.scanners = seed_capacity(timezone.localdate())
         if Patient.objects.filter(mrn__startswith="DEMO").exists():
             self.stdout.write("Demo data already loaded.")
             return
