@@ -99,6 +99,12 @@ def admin_user(groups):
 
 
 @pytest.fixture
+def colleague(groups):
+    """A second neurologist, who may hold a step the first one wants (a take-over)."""
+    return factories.UserFactory(role=Role.NEUROLOGIST, username="dr_colleague", first_name="Ada", last_name="Quinn")
+
+
+@pytest.fixture
 def outsider(groups):
     """Signed in, but with no role in the pathway."""
     return factories.UserFactory(username="outsider")

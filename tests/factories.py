@@ -74,6 +74,41 @@ def make_referral(pediatrician, *, patient=None, **overrides):
 EARLY_SCAN = "A slot came free on an earlier list."
 
 
+def make_notification(user, *, referral=None, work_item=None, key="n1", kind="test", subject="Something happened"):
+    """A notification to `user`, as the services write them (unread)."""
+    from carepath.models import Notification
+
+    return Notification.objects.create(
+        recipient=user,
+        referral=referral,
+        work_item=work_item,
+        kind=kind,
+        subject=subject,
+        dedupe_key=key,
+        created_at=timezone.now(),
+    )
+
+
+def result_alert(user, referral):
+    """An alert to `user` about the case's critical or urgent result (its acknowledgement step)."""
+    from carepath.models import WorkItemKind
+
+    item = referral.work_items.get(kind=WorkItemKind.CRITICAL_RESULT_ACK)
+    subject = "Action needed now: acknowledge a critical or urgent MRI result"
+    return make_notification(
+        user, referral=referral, work_item=item, kind="alert", subject=subject, key=f"test:{user.pk}:{item.pk}"
+    )
+
+
+def claim_triage(user, referral):
+    """`user` takes the case's triage step (carepath/pathway/ownership.py): the item, now theirs."""
+    from carepath.models import WorkItem, WorkItemKind
+    from carepath.pathway import workitems
+
+    item = WorkItem.objects.get(referral=referral, kind=WorkItemKind.TRIAGE)
+    return workitems.work_item_claim(work_item_id=item.pk, actor=user)
+
+
 class Pathway:
     """Drives one case through the real services, step by step, with one user per role."""
 

@@ -1,9 +1,36 @@
-"""API test helpers: a client signed in with a real bearer token for any user."""
+"""API test helpers: a client signed in with a real bearer token for any user, a transition posted,
+and a child and a referral as a client sends them."""
 
 import pytest
 from rest_framework.test import APIClient
 
 from carepath.api.tokens import token_issue
+
+PATIENT = {
+    "mrn": "API-0001",
+    "given_name": "Robin",
+    "family_name": "Hale",
+    "birth_date": "2018-04-02",
+    "sex": "male",
+    "guardians": [
+        {
+            "name": "Jo Hale",
+            "relationship": "mother",
+            "phone": "+447700900001",
+            "email": "jo@example.org",
+            "has_parental_responsibility": True,
+        }
+    ],
+}
+REFERRAL = {
+    "reason": "Right eye twitching, spreading to the cheek.",
+    "symptom_onset": "2026-01-10",
+    "side": "right",
+    "muscles": ["orbicularis_oculi", "buccinator"],
+    "red_flags": [],
+    "requested_priority": "routine",
+    "clinical_notes": "No other signs.",
+}
 
 
 @pytest.fixture

@@ -3,23 +3,12 @@
 from django.utils import timezone
 
 from carepath.models import Notification, WorkItemKind
-
-
-def notify(user, *, referral=None, work_item=None, key="n1"):
-    return Notification.objects.create(
-        recipient=user,
-        referral=referral,
-        work_item=work_item,
-        kind="test",
-        subject="Something happened",
-        dedupe_key=key,
-        created_at=timezone.now(),
-    )
+from tests.factories import make_notification
 
 
 def test_i_see_only_my_notifications(api, referral, neurologist, pediatrician):
-    mine = notify(neurologist, referral=referral)
-    notify(pediatrician, referral=referral, key="n2")
+    mine = make_notification(neurologist, referral=referral)
+    make_notification(pediatrician, referral=referral, key="n2")
 
     results = api(neurologist).get("/api/v1/notifications/").json()["results"]
 
@@ -27,7 +16,7 @@ def test_i_see_only_my_notifications(api, referral, neurologist, pediatrician):
 
 
 def test_acknowledging_my_notification_marks_it_read(api, referral, neurologist):
-    note = notify(neurologist, referral=referral)
+    note = make_notification(neurologist, referral=referral)
 
     response = api(neurologist).post(f"/api/v1/notifications/{note.pk}/acknowledge/")
 
@@ -36,13 +25,13 @@ def test_acknowledging_my_notification_marks_it_read(api, referral, neurologist)
 
 
 def test_someone_elses_notification_is_404(api, referral, neurologist, pediatrician):
-    note = notify(pediatrician, referral=referral)
+    note = make_notification(pediatrician, referral=referral)
 
     assert api(neurologist).post(f"/api/v1/notifications/{note.pk}/acknowledge/").status_code == 404
 
 
 def test_an_outsider_sees_no_notifications(api, referral, neurologist, outsider):
-    notify(neurologist, referral=referral)
+    make_notification(neurologist, referral=referral)
 
     assert api(outsider).get("/api/v1/notifications/").json()["results"] == []
 
@@ -50,7 +39,7 @@ def test_an_outsider_sees_no_notifications(api, referral, neurologist, outsider)
 def test_acknowledging_a_critical_result_alert_acknowledges_the_report(api, pathway, neurologist):
     case = pathway.results_review(category="critical")
     item = case.work_items.get(kind=WorkItemKind.CRITICAL_RESULT_ACK)
-    note = notify(neurologist, referral=case, work_item=item)
+    note = make_notification(neurologist, referral=case, work_item=item)
 
     api(neurologist).post(f"/api/v1/notifications/{note.pk}/acknowledge/")
 
@@ -61,8 +50,8 @@ def test_acknowledging_a_critical_result_alert_acknowledges_the_report(api, path
 
 
 def test_the_unread_filter(api, referral, neurologist):
-    notify(neurologist, referral=referral)
-    read = notify(neurologist, referral=referral, key="n2")
+    make_notification(neurologist, referral=referral)
+    read = make_notification(neurologist, referral=referral, key="n2")
     Notification.objects.filter(pk=read.pk).update(acknowledged_at=timezone.now())
 
     results = api(neurologist).get("/api/v1/notifications/?acknowledged=false").json()["results"]

@@ -6,25 +6,9 @@ import pytest
 from referrals.models import Patient, Referral
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+from .conftest import PATIENT, REFERRAL
 
-PATIENT = {
-    "mrn": "API-0001",
-    "given_name": "Robin",
-    "family_name": "Hale",
-    "birth_date": "2018-04-02",
-    "sex": "male",
-    "guardians": [{"name": "Jo Hale", "relationship": "mother", "phone": "+447700900001"}],
-}
-REFERRAL = {
-    "reason": "Right eye twitching, spreading to the cheek.",
-    "symptom_onset": "2026-01-10",
-    "side": "right",
-    "muscles": ["orbicularis_oculi", "buccinator"],
-    "red_flags": [],
-    "requested_priority": "routine",
-    "clinical_notes": "",
-}
+pytestmark = pytest.mark.django_db
 
 
 def test_patients_are_found_by_mrn_whatever_its_case_or_spacing(api, pediatrician):

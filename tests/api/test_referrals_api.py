@@ -7,33 +7,7 @@ from carepath.models import AuditLog, CaseEvent
 from referrals.models import Patient, Referral
 from tests.factories import ASSESSMENT
 
-from .conftest import transition
-
-PATIENT = {
-    "mrn": "API-0001",
-    "given_name": "Robin",
-    "family_name": "Hale",
-    "birth_date": "2018-04-02",
-    "sex": "male",
-    "guardians": [
-        {
-            "name": "Jo Hale",
-            "relationship": "mother",
-            "phone": "+447700900001",
-            "email": "jo@example.org",
-            "has_parental_responsibility": True,
-        }
-    ],
-}
-REFERRAL = {
-    "reason": "Right eye twitching, spreading to the cheek.",
-    "symptom_onset": "2026-01-10",
-    "side": "right",
-    "muscles": ["orbicularis_oculi", "buccinator"],
-    "red_flags": [],
-    "requested_priority": "routine",
-    "clinical_notes": "No other signs.",
-}
+from .conftest import PATIENT, REFERRAL, transition
 
 
 def test_a_pediatrician_registers_a_patient_with_guardians(api, pediatrician):

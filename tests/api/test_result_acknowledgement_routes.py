@@ -6,23 +6,10 @@ from unittest import mock
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from carepath.models import Notification, WorkItemKind
+from carepath.models import WorkItemKind
 from imaging import reports
-
-
-def _alert(case, neurologist) -> Notification:
-    item = case.work_items.get(kind=WorkItemKind.CRITICAL_RESULT_ACK)
-    return Notification.objects.create(
-        recipient=neurologist,
-        referral=case,
-        work_item=item,
-        kind="result_alert",
-        subject="Critical MRI result",
-        dedupe_key=f"alert{item.pk}",
-        created_at=timezone.now(),
-    )
+from tests import factories
 
 
 def _api_report(api, client, neurologist, case, report, note):
@@ -50,7 +37,7 @@ ROUTES = [_api_report, _case_page, _notifications_page, _api_notification]
 def test_every_way_of_acknowledging_a_result_calls_the_one_service(route, api, client, pathway, neurologist):
     case = pathway.results_review(category="critical")
     report = pathway.mri(case).report
-    note = _alert(case, neurologist)
+    note = factories.result_alert(neurologist, case)
 
     with mock.patch.object(reports, "report_acknowledge", wraps=reports.report_acknowledge) as acknowledge:
         route(api, client, neurologist, case, report, note)
@@ -62,7 +49,7 @@ def test_every_way_of_acknowledging_a_result_calls_the_one_service(route, api, c
 
 def test_reading_the_alert_on_the_notifications_page_acknowledges_the_report(client, pathway, neurologist):
     case = pathway.results_review(category="critical")
-    note = _alert(case, neurologist)
+    note = factories.result_alert(neurologist, case)
     client.force_login(neurologist)
 
     client.post(reverse("notification_acknowledge", args=[note.pk]))

@@ -2,27 +2,15 @@
 
 import pytest
 
-from carepath.models import CaseEvent, WorkItem, WorkItemKind
-from carepath.pathway import workitems
-from carepath.pathway.roles import Role
+from carepath.models import CaseEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def colleague(groups):
-    return factories.UserFactory(role=Role.NEUROLOGIST, username="dr_colleague", first_name="Ada", last_name="Quinn")
-
-
-def _claimed_by(user, case) -> WorkItem:
-    item = WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
-    return workitems.work_item_claim(work_item_id=item.pk, actor=user)
-
-
 def test_the_api_answers_409_naming_the_holder_until_take_over_is_sent(api, pathway, colleague):
     case = pathway.submitted()
-    _claimed_by(colleague, case)
+    factories.claim_triage(colleague, case)
     url = f"/api/v1/referrals/{case.pk}/transitions/"
     body = {"transition": "triage", "data": {"priority": "routine"}, "version": 1}
 
@@ -42,7 +30,7 @@ def test_the_api_answers_409_naming_the_holder_until_take_over_is_sent(api, path
 
 def test_the_api_claim_takes_over_only_when_asked(api, pathway, colleague):
     case = pathway.submitted()
-    item = _claimed_by(colleague, case)
+    item = factories.claim_triage(colleague, case)
     url = f"/api/v1/worklist/{item.pk}/claim/"
 
     assert api(pathway.neuro).post(url, {}, format="json").status_code == 409
@@ -55,7 +43,7 @@ def test_the_api_claim_takes_over_only_when_asked(api, pathway, colleague):
 
 def test_the_api_lets_the_holder_act_without_take_over(api, pathway):
     case = pathway.submitted()
-    _claimed_by(pathway.neuro, case)
+    factories.claim_triage(pathway.neuro, case)
     url = f"/api/v1/referrals/{case.pk}/transitions/"
 
     done = api(pathway.neuro).post(url, {"transition": "triage", "data": {"priority": "routine"}}, format="json")

@@ -99,6 +99,23 @@ def chromium():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+# A child with facial twitching and a red flag, as the new-referral page asks for them.
+RED_FLAG_CHILD = {
+    "given_name": "Robin",
+    "family_name": "Hale",
+    "birth_date": "2019-03-02",
+    "guardian-0-name": "Jo Hale",
+    "guardian-0-relationship": "father",
+    "guardian-0-phone": "+447700900001",
+    "reason": "Left eye twitching for 4 months.",
+    "symptom_onset": "2025-01-10",
+    "first_muscle": "orbicularis_oculi",
+    "muscles": "buccinator",
+    "side": "left",
+    "red_flags": "facial_weakness",
+}
+
+
 class Browser:
     """Small helpers over selenium, named for what a user does."""
 
@@ -163,6 +180,15 @@ class Browser:
         WebDriverWait(self.d, 10).until(replaced)
         WebDriverWait(self.d, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
+    def fill_new_referral(self, mrn, **fields):
+        """The new-referral page for a child not yet registered, filled in for a red-flag referral
+        (`fields` add to or replace the child's and the referral's); returns the form, not sent."""
+        self.go(f"/referrals/new/?mrn={mrn}")
+        form = self.d.find_element("id", "referral-form")
+        for name, value in {**RED_FLAG_CHILD, **fields}.items():
+            self.fill(form, name, value)
+        return form
+
     def act(self, dom_id, **fields):
         details = self.open_action(dom_id)
         for name, value in fields.items():
@@ -180,3 +206,91 @@ class Browser:
 @pytest.fixture
 def browser(chromium, live_server):
     return Browser(chromium, live_server.url)
+
+
+# --- the main pages of each role, with a case at each step they show (accessibility, CSP) ---------
+def reported(pathway, category):
+    """Pathway.results_review, but with commits on: the report's signal moves the case on by itself."""
+    from imaging import reports as imaging_reports
+    from referrals.models import Referral
+    from tests.factories import FINDINGS_NVC
+
+    referral = pathway.performed()
+    imaging_reports.mri_sign_report(
+        mri_request_id=pathway.mri(referral).pk,
+        actor=pathway.rad,
+        findings=FINDINGS_NVC,
+        impression="Left AICA indenting the root exit zone of CN VII.",
+        category=category,
+    )
+    return Referral.objects.get(pk=referral.pk)
+
+
+@pytest.fixture
+def cases(pathway):
+    """A case at each step a page shows: new, on the board, to report, a critical result, a consult."""
+    from referrals import services
+
+    consult = reported(pathway, "routine")
+    return {
+        "submitted": pathway.submitted(),
+        "scheduled": pathway.scheduled(),
+        "performed": pathway.performed(),
+        "critical": reported(pathway, "critical"),
+        "consult": services.referral_refer_neurosurgery(
+            referral_id=consult.pk, actor=pathway.neuro, question="MVD candidate?"
+        ),
+    }
+
+
+def pages_for(role, cases, mri) -> list[str]:
+    case = f"/cases/{cases['consult'].pk}/"
+    return {
+        "pediatrician": [
+            "/work/",
+            "/referrals/new/",
+            "/referrals/new/?mrn=NEW0001",
+            case,
+            f"{case}print/summary/",
+            "/notifications/",
+            "/referrals/mine/",
+        ],
+        "neurologist": [
+            "/work/",
+            f"/cases/{cases['submitted'].pk}/",
+            f"/cases/{cases['critical'].pk}/",
+            f"/cases/{cases['critical'].pk}/print/summary/",
+            "/mri/board/",
+            "/dashboard/",
+            "/notifications/",
+        ],
+        "neuroradiologist": ["/work/", "/mri/reading/", f"/mri/reading/{mri(cases['performed']).pk}/", "/mri/board/"],
+        "coordinator": ["/work/", "/mri/board/", f"/cases/{cases['scheduled'].pk}/", "/dashboard/"],
+        "neurosurgeon": ["/work/", case, "/notifications/"],
+    }[role]
+
+
+@pytest.fixture
+def roles(pediatrician, neurologist, neuroradiologist, coordinator, neurosurgeon):
+    """One user of each role whose main pages are checked."""
+    return {
+        "pediatrician": pediatrician,
+        "neurologist": neurologist,
+        "neuroradiologist": neuroradiologist,
+        "coordinator": coordinator,
+        "neurosurgeon": neurosurgeon,
+    }
+
+
+def each_main_page(browser, roles, cases, mri):
+    """Opens the sign-in page signed out, then each role's main pages signed in as it (none may be an
+    error page); yields each page's name once it is open."""
+    browser.d.delete_all_cookies()
+    browser.go("/login/")
+    yield "/login/ (signed out)"
+    for role, user in roles.items():
+        browser.sign_in(user)
+        for path in pages_for(role, cases, mri):
+            browser.go(path)
+            assert "Server Error" not in browser.text() and "Not found" not in browser.d.title, (role, path)
+            yield f"{path} as {role}"

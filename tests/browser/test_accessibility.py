@@ -7,71 +7,12 @@ Every action disclosure is opened first, so the action forms are checked too.
 import pytest
 from axe_core_python.base import AXE_SCRIPT
 
+from tests.browser.conftest import each_main_page
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BLOCKING = ("serious", "critical")
 TABLET = (820, 1180)
-
-
-def reported(pathway, category):
-    """Pathway.results_review, but with commits on: the report's signal moves the case on by itself."""
-    from imaging import reports as imaging_reports
-    from referrals.models import Referral
-    from tests.factories import FINDINGS_NVC
-
-    referral = pathway.performed()
-    imaging_reports.mri_sign_report(
-        mri_request_id=pathway.mri(referral).pk,
-        actor=pathway.rad,
-        findings=FINDINGS_NVC,
-        impression="Left AICA indenting the root exit zone of CN VII.",
-        category=category,
-    )
-    return Referral.objects.get(pk=referral.pk)
-
-
-@pytest.fixture
-def cases(pathway):
-    """A case at each step a page shows: new, on the board, to report, a critical result, a consult."""
-    from referrals import services
-
-    consult = reported(pathway, "routine")
-    return {
-        "submitted": pathway.submitted(),
-        "scheduled": pathway.scheduled(),
-        "performed": pathway.performed(),
-        "critical": reported(pathway, "critical"),
-        "consult": services.referral_refer_neurosurgery(
-            referral_id=consult.pk, actor=pathway.neuro, question="MVD candidate?"
-        ),
-    }
-
-
-def pages_for(role, cases, mri) -> list[str]:
-    case = f"/cases/{cases['consult'].pk}/"
-    return {
-        "pediatrician": [
-            "/work/",
-            "/referrals/new/",
-            "/referrals/new/?mrn=NEW0001",
-            case,
-            f"{case}print/summary/",
-            "/notifications/",
-            "/referrals/mine/",
-        ],
-        "neurologist": [
-            "/work/",
-            f"/cases/{cases['submitted'].pk}/",
-            f"/cases/{cases['critical'].pk}/",
-            f"/cases/{cases['critical'].pk}/print/summary/",
-            "/mri/board/",
-            "/dashboard/",
-            "/notifications/",
-        ],
-        "neuroradiologist": ["/work/", "/mri/reading/", f"/mri/reading/{mri(cases['performed']).pk}/", "/mri/board/"],
-        "coordinator": ["/work/", "/mri/board/", f"/cases/{cases['scheduled'].pk}/", "/dashboard/"],
-        "neurosurgeon": ["/work/", case, "/notifications/"],
-    }[role]
 
 
 def serious_violations(browser) -> list[str]:
@@ -88,26 +29,8 @@ def serious_violations(browser) -> list[str]:
     ]
 
 
-def test_axe_finds_no_serious_violation_on_the_main_pages_for_any_role(
-    browser, cases, pathway, pediatrician, neurologist, neuroradiologist, coordinator, neurosurgeon
-):
-    users = {
-        "pediatrician": pediatrician,
-        "neurologist": neurologist,
-        "neuroradiologist": neuroradiologist,
-        "coordinator": coordinator,
-        "neurosurgeon": neurosurgeon,
-    }
-    found = {}
-    browser.d.delete_all_cookies()
-    browser.go("/login/")
-    found["/login/ (signed out)"] = serious_violations(browser)
-    for role, user in users.items():
-        browser.sign_in(user)
-        for path in pages_for(role, cases, pathway.mri):
-            browser.go(path)
-            assert "Server Error" not in browser.text() and "Not found" not in browser.d.title, (role, path)
-            found[f"{path} as {role}"] = serious_violations(browser)
+def test_axe_finds_no_serious_violation_on_the_main_pages_for_any_role(browser, cases, pathway, roles):
+    found = {page: serious_violations(browser) for page in each_main_page(browser, roles, cases, pathway.mri)}
     failures = {page: v for page, v in found.items() if v}
     assert not failures, "\n".join(f"{page}:\n  " + "\n  ".join(v) for page, v in failures.items())
 

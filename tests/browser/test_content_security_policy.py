@@ -3,7 +3,7 @@ single violation (docs/security.md): nothing inline is blocked, nothing is loade
 
 import pytest
 
-from tests.browser.test_accessibility import cases, pages_for  # noqa: F401  (the fixture and the pages)
+from tests.browser.conftest import each_main_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,34 +32,11 @@ def violations(browser) -> list[str]:
     return seen + console
 
 
-def test_no_page_breaks_the_content_security_policy(
-    watched,
-    cases,  # noqa: F811  (the fixture imported above)
-    pathway,
-    pediatrician,
-    neurologist,
-    neuroradiologist,
-    coordinator,
-    neurosurgeon,
-    admin_user,
-):
-    users = {
-        "pediatrician": pediatrician,
-        "neurologist": neurologist,
-        "neuroradiologist": neuroradiologist,
-        "coordinator": coordinator,
-        "neurosurgeon": neurosurgeon,
-    }
+def test_no_page_breaks_the_content_security_policy(watched, cases, pathway, roles, admin_user):
     found = {}
-    watched.d.delete_all_cookies()
-    watched.go("/login/")
-    found["/login/"] = violations(watched)
-    for role, user in users.items():
-        watched.sign_in(user)
-        for path in pages_for(role, cases, pathway.mri):
-            watched.go(path)
-            watched.d.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
-            found[f"{path} as {role}"] = violations(watched)
+    for page in each_main_page(watched, roles, cases, pathway.mri):
+        watched.d.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+        found[page] = violations(watched)
     admin_user.is_staff = admin_user.is_superuser = True
     admin_user.save()
     watched.sign_in(admin_user)

@@ -25,23 +25,7 @@ def test_a_case_goes_from_referral_to_closed_loop_through_the_ui(
     # pediatrician: a new child, with a red flag
     browser.sign_in(pediatrician)
     browser.shot("my-work-pediatrician")
-    browser.go("/referrals/new/?mrn=BR0001")
-    form = browser.d.find_element("id", "referral-form")
-    for name, value in {
-        "given_name": "Robin",
-        "family_name": "Hale",
-        "birth_date": "2019-03-02",
-        "guardian-0-name": "Jo Hale",
-        "guardian-0-relationship": "father",
-        "guardian-0-phone": "+447700900001",
-        "reason": "Left eye twitching for 4 months.",
-        "symptom_onset": "2025-01-10",
-        "first_muscle": "orbicularis_oculi",
-        "muscles": "buccinator",
-        "side": "left",
-        "red_flags": "facial_weakness",
-    }.items():
-        browser.fill(form, name, value)
+    form = browser.fill_new_referral("BR0001")
     # ticking a red flag selected ASAP and showed why, beside the priority
     assert form.find_element("css selector", '[name="requested_priority"][value="asap"]').is_selected()
     assert browser.d.find_element("id", "red-flag-priority-note").is_displayed()

@@ -57,24 +57,9 @@ def test_the_referrer_follows_a_red_flag_referral_from_submission_to_the_closed_
 ):
     # pediatrician: a new child with a red flag, referred as asap
     browser.sign_in(pediatrician)
-    browser.go("/referrals/new/?mrn=LOOP0001")
-    form = browser.d.find_element("id", "referral-form")
-    for name, value in {
-        "given_name": "Robin",
-        "family_name": "Hale",
-        "birth_date": "2019-03-02",
-        "guardian-0-name": "Jo Hale",
-        "guardian-0-relationship": "father",
-        "guardian-0-phone": "+447700900001",
-        "reason": "Left eye twitching for 4 months, now with facial weakness.",
-        "symptom_onset": "2025-01-10",
-        "first_muscle": "orbicularis_oculi",
-        "muscles": "buccinator",
-        "side": "left",
-        "red_flags": "facial_weakness",
-        "requested_priority": "asap",
-    }.items():
-        browser.fill(form, name, value)
+    form = browser.fill_new_referral(
+        "LOOP0001", reason="Left eye twitching for 4 months, now with facial weakness.", requested_priority="asap"
+    )
     browser.submit(form.find_elements("css selector", "section")[-1])
     referral = Referral.objects.get()
     assert referral.red_flags == ["facial_weakness"]

@@ -19,23 +19,14 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def colleague(groups):
-    return factories.UserFactory(role=Role.NEUROLOGIST, username="dr_colleague", first_name="Ada", last_name="Quinn")
-
-
 def _triage_item(case) -> WorkItem:
     return WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
-
-
-def _claimed_by(user, case) -> WorkItem:
-    return workitems.work_item_claim(work_item_id=_triage_item(case).pk, actor=user)
 
 
 # --- service -------------------------------------------------------------------------------------
 def test_acting_on_a_step_a_colleague_has_taken_is_refused_and_changes_nothing(pathway, colleague):
     case = pathway.submitted()
-    _claimed_by(colleague, case)
+    factories.claim_triage(colleague, case)
 
     with pytest.raises(StepTaken) as refused:
         services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
@@ -49,7 +40,7 @@ def test_acting_on_a_step_a_colleague_has_taken_is_refused_and_changes_nothing(p
 
 def test_taking_over_acts_and_records_both_names_on_the_timeline_and_in_the_audit(pathway, colleague):
     case = pathway.submitted()
-    item = _claimed_by(colleague, case)
+    item = factories.claim_triage(colleague, case)
 
     perform(REFERRAL_MACHINE, case.pk, "triage", pathway.neuro, data={"priority": "routine"}, take_over=True)
 
@@ -74,7 +65,7 @@ def test_an_unclaimed_step_or_your_own_needs_no_take_over(pathway):
     unclaimed = pathway.submitted()
     services.referral_triage(referral_id=unclaimed.pk, actor=pathway.neuro, priority="routine")
     mine = pathway.submitted()
-    _claimed_by(pathway.neuro, mine)
+    factories.claim_triage(pathway.neuro, mine)
     services.referral_triage(referral_id=mine.pk, actor=pathway.neuro, priority="routine")
 
     assert not CaseEvent.objects.filter(kind=CaseEvent.Kind.TAKE_OVER).exists()
@@ -103,7 +94,7 @@ def test_a_self_loop_taken_over_leaves_the_step_with_the_new_holder(pathway, gro
 
 def test_the_referrer_withdrawing_their_referral_is_not_a_take_over(pathway, colleague):
     case = pathway.submitted()
-    _claimed_by(colleague, case)
+    factories.claim_triage(colleague, case)
 
     services.referral_cancel(referral_id=case.pk, actor=pathway.ped, reason="Family moved away.")
 
@@ -112,7 +103,7 @@ def test_the_referrer_withdrawing_their_referral_is_not_a_take_over(pathway, col
 
 def test_an_admin_acting_on_a_taken_step_must_take_it_over_too(pathway, colleague, admin_user):
     case = pathway.submitted()
-    _claimed_by(colleague, case)
+    factories.claim_triage(colleague, case)
 
     with pytest.raises(StepTaken):
         services.referral_cancel(referral_id=case.pk, actor=admin_user, reason="Duplicate referral.")
@@ -120,7 +111,7 @@ def test_an_admin_acting_on_a_taken_step_must_take_it_over_too(pathway, colleagu
 
 def test_claiming_a_step_a_colleague_holds_is_a_take_over_too(pathway, colleague):
     case = pathway.submitted()
-    item = _claimed_by(colleague, case)
+    item = factories.claim_triage(colleague, case)
 
     with pytest.raises(StepTaken):
         workitems.work_item_claim(work_item_id=item.pk, actor=pathway.neuro)
@@ -134,7 +125,7 @@ def test_claiming_a_step_a_colleague_holds_is_a_take_over_too(pathway, colleague
 
 def test_system_transitions_never_wait_for_a_take_over(pathway, colleague, admin_user):
     case = pathway.submitted()
-    _claimed_by(colleague, case)
+    factories.claim_triage(colleague, case)
 
     # an admin would have to take the step over for a person's action, never for a system one
     ownership.guard("referral", case, REFERRAL_MACHINE.get("auto_close"), admin_user)

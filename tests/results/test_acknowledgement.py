@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from carepath.models import Notification, WorkItemKind, WorkItemStatus
+from carepath.models import WorkItemKind, WorkItemStatus
 from carepath.pathway.errors import Blocked
 from imaging import reports as imaging_reports
 from referrals import services
@@ -19,19 +19,6 @@ pytestmark = pytest.mark.django_db
 
 def report_of(pathway, referral):
     return pathway.mri(referral).report
-
-
-def alert_for(user, referral) -> Notification:
-    item = referral.work_items.get(kind=WorkItemKind.CRITICAL_RESULT_ACK)
-    return Notification.objects.create(
-        recipient=user,
-        referral=referral,
-        work_item=item,
-        kind="alert",
-        subject="Action needed now: acknowledge a critical or urgent MRI result",
-        dedupe_key=f"test:{user.pk}:{item.pk}",
-        created_at=timezone.now(),
-    )
 
 
 # --- service ---------------------------------------------------------------------------------------
@@ -76,9 +63,9 @@ def test_reading_the_alert_acknowledges_the_result_for_neurology_only(pathway, n
     from carepath.notify import inbox
 
     referral = pathway.results_review(category="critical")
-    inbox.notification_acknowledge(notification_id=alert_for(coordinator, referral).pk, actor=coordinator)
+    inbox.notification_acknowledge(notification_id=factories.result_alert(coordinator, referral).pk, actor=coordinator)
     assert report_of(pathway, referral).acknowledged_at is None  # read, but not theirs to acknowledge
-    inbox.notification_acknowledge(notification_id=alert_for(neurologist, referral).pk, actor=neurologist)
+    inbox.notification_acknowledge(notification_id=factories.result_alert(neurologist, referral).pk, actor=neurologist)
     report = report_of(pathway, referral)
     assert report.acknowledged_by == neurologist
     assert referral.work_items.get(kind=WorkItemKind.CRITICAL_RESULT_ACK).status == WorkItemStatus.DONE
@@ -86,7 +73,7 @@ def test_reading_the_alert_acknowledges_the_result_for_neurology_only(pathway, n
 
 def test_acknowledging_the_result_marks_the_acknowledgers_alerts_read(pathway, neurologist):
     referral = pathway.results_review(category="critical")
-    note = alert_for(neurologist, referral)
+    note = factories.result_alert(neurologist, referral)
     imaging_reports.report_acknowledge(report_id=report_of(pathway, referral).pk, actor=neurologist)
     note.refresh_from_db()
     assert note.acknowledged_at is not None
@@ -116,7 +103,7 @@ def test_only_neurology_acknowledges_through_the_api(api, pathway, coordinator, 
 
 def test_marking_the_alert_read_on_the_web_acknowledges_the_result_the_api_shows(api, signed_in, pathway, neurologist):
     referral = pathway.results_review(category="critical")
-    note = alert_for(neurologist, referral)
+    note = factories.result_alert(neurologist, referral)
     client = api(neurologist)
     assert [r["id"] for r in client.get("/api/v1/reports/?acknowledged=false").json()["results"]]
     before = client.get(f"/api/v1/referrals/{referral.pk}/").json()["deadlines"]
@@ -131,7 +118,7 @@ def test_marking_the_alert_read_on_the_web_acknowledges_the_result_the_api_shows
 
 def test_acknowledging_the_alert_in_the_api_takes_the_banner_off_the_case_page(api, signed_in, pathway, neurologist):
     referral = pathway.results_review(category="critical")
-    note = alert_for(neurologist, referral)
+    note = factories.result_alert(neurologist, referral)
     page = signed_in(neurologist)
     assert "Critical MRI result" in page.get(reverse("case", args=[referral.pk])).content.decode()
 

@@ -1,4 +1,33 @@
+"""Page test helpers: plain HTTP, a client signed in as anyone, and the new-referral page's post for
+a new child and their referral."""
+
 import pytest
+
+REFERRAL_POST = {
+    "reason": "Left eye twitching.",
+    "symptom_onset": "2024-01-10",
+    "first_muscle": "orbicularis_oculi",
+    "muscles": ["buccinator"],
+    "side": "left",
+    "frequency": "daily",
+    "requested_priority": "routine",
+    "clinical_notes": "",
+}
+NEW_CHILD = {
+    "mrn": "NEW123",
+    "given_name": "Robin",
+    "family_name": "Hale",
+    "birth_date": "2016-05-01",
+    "sex": "male",
+    "guardian-TOTAL_FORMS": "2",
+    "guardian-INITIAL_FORMS": "0",
+    "guardian-MIN_NUM_FORMS": "0",
+    "guardian-MAX_NUM_FORMS": "2",
+    "guardian-0-name": "Jo Hale",
+    "guardian-0-relationship": "father",
+    "guardian-0-phone": "+447700900001",
+    "guardian-0-has_parental_responsibility": "on",
+}
 
 
 @pytest.fixture(autouse=True)

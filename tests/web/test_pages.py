@@ -7,10 +7,12 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from carepath.models import AuditLog, Notification, WorkItem
+from carepath.models import AuditLog, WorkItem
 from imaging.models import MRIRequest
 from referrals.models import Patient, Referral
 from tests import factories
+
+from . import conftest
 
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -141,31 +143,11 @@ def test_my_work_runs_a_constant_number_of_queries(
 
 # --- new referral --------------------------------------------------------------------------------
 REFERRAL_POST = {
-    "reason": "Left eye twitching.",
-    "symptom_onset": "2024-01-10",
-    "first_muscle": "orbicularis_oculi",
-    "muscles": ["buccinator"],
-    "side": "left",
-    "frequency": "daily",
+    **conftest.REFERRAL_POST,
     "requested_priority": "asap",  # a red flag is ticked (referrals/rules.py)
     "red_flags": ["facial_weakness"],
-    "clinical_notes": "",
 }
-NEW_PATIENT = {
-    "mrn": "NEW123",
-    "given_name": "Robin",
-    "family_name": "Hale",
-    "birth_date": "2016-05-01",
-    "sex": "male",
-    "guardian-TOTAL_FORMS": "2",
-    "guardian-INITIAL_FORMS": "0",
-    "guardian-MIN_NUM_FORMS": "0",
-    "guardian-MAX_NUM_FORMS": "2",
-    "guardian-0-name": "Jo Hale",
-    "guardian-0-relationship": "father",
-    "guardian-0-phone": "+447700900001",
-    "guardian-0-has_parental_responsibility": "on",
-}
+NEW_PATIENT = conftest.NEW_CHILD
 
 
 def test_a_pediatrician_refers_a_new_patient_with_a_guardian(signed_in, pediatrician):
@@ -358,14 +340,8 @@ def test_the_reading_queue_is_for_neuroradiologists(signed_in, coordinator):
 
 
 # --- notifications -------------------------------------------------------------------------------
-def _notify(user, referral, key):
-    return Notification.objects.create(
-        recipient=user, referral=referral, kind="test", subject=f"Note {key}", dedupe_key=key, created_at=timezone.now()
-    )
-
-
 def test_the_badge_counts_unread_notifications_and_acknowledging_clears_it(signed_in, pediatrician, referral):
-    note = _notify(pediatrician, referral, "k1")
+    note = factories.make_notification(pediatrician, referral=referral, key="k1", subject="Note k1")
     client = signed_in(pediatrician)
     assert 'id="notification-badge">1<' in client.get(reverse("notifications")).content.decode()
 
@@ -375,7 +351,7 @@ def test_the_badge_counts_unread_notifications_and_acknowledging_clears_it(signe
 
 
 def test_acknowledging_someone_elses_notification_is_404(signed_in, pediatrician, neurologist, referral):
-    note = _notify(neurologist, referral, "k2")
+    note = factories.make_notification(neurologist, referral=referral, key="k2", subject="Note k2")
     assert signed_in(pediatrician).post(reverse("notification_acknowledge", args=[note.pk])).status_code == 404
     note.refresh_from_db()
     assert note.acknowledged_at is None

@@ -7,33 +7,10 @@ from django.urls import reverse
 from referrals.models import Patient, Referral
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+from .conftest import NEW_CHILD as CHILD
+from .conftest import REFERRAL_POST
 
-REFERRAL_POST = {
-    "reason": "Left eye twitching.",
-    "symptom_onset": "2024-01-10",
-    "first_muscle": "orbicularis_oculi",
-    "muscles": ["buccinator"],
-    "side": "left",
-    "frequency": "daily",
-    "requested_priority": "routine",
-    "clinical_notes": "",
-}
-CHILD = {
-    "mrn": "NEW123",
-    "given_name": "Robin",
-    "family_name": "Hale",
-    "birth_date": "2016-05-01",
-    "sex": "male",
-    "guardian-TOTAL_FORMS": "2",
-    "guardian-INITIAL_FORMS": "0",
-    "guardian-MIN_NUM_FORMS": "0",
-    "guardian-MAX_NUM_FORMS": "2",
-    "guardian-0-name": "Jo Hale",
-    "guardian-0-relationship": "father",
-    "guardian-0-phone": "+447700900001",
-    "guardian-0-has_parental_responsibility": "on",
-}
+pytestmark = pytest.mark.django_db
 
 
 def _registered(pediatrician, **kw):

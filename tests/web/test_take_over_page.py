@@ -13,19 +13,9 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def colleague(groups):
-    return factories.UserFactory(role=Role.NEUROLOGIST, username="dr_colleague", first_name="Ada", last_name="Quinn")
-
-
-def _claimed_by(user, case) -> WorkItem:
-    item = WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
-    return workitems.work_item_claim(work_item_id=item.pk, actor=user)
-
-
 def test_the_case_page_offers_the_take_over_as_one_click(signed_in, pathway, colleague):
     case = pathway.submitted()
-    _claimed_by(colleague, case)
+    factories.claim_triage(colleague, case)
     client = signed_in(pathway.neuro)
 
     page = client.get(f"/cases/{case.pk}/").content.decode()
@@ -38,7 +28,7 @@ def test_posting_an_action_on_a_taken_step_shows_the_prompt_and_changes_nothing(
     case = pathway.submitted()
     client = signed_in(pathway.neuro)
     client.get(f"/cases/{case.pk}/")
-    _claimed_by(colleague, case)  # taken while the page was open
+    factories.claim_triage(colleague, case)  # taken while the page was open
 
     post = {"machine": "referral", "object": case.pk, "transition": "triage", "version": 1, "priority": "routine"}
     response = client.post(f"/cases/{case.pk}/", post)
@@ -60,7 +50,7 @@ def test_posting_an_action_on_a_taken_step_shows_the_prompt_and_changes_nothing(
 
 def test_the_holder_sees_the_plain_action_on_the_case_page(signed_in, pathway, colleague):
     case = pathway.submitted()
-    _claimed_by(colleague, case)
+    factories.claim_triage(colleague, case)
 
     page = signed_in(colleague).get(f"/cases/{case.pk}/").content.decode()
 
