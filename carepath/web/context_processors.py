@@ -12,6 +12,7 @@ NAVIGATION = (
     ("referral_new", "New referral", {Role.PEDIATRICIAN, Role.ADMIN}),
     ("my_referrals", "My referrals", {Role.PEDIATRICIAN, Role.ADMIN}),
     ("mri_board", "MRI board", {Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST, Role.ADMIN}),
+    ("mri_calendar", "MRI calendar", {Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.ADMIN}),
     ("reading_queue", "Reading queue", {Role.NEURORADIOLOGIST, Role.ADMIN}),
     ("dashboard", "Dashboard", {Role.NEUROLOGIST, Role.IMAGING_COORDINATOR, Role.ADMIN}),
 )

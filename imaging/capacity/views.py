@@ -1,25 +1,102 @@
-"""The capacity pages (docs/capacity.md, docs/ui.md): the scanner's `.ics` feed."""
+"""The capacity pages (docs/capacity.md, docs/ui.md): the coordinator's calendar and the scanner's
+`.ics` feed."""
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
-from django.db.models import Q, QuerySet
+from django.apps import apps
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from carepath.pathway import audit
+from carepath.pathway.dates import age_in_months
+from carepath.pathway.roles import Role, has_role
+from imaging import selectors
 from imaging.models import MRIRequest
 
-from . import ics
+from . import agenda, calendar, ics
 from .models import Reservation, Scanner
 
 FEED_PAST = timedelta(days=30)  # how far back the feed goes; forward, the booking horizon (imaging/rules.py)
+CALENDAR_ROLES = (Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.ADMIN)
+FEED_ROLES = (Role.IMAGING_COORDINATOR, Role.ADMIN)  # who is shown the feed's secret address
 
 
-def live(reservations: QuerySet[Reservation], now) -> QuerySet[Reservation]:
-    """Bookings not released and holds not lapsed (overrides included: they take the scanner too)."""
-    return reservations.filter(released_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+def _date(raw: str | None) -> date:
+    try:
+        return date.fromisoformat(raw or "")
+    except ValueError:
+        return timezone.localdate()
+
+
+@login_required
+@require_GET
+def mri_calendar(request: HttpRequest) -> HttpResponse:
+    """One scanner's day or week: booked, held and free time, closures, anaesthesia lists."""
+    user = request.user
+    if not has_role(user, *CALENDAR_ROLES):
+        raise PermissionDenied("The MRI calendar is for imaging staff.")
+    scanners = list(Scanner.objects.filter(active=True).select_related("site"))
+    if not scanners:
+        return render(request, "imaging/calendar.html", {"scanners": []})
+    chosen = request.GET.get("scanner", "")
+    scanner = next((s for s in scanners if str(s.pk) == chosen), None) if chosen else scanners[0]
+    if scanner is None:
+        raise Http404("No such scanner")
+    view = "day" if request.GET.get("view") == "day" else "week"
+    on = _date(request.GET.get("date"))
+    first = on if view == "day" else on - timedelta(days=on.weekday())
+    dates = [first + timedelta(days=n) for n in range(1 if view == "day" else 7)]
+    now = timezone.now()
+    reservations = list(
+        calendar.live_reservations(*agenda.span(scanner, first, dates[-1]), now=now)
+        .filter(scanner=scanner)
+        .select_related("mri_request__referral__patient", "appointment", "anaesthesia_list")
+    )
+    visible = set(
+        selectors.mri_requests_visible_to(user)
+        .filter(pk__in=[r.mri_request_id for r in reservations])
+        .values_list("pk", flat=True)
+    )
+    for r in reservations:  # a child's name and age only on a case this user may see
+        r.named, r.child_age = r.mri_request_id in visible, _age(r, on)
+    days = agenda.days(scanner, dates, reservations)
+    if view == "week":  # a weekend with nothing on it is left out
+        days = [d for d in days if d.date.weekday() < 5 or d.has_anything]
+    shown = sorted(
+        {b.reservation.mri_request.referral_id for d in days for b in d.blocks if b.reservation and b.reservation.named}
+    )
+    audit.record_list(user, apps.get_model("referrals", "Referral"), shown, query=f"mri calendar {scanner} {first}")
+    step = timedelta(days=1 if view == "day" else 7)
+    context = {
+        "scanners": scanners,
+        "scanner": scanner,
+        "view": view,
+        "on": on,
+        "days": days,
+        "previous": on - step,
+        "next": on + step,
+        "today": timezone.localdate(),
+        "open_minutes": sum(d.open_minutes for d in days),
+        "booked_minutes": sum(d.booked_minutes for d in days),
+        "feed": _feed_url(request, scanner) if has_role(user, *FEED_ROLES) else "",
+    }
+    return render(request, "imaging/calendar.html", context)
+
+
+def _age(reservation: Reservation, on: date) -> str:
+    months = age_in_months(reservation.mri_request.referral.patient.birth_date, on)
+    return f"{months} mo" if months < 24 else f"{months // 12} y"
+
+
+def _feed_url(request: HttpRequest, scanner: Scanner) -> str:
+    path = reverse("scanner_feed", args=[scanner.pk])
+    return request.build_absolute_uri(f"{path}?token={scanner.calendar_token}")
 
 
 @require_GET
@@ -35,8 +112,8 @@ def scanner_feed(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such calendar")
     now = timezone.now()
     reservations = list(
-        live(Reservation.objects.filter(scanner=scanner), now)
-        .filter(start__lt=now + BOOKING_HORIZON, busy_until__gt=now - FEED_PAST)
+        calendar.live_reservations(now - FEED_PAST, now + BOOKING_HORIZON, now=now)
+        .filter(scanner=scanner)
         .select_related("mri_request", "anaesthesia_list", "scanner__site")
         .order_by("start", "id")
     )
