@@ -10,6 +10,7 @@ urlpatterns = [
     path("mri/board/", views.mri_board, name="mri_board"),
     path("mri/reading/", views.reading_queue, name="reading_queue"),
     path("mri/reading/<int:pk>/", views.reading, name="reading"),
+    path("mri/waiting/", capacity.waiting_list, name="mri_waiting_list"),
     path("mri/calendar/", capacity.mri_calendar, name="mri_calendar"),
     path("mri/scanners/<int:pk>/calendar.ics", capacity.scanner_feed, name="scanner_feed"),
 ]

@@ -19,7 +19,7 @@ from carepath.pathway.roles import Role, has_role
 from imaging import selectors
 from imaging.models import MRIRequest
 
-from . import agenda, calendar, ics
+from . import agenda, calendar, ics, waiting
 from .models import Reservation, Scanner
 
 FEED_PAST = timedelta(days=30)  # how far back the feed goes; forward, the booking horizon (imaging/rules.py)
@@ -87,6 +87,27 @@ def mri_calendar(request: HttpRequest) -> HttpResponse:
         "feed": _feed_url(request, scanner) if has_role(user, *FEED_ROLES) else "",
     }
     return render(request, "imaging/calendar.html", context)
+
+
+WAITING_ROLES = (Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST, Role.ADMIN)  # the board's
+
+
+@login_required
+@require_GET
+def waiting_list(request: HttpRequest) -> HttpResponse:
+    """Requests awaiting a booking, most due first, with the free slots before each due time."""
+    user = request.user
+    if not has_role(user, *WAITING_ROLES):
+        raise PermissionDenied("The waiting list is for imaging and neurology staff.")
+    rows, total = waiting.rows(selectors.mri_requests_visible_to(user))
+    today = timezone.localdate()
+    for row in rows:
+        months = age_in_months(row.mri.referral.patient.birth_date, today)
+        row.age = f"{months} mo" if months < 24 else f"{months // 12} y"
+    shown = sorted({row.mri.referral_id for row in rows})
+    audit.record_list(user, apps.get_model("referrals", "Referral"), shown, query="mri waiting list")
+    context = {"rows": rows, "total": total, "more": total - len(rows), "cap": waiting.finder.COUNT_CAP}
+    return render(request, "imaging/waiting_list.html", context)
 
 
 def _age(reservation: Reservation, on: date) -> str:
