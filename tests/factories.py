@@ -74,6 +74,26 @@ def make_referral(pediatrician, *, patient=None, **overrides):
 EARLY_SCAN = "A slot came free on an earlier list."
 
 
+def snapshot(referral_id: int) -> dict:
+    """Everything a refused transition must leave untouched."""
+    from django.forms.models import model_to_dict
+
+    from carepath.models import AuditLog, CaseEvent, WorkItem
+    from imaging.models import MRIRequest
+    from referrals.models import Referral
+
+    referral = Referral.objects.get(pk=referral_id)
+    mris = [model_to_dict(m) for m in MRIRequest.objects.filter(referral_id=referral_id).order_by("pk")]
+    return {
+        "referral": model_to_dict(referral),
+        "updated_at": referral.updated_at,
+        "mri": mris,
+        "events": CaseEvent.objects.filter(referral_id=referral_id).count(),
+        "items": list(WorkItem.objects.filter(referral_id=referral_id).order_by("pk").values()),
+        "audit": AuditLog.objects.count(),
+    }
+
+
 def make_notification(user, *, referral=None, work_item=None, key="n1", kind="test", subject="Something happened"):
     """A notification to `user`, as the services write them (unread)."""
     from carepath.models import Notification

@@ -1,13 +1,13 @@
 """Every transition of both machines: allowed, and refused for the wrong role, the wrong state and
-bad data, with the case exactly as it was after a refusal."""
+bad data, with the case exactly as it was after a refusal (the referral's guards:
+tests/pathway/test_referral_guards.py)."""
 
 from datetime import timedelta
 
 import pytest
-from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from carepath.models import AuditLog, CaseEvent, WorkItem
+from carepath.models import CaseEvent
 from carepath.pathway.errors import Forbidden, InvalidData, StaleVersion, TransitionNotAllowed
 from carepath.pathway.roles import Role
 from imaging import reports as imaging_reports
@@ -90,20 +90,6 @@ def build(pathway, state: str) -> Referral:
     return getattr(pathway, state)()
 
 
-def snapshot(referral_id: int) -> dict:
-    """Everything a refused transition must leave untouched."""
-    referral = Referral.objects.get(pk=referral_id)
-    mris = [model_to_dict(m) for m in MRIRequest.objects.filter(referral_id=referral_id).order_by("pk")]
-    return {
-        "referral": model_to_dict(referral),
-        "updated_at": referral.updated_at,
-        "mri": mris,
-        "events": CaseEvent.objects.filter(referral_id=referral_id).count(),
-        "items": list(WorkItem.objects.filter(referral_id=referral_id).order_by("pk").values()),
-        "audit": AuditLog.objects.count(),
-    }
-
-
 MACHINES = {"referral": REFERRAL_MACHINE, "mri": MRI_MACHINE}
 CASES = {"referral": REFERRAL_CASES, "mri": MRI_CASES}
 ALL = [(machine, name) for machine in CASES for name in sorted(CASES[machine])]
@@ -162,10 +148,10 @@ def test_transition_is_refused_to_other_roles_and_changes_nothing(machine, name,
     for actor_name in ALL_ROLES:
         if ROLE_OF[actor_name] in roles or actor_name == allowed_actor:
             continue
-        before = snapshot(referral_id)
+        before = f.snapshot(referral_id)
         with pytest.raises(Forbidden):
             MACHINES[machine].run(name, pk=pk, actor=request.getfixturevalue(actor_name), data=data)
-        assert snapshot(referral_id) == before, actor_name
+        assert f.snapshot(referral_id) == before, actor_name
 
 
 @pytest.mark.parametrize(("machine", "name"), ALL)
@@ -173,12 +159,12 @@ def test_transition_is_refused_from_another_state_and_changes_nothing(machine, n
     _, actor, data = CASES[machine][name]
     pk, referral_id = case_in(pathway, machine, another_state(machine, name))
     data = scanned_now(data)
-    before = snapshot(referral_id)
+    before = f.snapshot(referral_id)
 
     with pytest.raises(TransitionNotAllowed):
         MACHINES[machine].run(name, pk=pk, actor=request.getfixturevalue(actor), data=data)
 
-    assert snapshot(referral_id) == before
+    assert f.snapshot(referral_id) == before
 
 
 @pytest.mark.parametrize("variant", ["missing", "wrong type"])
@@ -189,25 +175,25 @@ def test_transition_with_bad_data_names_each_field_and_changes_nothing(machine, 
     bad = {} if variant == "missing" else {**data, **{k: {"nested": ["nonsense"]} for k in required}}
     pk, referral_id = case_in(pathway, machine, state)
     data = scanned_now(data)
-    before = snapshot(referral_id)
+    before = f.snapshot(referral_id)
 
     with pytest.raises(InvalidData) as refused:
         MACHINES[machine].run(name, pk=pk, actor=request.getfixturevalue(actor), data=bad)
 
     named = set(refused.value.errors)
     assert all(any(k == r or k.startswith(r + ".") for k in named) for r in required), named
-    assert snapshot(referral_id) == before
+    assert f.snapshot(referral_id) == before
 
 
 def test_stale_version_is_refused_and_changes_nothing(referral, neurologist):
-    before = snapshot(referral.pk)
+    before = f.snapshot(referral.pk)
 
     with pytest.raises(StaleVersion):
         REFERRAL_MACHINE.run(
             "triage", pk=referral.pk, actor=neurologist, data={"priority": "routine"}, version=referral.version - 1
         )
 
-    assert snapshot(referral.pk) == before
+    assert f.snapshot(referral.pk) == before
 
 
 def test_unknown_transition_is_refused_with_the_known_names(referral, neurologist):
@@ -243,114 +229,6 @@ def test_resubmit_updates_the_details_and_reopens_triage(pathway):
     assert referral.state == "submitted"
     assert referral.red_flags == ["bilateral"]
     assert referral.work_items.get(status="open", is_primary=True).kind == "triage"
-
-
-# --- guards ----------------------------------------------------------------------------------------
-def test_triage_with_red_flag_requires_asap(pediatrician, neurologist):
-    referral = f.make_referral(pediatrician, red_flags=["papilloedema"])
-    before = snapshot(referral.pk)
-
-    with pytest.raises(InvalidData) as refused:
-        REFERRAL_MACHINE.run("triage", pk=referral.pk, actor=neurologist, data={"priority": "urgent"})
-
-    assert "priority" in refused.value.errors
-    assert snapshot(referral.pk) == before
-
-
-def test_triage_with_red_flag_accepts_another_priority_with_an_override_reason(pediatrician, neurologist):
-    referral = f.make_referral(pediatrician, red_flags=["bilateral"])
-
-    REFERRAL_MACHINE.run(
-        "triage",
-        pk=referral.pk,
-        actor=neurologist,
-        data={"priority": "urgent", "override_reason": "Bilateral since birth, stable, seen before."},
-    )
-
-    referral.refresh_from_db()
-    assert (referral.state, referral.priority) == ("triaged", "urgent")
-
-
-def test_conclude_from_assessed_requires_an_imaging_waived_reason(pathway):
-    referral = pathway.assessed()
-    with pytest.raises(InvalidData) as refused:
-        REFERRAL_MACHINE.run("conclude", pk=referral.pk, actor=pathway.neuro, data=f.CONCLUSION)
-    assert "imaging_waived_reason" in refused.value.errors
-
-    REFERRAL_MACHINE.run(
-        "conclude", pk=referral.pk, actor=pathway.neuro, data={**f.CONCLUSION, "imaging_waived_reason": "Typical tic."}
-    )
-    referral.refresh_from_db()
-    assert referral.state == "concluded"
-
-
-def test_was_not_brought_to_clinic_keeps_the_case_open_and_opens_a_review(pathway):
-    referral = pathway.triaged()
-
-    REFERRAL_MACHINE.run("record_was_not_brought", pk=referral.pk, actor=pathway.neuro, data={})
-
-    referral.refresh_from_db()
-    assert referral.state == "triaged" and referral.was_not_brought_count == 1
-    assert referral.work_items.filter(status="open", kind="was_not_brought_review").count() == 1
-    assert referral.work_items.get(status="open", is_primary=True).kind == "first_assessment"
-
-
-def test_severity_score_above_the_scale_is_refused(pathway):
-    referral = pathway.triaged()
-    with pytest.raises(InvalidData) as refused:
-        REFERRAL_MACHINE.run(
-            "record_assessment",
-            pk=referral.pk,
-            actor=pathway.neuro,
-            data={**f.ASSESSMENT, "severity": {"scale": "smc", "score": 7}},
-        )
-    assert "severity.score" in refused.value.errors
-
-
-def test_auto_close_waits_for_the_acknowledgement_window(pathway, system_user):
-    from referrals import services
-
-    referral = pathway.concluded()
-    with pytest.raises(InvalidData):
-        services.referral_auto_close(referral_id=referral.pk, actor=system_user)
-
-    services.referral_auto_close(referral_id=referral.pk, actor=system_user, now=timezone.now() + timedelta(days=15))
-
-    referral.refresh_from_db()
-    assert referral.state == "closed" and referral.loop_closed_unacknowledged
-
-
-def test_imaging_complete_needs_a_signed_report(pathway, system_user):
-    from referrals import services
-
-    referral = pathway.performed()
-    before = snapshot(referral.pk)
-    with pytest.raises(InvalidData):
-        services.referral_imaging_complete(referral_id=referral.pk, actor=system_user)
-    assert snapshot(referral.pk) == before
-
-
-def test_signing_the_report_moves_the_referral_to_results_review_on_commit(pathway, django_capture_on_commit_callbacks):
-    referral = pathway.performed()
-    mri = pathway.mri(referral)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        MRI_MACHINE.run("sign_report", pk=mri.pk, actor=pathway.rad, data=REPORT)
-
-    referral.refresh_from_db()
-    assert referral.state == "results_review"
-    assert referral.events.last().actor.username == "system"
-
-
-def test_cancelling_the_case_cancels_its_open_mri_and_every_work_item(pathway):
-    referral = pathway.scheduled()
-
-    REFERRAL_MACHINE.run("cancel", pk=referral.pk, actor=pathway.neuro, data={"reason": "Moved away."})
-
-    referral.refresh_from_db()
-    assert referral.state == "cancelled"
-    assert referral.mri_requests.get().state == "cancelled"
-    assert not referral.work_items.filter(status="open").exists()
 
 
 # --- MRI machine -----------------------------------------------------------------------------------
