@@ -208,6 +208,55 @@ def loop_closure(user, since) -> list[dict]:
     ]
 
 
+UTILISATION_WEEKS = (-4, 5)  # from four weeks back to four ahead
+
+
+def mri_utilisation(now) -> list[dict]:
+    """Each active scanner's weeks around this one: hours of open session time, hours of it booked
+    (scans with their turnaround, as `calendar.utilisation`; holds do not count) and the share
+    booked. Read in a few queries for all the weeks. Capacity, not children: the same for every
+    user who may see the dashboard."""
+    from imaging.capacity import calendar
+    from imaging.capacity.models import ReservationKind, Scanner
+
+    today = timezone.localdate(now)
+    first = today - timedelta(days=today.weekday()) + timedelta(weeks=UTILISATION_WEEKS[0])
+    weeks = [first + timedelta(weeks=n) for n in range(UTILISATION_WEEKS[1] - UTILISATION_WEEKS[0])]
+    scanners = list(Scanner.objects.filter(active=True).select_related("site"))
+    windows = calendar.scanner_windows(scanners, first, weeks[-1] + timedelta(days=6))
+    start = min((w.start for found in windows.values() for w in found), default=now)
+    end = max((w.end for found in windows.values() for w in found), default=now)
+    booked: dict[int, list] = {s.pk: [] for s in scanners}
+    rows = calendar.live_reservations(start, end).filter(scanner__in=booked, kind=ReservationKind.BOOKING)
+    for scanner_id, r_start, r_busy in rows.values_list("scanner_id", "start", "busy_until"):
+        booked[scanner_id].append((r_start, r_busy))
+    result = []
+    for scanner in sorted(scanners, key=str):
+        for week in weeks:
+            mine = [w for w in windows[scanner.pk] if week <= timezone.localdate(w.start) < week + timedelta(days=7)]
+            u = calendar.Utilisation(scanner, week, sum(w.minutes for w in mine), _taken(booked[scanner.pk], mine))
+            result.append(
+                {
+                    "group": f"{scanner.pk}:{week.isoformat()}",
+                    "label": f"{scanner.name}, w/c {week.day} {week:%b}",
+                    "scanner": str(scanner),
+                    "week": week.isoformat(),
+                    "session_h": round(u.session_minutes / 60, 1),
+                    "booked_h": round(u.booked_minutes / 60, 1),
+                    "rate": u.percent,
+                }
+            )
+    return result
+
+
+def _taken(busy: list, windows: list) -> int:
+    """Minutes of `windows` that the busy spans cover."""
+    seconds = sum(
+        (min(b, w.end) - max(a, w.start)).total_seconds() for a, b in busy for w in windows if a < w.end and w.start < b
+    )
+    return int(seconds // 60)
+
+
 def figures(user, days: int = 180) -> dict:
     now = timezone.now()
     since = now - timedelta(days=days)
@@ -218,6 +267,7 @@ def figures(user, days: int = 180) -> dict:
         "eighteen_weeks": eighteen_weeks(user, since, now),
         "intervals": imaging_intervals(user, since),
         "loop_closure": loop_closure(user, since),
+        "mri_utilisation": mri_utilisation(now),
         "since": since,
         "days": days,
     }
@@ -252,5 +302,15 @@ TABLES = {
     "loop_closure": (
         "Loop closure by month",
         [("label", "Month"), ("n", "Outcomes sent"), ("acknowledged", "Acknowledged"), ("rate", "Closed-loop %")],
+    ),
+    "mri_utilisation": (
+        "MRI utilisation per scanner per week",
+        [
+            ("scanner", "Scanner"),
+            ("week", "Week from"),
+            ("session_h", "Session hours"),
+            ("booked_h", "Booked hours"),
+            ("rate", "Booked %"),
+        ],
     ),
 }

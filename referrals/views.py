@@ -203,6 +203,7 @@ CHART_VALUE = {
     "eighteen_weeks": "rate",
     "intervals": "p90_h",
     "loop_closure": "rate",
+    "mri_utilisation": "rate",
 }
 
 
