@@ -76,7 +76,13 @@ def seed(cases: int, *, due: bool, start: int = 0, chunk: int = 5000) -> None:
     for offset in range(start, start + cases, chunk):
         n = min(chunk, start + cases - offset)
         patients = Patient.objects.bulk_create(
-            Patient(mrn=f"{PREFIX}{offset + i}", given_name="Bench", family_name="Tick", birth_date=date(2018, 1, 1))
+            Patient(  # bulk_create skips Patient.save: the unique MRN key it writes is given here
+                mrn=f"{PREFIX}{offset + i}",
+                mrn_key=f"{PREFIX}{offset + i}".casefold(),
+                given_name="Bench",
+                family_name="Tick",
+                birth_date=date(2018, 1, 1),
+            )
             for i in range(n)
         )
         referrals = Referral.objects.bulk_create(
