@@ -307,6 +307,8 @@ FASTING_HOURS = {
 MRI_MISSED_GRACE_MINUTES = env_int("MRI_MISSED_GRACE_MINUTES", 120)
 # MRI slots start on this grid (minutes) from each scanner session's start (docs/capacity.md).
 CAREPATH_SLOT_GRID_MINUTES = max(1, env_int("CAREPATH_SLOT_GRID_MINUTES", 15))
+# A hold keeps an MRI slot for one request this long while the coordinator books it (docs/capacity.md).
+CAREPATH_SLOT_HOLD_MINUTES = env_int("CAREPATH_SLOT_HOLD_MINUTES", 10)
 OUTCOME_AUTO_CLOSE_DAYS = env_int("OUTCOME_AUTO_CLOSE_DAYS", 14)
 # People in imaging (coordinators, neuroradiologists) see a case while its MRI is open and for this
 # many days after the report is signed or the request cancelled (carepath/pathway/access.py, docs/security.md).

@@ -101,6 +101,7 @@ class TimerKind(models.TextChoices):
     FAMILY_REMINDER = "family_reminder", "Appointment reminder to the family"
     FLAG_MISSED = "flag_missed", "Flag a missed MRI appointment"
     AUTO_CLOSE = "auto_close", "Close an unacknowledged outcome"
+    RELEASE_HOLD = "release_hold", "Release a lapsed MRI slot hold"
 
 
 class TimerState(models.TextChoices):

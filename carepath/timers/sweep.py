@@ -29,7 +29,7 @@ from carepath.timers.queue import sync_sweep
 
 log = logging.getLogger(__name__)
 
-TRANSITION_KINDS = frozenset({TimerKind.FLAG_MISSED, TimerKind.AUTO_CLOSE})
+TRANSITION_KINDS = frozenset({TimerKind.FLAG_MISSED, TimerKind.AUTO_CLOSE, TimerKind.RELEASE_HOLD})
 
 
 def _batch_size() -> int:
