@@ -25,9 +25,42 @@ class ProtocolInput(Input):
     duration_minutes = serializers.IntegerField(min_value=5, max_value=240)
 
 
+# What books a scanner's time (docs/capacity.md, "Booking"); `location` only where no scanner is set up.
+def scanner_field():
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="The scanner (required once a scanner is set up); the location is its site and name.",
+    )
+
+
+def hold_field():
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Your hold on this slot ($hold): it becomes the booking.",
+    )
+
+
+def override_field():
+    return optional_text(
+        label="Reason to book over a conflict",
+        help_text="Administrators only: book although the time is taken, saying why.",
+    )
+
+
 class ScheduleInput(Input):
+    scanner = scanner_field()
     scheduled_start = serializers.DateTimeField()
-    location = serializers.CharField(max_length=200)
+    hold = hold_field()
+    location = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Only where no scanner is set up: where the scan is.",
+    )
     sedation = serializers.ChoiceField(
         choices=Sedation.choices, required=False, help_text="Defaults from the child's age and the suspicion of a mass."
     )
@@ -38,12 +71,21 @@ class ScheduleInput(Input):
         min_value=1,
         help_text="Guardian id for reminders; default: the first with parental responsibility.",
     )
+    override_reason = override_field()
 
 
 class RescheduleInput(Input):
+    scanner = scanner_field()
     scheduled_start = serializers.DateTimeField()
+    hold = hold_field()
     reason = serializers.CharField(max_length=TEXT)
-    location = serializers.CharField(max_length=200, required=False)
+    location = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Only where no scanner is set up; default: as before.",
+    )
+    override_reason = override_field()
 
 
 class ReasonInput(Input):

@@ -21,6 +21,7 @@ from carepath.pathway import transitions as tx
 from carepath.pathway.errors import InvalidData
 
 from . import signals
+from .capacity import booking
 from .choices import FASTING_SEDATION, AppointmentStatus, MRIState
 from .guards import default_sedation
 from .machine import MRI_MACHINE, STEPS
@@ -90,6 +91,7 @@ def _end_appointment(mri: MRIRequest, status: str, *, outcome: str = "", reason:
     appointment.status_reason = reason
     appointment.save(update_fields=["status", "scan_outcome", "status_reason"])
     family.cancel_for_appointment(appointment.pk)  # its reminders and missed-check are moot now
+    booking.release_for_appointment(appointment, reason=AppointmentStatus(status).label.lower())
     return appointment
 
 
@@ -162,12 +164,12 @@ def _choose_guardian(mri: MRIRequest, guardian_id: int | None):
     raise InvalidData({"guardian": "This person is not one of the child's parents or carers."})
 
 
-def _book(mri: MRIRequest, *, actor, start, location, sedation, default, override_reason, guardian) -> Appointment:
+def _book(mri: MRIRequest, *, actor, start, slot, location, sedation, default, override_reason, guardian):
     appointment = Appointment.objects.create(
         mri_request=mri,
         start=start,
-        end=start + timedelta(minutes=mri.duration_minutes or 45),
-        location=location,
+        end=slot.end if slot else start + timedelta(minutes=mri.duration_minutes or 45),
+        location=slot.location if slot else location,
         sedation=sedation,
         sedation_default=default,
         sedation_override_reason=override_reason,
@@ -188,10 +190,13 @@ def mri_schedule(
     mri_request_id: int,
     actor,
     scheduled_start: datetime,
-    location: str,
+    scanner: int | None = None,
+    location: str = "",
     sedation: str | None = None,
     sedation_override_reason: str = "",
     guardian: int | None = None,
+    hold: int | None = None,
+    override_reason: str = "",
     expected_version=None,
 ):
     mri = _lock(mri_request_id)
@@ -204,24 +209,28 @@ def mri_schedule(
     default = default_sedation(mri, given)
     chosen = sedation or default
     contact = _choose_guardian(mri, guardian)
+    slot = booking.slot_for(mri, scanner=scanner, location=location, start=scheduled_start, sedation=chosen)
     appointment = _book(
         mri,
         actor=actor,
         start=scheduled_start,
+        slot=slot,
         location=location,
         sedation=chosen,
         default=default,
         override_reason=sedation_override_reason,
         guardian=contact,
     )
+    taken = booking.take(mri, slot, actor=actor, appointment=appointment, hold=hold, override_reason=override_reason)
     data = {
         "scheduled_start": scheduled_start,
-        "location": location,
+        "location": appointment.location,
         "sedation": chosen,
         "sedation_default": default,
         "sedation_override_reason": sedation_override_reason,
         "guardian": contact.pk if contact else None,
         "appointment": appointment.pk,
+        **taken,
     }
     _commit(mri, "schedule", actor=actor, data=data, update_fields=["appointment"])
     _tell_referrer(mri, "mri_booked", start=appointment.start, location=appointment.location, rebooked=False)
@@ -231,28 +240,47 @@ def mri_schedule(
 @MRI_MACHINE.service("reschedule")
 @writes.atomic
 def mri_reschedule(
-    *, mri_request_id: int, actor, scheduled_start: datetime, reason: str, location: str = "", expected_version=None
+    *,
+    mri_request_id: int,
+    actor,
+    scheduled_start: datetime,
+    reason: str,
+    scanner: int | None = None,
+    location: str = "",
+    hold: int | None = None,
+    override_reason: str = "",
+    expected_version=None,
 ):
+    """Moves the booking: the old time is freed and the new one taken in this transaction; the
+    scanner stays the same unless another is given."""
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(
         mri, "reschedule", actor=actor, version=expected_version, data={"scheduled_start": scheduled_start}
     )
     old = _end_appointment(mri, AppointmentStatus.RESCHEDULED, reason=reason)
+    previous = booking.reservation_of(old)
+    if scanner is None and previous is not None:
+        scanner = previous.scanner_id
+    typed = location if scanner is not None or location.strip() else old.location
+    slot = booking.slot_for(mri, scanner=scanner, location=typed, start=scheduled_start, sedation=old.sedation)
     appointment = _book(
         mri,
         actor=actor,
         start=scheduled_start,
-        location=location or old.location,
+        slot=slot,
+        location=typed,
         sedation=old.sedation,
         default=old.sedation_default,
         override_reason=old.sedation_override_reason,
         guardian=old.guardian,
     )
+    taken = booking.take(mri, slot, actor=actor, appointment=appointment, hold=hold, override_reason=override_reason)
     data = {
         "scheduled_start": scheduled_start,
         "reason": reason,
         "previous_start": old.start,
         "appointment": appointment.pk,
+        **taken,
     }
     _commit(mri, "reschedule", actor=actor, data=data, update_fields=["appointment"])
     _tell_referrer(mri, "mri_booked", start=appointment.start, location=appointment.location, rebooked=True)
@@ -338,6 +366,7 @@ def mri_cancel(*, mri_request_id: int, actor, reason: str, expected_version=None
 
 def _cancel(mri: MRIRequest, *, actor, reason: str) -> None:
     _end_appointment(mri, AppointmentStatus.CANCELLED, reason=reason)
+    booking.release_holds(mri, reason="the request was cancelled")
     mri.cancel_reason = reason
     _commit(mri, "cancel", actor=actor, data={"reason": reason}, update_fields=["cancel_reason"])
     workitems.close_items(

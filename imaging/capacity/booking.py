@@ -15,17 +15,15 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from carepath.db import writes
 from carepath.models import AuditLog, Timer, TimerKind, TimerState
 from carepath.pathway import audit
-from carepath.pathway.errors import DomainError, Forbidden, InvalidData, RuleBroken, TransitionNotAllowed
+from carepath.pathway.errors import Forbidden, InvalidData, RuleBroken, TransitionNotAllowed
 from carepath.pathway.roles import is_admin
 from imaging.choices import MRIState, Sedation
 from imaging.guards import default_sedation
@@ -33,28 +31,12 @@ from imaging.machine import MRI_MACHINE
 from imaging.models import MRIRequest
 from imaging.rules import check_booking
 
-from . import sessions
+from . import conflicts, sessions
 from .models import AnaesthesiaList, Reservation, ReservationKind, Scanner
 
 HOLD, BOOKING = ReservationKind.HOLD, ReservationKind.BOOKING
 LAPSED = "hold lapsed"
 EXCLUSIONS = ("no_double_booked_scanner", "no_double_booked_anaesthesia_list", "no_double_booked_child")
-
-
-class SlotTaken(DomainError):
-    """Something live overlaps the time asked for: 409, the detail naming each thing in the way
-    (a scanner's or a list's other booking by its time only, never by the child)."""
-
-    status = 409
-    title = "This time is taken"
-
-    def __init__(self, conflicts: list[str], found: list[dict] | None = None):
-        super().__init__(" ".join(conflicts) + " Choose another time.")
-        self.conflicts = found or []
-
-    @property
-    def extra(self) -> dict:
-        return {"conflicts": self.conflicts}
 
 
 @dataclass(frozen=True)
@@ -84,10 +66,9 @@ def plan(mri: MRIRequest, *, scanner: int, start: datetime, sedation: str) -> Sl
     scan, turnaround = sessions.slot_length(mri, sedation)
     end = start + scan
     busy_until = end + turnaround
+    when = conflicts.span(chosen, start, busy_until, day=True)
     if not sessions.scanner_open(chosen, start, busy_until):
-        raise RuleBroken(
-            {"scheduled_start": f"{chosen} has no open session for {_span(chosen, start, busy_until, day=True)}."}
-        )
+        raise RuleBroken({"scheduled_start": f"{chosen} has no open session for {when}."})
     lists: tuple[AnaesthesiaList, ...] = ()
     if sedation == Sedation.GENERAL_ANAESTHESIA:
         lists = tuple(sessions.anaesthesia_lists(chosen.site, start, busy_until))
@@ -95,73 +76,17 @@ def plan(mri: MRIRequest, *, scanner: int, start: datetime, sedation: str) -> Sl
             raise RuleBroken(
                 {
                     "scheduled_start": "General anaesthesia needs an anaesthesia list: none at "
-                    f"{chosen.site} covers {_span(chosen, start, busy_until, day=True)}."
+                    f"{chosen.site} covers {when}."
                 }
             )
     return Slot(chosen, sedation, start, end, busy_until, lists)
 
 
-def _zone(scanner: Scanner) -> ZoneInfo:
-    return ZoneInfo(scanner.site.time_zone or settings.TIME_ZONE)
-
-
-def _span(scanner: Scanner, start: datetime, until: datetime, *, day: bool = False) -> str:
-    a, b = timezone.localtime(start, _zone(scanner)), timezone.localtime(until, _zone(scanner))
-    words = f"{a:%H:%M}–{b:%H:%M}"
-    return f"{words} on {a:%a} {a.day} {a:%b %Y}" if day else words
-
-
-# --- what is in the way (409) -----------------------------------------------------------------------
-def live(now: datetime):
-    """Reservations that take time now: not released, and a hold only until it lapses. Override
-    rows count too (the scanner is taken), though the database constraints leave them out."""
-    return Reservation.objects.filter(released_at__isnull=True).filter(Q(kind=BOOKING) | Q(expires_at__gt=now))
-
-
-def _overlapping(slot: Slot, anaesthesia_lists, patient_id: int) -> Q:
-    """Overlaps the slot on its scanner (with turnaround), on one of these lists, or for this child."""
-    resource = Q(scanner=slot.scanner)
-    if anaesthesia_lists:
-        resource |= Q(anaesthesia_list__in=anaesthesia_lists)
-    busy = resource & Q(start__lt=slot.busy_until, busy_until__gt=slot.start)
-    return busy | Q(patient_id=patient_id, start__lt=slot.end, end__gt=slot.start)
-
-
-def _in_the_way(slot: Slot, anaesthesia_list, mri: MRIRequest, now: datetime) -> list[Reservation]:
-    """Live reservations overlapping the slot; the request's own holds never block it."""
-    others = live(now).exclude(mri_request=mri, kind=HOLD)
-    lists = [anaesthesia_list] if anaesthesia_list is not None else []
-    query = others.filter(_overlapping(slot, lists, mri.referral.patient_id))
-    return list(query.select_related("scanner__site", "anaesthesia_list").order_by("start", "pk"))
-
-
-def _words(slot: Slot, anaesthesia_list, mri: MRIRequest, row: Reservation) -> str:
-    how = "held" if row.kind == HOLD else "booked"
-    taken = _span(row.scanner, row.start, row.busy_until)
-    if row.mri_request_id == mri.pk:
-        return f"This request's current appointment takes {row.scanner} {taken}."
-    if row.patient_id == mri.referral.patient_id and row.start < slot.end and row.end > slot.start:
-        return f"This child is already {how} on {row.scanner} {_span(row.scanner, row.start, row.end)}."
-    if row.scanner_id == slot.scanner.pk:
-        return f"{row.scanner} is {how} {taken}."
-    return f"The anaesthesia list {anaesthesia_list.name} has another child {how} {taken}."
-
-
-def _described(slot: Slot, anaesthesia_list, mri: MRIRequest, rows: list[Reservation]) -> tuple[list[str], list]:
-    words = list(dict.fromkeys(_words(slot, anaesthesia_list, mri, r) for r in rows))
-    found = [
-        {"scanner": r.scanner_id, "anaesthesia_list": r.anaesthesia_list_id, "kind": r.kind, "start": r.start}
-        | {"busy_until": r.busy_until, "same_child": r.patient_id == mri.referral.patient_id}
-        for r in rows
-    ]
-    return words, found
-
-
 def _choose_list(slot: Slot, mri: MRIRequest, now: datetime) -> tuple[AnaesthesiaList | None, list[Reservation]]:
     """A GA scan goes on the first covering anaesthesia list with nothing in the way."""
     if not slot.anaesthesia_lists:
-        return None, _in_the_way(slot, None, mri, now)
-    tried = [(lst, _in_the_way(slot, lst, mri, now)) for lst in slot.anaesthesia_lists]
+        return None, conflicts.in_the_way(slot, None, mri, now)
+    tried = [(lst, conflicts.in_the_way(slot, lst, mri, now)) for lst in slot.anaesthesia_lists]
     return next(((lst, rows) for lst, rows in tried if not rows), tried[0])
 
 
@@ -195,7 +120,7 @@ def hold(*, mri_request_id: int, actor, scanner: int, scheduled_start: datetime,
     _release_lapsed(slot, mri, now)
     anaesthesia_list, rows = _choose_list(slot, mri, now)
     if rows:
-        raise SlotTaken(*_described(slot, anaesthesia_list, mri, rows))
+        raise conflicts.SlotTaken(*conflicts.described(slot, anaesthesia_list, mri, rows))
     expires = now + timedelta(minutes=settings.CAREPATH_SLOT_HOLD_MINUTES)
     row = _reservation(slot, anaesthesia_list, mri, actor=actor, now=now, kind=HOLD, expires_at=expires)
     _insert(row, slot, anaesthesia_list, mri, now)
@@ -258,11 +183,35 @@ def _cancel_hold_timers(ids: list[int], now: datetime) -> None:
 def _release_lapsed(slot: Slot, mri: MRIRequest, now: datetime) -> None:
     """Lapsed holds in the slot's way are released now (the constraints still count them until then)."""
     lapsed = Reservation.objects.filter(kind=HOLD, released_at__isnull=True, expires_at__lte=now)
-    query = _overlapping(slot, slot.anaesthesia_lists, mri.referral.patient_id)
+    query = conflicts.overlapping(slot, slot.anaesthesia_lists, mri.referral.patient_id)
     _release(list(lapsed.filter(query).only("pk")), now, LAPSED)
 
 
 # --- booking (inside the schedule / reschedule transition) ---------------------------------------
+def slot_for(mri: MRIRequest, *, scanner: int | None, location: str, start: datetime, sedation: str) -> Slot | None:
+    """The scanner's slot, or None for a typed location, accepted only where no scanner is set up."""
+    if scanner is None:
+        if Scanner.objects.filter(active=True).exists():
+            raise InvalidData({"scanner": "Choose the scanner: the place and the time the scan takes come from it."})
+        if not location.strip():
+            raise InvalidData({"location": "Say where the scan is."})
+        return None
+    if location.strip():
+        raise InvalidData({"location": "The place comes from the scanner: leave the location out."})
+    return plan(mri, scanner=scanner, start=start, sedation=sedation)
+
+
+def take(mri: MRIRequest, slot: Slot | None, *, actor, appointment, hold: int | None, override_reason: str) -> dict:
+    """`book`, for the transition: what its timeline event records."""
+    if slot is None:
+        if hold is not None or override_reason.strip():
+            raise InvalidData({"scanner": "A hold or an override books a scanner: choose the scanner."})
+        return {}
+    row, overridden = book(mri, slot, actor=actor, appointment=appointment, hold=hold, override_reason=override_reason)
+    data = {"scanner": slot.scanner.pk, "anaesthesia_list": row.anaesthesia_list_id, "reservation": row.pk}
+    return data | ({"override_reason": row.override_reason, "overridden": overridden} if overridden else {})
+
+
 def book(mri: MRIRequest, slot: Slot, *, actor, appointment, hold: int | None = None, override_reason: str = ""):
     """Take the slot for `appointment` (already written by the transition, which rolls back on any
     refusal here). Returns (the reservation, what an admin's override booked over, in words)."""
@@ -276,9 +225,9 @@ def book(mri: MRIRequest, slot: Slot, *, actor, appointment, hold: int | None = 
     anaesthesia_list, rows = _choose_list(slot, mri, now)
     overridden: list[str] = []
     if rows:
-        words, found = _described(slot, anaesthesia_list, mri, rows)
+        words, found = conflicts.described(slot, anaesthesia_list, mri, rows)
         if not override_reason:
-            raise SlotTaken(words, found)
+            raise conflicts.SlotTaken(words, found)
         overridden = words
     own = _own_holds(mri)
     same = next((h for h in own if _matches(h, slot, now)), None)
@@ -337,9 +286,13 @@ def _insert(row: Reservation, slot: Slot, anaesthesia_list, mri: MRIRequest, now
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
         if constraint not in EXCLUSIONS:
             raise
-        rows = _in_the_way(slot, anaesthesia_list, mri, timezone.now())
-        words = _described(slot, anaesthesia_list, mri, rows) if rows else (["Someone booked this time just now."], [])
-        raise SlotTaken(*words) from None
+        rows = conflicts.in_the_way(slot, anaesthesia_list, mri, timezone.now())
+        words = (
+            conflicts.described(slot, anaesthesia_list, mri, rows)
+            if rows
+            else (["Someone booked this time just now."], [])
+        )
+        raise conflicts.SlotTaken(*words) from None
 
 
 def _audit_data(row: Reservation) -> dict:
@@ -360,3 +313,12 @@ def release_for_appointment(appointment, *, reason: str, now: datetime | None = 
     now = now or timezone.now()
     rows = Reservation.objects.filter(appointment=appointment, released_at__isnull=True, start__gt=now)
     return rows.update(released_at=now, release_reason=reason)
+
+
+def release_holds(mri: MRIRequest, *, reason: str) -> None:
+    """The request's live holds (it was cancelled: nothing will be booked)."""
+    _release(_own_holds(mri), timezone.now(), reason)
+
+
+def reservation_of(appointment) -> Reservation | None:
+    return Reservation.objects.filter(appointment=appointment).first() if appointment is not None else None

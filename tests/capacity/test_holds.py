@@ -10,6 +10,7 @@ from carepath.models import AuditLog, Timer, TimerKind, TimerState
 from carepath.pathway.errors import Forbidden, InvalidData, RuleBroken
 from carepath.timers import sweep
 from imaging.capacity import booking
+from imaging.capacity.conflicts import SlotTaken
 from imaging.capacity.models import Closure, Reservation
 from tests import factories as f
 
@@ -51,7 +52,7 @@ def test_another_requests_hold_in_the_scan_or_its_turnaround_is_a_409_naming_the
     first, second = request_for(pathway), request_for(pathway, patient=f.make_patient(pathway.ped, given_name="Sam"))
     hold(pathway, first, big, at(scan_day(), "14:00"))  # busy 14:00–14:55
 
-    with pytest.raises(booking.SlotTaken) as refused:
+    with pytest.raises(SlotTaken) as refused:
         hold(pathway, second, big, at(scan_day(), "14:50"))  # in the turnaround
 
     assert refused.value.status == 409
@@ -150,7 +151,7 @@ def test_two_general_anaesthetics_on_one_list_cannot_overlap_even_on_different_s
     first, second = (request_for(pathway, suspected_lesion=True) for _ in range(2))
     hold(pathway, first, big, at(scan_day(), "09:00"))  # the team is busy 09:00–10:30
 
-    with pytest.raises(booking.SlotTaken) as refused:
+    with pytest.raises(SlotTaken) as refused:
         hold(pathway, second, small, at(scan_day(), "10:00"))
 
     assert "The anaesthesia list Paediatric GA list has another child held 09:00–10:30." in refused.value.detail
@@ -164,7 +165,7 @@ def test_the_same_child_cannot_be_in_two_scanners_at_once(pathway, place):
     second = pathway.mri(pathway.protocoled(patient=patient))  # the same child, another referral
     hold(pathway, first, big, at(scan_day(), "14:00"))
 
-    with pytest.raises(booking.SlotTaken, match="This child is already held on Children's Hospital — MRI 1"):
+    with pytest.raises(SlotTaken, match="This child is already held on Children's Hospital — MRI 1"):
         hold(pathway, second, awake, at(scan_day(), "14:30"))
     # at 14:45 the scan has ended: the turnaround is the room's, not the child's
     assert hold(pathway, second, awake, at(scan_day(), "14:45")).scanner == awake
