@@ -28,6 +28,7 @@ from carepath.models import WorkItem, WorkItemStatus
 from carepath.pathway.priority import Priority
 
 from . import drafts, reports, selectors
+from .capacity.hold_api import HoldActions
 from .choices import MRIState, ReportCategory
 from .machine import MRI_MACHINE
 from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
@@ -157,8 +158,9 @@ class ReportDraftInput(serializers.Serializer):
     data = serializers.DictField(help_text="The report as far as written, in sign_report's shape; not checked.")
 
 
-class MRIRequestViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
-    """MRI requests of the cases you may see; changed only through `POST {id}/transitions/`."""
+class MRIRequestViewSet(HoldActions, AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+    """MRI requests of the cases you may see; changed only through `POST {id}/transitions/` (and
+    slots held through `{id}/hold/`)."""
 
     serializer_class = MRIRequestSerializer
     filterset_class = MRIRequestFilter

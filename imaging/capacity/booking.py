@@ -137,18 +137,17 @@ def hold(*, mri_request_id: int, actor, scanner: int, scheduled_start: datetime,
 
 
 @writes.atomic
-def release_hold(*, reservation_id: int, actor, mri_request_id: int | None = None) -> Reservation:
-    """Give a held slot back before it lapses (releasing a released or lapsed hold changes nothing)."""
-    row = Reservation.objects.filter(pk=reservation_id, kind=HOLD)
-    if mri_request_id is not None:
-        row = row.filter(mri_request_id=mri_request_id)
-    reservation_row = row.values_list("mri_request_id", flat=True).first()
-    if reservation_row is None:
+def release_hold(*, reservation_id: int, actor, mri_request_id: int) -> Reservation:
+    """Give a held slot back before it lapses (a released or lapsed hold is returned as it is)."""
+    mri = _lock(mri_request_id)
+    if not MRI_MACHINE.may_perform(MRI_MACHINE.get("schedule"), mri, actor):
+        raise Forbidden("Your role may not hold or book MRI slots.")
+    held = Reservation.objects.select_for_update().filter(pk=reservation_id, mri_request=mri).first()
+    if held is None:
         raise InvalidData({"hold": "There is no hold with this id on this request."})
-    mri = _lock(reservation_row)
-    _may_book(mri, actor)
-    held = Reservation.objects.select_for_update().get(pk=reservation_id)
-    if held.kind == HOLD and held.released_at is None:
+    if held.kind == BOOKING:
+        raise TransitionNotAllowed("This slot is booked now: reschedule or cancel the appointment instead.")
+    if held.released_at is None:
         _release([held], timezone.now(), "released by " + actor.get_username())
         audit.record(actor, AuditLog.Action.UPDATE, held, {"released": True})
         held.refresh_from_db()
