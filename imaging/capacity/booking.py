@@ -14,7 +14,7 @@
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,7 +31,7 @@ from imaging.machine import MRI_MACHINE
 from imaging.models import MRIRequest
 from imaging.rules import check_booking
 
-from . import conflicts, sessions
+from . import calendar, conflicts, finder
 from .models import AnaesthesiaList, Reservation, ReservationKind, Scanner
 
 HOLD, BOOKING = ReservationKind.HOLD, ReservationKind.BOOKING
@@ -63,15 +63,18 @@ def plan(mri: MRIRequest, *, scanner: int, start: datetime, sedation: str) -> Sl
         raise InvalidData({"scanner": "There is no active scanner with this id."})
     if not chosen.takes(sedation):
         raise RuleBroken({"scanner": f"{chosen} cannot take a child under {Sedation(sedation).label.lower()}."})
-    scan, turnaround = sessions.slot_length(mri, sedation)
-    end = start + scan
-    busy_until = end + turnaround
+    length = finder.slot_length(mri, sedation)
+    end, busy_until = start + length.scan, start + length.busy
     when = conflicts.span(chosen, start, busy_until, day=True)
-    if not sessions.scanner_open(chosen, start, busy_until):
+    days = _days(chosen, start, busy_until)
+    if not _covering(calendar.scanner_windows([chosen], *days)[chosen.pk], start, busy_until):
         raise RuleBroken({"scheduled_start": f"{chosen} has no open session for {when}."})
     lists: tuple[AnaesthesiaList, ...] = ()
     if sedation == Sedation.GENERAL_ANAESTHESIA:
-        lists = tuple(sessions.anaesthesia_lists(chosen.site, start, busy_until))
+        windows = calendar.anaesthesia_windows([chosen.site], *days)[chosen.site_id]
+        ids = list(dict.fromkeys(w.owner_id for w in _covering(windows, start, busy_until)))
+        found = AnaesthesiaList.objects.in_bulk(ids)
+        lists = tuple(found[i] for i in ids)
         if not lists:
             raise RuleBroken(
                 {
@@ -80,6 +83,16 @@ def plan(mri: MRIRequest, *, scanner: int, start: datetime, sedation: str) -> Sl
                 }
             )
     return Slot(chosen, sedation, start, end, busy_until, lists)
+
+
+def _days(scanner: Scanner, start: datetime, until: datetime) -> tuple[date, date]:
+    here = calendar.zone(scanner.site.time_zone)
+    return timezone.localtime(start, here).date(), timezone.localtime(until, here).date()
+
+
+def _covering(windows, start: datetime, until: datetime) -> list:
+    """The open windows the whole of start..until lies in (a scan never straddles two sessions)."""
+    return [w for w in windows if w.start <= start and until <= w.end]
 
 
 def _choose_list(slot: Slot, mri: MRIRequest, now: datetime) -> tuple[AnaesthesiaList | None, list[Reservation]]:

@@ -3,7 +3,6 @@ that overlap it per scanner (scan plus turnaround), per anaesthesia list and per
 that names them in words, a scanner's or a list's other booking by its time only, never the child."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q
@@ -11,9 +10,10 @@ from django.utils import timezone
 
 from carepath.pathway.errors import DomainError
 
+from . import calendar
 from .models import Reservation, ReservationKind, Scanner
 
-HOLD, BOOKING = ReservationKind.HOLD, ReservationKind.BOOKING
+HOLD = ReservationKind.HOLD
 
 
 class SlotTaken(DomainError):
@@ -32,20 +32,11 @@ class SlotTaken(DomainError):
         return {"conflicts": self.conflicts}
 
 
-def zone(scanner: Scanner) -> ZoneInfo:
-    return ZoneInfo(scanner.site.time_zone or settings.TIME_ZONE)
-
-
 def span(scanner: Scanner, start: datetime, until: datetime, *, day: bool = False) -> str:
-    a, b = timezone.localtime(start, zone(scanner)), timezone.localtime(until, zone(scanner))
+    here = calendar.zone(scanner.site.time_zone or settings.TIME_ZONE)
+    a, b = timezone.localtime(start, here), timezone.localtime(until, here)
     words = f"{a:%H:%M}–{b:%H:%M}"
     return f"{words} on {a:%a} {a.day} {a:%b %Y}" if day else words
-
-
-def live(now: datetime):
-    """Reservations that take time now: not released, and a hold only until it lapses. Override
-    rows count too (the scanner is taken), though the database constraints leave them out."""
-    return Reservation.objects.filter(released_at__isnull=True).filter(Q(kind=BOOKING) | Q(expires_at__gt=now))
 
 
 def overlapping(slot, anaesthesia_lists, patient_id: int) -> Q:
@@ -53,13 +44,14 @@ def overlapping(slot, anaesthesia_lists, patient_id: int) -> Q:
     resource = Q(scanner=slot.scanner)
     if anaesthesia_lists:
         resource |= Q(anaesthesia_list__in=anaesthesia_lists)
-    busy = resource & Q(start__lt=slot.busy_until, busy_until__gt=slot.start)
-    return busy | Q(patient_id=patient_id, start__lt=slot.end, end__gt=slot.start)
+    since = slot.start - calendar.MAX_RESERVATION  # reads the (scanner, start) and (patient, start) indexes
+    busy = resource & Q(start__gte=since, start__lt=slot.busy_until, busy_until__gt=slot.start)
+    return busy | Q(patient_id=patient_id, start__gte=since, start__lt=slot.end, end__gt=slot.start)
 
 
 def in_the_way(slot, anaesthesia_list, mri, now: datetime) -> list[Reservation]:
     """Live reservations overlapping the slot; the request's own holds never block it."""
-    others = live(now).exclude(mri_request=mri, kind=HOLD)
+    others = Reservation.objects.filter(calendar.live(now)).exclude(mri_request=mri, kind=HOLD)
     lists = [anaesthesia_list] if anaesthesia_list is not None else []
     query = others.filter(overlapping(slot, lists, mri.referral.patient_id))
     return list(query.select_related("scanner__site", "anaesthesia_list").order_by("start", "pk"))

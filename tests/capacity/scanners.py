@@ -1,5 +1,6 @@
-"""A small MRI department for the booking tests: one site, a GA-capable scanner and an awake-only
-one, both open 08:00–18:00 on weekdays, and a GA list 09:00–13:00 on weekdays."""
+"""A small MRI department for the booking tests: one site; MRI 1 and MRI 2 take sedation and general
+anaesthesia, MRI 3 awake children only; all open 08:00–18:00 on weekdays; a GA list 09:00–13:00 on
+weekdays."""
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -7,39 +8,39 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from imaging.capacity.models import AnaesthesiaList, Scanner, ScannerSession, Site
+from carepath.models import Holiday
+from imaging.capacity.models import SlotRule
 
-WEEKDAYS = range(5)
+from . import places
+
+# The slot rules the migration seeds (a transactional test's flush removes them): minutes + turnaround.
+SLOT_RULES = {"none": (30, 10), "nurse_sedation": (60, 20), "general_anaesthesia": (60, 30)}
 
 
 def department():
-    site = Site.objects.create(name="Children's Hospital")
-    since = timezone.localdate() - timedelta(days=1)
-    big = Scanner.objects.create(
-        site=site, name="MRI 1", field_strength="3T", takes_sedation=True, takes_general_anaesthesia=True
-    )
-    small = Scanner.objects.create(
-        site=site, name="MRI 2", field_strength="1.5T", takes_sedation=True, takes_general_anaesthesia=True
-    )
-    awake = Scanner.objects.create(site=site, name="MRI 3", field_strength="1.5T")
-    for scanner in (big, small, awake):
-        for day in WEEKDAYS:
-            ScannerSession.objects.create(
-                scanner=scanner, weekday=day, start_time=time(8), end_time=time(18), valid_from=since
-            )
-    for day in WEEKDAYS:
-        AnaesthesiaList.objects.create(
-            site=site, name="Paediatric GA list", weekday=day, start_time=time(9), end_time=time(13), valid_from=since
+    for sedation, (minutes, turnaround) in SLOT_RULES.items():
+        SlotRule.objects.get_or_create(
+            protocol="", sedation=sedation, defaults={"minutes": minutes, "turnaround_minutes": turnaround}
         )
+    site = places.site("Children's Hospital")
+    big = places.scanner("MRI 1", at=site, sedation=True, ga=True)
+    small = places.scanner("MRI 2", at=site, sedation=True, ga=True)
+    awake = places.scanner("MRI 3", at=site)
+    for weekday in range(5):
+        for scanner in (big, small, awake):
+            places.session(scanner, weekday, "08:00", "18:00")
+        places.anaesthesia_list(site, weekday, "09:00", "13:00", name="Paediatric GA list")
     return site, big, small, awake
 
 
 def scan_day() -> date:
-    """A Monday one to two weeks ahead."""
+    """A Monday one to two weeks ahead that is not a bank holiday."""
     day = timezone.localdate() + timedelta(days=7)
-    return day + timedelta(days=-day.weekday() % 7)
+    day += timedelta(days=-day.weekday() % 7)
+    while Holiday.objects.filter(date=day).exists():
+        day += timedelta(days=7)
+    return day
 
 
 def at(day: date, hhmm: str) -> datetime:
-    hours, minutes = (int(p) for p in hhmm.split(":"))
-    return datetime.combine(day, time(hours, minutes), tzinfo=ZoneInfo(settings.TIME_ZONE))
+    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=ZoneInfo(settings.TIME_ZONE))
