@@ -20,7 +20,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carepath.db import writes
 from carepath.models import AuditLog, Timer, TimerKind, TimerState
 from carepath.pathway import audit
 from carepath.pathway.errors import Forbidden, InvalidData, RuleBroken, TransitionNotAllowed
@@ -118,7 +117,7 @@ def _may_book(mri: MRIRequest, actor) -> None:
         raise TransitionNotAllowed(f"A slot can be held only for a request waiting to be booked, not {mri.state}.")
 
 
-@writes.atomic
+@transaction.atomic
 def hold(*, mri_request_id: int, actor, scanner: int, scheduled_start: datetime, sedation: str = "") -> Reservation:
     """Hold a slot for this request (it replaces the request's earlier hold)."""
     mri = _lock(mri_request_id)
@@ -149,7 +148,7 @@ def hold(*, mri_request_id: int, actor, scanner: int, scheduled_start: datetime,
     return row
 
 
-@writes.atomic
+@transaction.atomic
 def release_hold(*, reservation_id: int, actor, mri_request_id: int) -> Reservation:
     """Give a held slot back before it lapses (a released or lapsed hold is returned as it is)."""
     mri = _lock(mri_request_id)
