@@ -2,6 +2,8 @@ import pytest
 
 from carepath.pathway import sla
 
+from .scanners import department
+
 
 @pytest.fixture(autouse=True)
 def _fresh_sla_cache():
@@ -9,3 +11,9 @@ def _fresh_sla_cache():
     sla.clear_cache()
     yield
     sla.clear_cache()
+
+
+@pytest.fixture
+def place(db):
+    """The booking tests' department: (site, MRI 1, MRI 2, MRI 3), tests/capacity/scanners.py."""
+    return department()

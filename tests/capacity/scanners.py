@@ -33,6 +33,11 @@ def department():
     return site, big, small, awake
 
 
+def request_for(pathway, **kw):
+    """A protocoled MRI request of a new case (`pathway.protocoled`)."""
+    return pathway.mri(pathway.protocoled(**kw))
+
+
 def scan_day() -> date:
     """A Monday one to two weeks ahead that is not a bank holiday."""
     day = timezone.localdate() + timedelta(days=7)

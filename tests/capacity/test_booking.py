@@ -18,18 +18,9 @@ from imaging.capacity.models import Reservation
 from imaging.models import Appointment, MRIRequest
 from tests import factories as f
 
-from .scanners import at, department, scan_day
+from .scanners import at, request_for, scan_day
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def place(db):
-    return department()
-
-
-def request_for(pathway, **kw):
-    return pathway.mri(pathway.protocoled(**kw))
 
 
 def schedule(pathway, mri, scanner, start, actor=None, **kw):

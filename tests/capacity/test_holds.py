@@ -14,18 +14,9 @@ from imaging.capacity.conflicts import SlotTaken
 from imaging.capacity.models import Closure, Reservation
 from tests import factories as f
 
-from .scanners import at, department, scan_day
+from .scanners import at, request_for, scan_day
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def place(db):
-    return department()
-
-
-def request_for(pathway, **kw):
-    return pathway.mri(pathway.protocoled(**kw))
 
 
 def hold(pathway, mri, scanner, start, **kw):
