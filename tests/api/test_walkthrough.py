@@ -1,6 +1,5 @@
 """docs/api.md's curl walk-through, step by step through the test client, with the seed_demo users."""
 
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -8,6 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 PASSWORD = "carepath-demo"
+EARLY = "A slot came free on an earlier list."
 
 
 def signed_in(username):
@@ -97,26 +97,13 @@ def test_the_readme_walk_through_carries_a_case_to_a_closed_loop(db, django_capt
         )
         == "protocoled"
     )
-    # a slot about to start, and the scan at its time (a scan before its appointment day needs a reason)
-    start = (timezone.now() + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    assert (
-        act(
-            coord,
-            f"mri-requests/{mri}",
-            "schedule",
-            {"scheduled_start": start.isoformat(), "location": "MRI scanner 1"},
-        )
-        == "scheduled"
-    )
-    assert (
-        act(
-            coord,
-            f"mri-requests/{mri}",
-            "mark_performed",
-            {"accession_number": "WALK-ACC-1", "performed_at": start.isoformat()},
-        )
-        == "performed"
-    )
+    # the earliest free slot ($find) is booked; a slot came free sooner, and the scan was done now
+    slot = coord.get(f"/api/v1/mri-requests/{mri}/slots/?limit=1").json()["slots"][0]
+    booking = {"scanner": slot["scanner"], "scheduled_start": slot["start"]}
+    assert act(coord, f"mri-requests/{mri}", "schedule", booking) == "scheduled"
+    now = timezone.now().replace(second=0, microsecond=0)
+    scan = {"accession_number": "WALK-ACC-1", "performed_at": now.isoformat(), "early_scan_reason": EARLY}
+    assert act(coord, f"mri-requests/{mri}", "mark_performed", scan) == "performed"
     with django_capture_on_commit_callbacks(execute=True):  # the worker's imaging_complete
         assert (
             act(
