@@ -6,7 +6,7 @@ Free slots are not rows: they are computed from the sessions minus the live rese
 (imaging/capacity/finder.py). What cannot overlap is enforced by the database: on PostgreSQL by
 exclusion constraints over the reservations' time ranges (a scanner's, including turnaround; an
 anaesthesia list's; a child's); on SQLite by the serialised write transactions plus the same check in
-the booking service (issue 16 item 3, not yet in the repository).
+the booking service (imaging/capacity/booking.py).
 
 The models live in this sub-package and belong to the `imaging` app (imported by imaging/models.py).
 """
