@@ -43,9 +43,11 @@ def unfolded(body: str) -> list[str]:
 
 
 @pytest.fixture
-def booked(pathway, scanners):
-    """A GA child booked on the 3 T scanner in 3 days, and another child's hold the day after."""
+def booked(pathway, request):
+    """A GA child booked on the 3 T scanner in 3 days, and another child's hold the day after. The case
+    is scheduled before the scanners are set up (a typed location; docs/capacity.md, "Booking")."""
     mri = pathway.mri(pathway.scheduled())
+    scanners = request.getfixturevalue("scanners")
     start = timezone.now().replace(microsecond=0) + timedelta(days=3)
     booking = reserve(mri, scanners["3T"], start)
     other = pathway.mri(pathway.protocoled())
