@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('carepath', '0012_take_over_event'),
+        ("carepath", "0012_take_over_event"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='timer',
-            name='kind',
-            field=models.CharField(choices=[('reminder', 'Reminder before a deadline'), ('escalation', 'Escalation after a deadline'), ('clock_reminder', 'Case clock: reminder before the breach'), ('clock_escalation', 'Case clock: escalation after the breach'), ('alert', 'Immediate alert (critical result, new review)'), ('family_reminder', 'Appointment reminder to the family'), ('flag_missed', 'Flag a missed MRI appointment'), ('auto_close', 'Close an unacknowledged outcome'), ('release_hold', 'Release a lapsed MRI slot hold')], max_length=20),
+            model_name="timer",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("reminder", "Reminder before a deadline"),
+                    ("escalation", "Escalation after a deadline"),
+                    ("clock_reminder", "Case clock: reminder before the breach"),
+                    ("clock_escalation", "Case clock: escalation after the breach"),
+                    ("alert", "Immediate alert (critical result, new review)"),
+                    ("family_reminder", "Appointment reminder to the family"),
+                    ("flag_missed", "Flag a missed MRI appointment"),
+                    ("auto_close", "Close an unacknowledged outcome"),
+                    ("release_hold", "Release a lapsed MRI slot hold"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
