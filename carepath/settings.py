@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "carepath.apps.CarepathConfig",
     "imaging.apps.ImagingConfig",
     "referrals.apps.ReferralsConfig",
+    "integrations.apps.IntegrationsConfig",
     "carepath.api.apps.ApiConfig",
 ]
 

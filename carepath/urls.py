@@ -15,6 +15,7 @@ urlpatterns = [
     # (Django tries the patterns in order), then the plumbing's routes and its problem+json 404.
     path("api/v1/", include("referrals.api")),
     path("api/v1/", include("imaging.api")),
+    path("api/v1/", include("integrations.api")),
     path("api/", include("carepath.api.urls")),
     path("admin/login/", signin.admin_sign_in, name="admin_sign_in"),  # the web's attempt limit
     path("admin/", admin.site.urls),

@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("carepath", "referrals", "imaging")
-APPS = ("referrals", "imaging")
+PACKAGES = ("carepath", "referrals", "imaging", "integrations")
+APPS = ("referrals", "imaging", "integrations")
 # Project wiring: the only carepath modules that may name the apps (settings list them in
 # INSTALLED_APPS; the root URLs include their urls.py and api.py by dotted path).
 WIRING = {"carepath.settings", "carepath.urls", "carepath.celery", "carepath.wsgi", "carepath.asgi"}
@@ -80,6 +80,17 @@ def test_carepath_below_its_wiring_never_imports_the_apps():
 def test_imaging_never_imports_referrals():
     wrong = sorted(
         f"{m} → {t}" for m, ts in GRAPH.items() for t in ts if _top(m) == "imaging" and _top(t) == "referrals"
+    )
+    assert wrong == []
+
+
+def test_only_the_wiring_imports_integrations():
+    """integrations/ sits on top of both apps (it turns messages into their transitions)."""
+    wrong = sorted(
+        f"{m} → {t}"
+        for m, ts in GRAPH.items()
+        for t in ts
+        if _top(t) == "integrations" and _top(m) != "integrations" and m not in WIRING
     )
     assert wrong == []
 
