@@ -29,6 +29,7 @@ from carepath.pathway.priority import Priority
 
 from . import drafts, reports, selectors
 from .capacity.hold_api import HoldActions
+from .capacity.slots_api import SlotActions
 from .choices import MRIState, ReportCategory
 from .machine import MRI_MACHINE
 from .models import Appointment, MRIRequest, NeuroradiologyReport, ReportAddendum, ReportDraft
@@ -158,9 +159,9 @@ class ReportDraftInput(serializers.Serializer):
     data = serializers.DictField(help_text="The report as far as written, in sign_report's shape; not checked.")
 
 
-class MRIRequestViewSet(HoldActions, AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+class MRIRequestViewSet(HoldActions, SlotActions, AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
     """MRI requests of the cases you may see; changed only through `POST {id}/transitions/` (and
-    slots held through `{id}/hold/`)."""
+    slots held through `{id}/hold/`); free slots found through `{id}/slots/`."""
 
     serializer_class = MRIRequestSerializer
     filterset_class = MRIRequestFilter

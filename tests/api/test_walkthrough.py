@@ -5,9 +5,6 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from imaging.capacity import finder
-from imaging.models import MRIRequest
-
 PASSWORD = "carepath-demo"
 EARLY = "A slot came free on an earlier list."
 
@@ -99,10 +96,9 @@ def test_the_readme_walk_through_carries_a_case_to_a_closed_loop(db, django_capt
         )
         == "protocoled"
     )
-    # the earliest free slot ($find; docs/api.md reads it from the slots resource) is booked; a slot
-    # came free sooner, and the scan was done now
-    slot = finder.find_slots(MRIRequest.objects.select_related("referral__patient").get(pk=mri), limit=1)[0]
-    booking = {"scanner": slot.scanner_id, "scheduled_start": slot.start.isoformat()}
+    # the earliest free slot ($find) is booked; a slot came free sooner, and the scan was done now
+    slot = coord.get(f"/api/v1/mri-requests/{mri}/slots/?limit=1").json()["slots"][0]
+    booking = {"scanner": slot["scanner"], "scheduled_start": slot["start"]}
     assert act(coord, f"mri-requests/{mri}", "schedule", booking) == "scheduled"
     now = timezone.now().replace(second=0, microsecond=0)
     scan = {"accession_number": "WALK-ACC-1", "performed_at": now.isoformat(), "early_scan_reason": EARLY}
