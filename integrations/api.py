@@ -1,3 +1,10 @@
 """The integrations' API routes, included under /api/v1/ by the root URLs."""
 
-urlpatterns = []
+from django.urls import path
+
+from .fhir_in.views import ServiceRequestCreate, ServiceRequestRead
+
+urlpatterns = [
+    path("fhir/ServiceRequest", ServiceRequestCreate.as_view(), name="api-fhir-servicerequest"),
+    path("fhir/ServiceRequest/<str:resource_id>", ServiceRequestRead.as_view(), name="api-fhir-servicerequest-read"),
+]

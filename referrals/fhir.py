@@ -138,6 +138,11 @@ def referral_resource(referral) -> dict:
     }
 
 
+def service_request(referral) -> dict:
+    """The referral's ServiceRequest alone, as in the export (the inbound FHIR endpoint answers with it)."""
+    return _clean(referral_resource(referral))
+
+
 def task_resource(item, referral) -> dict:
     if item.status == WorkItemStatus.OPEN:
         status = "in-progress" if item.assigned_to_id else "ready"

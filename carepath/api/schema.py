@@ -31,12 +31,19 @@ WITH_BODY = {
     "422": "Refused by a rule: Idempotency-Key reused with a different request, a referrer you may not name, "
     "or control characters in text.",
 }
+# An operation marked `x-errors-as: OperationOutcome` (the FHIR endpoints) answers errors as FHIR does.
+OPERATION_OUTCOME_SCHEMA = {
+    "type": "object",
+    "description": "FHIR R4 OperationOutcome: each issue's `expression` names the element (FHIRPath).",
+    "properties": {"resourceType": {"type": "string", "enum": ["OperationOutcome"]}, "issue": {"type": "array"}},
+    "required": ["resourceType", "issue"],
+}
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
 
 def add_problem_responses(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    ref = {"$ref": "#/components/schemas/Problem"}
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"], schemas["OperationOutcome"] = PROBLEM_SCHEMA, OPERATION_OUTCOME_SCHEMA
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             codes = dict(ALWAYS)
@@ -47,9 +54,13 @@ def add_problem_responses(result, generator, request, public):
             if method in ("post", "put", "patch", "delete"):
                 codes |= WITH_BODY | WITH_PATH_ID
             responses = operation.setdefault("responses", {})
+            fhir = operation.pop("x-errors-as", "") == "OperationOutcome"
+            media, ref = (
+                ("application/fhir+json", "OperationOutcome") if fhir else ("application/problem+json", "Problem")
+            )
             for code, description in codes.items():
                 entry = responses.setdefault(code, {"description": description})
-                entry.setdefault("content", {})["application/problem+json"] = {"schema": ref}
+                entry.setdefault("content", {})[media] = {"schema": {"$ref": f"#/components/schemas/{ref}"}}
                 if code == "429":
                     entry.setdefault("headers", {}).update(RETRY_AFTER)
     return result
