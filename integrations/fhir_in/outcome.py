@@ -63,11 +63,12 @@ def field_issues(errors: dict, code: str = "invalid", prefix: str = "") -> list[
     RelatedPerson element (`{"guardians": [{"phone": [...]}]}` → `RelatedPerson.telecom`)."""
     issues = []
     for field, value in errors.items():
-        if field == "guardians" and isinstance(value, list) and any(isinstance(v, dict) for v in value):
-            for nested in value:
-                if isinstance(nested, dict):
-                    issues.extend(field_issues(nested, code))
-            continue
+        if field == "guardians" and isinstance(value, dict | list):
+            nested = value.values() if isinstance(value, dict) else value
+            if any(isinstance(v, dict) for v in nested):
+                for each in nested:
+                    issues.extend(field_issues(each, code) if isinstance(each, dict) else [])
+                continue
         expression = FIELD_EXPRESSIONS.get(field, prefix or "ServiceRequest")
         issues.extend((expression, message, code) for message in _messages(value))
     return issues
