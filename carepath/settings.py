@@ -293,6 +293,17 @@ CAREPATH_DELIVERY_BACKOFF_SECONDS = env_int("CAREPATH_DELIVERY_BACKOFF_SECONDS",
 CAREPATH_DELIVERY_MAX_ATTEMPTS = env_int("CAREPATH_DELIVERY_MAX_ATTEMPTS", 6)
 CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.notify.delivery.LoggingSmsChannel")
 
+# --- HL7 v2 with the RIS (docs/integrations.md, "HL7 v2") ------------------------------------------
+# The MLLP listener (`manage.py hl7_listen`) and the integration user its messages are recorded as.
+HL7_MLLP_HOST = env_str("HL7_MLLP_HOST", "127.0.0.1")
+HL7_MLLP_PORT = env_int("HL7_MLLP_PORT", 2575)
+HL7_MLLP_USER = env_str("HL7_MLLP_USER", "ris.client")
+# Where the orders go (ORM^O01 over MLLP); empty: orders wait, pending, until it is set.
+HL7_RIS_HOST = env_str("HL7_RIS_HOST", "")
+HL7_RIS_PORT = env_int("HL7_RIS_PORT", 2576)
+HL7_OUTBOUND_MAX_ATTEMPTS = env_int("HL7_OUTBOUND_MAX_ATTEMPTS", 8)
+HL7_OUTBOUND_BACKOFF_SECONDS = env_int("HL7_OUTBOUND_BACKOFF_SECONDS", 30)
+
 # --- Pathway rules (settings so a trust can tune them without a release) ----------------------
 # Sedation default by age (docs/design.md §3): feed-and-wrap up to 6 months, general anaesthesia from
 # 6 months to the end of the 6th year, awake from 7 years.

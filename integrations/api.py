@@ -3,8 +3,10 @@
 from django.urls import path
 
 from .fhir_in.views import ServiceRequestCreate, ServiceRequestRead
+from .hl7.views import HL7MessageView
 
 urlpatterns = [
     path("fhir/ServiceRequest", ServiceRequestCreate.as_view(), name="api-fhir-servicerequest"),
     path("fhir/ServiceRequest/<str:resource_id>", ServiceRequestRead.as_view(), name="api-fhir-servicerequest-read"),
+    path("hl7/", HL7MessageView.as_view(), name="hl7-message"),
 ]

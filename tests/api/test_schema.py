@@ -46,6 +46,12 @@ def _load_schema():
     return loaded
 
 
+@schemathesis.serializer("application/hl7-v2")
+def _hl7_v2(ctx, value):
+    """An HL7 v2 message (ER7 text): POST /api/v1/hl7/ (docs/integrations.md)."""
+    return str(value).encode("utf-8", errors="replace")
+
+
 schema = _load_schema()
 
 
