@@ -27,6 +27,9 @@ class CaseEvent(models.Model):
         ESCALATION = "escalation", "Escalation"
         NOTE = "note", "Note"
         TAKE_OVER = "take_over", "Step taken over"
+        CLINICAL_NOTE = "clinical_note", "Clinical note"  # referrals.models.CaseNote
+        REASSIGNED = "reassigned", "Step reassigned"
+        SNOOZED = "snoozed", "Step snoozed"
 
     referral = models.ForeignKey("referrals.Referral", on_delete=models.CASCADE, related_name="events")
     mri_request = models.ForeignKey(

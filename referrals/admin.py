@@ -11,7 +11,7 @@ from carepath.pathway.roles import is_admin
 from carepath.pathway.text import GuardedModelForm
 
 from . import access_history
-from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
+from .models import Assessment, CaseNote, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
 
 ACCESS_HISTORY_PAGE = 50
 
@@ -87,3 +87,14 @@ class ReferralAdmin(CaseScopedAdmin):
     list_select_related = ("patient", "referred_by")
     date_hierarchy = "submitted_at"
     inlines = [AssessmentInline, ConsultInline, OutcomeInline]
+
+
+@admin.register(CaseNote)
+class CaseNoteAdmin(CaseScopedAdmin):
+    """Clinical notes, read-only (CaseScopedAdmin: no add, change or delete): notes are append-only and
+    written on the case page or through the API (referrals/notes.py)."""
+
+    case_prefix = "referral__"
+    list_display = ("referral", "author", "author_role", "written_at", "amends")
+    list_select_related = ("referral", "author", "amends")
+    readonly_fields = ("referral", "author", "author_role", "written_at", "text", "amends", "mentioned")

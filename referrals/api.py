@@ -32,12 +32,14 @@ from carepath.pathway import access, audit, identity
 from carepath.pathway.priority import Priority
 from imaging.machine import MRI_MACHINE
 
-from . import fhir, intake, selectors
+from . import fhir, intake, notes, selectors
 from .choices import ReferralState
+from .inputs import CaseNoteInput
 from .machine import REFERRAL_MACHINE
 from .models import Patient, Referral
 from .rows import page_rows, referral_detail_json, referral_list_page, view_along
 from .serializers import (
+    CaseNoteSerializer,
     EventSerializer,
     PatientSerializer,
     ReferralCreateSerializer,
@@ -207,6 +209,34 @@ class ReferralViewSet(AuditedListMixin, viewsets.GenericViewSet):
         audit.record_view(request.user, referral, "timeline")
         events = referral.events.select_related("actor").order_by("at", "id")
         return Response(EventSerializer(events, many=True).data)
+
+    @extend_schema(methods=["GET"], responses={200: CaseNoteSerializer(many=True)}, filters=False)
+    @extend_schema(
+        methods=["POST"], request=CaseNoteInput, parameters=[IDEMPOTENCY_KEY], responses={201: CaseNoteSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def notes(self, request, pk=None):
+        """The case's clinical notes, oldest first (`GET`), or a new note or amendment (`POST`, 201):
+        append-only, so there is no PUT, PATCH or DELETE (405). 403 for a role that may read notes but
+        not write them, or amending another author's note; 409 amending a note already amended; 422 an
+        `amends` that is not a note of this case. `@username` tells a colleague who may see the case."""
+        referral = self.get_object()
+        if request.method == "POST":
+            return self._note_add(request, referral)
+        found = notes.notes_read(request.user, referral, what="api")
+        return Response(CaseNoteSerializer(found, many=True).data)
+
+    @idempotent
+    def _note_add(self, request, referral):
+        given = CaseNoteInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        note = notes.note_add(
+            referral_id=referral.pk,
+            actor=request.user,
+            text=given.validated_data["text"],
+            amends_id=given.validated_data["amends"],
+        )
+        return Response(CaseNoteSerializer(note).data, status=201)
 
     @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT}, filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])

@@ -1,8 +1,9 @@
 """A case as a FHIR R4 (R4B) Bundle (docs/design.md §5; mapping in docs/fhir.md).
 
 Referral → ServiceRequest; each work item → Task; MRI request → ServiceRequest + Appointment(s) +
-ImagingStudy; report → DiagnosticReport; patient → Patient; guardians → RelatedPerson. Resources
-refer to each other by `urn:uuid:` full URLs (a `collection` bundle), stable per object.
+ImagingStudy; report → DiagnosticReport; clinical note → Communication; patient → Patient;
+guardians → RelatedPerson. Resources refer to each other by `urn:uuid:` full URLs (a `collection`
+bundle), stable per object.
 """
 
 import uuid
@@ -278,6 +279,25 @@ def report_resource(report, mri, referral) -> dict:
     }
 
 
+def note_resource(note, referral) -> dict:
+    """A clinical note → Communication (docs/fhir.md): an amendment answers the note it corrects
+    (`inResponseTo`) and is categorised `amendment`; the original is kept, as in CarePath."""
+    kind = ("amendment", "Amendment of a clinical note") if note.amends_id else ("clinical-note", "Clinical note")
+    author = note.author.get_full_name() or note.author.get_username()
+    return {
+        "resourceType": "Communication",
+        "id": f"note-{note.pk}",
+        "status": "completed",
+        "category": [_code(f"{SYSTEM}/note-kind", *kind)],
+        "basedOn": [_ref("ServiceRequest", f"referral-{referral.pk}")],
+        "inResponseTo": [_ref("Communication", f"note-{note.amends_id}")] if note.amends_id else [],
+        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
+        "sent": _iso(note.written_at),
+        "sender": {"display": f"{author} ({note.get_author_role_display().lower()})"},
+        "payload": [{"contentString": note.text}],
+    }
+
+
 # --- the bundle ------------------------------------------------------------------------------------
 def _full_url(resource: dict) -> str:
     return _uuid(resource["resourceType"], resource["id"])
@@ -295,6 +315,8 @@ def referral_bundle(referral, *, contacts: bool = True) -> dict:
         resources.extend(mri_resources(mri, referral))
     items = referral.work_items.select_related("assigned_to").order_by("created_at", "id")
     resources.extend(task_resource(item, referral) for item in items)
+    notes = referral.notes.select_related("author").order_by("written_at", "id")
+    resources.extend(note_resource(note, referral) for note in notes)
     return {
         "resourceType": "Bundle",
         "id": f"referral-{referral.pk}-export",

@@ -151,3 +151,12 @@ class ConcludeInput(Input):
                 "The letter still has parts marked [to complete: …]: write them or delete them before concluding."
             )
         return value
+
+
+class CaseNoteInput(Input):
+    """A clinical note, or an amendment of one (referrals/notes.py)."""
+
+    text = serializers.CharField(max_length=TEXT, help_text="The note. Name a colleague with @username to tell them.")
+    amends = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=2**62, help_text="The note it corrects."
+    )

@@ -4,13 +4,14 @@ Fields only; every change of state goes through `referrals.services` (docs/archi
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
 
 from carepath.models import case_reference, initials
 from carepath.pathway import identity
 from carepath.pathway.priority import Priority
+from carepath.pathway.roles import Role
 from imaging.choices import Side
 
 from .choices import (
@@ -305,6 +306,47 @@ class Outcome(models.Model):
 
     def __str__(self):
         return f"Outcome of {self.referral}: {self.get_diagnosis_display()}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.referral.patient_id
+
+
+class CaseNote(models.Model):
+    """A clinical note on a case, append-only (docs/design.md §3, "Notes"): who wrote it, in which
+    role, when. A correction is a new note naming the one it corrects (`amends`); no note is ever
+    changed or deleted (this model, the admin and the API refuse it; the database refuses UPDATE,
+    migration 0007). One amendment per note (unique `amends`): corrections form a chain."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_role = models.CharField(max_length=32, choices=Role.choices)
+    written_at = models.DateTimeField()
+    text = models.TextField()
+    amends = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="amendment",
+        help_text="The note it corrects.",
+    )
+    mentioned = models.JSONField(default=list, blank=True, help_text="Usernames told about this note (@mentions).")
+
+    class Meta:
+        ordering = ["written_at", "id"]
+        indexes = [models.Index(fields=["referral", "written_at"], name="casenote_referral_at")]
+
+    def __str__(self):
+        return f"Note on {self.referral_id and case_reference(self.referral_id)} by {self.author_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionDenied("Notes are append-only: write an amendment instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("Notes are append-only: write an amendment instead.")
 
     @property
     def audit_patient_id(self) -> int:

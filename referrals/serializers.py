@@ -15,7 +15,7 @@ from carepath.pathway.identity import MRNField
 
 from .inputs import ReferralDetailsInput
 from .machine import REFERRAL_MACHINE
-from .models import Assessment, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
+from .models import Assessment, CaseNote, Guardian, NeurosurgeryConsult, Outcome, Patient, Referral
 
 
 class GuardianSerializer(ReadModelSerializer):
@@ -255,3 +255,24 @@ class EventSerializer(ReadModelSerializer):
         model = CaseEvent
         fields = ["id", "at", "actor", "machine", "kind", "transition", "from_state", "to_state", "mri_request", "data"]
         read_only_fields = fields
+
+
+class CaseNoteSerializer(ReadModelSerializer):
+    """A clinical note as the API shows it (referrals/notes.py): never changed, amended by a new one."""
+
+    author = serializers.CharField(source="author.get_username", read_only=True)
+    author_name = serializers.SerializerMethodField()
+    amended_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseNote
+        fields = ["id", "referral", "author", "author_name", "author_role", "written_at", "text", "amends"]
+        fields += ["amended_by", "mentioned"]
+        read_only_fields = fields
+
+    def get_author_name(self, note) -> str:
+        return note.author.get_full_name() or note.author.get_username()
+
+    def get_amended_by(self, note) -> int | None:
+        amendment = getattr(note, "amendment", None)
+        return amendment.pk if amendment is not None else None

@@ -5,6 +5,7 @@ and the printed case summary (referrals/printing.py).
 
 from carepath.models import CaseEvent
 from carepath.pathway.errors import TransitionNotAllowed
+from carepath.pathway.roles import Role
 from imaging.choices import ReportCategory
 from imaging.machine import MRI_MACHINE
 
@@ -12,6 +13,9 @@ from .machine import REFERRAL_MACHINE
 
 
 def event_label(event: CaseEvent) -> str:
+    special = _HANDOVER_LABELS.get(event.kind)
+    if special is not None:
+        return special(event.data)
     if event.kind == CaseEvent.Kind.TAKE_OVER:  # both names: who holds the step now, and who held it
         data = event.data
         return f"{data.get('to')} took over “{data.get('step')}” from {data.get('from')}"
@@ -39,7 +43,12 @@ def event_states(event: CaseEvent) -> str:
 
 
 def event_detail(event: CaseEvent) -> str:
-    """An amended report on the timeline says what it said before and after (docs/ui.md)."""
+    """An amended report on the timeline says what it said before and after; a note shows its text;
+    a reassigned, snoozed or reopened step its reason (docs/ui.md)."""
+    if event.kind == CaseEvent.Kind.CLINICAL_NOTE:
+        return event.data.get("text", "")
+    if event.kind in _HANDOVER_LABELS or event.transition == "reopen":
+        return _short(event.data.get("reason", ""))
     if event.transition != "amend_report":
         return ""
     parts = [_short(event.data.get("addendum", ""))]
@@ -61,3 +70,19 @@ def _short(text: str, limit: int = 200) -> str:
 
 def _category_label(code: str) -> str:
     return ReportCategory(code).label if code in ReportCategory.values else code
+
+
+def _note_label(data: dict) -> str:
+    role = Role(data["role"]).label if data.get("role") in Role.values else ""
+    what = "Note amended" if data.get("amends") else "Note"
+    return f"{what} ({role.lower()})" if role else what
+
+
+# events that are neither transitions nor timers: who did what to which step
+_HANDOVER_LABELS = {
+    CaseEvent.Kind.CLINICAL_NOTE: _note_label,
+    CaseEvent.Kind.REASSIGNED: lambda d: (
+        f"“{d.get('step')}” given to {d.get('to')} (was {d.get('from') or 'the queue'})"
+    ),
+    CaseEvent.Kind.SNOOZED: lambda d: f"“{d.get('step')}” snoozed until {d.get('until_local', d.get('until'))}",
+}

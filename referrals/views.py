@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from carepath.models import AuditLog, CaseEvent
@@ -29,7 +30,7 @@ from imaging.choices import ALERT_CATEGORIES, Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
 
-from . import dashboard, letters, selectors, timeline
+from . import dashboard, letters, note_page, selectors, timeline
 from .choices import Muscle, RedFlag
 from .guards import DETAIL_FIELDS
 from .inputs import ResubmitInput
@@ -59,6 +60,12 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
     name = request.POST.get("transition", "")
     if machine_key == "report_ack":
         return _acknowledge_report(request, referral)
+    if machine_key == "note":
+        failed = note_page.post(request, referral)
+        if failed is None:
+            messages.success(request, "Note added.")
+            return redirect(f"{reverse('case', args=[referral.pk])}#notes")
+        return _render_case(request, _visible(request.user, referral.pk), note_failed=failed, status=failed.status)
     if machine_key == "mri":
         target = next((m for m in referral.mri_requests.all() if m.pk == int_or_none(request.POST.get("object"))), None)
         if target is None:
@@ -85,7 +92,9 @@ def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpRespons
     return redirect("case", pk=referral.pk)
 
 
-def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None = None, status: int = 200):
+def _render_case(
+    request, referral: Referral, *, failed: webforms.Outcome | None = None, note_failed=None, status: int = 200
+):
     user = request.user
     initial = _conclude_initial(referral, user)
     if referral.red_flags:  # a red flag starts triage at asap (the service refuses another priority without a reason)
@@ -126,6 +135,7 @@ def _render_case(request, referral: Referral, *, failed: webforms.Outcome | None
         "may_acknowledge_results": access.can_acknowledge_results(user),
         "banner": failed.banner if failed else "",
         "now": timezone.now(),
+        **note_page.context(user, referral, note_failed),
     }
     return render(request, "referrals/case.html", context, status=status)
 
