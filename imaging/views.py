@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from carepath.models import Machine, WorkItemStatus
 from carepath.pathway import audit
@@ -25,6 +26,7 @@ from carepath.web import formfields, webforms
 from carepath.web.formfields import int_or_none
 
 from . import drafts, rules, selectors
+from .capacity import picker
 from .choices import ALERT_CATEGORIES, FASTING_SEDATION, OPEN_MRI_STATES, MRIState, Sedation
 from .machine import MRI_MACHINE
 from .models import MRIRequest, ReportDraft
@@ -81,19 +83,50 @@ def _board_columns(request: HttpRequest, failed: webforms.Outcome | None = None)
     by_state = _board_cards(visible, now)
     totals = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
     columns, shown = [], []
+    booking = _Booking(request, mrn, failed)
     for state in OPEN_MRI_STATES:
         cards = by_state.get(state, [])
         shown += [c.referral_id for c in cards]
         built = [_card(c, user, now, today) for c in cards]
-        if failed is not None and failed.form is not None:
-            for card in built:
+        for card in built:
+            if failed is not None and failed.form is not None:
                 card["actions"] = [_swap(a, failed.form) for a in card["actions"]]
+            booking.offer(card, user)
         more = totals.get(state, 0) - len(cards)
         columns.append({"state": state, "label": MRIState(state).label, "cards": built, "more": more})
     from django.apps import apps
 
     audit.record_list(user, apps.get_model("referrals", "Referral"), sorted(set(shown)), query=f"mri board {mrn}")
     return {"columns": columns, "mrn": mrn}
+
+
+class _Booking:
+    """The board's booking forms pick a slot (imaging/capacity/picker.py). Finding slots costs a search
+    per request, so only the card asked for (`?book=<id>`, or the one whose booking was just refused)
+    has its slots found; the others' forms link to the board asking for theirs."""
+
+    def __init__(self, request: HttpRequest, mrn: str, failed: webforms.Outcome | None):
+        self.asked = picker.Asked.from_query(request.GET)
+        self.book = int_or_none(request.GET.get("book"))
+        if failed is not None and failed.form is not None:
+            self.book = failed.form.object_id
+        self.mrn, self.setup = mrn, None
+
+    def links(self, mri: MRIRequest) -> dict:
+        hidden = [("book", mri.pk)] + ([("mrn", self.mrn)] if self.mrn else [])
+        return {"url": reverse("mri_board"), "hidden": hidden, "load": f"{reverse('mri_board')}?{urlencode(hidden)}"}
+
+    def offer(self, card: dict, user) -> None:
+        if not any(a.name in picker.BOOKING for a in card["actions"]):
+            return
+        if self.setup is None:
+            self.setup = picker.scanners_set_up()
+        mri = card["mri"]
+        load = mri.pk == self.book
+        asked = self.asked if load else None
+        picker.offer(card["actions"], mri, user, load=load, asked=asked, links=self.links, setup=self.setup)
+        for form in card["actions"]:  # the card asked for opens its booking form ("Show the free slots")
+            form.is_open = form.is_open or (load and form.name in picker.BOOKING)
 
 
 def _due_group(now) -> Case:
@@ -158,7 +191,7 @@ def _act(request: HttpRequest, url_name: str, template: str, build) -> HttpRespo
     if mri is None:
         raise Http404("No such MRI request")
     name = request.POST.get("transition", "")
-    outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, name, request.POST)
+    outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, name, picker.translate(request.POST))
     if outcome.ok:
         messages.success(request, f"{mri}: {MRI_MACHINE.get(name).label.lower()} — done.")
         return redirect(reverse(url_name) + (f"?mrn={request.GET['mrn']}" if request.GET.get("mrn") else ""))

@@ -26,6 +26,7 @@ from carepath.web import webforms
 from carepath.web.formfields import int_or_none
 from imaging import reports as imaging_reports
 from imaging import rules as imaging_rules
+from imaging.capacity import picker as slot_picker
 from imaging.choices import ALERT_CATEGORIES, Sedation
 from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
@@ -75,7 +76,8 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
         target, machine = referral, REFERRAL_MACHINE
     else:
         raise Http404("No such action")
-    outcome = webforms.run_action(machine_key, machine, target, request.user, name, request.POST)
+    post = slot_picker.translate(request.POST) if machine_key == "mri" else request.POST
+    outcome = webforms.run_action(machine_key, machine, target, request.user, name, post)
     if outcome.ok:
         messages.success(request, f"Done: {machine.get(name).label}.")
         return redirect("case", pk=referral.pk)
@@ -110,6 +112,10 @@ def _render_case(
     webforms.offer_take_over(forms, referral.open_work_items, user)
     if failed is not None and failed.form is not None:
         forms = [_replace(f, failed.form) for f in forms]
+    if current_mri is not None:  # booking picks one of the finder's slots (docs/ui.md)
+        links = {"url": reverse("case", args=[referral.pk]), "hidden": []}
+        asked = slot_picker.Asked.from_query(request.GET)
+        slot_picker.offer(forms, current_mri, user, load=True, asked=asked, links=lambda mri: links)
     events = list(CaseEvent.objects.filter(referral=referral).select_related("actor").order_by("-at", "-id")[:200])
     for event in events:
         event.label, event.states = timeline.event_label(event), timeline.event_states(event)

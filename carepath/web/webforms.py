@@ -53,6 +53,7 @@ class ActionForm:
     confirm: str = ""  # the statement a required "I confirm" checkbox makes (`Transition.confirm`)
     confirm_errors: list[str] = field(default_factory=list)
     draft: bool = False  # the page offers "Save draft" (the reading page's report form)
+    picker: dict | None = None  # a booking form's slot choice: its "later slots" form (imaging/capacity/picker.py)
 
     @property
     def name(self) -> str:

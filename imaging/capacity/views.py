@@ -19,7 +19,7 @@ from carepath.pathway.roles import Role, has_role
 from imaging import selectors
 from imaging.models import MRIRequest
 
-from . import agenda, calendar, ics, waiting
+from . import agenda, calendar, calendar_booking, ics, waiting
 from .models import Reservation, Scanner
 
 FEED_PAST = timedelta(days=30)  # how far back the feed goes; forward, the booking horizon (imaging/rules.py)
@@ -44,12 +44,14 @@ def mri_calendar(request: HttpRequest) -> HttpResponse:
     scanners = list(Scanner.objects.filter(active=True).select_related("site"))
     if not scanners:
         return render(request, "imaging/calendar.html", {"scanners": []})
+    booking = calendar_booking.for_request(user, request.GET.get("book"))
     chosen = request.GET.get("scanner", "")
-    scanner = next((s for s in scanners if str(s.pk) == chosen), None) if chosen else scanners[0]
+    first_scanner, first_day = calendar_booking.start_for(booking, scanners, chosen or request.GET.get("date", ""))
+    scanner = next((s for s in scanners if str(s.pk) == chosen), None) if chosen else first_scanner or scanners[0]
     if scanner is None:
         raise Http404("No such scanner")
     view = "day" if request.GET.get("view") == "day" else "week"
-    on = _date(request.GET.get("date"))
+    on = first_day or _date(request.GET.get("date"))
     first = on if view == "day" else on - timedelta(days=on.weekday())
     dates = [first + timedelta(days=n) for n in range(1 if view == "day" else 7)]
     now = timezone.now()
@@ -68,6 +70,7 @@ def mri_calendar(request: HttpRequest) -> HttpResponse:
     days = agenda.days(scanner, dates, reservations)
     if view == "week":  # a weekend with nothing on it is left out
         days = [d for d in days if d.date.weekday() < 5 or d.has_anything]
+    calendar_booking.place_times(booking, scanner, days)
     shown = sorted(
         {b.reservation.mri_request.referral_id for d in days for b in d.blocks if b.reservation and b.reservation.named}
     )
@@ -85,6 +88,8 @@ def mri_calendar(request: HttpRequest) -> HttpResponse:
         "open_minutes": sum(d.open_minutes for d in days),
         "booked_minutes": sum(d.booked_minutes for d in days),
         "feed": _feed_url(request, scanner) if has_role(user, *FEED_ROLES) else "",
+        "booking": booking,
+        "keep": booking.keep if booking else "",
     }
     return render(request, "imaging/calendar.html", context)
 
@@ -106,7 +111,13 @@ def waiting_list(request: HttpRequest) -> HttpResponse:
         row.age = f"{months} mo" if months < 24 else f"{months // 12} y"
     shown = sorted({row.mri.referral_id for row in rows})
     audit.record_list(user, apps.get_model("referrals", "Referral"), shown, query="mri waiting list")
-    context = {"rows": rows, "total": total, "more": total - len(rows), "cap": waiting.finder.COUNT_CAP}
+    context = {
+        "rows": rows,
+        "total": total,
+        "more": total - len(rows),
+        "cap": waiting.finder.COUNT_CAP,
+        "may_book": has_role(user, *calendar_booking.BOOKERS),
+    }
     return render(request, "imaging/waiting_list.html", context)
 
 
