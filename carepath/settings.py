@@ -273,6 +273,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat only triggers the sweep; due times are rows (carepath/timers/scheduling.py, docs/timers.md).
 CELERY_BEAT_SCHEDULE: dict = {
     "tick": {"task": "carepath.tick", "schedule": 60.0, "options": {"expires": 55}},
+    # outbound webhooks and FHIR notifications: due retries, lost messages (integrations/outbox/tasks.py)
+    "integrations-tick": {"task": "integrations.tick", "schedule": 60.0, "options": {"expires": 55}},
     # stored Idempotency-Key answers past IDEMPOTENCY_KEY_TTL_HOURS (carepath/api/idempotency.py)
     "purge-idempotency-keys": {
         "task": "carepath.purge_idempotency_keys",
@@ -291,6 +293,11 @@ CAREPATH_TIMER_MAX_ATTEMPTS = env_int("CAREPATH_TIMER_MAX_ATTEMPTS", 5)
 CAREPATH_DELIVERY_LEASE_SECONDS = env_int("CAREPATH_DELIVERY_LEASE_SECONDS", 300)
 CAREPATH_DELIVERY_BACKOFF_SECONDS = env_int("CAREPATH_DELIVERY_BACKOFF_SECONDS", 60)
 CAREPATH_DELIVERY_MAX_ATTEMPTS = env_int("CAREPATH_DELIVERY_MAX_ATTEMPTS", 6)
+# Outbound webhooks and FHIR notifications (integrations/outbox/sending.py, docs/integrations.md):
+# retries after 1, 2, 4 … 2048 minutes, ~2.8 days in all, then a dead letter.
+CAREPATH_WEBHOOK_BACKOFF_SECONDS = env_int("CAREPATH_WEBHOOK_BACKOFF_SECONDS", 60)
+CAREPATH_WEBHOOK_MAX_ATTEMPTS = env_int("CAREPATH_WEBHOOK_MAX_ATTEMPTS", 13)
+CAREPATH_WEBHOOK_TIMEOUT_SECONDS = env_int("CAREPATH_WEBHOOK_TIMEOUT_SECONDS", 10)
 CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.notify.delivery.LoggingSmsChannel")
 
 # --- HL7 v2 with the RIS (docs/integrations.md, "HL7 v2") ------------------------------------------

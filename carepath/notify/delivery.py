@@ -10,6 +10,9 @@ writes, sent at most once each, however workers die.
 - a failure is recorded on the row with a back-off (`DELIVERY_BACKOFF_SECONDS` × 2^attempts, ±25 %
   jitter); after `DELIVERY_MAX_ATTEMPTS` the row is `dead` (visible in the admin) and the chunk
   moves on; a row whose sender died that many times is dead-lettered at the next claim;
+- the claim, release, failure, re-queue and resend functions take the model they work on, so other
+  outbound messages kept in a table with the same claim columns reuse them (the webhooks and FHIR
+  notifications of `integrations/outbox/`);
 - the e-mail's Message-ID is derived from the dedupe key, so in the one window we cannot close (the
   server accepted the message and the worker died before the row was marked) the copy is
   recognisable. At most one message per killed sender is in that window.
@@ -111,8 +114,9 @@ UNSENT = (DeliveryState.PENDING, DeliveryState.FAILED)
 DELIVERY_CHUNK = 100
 
 
-def backoff(attempts: int) -> timedelta:
-    seconds = settings.CAREPATH_DELIVERY_BACKOFF_SECONDS * (2 ** max(0, attempts - 1))
+def backoff(attempts: int, base_seconds: int | None = None) -> timedelta:
+    base = settings.CAREPATH_DELIVERY_BACKOFF_SECONDS if base_seconds is None else base_seconds
+    seconds = base * (2 ** max(0, attempts - 1))
     return timedelta(seconds=seconds * random.uniform(0.75, 1.25))
 
 
@@ -152,34 +156,39 @@ def send_claimed(claims: Iterable[Claim]) -> dict:
 def _send(claim: Claim, mail, mark_sent: "_SentMarks") -> Iterator[tuple[str, int | None]]:
     for i, delivery in enumerate(claim.rows):
         if time.monotonic() > claim.deadline:
-            _release(claim.rows[i:], claim.token)
+            release(claim.rows[i:], claim.token)
             yield from (("skipped", None) for _ in claim.rows[i:])
             return
         yield _deliver_one(delivery, mail, claim.token, mark_sent)
 
 
 def _claim(ids: list[int]) -> Claim:
-    """Take the rows nobody holds a live claim on (SKIP LOCKED: concurrent claimers never wait on
-    each other); rows whose senders kept dying are dead-lettered instead."""
+    fields = ("channel", "to", "subject", "body", "dedupe_key", "notification_id", "attempts")
+    return claim_rows(Delivery, ids, max_attempts=settings.CAREPATH_DELIVERY_MAX_ATTEMPTS, fields=fields)
+
+
+def claim_rows(model, ids: list[int], *, max_attempts: int, fields: tuple[str, ...]) -> Claim:
+    """Take the rows of `model` nobody holds a live claim on (SKIP LOCKED: concurrent claimers never
+    wait on each other); rows whose senders kept dying are dead-lettered instead."""
     claim = new_claim()
     with transaction.atomic():
         free = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+            model.objects.select_for_update(skip_locked=True)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=timezone.now()), pk__in=ids, state__in=UNSENT)
             .order_by()
             .values_list("pk", "attempts")
         )
-        spent = {pk for pk, attempts in free if attempts >= settings.CAREPATH_DELIVERY_MAX_ATTEMPTS}
+        spent = {pk for pk, attempts in free if attempts >= max_attempts}
         if spent:
-            Delivery.objects.filter(pk__in=spent).update(
+            model.objects.filter(pk__in=spent).update(
                 state=DeliveryState.DEAD, claimed_until=None, last_error="gave up: the sender died on every attempt"
             )
-            log.error("deliveries %s dead (%s): their senders died on every attempt", sorted(spent), len(spent))
-        Delivery.objects.filter(pk__in=[pk for pk, _ in free if pk not in spent]).update(
+            log.error("%s %s dead (%s): their senders died on every attempt", model.__name__, sorted(spent), len(spent))
+        model.objects.filter(pk__in=[pk for pk, _ in free if pk not in spent]).update(
             claim_token=claim.token, claimed_until=claim.until, next_attempt_at=claim.until, attempts=F("attempts") + 1
         )
-    claimed = Delivery.objects.filter(pk__in=ids, claim_token=claim.token, state__in=UNSENT).order_by("pk")
-    claim.rows = list(claimed.only("channel", "to", "subject", "body", "dedupe_key", "notification_id", "attempts"))
+    claimed = model.objects.filter(pk__in=ids, claim_token=claim.token, state__in=UNSENT).order_by("pk")
+    claim.rows = list(claimed.only(*fields))
     claim.skipped = len(ids) - len(claim.rows)
     return claim
 
@@ -192,9 +201,9 @@ def _reset(mail) -> None:
         log.info("closing the mail connection after a failure failed as well", exc_info=True)
 
 
-def _release(rows: list[Delivery], token: str) -> None:
+def release(rows: list[Delivery], token: str, model=Delivery) -> None:
     """Give back claimed rows we did not get to; the next tick queues them again."""
-    Delivery.objects.filter(pk__in=[d.pk for d in rows], claim_token=token, state__in=UNSENT).update(
+    model.objects.filter(pk__in=[d.pk for d in rows], claim_token=token, state__in=UNSENT).update(
         claimed_until=None, next_attempt_at=timezone.now(), attempts=F("attempts") - 1
     )
 
@@ -205,19 +214,27 @@ def _deliver_one(delivery: Delivery, mail, token: str, mark_sent: "_SentMarks") 
         send(delivery, mail)
     except Exception as exc:  # noqa: BLE001  any channel error (SMTP, gateway, bug): record it, back off, dead-letter after the last try
         _reset(mail)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        dead = delivery.attempts >= settings.CAREPATH_DELIVERY_MAX_ATTEMPTS
-        Delivery.objects.filter(pk=delivery.pk, claim_token=token).update(
-            state=DeliveryState.DEAD if dead else DeliveryState.FAILED,
-            last_error=error,
-            claimed_until=None,
-            next_attempt_at=timezone.now() + backoff(delivery.attempts),
+        dead = record_failure(
+            delivery, token, f"{type(exc).__name__}: {exc}", max_attempts=settings.CAREPATH_DELIVERY_MAX_ATTEMPTS
         )
-        log.warning("delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error)
         return ("dead" if dead else "failed"), None
     if not mark_sent(delivery.pk, token):
         log.error("delivery %s was sent after its claim had been taken over", delivery.pk)
     return "sent", delivery.notification_id
+
+
+def record_failure(row, token: str, error: str, *, max_attempts: int, base_seconds: int | None = None) -> bool:
+    """Record a failed attempt on a claimed row (of any model with the claim columns): back off, or
+    dead-letter it after the last attempt. Returns True when the row is dead."""
+    dead = row.attempts >= max_attempts
+    type(row).objects.filter(pk=row.pk, claim_token=token).update(
+        state=DeliveryState.DEAD if dead else DeliveryState.FAILED,
+        last_error=error[:2000],
+        claimed_until=None,
+        next_attempt_at=timezone.now() + backoff(row.attempts, base_seconds),
+    )
+    log.warning("%s %s failed (attempt %s): %s", type(row).__name__, row.pk, row.attempts, error[:2000])
+    return dead
 
 
 class _SentMarks:
@@ -256,32 +273,33 @@ def _mark_sent_sql(relaxed: bool) -> str:
     )
 
 
-def requeue_unsent(now: datetime, *, limit: int, batch: int) -> Iterator[list[int]]:
+def requeue_unsent(now: datetime, *, limit: int, batch: int, model=Delivery) -> Iterator[list[int]]:
     """Deliveries whose message may have been lost or whose retry is due, pushed forward one lease
     so the next tick does not queue them again while they wait in the broker."""
     with transaction.atomic():
         ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+            model.objects.select_for_update(skip_locked=True)
             .filter(state__in=[DeliveryState.PENDING, DeliveryState.FAILED], next_attempt_at__lte=now)
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )
-        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now + lease())
+        model.objects.filter(pk__in=ids).update(next_attempt_at=now + lease())
     for start in range(0, len(ids), batch):
         yield ids[start : start + batch]
 
 
-def retry_dead(ids: list[int], *, actor) -> int:
-    """An admin sends dead letters again (after fixing an address or the mail server)."""
+def retry_dead(ids: list[int], *, actor, model=Delivery, send=None) -> int:
+    """An admin sends dead letters again (after fixing an address or the mail server); `send` queues
+    the rows once this has committed."""
     from carepath.models import AuditLog
     from carepath.pathway import audit
 
     with transaction.atomic():
-        rows = list(Delivery.objects.select_for_update().filter(pk__in=ids, state=DeliveryState.DEAD))
-        Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
+        rows = list(model.objects.select_for_update().filter(pk__in=ids, state=DeliveryState.DEAD))
+        model.objects.filter(pk__in=[d.pk for d in rows]).update(
             state=DeliveryState.PENDING, attempts=0, next_attempt_at=timezone.now()
         )
         for delivery in rows:
             audit.record(actor, AuditLog.Action.UPDATE, delivery, {"state": "pending", "was": "dead"})
-        queue_delivery([d.pk for d in rows])
+        (send or queue_delivery)([d.pk for d in rows])
     return len(rows)

@@ -34,7 +34,7 @@ from carepath.models import (
 )
 from carepath.notify.delivery import Claim, lease, queue_delivery
 from carepath.notify.message_templates import duration_words, render_text
-from carepath.pathway import case_clock
+from carepath.pathway import case_clock, registry
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,9 @@ def create(rows: list[Notification], *, now: datetime) -> list[Delivery]:
     each new one whose recipient has an address, for the caller to write (`add_deliveries` or
     `add_claimed`)."""
     ids = bulk.insert(rows, key="dedupe_key")
+    new = [(n, ids[n.dedupe_key]) for n in rows if n.dedupe_key in ids]
+    if new:  # the outbox (integrations/events.py), in this transaction
+        registry.announce("notifications", notifications=new)
     return [
         Delivery(
             dedupe_key=f"email:{n.dedupe_key}",

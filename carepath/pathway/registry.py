@@ -4,7 +4,8 @@
 carepath's lower layers never import `referrals` or `imaging`: where a page or an access rule needs
 something only an app knows, the app registers it here at start-up. Other registries of the same
 kind: `carepath.notify.effects.register_transition` (what a timer of a kind does) and
-`carepath.notify.inbox.register_on_read` (what reading a notification also does).
+`carepath.notify.inbox.register_on_read` (what reading a notification also does); what a change
+tells other systems is `register_announcer` below (filled by `integrations`).
 """
 
 from collections.abc import Callable, Iterable
@@ -54,3 +55,20 @@ def model(name: str) -> type:
 
 def register_denied_records(table: dict[str, tuple[str, str]]) -> None:
     DENIED_RECORDS.update(table)
+
+
+# Who hears of a change inside its own transaction (integrations/events.py writes the outbox row, so
+# the event commits or rolls back with the change). Called by carepath/pathway/transitions.py for each
+# transition ("transition", event=<CaseEvent>) and carepath/notify/notifications.py for the new
+# notifications of a batch ("notifications", notifications=[(<Notification>, its id), …]).
+_announcers: list[Callable] = []
+
+
+def register_announcer(announcer: Callable) -> None:
+    if announcer not in _announcers:
+        _announcers.append(announcer)
+
+
+def announce(kind: str, **facts) -> None:
+    for announcer in _announcers:
+        announcer(kind, **facts)

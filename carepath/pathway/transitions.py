@@ -1,8 +1,9 @@
 """The one place where a case's `state` changes (docs/architecture.md: "A transition, step by step").
 
 Services lock the row, call `Machine.check`, write their own fields, then call `commit` here:
-it moves the state, bumps `version`, appends the timeline event and the audit row, and closes the
-old step's work item and opens the next (with their timers), all inside the caller's transaction.
+it moves the state, bumps `version`, appends the timeline event, the audit row and what other
+systems are told (`registry.announce`), and closes the old step's work item and opens the next
+(with their timers), all inside the caller's transaction.
 """
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from carepath.db import bulk, writes
 from carepath.models import AuditLog, CaseEvent, WorkItemStatus
-from carepath.pathway import audit, ownership, workitems
+from carepath.pathway import audit, ownership, registry, workitems
 from carepath.pathway.workflow import Transition
 
 
@@ -66,6 +67,7 @@ def commit(
         data=payload,
     )
     bulk.insert_later([event])  # one statement, a third of `create`'s CPU: every transition writes one
+    registry.announce("transition", event=event)  # the outbox (integrations/events.py), same transaction
     audit.record(
         actor,
         AuditLog.Action.TRANSITION,

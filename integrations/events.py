@@ -1,0 +1,124 @@
+"""The outbox: every change other systems may hear of becomes an `Event` row in the change's own
+transaction, and each registered consumer adds its outbound rows in that transaction too
+(docs/integrations.md, "The outbox").
+
+carepath tells us of a change through `carepath.pathway.registry.announce` (a transition, a new
+notification); `IntegrationsConfig.ready()` registers `announced` there. A consumer is a function
+`consumer(events) -> int` (the rows it wrote) registered with `register_consumer`: the webhooks write a delivery per
+endpoint that asked for the event's type (integrations/webhooks/fanout.py), the FHIR subscriptions
+one per matching subscription. An outbound HL7 order can be one more consumer. A consumer runs
+inside the change's transaction: if it raises, the change rolls back, so keep it to a few writes.
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from carepath.api.common import link
+from carepath.db import bulk
+from carepath.timers import queue
+from imaging.models import NeuroradiologyReport
+from integrations.outbox.models import Event, EventType
+
+_consumers: list[Callable[[list[Event]], int]] = []
+_senders: list[Callable[[list[int]], None]] = []
+
+MACHINE_TYPES = {"referral": EventType.REFERRAL_TRANSITIONED, "mri": EventType.MRI_REQUEST_TRANSITIONED}
+REPORT_TYPES = {"sign_report": EventType.REPORT_SIGNED, "amend_report": EventType.REPORT_AMENDED}
+
+
+def register_consumer(consumer: Callable[[list[Event]], int]) -> None:
+    """`consumer(events)` runs in the change's transaction with the events just written (saved, in
+    order) and returns how many rows it wrote to `OutboundDelivery` (0 when it keeps its own queue)."""
+    if consumer not in _consumers:
+        _consumers.append(consumer)
+
+
+def register_sender(send: Callable[[list[int]], None]) -> None:
+    """`send(event_ids)` queues the event's deliveries once the change has committed
+    (integrations/outbox/tasks.py)."""
+    _senders[:] = [send]
+
+
+def announced(kind: str, **facts) -> None:
+    """carepath's announcement → events (registered in `carepath.pathway.registry`)."""
+    if kind == "transition":
+        record(transition_events(facts["event"]))
+    elif kind == "notifications":
+        record([notification_event(n, pk) for n, pk in facts["notifications"]])
+
+
+def transition_events(case_event) -> list[Event]:
+    """A transition's events: `<machine>.transitioned`; a report signed or amended adds
+    `report.signed`/`report.amended`; the referral's `request_mri` (which creates the MRI request,
+    no MRI transition) adds the MRI request's first `mri_request.transitioned`, to `requested`."""
+    mri_request_id = case_event.mri_request_id or (case_event.data or {}).get("mri_request")
+    common = dict(occurred_at=case_event.at, referral_id=case_event.referral_id, mri_request_id=mri_request_id)
+    data = {"transition": case_event.transition, "from_state": case_event.from_state, "to_state": case_event.to_state}
+    events = [Event(type=MACHINE_TYPES[case_event.machine], data=data, **common)]
+    if case_event.machine == "mri" and case_event.transition in REPORT_TYPES:
+        report = (case_event.data or {}).get("report") or report_of(mri_request_id)
+        events.append(Event(type=REPORT_TYPES[case_event.transition], data={**data, "report_id": report}, **common))
+    if case_event.machine == "referral" and case_event.transition == "request_mri":
+        created = {"transition": "request_mri", "from_state": None, "to_state": "requested"}
+        events.append(Event(type=EventType.MRI_REQUEST_TRANSITIONED, data=created, **common))
+    return events
+
+
+def report_of(mri_request_id: int) -> int | None:
+    return NeuroradiologyReport.objects.filter(mri_request_id=mri_request_id).values_list("pk", flat=True).first()
+
+
+def notification_event(notification, notification_id: int) -> Event:
+    return Event(
+        type=EventType.NOTIFICATION_CREATED,
+        occurred_at=notification.created_at,
+        referral_id=notification.referral_id,
+        data={"notification_id": notification_id, "kind": notification.kind},
+    )
+
+
+def record(events: list[Event]) -> list[Event]:
+    """Write the events (one INSERT) and let every consumer add its rows, all in the caller's
+    transaction; the rows are queued once it has committed (`integrations.tick` finds them if that
+    message is lost)."""
+    if not events:
+        return events
+    ids = bulk.insert(events, key="uid")
+    for event in events:
+        event.pk = ids[event.uid]
+    written = sum(consumer(events) for consumer in _consumers)
+    if written and _senders and not queue.in_sync_sweep():
+        send, pks = _senders[0], [e.pk for e in events]
+        transaction.on_commit(lambda: send(pks))
+    return events
+
+
+# --- what the receivers are sent -------------------------------------------------------------------
+def absolute(path: str) -> str:
+    return settings.CAREPATH_BASE_URL.rstrip("/") + path
+
+
+def thin_payload(event: Event) -> dict:
+    """The event as receivers get it: ids, type, time, state and links to the API (fetched with the
+    receiver's own token); nothing that names the child."""
+    data = {"id": event.public_id, **event.data}
+    if event.referral_id:
+        data["referral"] = {"id": event.referral_id, "url": absolute(link("api-referral-detail", event.referral_id))}
+    if event.mri_request_id:
+        data["mri_request"] = {
+            "id": event.mri_request_id,
+            "url": absolute(link("api-mri-request-detail", event.mri_request_id)),
+        }
+    if data.get("report_id"):
+        data["report"] = {"id": data["report_id"], "url": absolute(link("api-report-detail", data["report_id"]))}
+    if data.get("notification_id"):
+        # notifications are read by their recipient, as a list (docs/api.md, "Resources")
+        data["notification"] = {"id": data["notification_id"], "url": absolute(reverse("api-notification-list"))}
+    return {"type": event.type, "timestamp": iso(event.occurred_at), "data": data}
+
+
+def iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

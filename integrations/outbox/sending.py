@@ -1,0 +1,172 @@
+"""Sending outbound deliveries (webhooks, FHIR notifications) over HTTP, once each, in order per
+receiver and case (docs/integrations.md, "Delivery, retries and ordering").
+
+The claim, back-off, failure record, re-queue and resend are carepath/notify/delivery.py's, given
+`OutboundDelivery`: a sender claims rows with a token and a lease, posts each, marks it sent right
+after the receiver answered 2xx; a killed worker leaves its rows claimed until the lease expires and
+the next `integrations.tick` queues them again. Receivers de-duplicate on `webhook-id` for the one
+window we cannot close (the receiver answered and the worker died before the mark).
+
+- ordering: only the head of a lane (the oldest unsent row of one receiver about one case) is
+  claimed; when it is sent or dead, the next row of its lane is queued at once;
+- 2xx: sent. 410 Gone: the receiver asked to stop; it is disabled and its unsent rows are dead.
+  Anything else (3xx included, redirects are not followed), a time-out or a refused connection:
+  failed, retried with back-off (`CAREPATH_WEBHOOK_BACKOFF_SECONDS` × 2^(attempt-1), ±25 %), dead
+  after `CAREPATH_WEBHOOK_MAX_ATTEMPTS`.
+"""
+
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from carepath.models import DeliveryState
+from carepath.notify import delivery as machinery
+from integrations.outbox.models import OutboundDelivery
+
+log = logging.getLogger(__name__)
+
+UNSENT = machinery.UNSENT
+CHUNK = 50
+FIELDS = ("kind", "event_id", "endpoint_id", "lane", "body", "attempts")
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """How to send one kind of row: `prepare(row)` → (url, headers), or None when the receiver is
+    off (the row is dead-lettered); `gone(row, reason)` turns the receiver off (HTTP 410)."""
+
+    prepare: Callable[[OutboundDelivery], tuple[str, dict] | None]
+    gone: Callable[[OutboundDelivery, str], None]
+
+
+_receivers: dict[str, Receiver] = {}
+
+
+def register(kind: str, receiver: Receiver) -> None:
+    _receivers[kind] = receiver
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx is an answer, and not a 2xx: the delivery failed
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def post(url: str, body: str, headers: dict) -> int:
+    """POST and return the HTTP status; raises OSError (refused, time-out) when there is none."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"not an HTTP URL: {url[:40]}")
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310  http(s) only, checked above
+    try:
+        with _opener.open(request, timeout=settings.CAREPATH_WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status
+    except urllib.error.HTTPError as answer:
+        return answer.code
+
+
+# --- which rows may go ------------------------------------------------------------------------------
+def heads(ids: list[int]) -> list[int]:
+    """The rows among `ids` with no earlier unsent row in their lane."""
+    earlier = OutboundDelivery.objects.filter(lane=OuterRef("lane"), id__lt=OuterRef("id"), state__in=UNSENT)
+    rows = OutboundDelivery.objects.filter(pk__in=ids, state__in=UNSENT).exclude(~Q(lane="") & Exists(earlier))
+    return sorted(rows.values_list("pk", flat=True))
+
+
+def next_in_lanes(lanes: set[str]) -> list[int]:
+    found = []
+    for lane in sorted(lanes - {""}):
+        pk = OutboundDelivery.objects.filter(lane=lane, state__in=UNSENT).order_by("id").values_list("pk", flat=True)
+        found.extend(pk[:1])
+    return found
+
+
+# --- sending ------------------------------------------------------------------------------------------
+def deliver(ids: list[int]) -> tuple[dict, list[int]]:
+    """Send what may go among `ids`; returns counts by outcome and the rows now next in their lanes
+    (the caller queues them)."""
+    counts = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0}
+    ready = heads(ids)
+    counts["skipped"] += len(set(ids) - set(ready))
+    done_lanes: set[str] = set()
+    for start in range(0, len(ready), CHUNK):
+        claim = machinery.claim_rows(
+            OutboundDelivery, ready[start : start + CHUNK], max_attempts=max_attempts(), fields=FIELDS
+        )
+        counts["skipped"] += claim.skipped
+        for i, row in enumerate(claim.rows):
+            if time.monotonic() > claim.deadline:
+                machinery.release(claim.rows[i:], claim.token, model=OutboundDelivery)
+                counts["skipped"] += len(claim.rows) - i
+                break
+            outcome = send_one(row, claim.token)
+            counts[outcome] += 1
+            if outcome in ("sent", "dead"):
+                done_lanes.add(row.lane)
+    return counts, next_in_lanes(done_lanes)
+
+
+def max_attempts() -> int:
+    return settings.CAREPATH_WEBHOOK_MAX_ATTEMPTS
+
+
+def send_one(row: OutboundDelivery, token: str) -> str:
+    receiver = _receivers[row.kind]
+    target = receiver.prepare(row)
+    if target is None:
+        _finish(row, token, DeliveryState.DEAD, error="the receiver is disabled")
+        return "dead"
+    url, headers = target
+    try:
+        status = post(url, row.body, headers)
+    except (OSError, ValueError) as exc:  # refused, reset, time-out, bad URL: no answer
+        dead = machinery.record_failure(
+            row, token, f"{type(exc).__name__}: {exc}", max_attempts=max_attempts(), base_seconds=backoff_base()
+        )
+        return "dead" if dead else "failed"
+    if 200 <= status < 300:
+        _finish(row, token, DeliveryState.SENT, status=status)
+        return "sent"
+    if status == 410:
+        _finish(row, token, DeliveryState.DEAD, status=status, error="410 Gone: the receiver was disabled")
+        receiver.gone(row, "410 Gone")
+        return "dead"
+    OutboundDelivery.objects.filter(pk=row.pk).update(response_status=status)
+    dead = machinery.record_failure(
+        row, token, f"HTTP {status}", max_attempts=max_attempts(), base_seconds=backoff_base()
+    )
+    return "dead" if dead else "failed"
+
+
+def backoff_base() -> int:
+    return settings.CAREPATH_WEBHOOK_BACKOFF_SECONDS
+
+
+def _finish(row: OutboundDelivery, token: str, state: str, *, status: int | None = None, error: str = "") -> None:
+    now = timezone.now()
+    OutboundDelivery.objects.filter(pk=row.pk, claim_token=token).update(
+        state=state,
+        response_status=status,
+        last_error=error,
+        claimed_until=None,
+        sent_at=now if state == DeliveryState.SENT else None,
+    )
+
+
+def kill_unsent(queryset, reason: str) -> int:
+    """Dead-letter a disabled receiver's unsent rows (an admin may send them again once it is back)."""
+    return queryset.filter(state__in=UNSENT).update(state=DeliveryState.DEAD, last_error=reason, claimed_until=None)
+
+
+def schedule(attempts: int | None = None) -> list[int]:
+    """The nominal wait before each retry, in seconds (docs/integrations.md)."""
+    attempts = attempts or max_attempts()
+    return [backoff_base() * 2 ** (n - 1) for n in range(1, attempts)]

@@ -1,0 +1,1 @@
+"""Outbound webhooks per Standard Webhooks (docs/integrations.md, "Webhooks")."""

@@ -1,0 +1,45 @@
+"""The webhooks' outbox consumer: a delivery per active endpoint that asked for the event's type,
+written in the change's transaction (integrations/events.py), sent once it has committed."""
+
+import json
+
+from django.utils import timezone
+
+from carepath.db import bulk
+from carepath.notify.delivery import lease
+from integrations import events as events_
+from integrations.outbox.models import DeliveryKind, Event, OutboundDelivery
+from integrations.webhooks.models import WebhookEndpoint
+
+
+def lane(endpoint_id: int, event: Event) -> str:
+    return f"webhook:{endpoint_id}:case:{event.referral_id}" if event.referral_id else ""
+
+
+def deliveries_for(events: list[Event]) -> int:
+    """A delivery per event and active endpoint that asked for its type: one query, one INSERT."""
+    endpoints = list(WebhookEndpoint.objects.filter(active=True).values_list("pk", "event_types"))
+    if not endpoints:
+        return 0
+    now = timezone.now()
+    rows = []
+    for event in events:
+        body = None
+        for pk, types in endpoints:
+            if event.type not in types:
+                continue
+            body = body or json.dumps(events_.thin_payload(event), separators=(",", ":"))
+            rows.append(
+                OutboundDelivery(
+                    kind=DeliveryKind.WEBHOOK,
+                    event_id=event.pk,
+                    endpoint_id=pk,
+                    lane=lane(pk, event),
+                    body=body,
+                    created_at=now,
+                    # tick re-queues it after a lease if the message queued on commit is lost
+                    next_attempt_at=now + lease(),
+                )
+            )
+    bulk.insert_later(rows)
+    return len(rows)
