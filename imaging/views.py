@@ -193,7 +193,8 @@ def _act(request: HttpRequest, url_name: str, template: str, build) -> HttpRespo
     name = request.POST.get("transition", "")
     outcome = webforms.run_action("mri", MRI_MACHINE, mri, request.user, name, picker.translate(request.POST))
     if outcome.ok:
-        messages.success(request, f"{mri}: {MRI_MACHINE.get(name).label.lower()} — done.")
+        booked = picker.booked_words(mri.pk, name)
+        messages.success(request, f"{mri}: {MRI_MACHINE.get(name).label.lower()} — done. {booked}".strip())
         return redirect(reverse(url_name) + (f"?mrn={request.GET['mrn']}" if request.GET.get("mrn") else ""))
     if outcome.banner:
         messages.error(request, f"{mri}: {outcome.banner}")

@@ -79,7 +79,8 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
     post = slot_picker.translate(request.POST) if machine_key == "mri" else request.POST
     outcome = webforms.run_action(machine_key, machine, target, request.user, name, post)
     if outcome.ok:
-        messages.success(request, f"Done: {machine.get(name).label}.")
+        booked = slot_picker.booked_words(target.pk, name) if machine_key == "mri" else ""
+        messages.success(request, f"Done: {machine.get(name).label}. {booked}".strip())
         return redirect("case", pk=referral.pk)
     fresh = _visible(request.user, referral.pk)  # after a refusal, show the case as it is now
     return _render_case(request, fresh, failed=outcome, status=outcome.status)

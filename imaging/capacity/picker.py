@@ -19,6 +19,7 @@ from carepath.pathway.errors import DomainError
 from carepath.pathway.roles import is_admin
 from carepath.web.formfields import FieldSpec
 from imaging.choices import MRIState, Sedation
+from imaging.models import MRIRequest
 from imaging.rules import mass_suspected, sedation_default
 
 from . import calendar, finder
@@ -201,3 +202,14 @@ def _posted(form) -> str:
     except ValueError:
         return ""
     return f"{scanner}@{moment.isoformat()}" if moment.tzinfo else ""
+
+
+def booked_words(mri_id: int, transition: str) -> str:
+    """After a booking, what the page's message says: when and where ("" for any other action)."""
+    if transition not in BOOKING:
+        return ""
+    mri = MRIRequest.objects.select_related("appointment").get(pk=mri_id)
+    if mri.appointment is None:
+        return ""
+    start = timezone.localtime(mri.appointment.start)
+    return f"{mri} booked {start:%a %-d %b %Y %H:%M}, {mri.appointment.location}."

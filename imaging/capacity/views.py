@@ -90,6 +90,7 @@ def mri_calendar(request: HttpRequest) -> HttpResponse:
         "feed": _feed_url(request, scanner) if has_role(user, *FEED_ROLES) else "",
         "booking": booking,
         "keep": booking.keep if booking else "",
+        "may_book": has_role(user, *calendar_booking.BOOKERS),
     }
     return render(request, "imaging/calendar.html", context)
 

@@ -2,9 +2,11 @@
 schedule forms offer the finder's earliest free slots, never a typed date or a raw id; posting one
 books through the schedule transition; a slot taken meanwhile is a form error that loses nothing."""
 
+import html
 import re
 
 import pytest
+from django.utils import timezone
 
 from carepath.models import Holiday
 from imaging.capacity import finder, picker
@@ -72,6 +74,8 @@ def test_posting_a_slot_books_it_through_the_schedule_transition(signed_in, coor
     assert mri.reservations.get(kind="booking").scanner_id == slot.scanner_id
     board = client.get("/mri/board/").content.decode()
     assert f"Booked {slot.start:%a %-d %b} " in card(board, mri)
+    when = timezone.localtime(slot.start)
+    assert f"{mri} booked {when:%a %-d %b %Y %H:%M}, {slot.site_name} — {slot.scanner_name}." in html.unescape(board)
 
 
 def test_a_slot_taken_meanwhile_is_a_form_error_that_keeps_the_guardian_and_plan(
