@@ -87,6 +87,12 @@ class WorkItemKind(models.TextChoices):
     WAS_NOT_BROUGHT_REVIEW = "was_not_brought_review", "Review: child was not brought"
     CRITICAL_RESULT_ACK = "critical_result_ack", "Acknowledge a critical or urgent MRI result"
     GUARDIAN_CONTACT_MISSING = "guardian_contact_missing", "Add a contact for the family"
+    # steps an MDT decision opens (referrals/mdt/) and the follow-up after treatment (referrals/followup/)
+    MDT_REPEAT_MRI = "mdt_repeat_mri", "Request the repeat MRI the MDT decided"
+    MDT_TREATMENT = "mdt_treatment", "Give the botulinum toxin the MDT decided and record its date"
+    MDT_SURGERY = "mdt_surgery", "Plan the surgery the MDT decided"
+    MDT_ACTION = "mdt_action", "Act on the MDT decision"
+    FOLLOW_UP_VISIT = "follow_up_visit", "Follow-up visit after treatment"
 
 
 def due_or_never():

@@ -329,6 +329,9 @@ CAREPATH_SLOT_GRID_MINUTES = max(1, env_int("CAREPATH_SLOT_GRID_MINUTES", 15))
 # A hold keeps an MRI slot for one request this long while the coordinator books it (docs/capacity.md).
 CAREPATH_SLOT_HOLD_MINUTES = env_int("CAREPATH_SLOT_HOLD_MINUTES", 10)
 OUTCOME_AUTO_CLOSE_DAYS = env_int("OUTCOME_AUTO_CLOSE_DAYS", 14)
+# A follow-up visit still unrecorded this many days after its step fell due (a week after the planned
+# date) is missed: a review opens for neurology (referrals/followup/services.py); never a discharge.
+FOLLOW_UP_MISSED_AFTER_DAYS = env_int("FOLLOW_UP_MISSED_AFTER_DAYS", 7)
 # People in imaging (coordinators, neuroradiologists) see a case while its MRI is open and for this
 # many days after the report is signed or the request cancelled (carepath/pathway/access.py, docs/security.md).
 CAREPATH_IMAGING_ACCESS_DAYS = env_int("CAREPATH_IMAGING_ACCESS_DAYS", 30)

@@ -11,6 +11,8 @@ class ReferralsConfig(AppConfig):
         from carepath.pathway import registry
 
         from . import receivers, services, tasks  # noqa: F401  (reacts to what imaging announces)
+        from .followup import services as followup_services
+        from .followup.steps import MDT_AND_FOLLOW_UP_STEPS
         from .machine import REFERRAL_MACHINE
         from .models import PatientShare, Referral
         from .search import may_search
@@ -18,6 +20,8 @@ class ReferralsConfig(AppConfig):
         REFERRAL_MACHINE.require_services()  # services bind themselves on import (`@machine.service`)
 
         effects.register_transition(TimerKind.AUTO_CLOSE, tasks.auto_close)
+        effects.register_transition(TimerKind.FOLLOW_UP_MISSED, followup_services.missed_by_timer)
+        registry.register_steps(MDT_AND_FOLLOW_UP_STEPS)
         registry.register_steps(services.STEPS)
         registry.register_search(may_search)
         registry.register_models(case=Referral, patient_share=PatientShare)

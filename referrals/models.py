@@ -351,3 +351,13 @@ class CaseNote(models.Model):
     @property
     def audit_patient_id(self) -> int:
         return self.referral.patient_id
+
+
+# MDT meetings and the follow-up after treatment live in their own packages (docs/design.md).
+from .followup.models import (  # noqa: E402,F401,I001
+    FollowUpTemplate,
+    FollowUpTemplateVisit,
+    FollowUpVisit,
+    Treatment,
+)
+from .mdt.models import MDTCase, MDTDecision, MDTMeeting  # noqa: E402,F401,I001

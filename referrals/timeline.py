@@ -24,6 +24,8 @@ def event_label(event: CaseEvent) -> str:
         return f"{event.get_kind_display()}: {step}"
     if event.transition == "alert":  # a critical/urgent result's alert (carepath/notify/effects.py), not a transition
         return f"Alert: {event.data['step']}" if event.data.get("step") else "Alert"
+    if event.data.get("label"):  # a record beside the machine (an MDT decision, a treatment) says its own words
+        return event.data["label"]
     if not event.transition:
         return "Referral received" if event.kind == CaseEvent.Kind.CREATED else event.get_kind_display()
     machine = MRI_MACHINE if event.machine == "mri" else REFERRAL_MACHINE

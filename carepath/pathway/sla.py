@@ -67,6 +67,14 @@ DEFAULTS: dict[str, dict[str, Clock]] = {
     K.NEUROSURGERY_CONSULT: {ASAP: Clock(2, D), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},
     K.WAS_NOT_BROUGHT_REVIEW: _same(Clock(2, WD)),
     K.GUARDIAN_CONTACT_MISSING: _same(Clock(1, WD)),
+    # what an MDT decision opens (referrals/mdt/services.py)
+    K.MDT_REPEAT_MRI: _same(Clock(5, WD)),
+    K.MDT_TREATMENT: _same(Clock(28, D)),
+    K.MDT_SURGERY: _same(Clock(14, D)),
+    K.MDT_ACTION: _same(Clock(5, WD)),
+    # a follow-up visit's step opens two weeks before its planned date and is due a week after it
+    # (referrals/followup/services.py): reminders at the planned date and the day before the due time
+    K.FOLLOW_UP_VISIT: _same(Clock(21, D)),
     # The case clock (carepath/pathway/case_clock.py): 18 calendar weeks, as RTT counts them. docs/design.md gives
     # only the routine figure; 18 weeks is the outer limit for every priority (an asap or urgent case
     # is held to far tighter step clocks on the way), and the admin may tighten it.

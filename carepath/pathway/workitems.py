@@ -94,8 +94,12 @@ def close_primary(*, referral_id: int, machine: str, actor, status: str = WorkIt
     _CLOSE_PRIMARY.later(referral_id=referral_id, machine=machine, now=now, status=status, actor=actor)
 
 
-def close_items(*, referral_id: int, actor, kinds=None, status: str = WorkItemStatus.DONE, mri_request_id=None) -> int:
+def close_items(
+    *, referral_id: int, actor, kinds=None, status: str = WorkItemStatus.DONE, mri_request_id=None, ids=None
+) -> int:
     items = WorkItem.objects.filter(referral_id=referral_id, status=WorkItemStatus.OPEN)
+    if ids is not None:
+        items = items.filter(pk__in=ids)
     if kinds is not None:
         items = items.filter(kind__in=kinds)
     if mri_request_id is not None:

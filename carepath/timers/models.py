@@ -102,6 +102,7 @@ class TimerKind(models.TextChoices):
     FLAG_MISSED = "flag_missed", "Flag a missed MRI appointment"
     AUTO_CLOSE = "auto_close", "Close an unacknowledged outcome"
     RELEASE_HOLD = "release_hold", "Release a lapsed MRI slot hold"
+    FOLLOW_UP_MISSED = "follow_up_missed", "Open a review for a missed follow-up visit"
 
 
 class TimerState(models.TextChoices):

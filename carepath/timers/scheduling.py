@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 ALERT_KINDS = frozenset(
     {WorkItemKind.CRITICAL_RESULT_ACK, WorkItemKind.WAS_NOT_BROUGHT_REVIEW, WorkItemKind.GUARDIAN_CONTACT_MISSING}
 )
-TRANSITION_KINDS = frozenset({TimerKind.FLAG_MISSED, TimerKind.AUTO_CLOSE, TimerKind.RELEASE_HOLD})
+TRANSITION_KINDS = frozenset(
+    {TimerKind.FLAG_MISSED, TimerKind.AUTO_CLOSE, TimerKind.RELEASE_HOLD, TimerKind.FOLLOW_UP_MISSED}
+)
 
 
 # --- scheduling (inside the caller's transaction) -----------------------------------------------

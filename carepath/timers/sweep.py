@@ -29,7 +29,9 @@ from carepath.timers.queue import sync_sweep
 
 log = logging.getLogger(__name__)
 
-TRANSITION_KINDS = frozenset({TimerKind.FLAG_MISSED, TimerKind.AUTO_CLOSE, TimerKind.RELEASE_HOLD})
+TRANSITION_KINDS = frozenset(
+    {TimerKind.FLAG_MISSED, TimerKind.AUTO_CLOSE, TimerKind.RELEASE_HOLD, TimerKind.FOLLOW_UP_MISSED}
+)
 
 
 def _batch_size() -> int:
