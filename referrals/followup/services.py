@@ -74,7 +74,10 @@ def treatment_record(
     visits = _plan(treatment, referral, template_lines(kind, site_id))
     if kind in TREATMENT_STEP:
         workitems.close_items(referral_id=referral.pk, actor=actor, kinds=[TREATMENT_STEP[kind]])
-    label = f"Treatment recorded: {treatment.get_kind_display()} on {treated_on:%-d %b %Y}; {len(visits)} follow-up visit(s) planned"
+    label = (
+        f"Treatment recorded: {treatment.get_kind_display()} on {treated_on:%-d %b %Y}; "
+        f"{len(visits)} follow-up visit(s) planned"
+    )
     side_events.record(
         referral_id=referral.pk,
         actor=actor,

@@ -84,14 +84,6 @@ class MDTDecision(models.Model):
     def __str__(self):
         return f"{self.get_outcome_display()} (signed {self.signed_at:%Y-%m-%d %H:%M})"
 
-    @property
-    def audit_patient_id(self) -> int:
-        return self.mdt_case.referral.patient_id
-
-    @property
-    def summary(self) -> str:
-        return self.other_text if self.outcome == DecisionOutcome.OTHER else self.get_outcome_display()
-
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise PermissionDenied("A signed MDT decision cannot be changed: sign a correction instead.")
@@ -99,3 +91,11 @@ class MDTDecision(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionDenied("A signed MDT decision cannot be deleted: sign a correction instead.")
+
+    @property
+    def summary(self) -> str:
+        return self.other_text if self.outcome == DecisionOutcome.OTHER else self.get_outcome_display()
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.mdt_case.referral.patient_id
