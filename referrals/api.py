@@ -263,4 +263,5 @@ router.register("patients", PatientViewSet, basename="api-patient")
 urlpatterns = [
     path("", include(router.urls)),
     path("pathway/", PathwayView.as_view(), name="api-pathway"),
+    path("", include("referrals.mdt.api")),  # MDT meetings, treatments and follow-up visits
 ]

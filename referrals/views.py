@@ -33,6 +33,7 @@ from imaging.models import NeuroradiologyReport
 
 from . import dashboard, letters, note_page, selectors, timeline
 from .choices import Muscle, RedFlag
+from .followup import views as followup_views
 from .guards import DETAIL_FIELDS
 from .inputs import ResubmitInput
 from .machine import REFERRAL_MACHINE
@@ -143,6 +144,7 @@ def _render_case(
         "banner": failed.banner if failed else "",
         "now": timezone.now(),
         **note_page.context(user, referral, note_failed),
+        **followup_views.case_context(referral, user),  # MDT decisions, treatment and follow-up
     }
     return render(request, "referrals/case.html", context, status=status)
 

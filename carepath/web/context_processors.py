@@ -14,6 +14,7 @@ NAVIGATION = (
     ("mri_board", "MRI board", {Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.NEUROLOGIST, Role.ADMIN}),
     ("mri_calendar", "MRI calendar", {Role.IMAGING_COORDINATOR, Role.NEURORADIOLOGIST, Role.ADMIN}),
     ("reading_queue", "Reading queue", {Role.NEURORADIOLOGIST, Role.ADMIN}),
+    ("mdt_meetings", "MDT meetings", {Role.NEUROLOGIST, Role.NEUROSURGEON, Role.NEURORADIOLOGIST, Role.ADMIN}),
     ("dashboard", "Dashboard", {Role.NEUROLOGIST, Role.IMAGING_COORDINATOR, Role.ADMIN}),
 )
 

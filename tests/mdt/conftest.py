@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from imaging.capacity.models import Site
 from referrals.mdt import services as mdt
+from tests.api.conftest import _clear_throttles, api  # noqa: F401  (the API's tests)
+from tests.web.conftest import _plain_http_and_static, signed_in  # noqa: F401  (the pages' tests over plain HTTP)
 
 
 @pytest.fixture
