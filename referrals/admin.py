@@ -98,3 +98,6 @@ class CaseNoteAdmin(CaseScopedAdmin):
     list_display = ("referral", "author", "author_role", "written_at", "amends")
     list_select_related = ("referral", "author", "amends")
     readonly_fields = ("referral", "author", "author_role", "written_at", "text", "amends", "mentioned")
+
+
+from .followup import admin as followup_admin  # noqa: E402,F401  (the follow-up templates)

@@ -135,3 +135,20 @@ def test_only_neurology_or_neurosurgery_records_treatment_and_visits(reviewed, p
     (visit,) = _record(reviewed, neurologist, kind="botulinum_toxin").visits.all()
     with pytest.raises(Forbidden):
         followup.visit_record(visit_id=visit.pk, actor=pediatrician, attended=True)
+
+
+def test_the_admins_action_replans_only_the_schedules_of_the_chosen_template(client, reviewed, neurologist, groups):
+    from django.contrib.auth import get_user_model
+
+    (visit,) = _record(reviewed, neurologist, kind="botulinum_toxin").visits.all()
+    template = FollowUpTemplate.objects.get(treatment_kind="botulinum_toxin", site=None)
+    template.visits.update(amount=10)
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(root)
+    client.post(
+        "/admin/referrals/followuptemplate/",
+        {"action": "replan_existing", "_selected_action": [template.pk]},
+        secure=True,
+    )
+    planned = visit.treatment.visits.get(state=VisitState.PLANNED)
+    assert planned.planned_on == timezone.localdate() + timedelta(weeks=10)
