@@ -401,6 +401,8 @@ SPECTACULAR_SETTINGS = {
         "SedationEnum": "imaging.choices.Sedation",
         "ScanOutcomeEnum": "imaging.choices.ScanOutcome",
         "SeverityScaleEnum": "referrals.choices.SeverityScale",
+        "MDTDecisionOutcomeEnum": "referrals.mdt.models.DecisionOutcome",
+        "TreatmentKindEnum": "referrals.followup.models.TreatmentKind",
     },
 }
 

@@ -60,7 +60,11 @@ def test_seed_demo_loads_cases_in_every_state_once(db, settings):
 
     states = set(Referral.objects.values_list("state", flat=True))
     assert states == set(ReferralState.values)
-    assert Referral.objects.count() == 17
+    assert Referral.objects.count() == 18  # the 18th goes to the demo's MDT (referrals/mdt/demo.py)
+    from referrals.followup.models import FollowUpVisit
+    from referrals.mdt.models import MDTDecision
+
+    assert MDTDecision.objects.count() == 2 and FollowUpVisit.objects.count() == 5
     from imaging.models import MRIRequest
 
     assert set(MRIRequest.objects.values_list("state", flat=True)) == {

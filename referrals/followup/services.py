@@ -31,7 +31,11 @@ SURGICAL = (TreatmentKind.MVD, TreatmentKind.LESION_SURGERY)
 OPENS_BEFORE = timedelta(days=14)  # the visit's step opens this long before its planned date
 VISIT_HOUR = time(9, 0)
 # the MDT step a recorded treatment completes
-TREATMENT_STEP = {TreatmentKind.BOTULINUM_TOXIN: WorkItemKind.MDT_TREATMENT}
+TREATMENT_STEP = {
+    TreatmentKind.BOTULINUM_TOXIN: WorkItemKind.MDT_TREATMENT,
+    TreatmentKind.MVD: WorkItemKind.MDT_SURGERY,
+    TreatmentKind.LESION_SURGERY: WorkItemKind.MDT_SURGERY,
+}
 
 
 def _require(actor, what: str) -> None:
@@ -118,8 +122,8 @@ def _open_step(visit: FollowUpVisit, treatment: Treatment, referral: Referral):
         priority=referral.effective_priority,
         is_primary=False,
         anchor=at - OPENS_BEFORE,
-        note=f"{visit.label} after {treatment.get_kind_display().lower()} of {treatment.treated_on:%-d %b %Y}: "
-        f"planned {visit.planned_on:%-d %b %Y}",
+        note=f"Planned {visit.planned_on:%a %-d %b %Y}: {visit.label} "
+        f"({treatment.get_kind_display().lower()}, {treatment.treated_on:%-d %b %Y})",
     )
     Timer.objects.create(
         key=f"fu{visit.pk}:missed",

@@ -1,4 +1,4 @@
-"""MDT meetings and follow-up over REST (docs/api.md, "MDT meetings and follow-up"). Thin: the
+"""MDT meetings and follow-up over REST (docs/api.md, "Resources"). Thin: the
 services (referrals/mdt/services.py, referrals/followup/services.py) write and refuse; the case
 rows shown are those the caller may see (carepath/pathway/access.py), and every read is audited."""
 

@@ -24,6 +24,7 @@ from imaging import services as imaging
 from imaging.capacity.demo import seed_capacity
 from imaging.choices import ReportCategory
 from referrals import intake, samples, services
+from referrals.mdt.demo import nvc_for_mdt, seed_mdt_and_follow_up
 from referrals.models import Patient, Referral
 
 DEMO_PASSWORD = "carepath-demo"
@@ -87,6 +88,7 @@ class Command(BaseCommand):
         # After the stories: they book with a typed location, which a booking may give only while no
         # scanner is set up (docs/capacity.md, "Booking"), until they book from the scanners' slots.
         self.scanners = seed_capacity(timezone.localdate())
+        seed_mdt_and_follow_up(self)  # its meetings are at the demo site
         counts = ", ".join(f"{s}: {n}" for s, n in _state_counts())
         self.stdout.write(f"Demo data loaded ({counts}).")
 
@@ -380,4 +382,5 @@ STORIES = [
     declined,
     cancelled,
     results_to_review,
+    nvc_for_mdt,
 ]
