@@ -4,6 +4,7 @@ books through the schedule transition; a slot taken meanwhile is a form error th
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -157,3 +158,36 @@ def test_without_scanners_the_form_keeps_the_typed_date_and_location_and_no_ids(
     assert 'name="scheduled_start"' in form and 'name="location"' in form
     for raw in ('name="scanner"', 'name="hold"', 'name="override_reason"', 'name="slot"'):
         assert raw not in form
+
+
+def test_later_slots_from_a_date_and_for_another_plan(signed_in, coordinator, pathway, scanners):
+    mri = pathway.mri(pathway.protocoled())  # awake by default
+    later = timezone.localdate() + timedelta(days=21)
+    client = signed_in(coordinator)
+
+    form = schedule_form(
+        client.get(f"/mri/board/?book={mri.pk}&slots_from={later}&slots_sedation=general_anaesthesia").content.decode(),
+        mri,
+    )
+
+    starts = [picker.decode(v)[1] for v in offered(form)]
+    assert starts and all(timezone.localdate(s) >= later for s in starts)
+    assert form.count("GA list: ") == len(starts)  # general anaesthesia: inside the lists only
+    assert f'value="{later}"' in form and 'value="general_anaesthesia" selected' in form
+
+
+def test_a_booked_scan_is_rescheduled_by_picking_another_slot(signed_in, coordinator, pathway, scanners):
+    mri = pathway.mri(pathway.protocoled())
+    client = signed_in(coordinator)
+    assert book_on_board(client, mri, picker.encode(first_slot(mri))).status_code == 302
+    mri.refresh_from_db()
+
+    body = client.get(f"/mri/board/?book={mri.pk}").content.decode()
+    form = body.split(f'id="action-mri-{mri.pk}-reschedule"', 1)[1].split("</details>", 1)[0]
+    choice = offered(form)[1]
+    data = {"machine": "mri", "object": mri.pk, "transition": "reschedule", "version": mri.version}
+    response = client.post(f"/mri/board/?book={mri.pk}", data | {"slot": choice, "reason": "Family asked"})
+
+    assert response.status_code == 302
+    mri.refresh_from_db()
+    assert (mri.state, mri.appointment.start) == ("scheduled", picker.decode(choice)[1])
