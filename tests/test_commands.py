@@ -60,7 +60,8 @@ def test_seed_demo_loads_cases_in_every_state_once(db, settings):
 
     states = set(Referral.objects.values_list("state", flat=True))
     assert states == set(ReferralState.values)
-    assert Referral.objects.count() == 18  # the 18th goes to the demo's MDT (referrals/mdt/demo.py)
+    # the 18th goes to the demo's MDT (referrals/mdt/demo.py), 19-36 to the coming week (referrals/demo_week.py)
+    assert Referral.objects.count() == 36
     from referrals.followup.models import FollowUpVisit
     from referrals.mdt.models import MDTDecision
 

@@ -1,8 +1,9 @@
 """`manage.py seed_demo`: demo users for every role and cases in every state (docs/design.md §8).
 
 Every case is built through the real services, with the clock set back so that timelines, due
-dates and overdue items look like a working service. Refuses without DEBUG unless --force.
-Running it again changes nothing.
+dates and overdue items look like a working service; every scan is booked on the demo's scanners
+(imaging/capacity/demo.py) through the booking service, and referrals/demo_week.py fills the coming
+week. Refuses without DEBUG unless --force. Running it again changes nothing.
 """
 
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from imaging import reports as imaging_reports
 from imaging import services as imaging
 from imaging.capacity.demo import seed_capacity
 from imaging.choices import ReportCategory
-from referrals import intake, samples, services
+from referrals import demo_week, intake, samples, services
 from referrals.mdt.demo import nvc_for_mdt, seed_mdt_and_follow_up
 from referrals.models import Patient, Referral
 
@@ -83,11 +84,9 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded.")
             return
         self.now = timezone.now()
-        for story in STORIES:
-            story(self)
-        # After the stories: they book with a typed location, which a booking may give only while no
-        # scanner is set up (docs/capacity.md, "Booking"), until they book from the scanners' slots.
         self.scanners = seed_capacity(timezone.localdate())
+        for story in STORIES + demo_week.STORIES:
+            story(self)
         seed_mdt_and_follow_up(self)  # its meetings are at the demo site
         counts = ", ".join(f"{s}: {n}" for s, n in _state_counts())
         self.stdout.write(f"Demo data loaded ({counts}).")
@@ -151,16 +150,17 @@ class Command(BaseCommand):
         return mri
 
     def scan(self, mri, *, booked, scanned):
-        """Booked `booked` days ago for the day it is scanned, `scanned` days ago."""
-        self.schedule(mri, booked, self.ago(days=scanned))
-        self.perform(mri, scanned)
+        """Booked `booked` days ago into the first free slot from the weekday `scanned` days ago, and
+        scanned then."""
+        slot = self.schedule(mri, booked, self.weekday(-scanned))
+        self.perform(mri, slot.end)
 
     def act(self, days_ago, service, username, **kwargs):
-        """Call a service as the demo user `username`, `days_ago` days ago."""
+        """Call a service as the demo user `username`, `days_ago` days ago (or at a datetime)."""
         return self.step(days_ago, service, actor=self.users[username], **kwargs)
 
     def step(self, days_ago, func, **kwargs):
-        with clock(self.ago(days=days_ago)):
+        with clock(days_ago if isinstance(days_ago, datetime) else self.ago(days=days_ago)):
             return func(**kwargs)
 
     def triage(self, r, days_ago, priority=None):
@@ -181,13 +181,21 @@ class Command(BaseCommand):
         plan = {"protocol": "cpa_t2_tof_gd" if lesion else "cpa_t2_tof", "contrast": lesion, "duration_minutes": 45}
         return self.act(days_ago, imaging.mri_protocol, "dr.garcia", mri_request_id=mri.pk, **plan)
 
-    def schedule(self, mri, days_ago, start: datetime, **kwargs):
-        booking = {"scheduled_start": start, "location": "Children's MRI, scanner 2", **kwargs}
-        return self.act(days_ago, imaging.mri_schedule, "coord.jones", mri_request_id=mri.pk, **booking)
+    def slot(self, mri, days_ago, start: datetime, scanner=None, sedation=None):
+        """The first free slot from `start` as the coordinator saw it `days_ago` days ago."""
+        found = {"scanners": self.scanners, "mri": mri, "start": start, "scanner": scanner, "sedation": sedation}
+        return self.step(days_ago, demo_week.first_slot, **found)
 
-    def perform(self, mri, days_ago):
-        scan = {"accession_number": f"RAD{mri.pk:07d}", "performed_at": self.ago(days=days_ago)}
-        return self.act(days_ago, imaging.mri_mark_performed, "coord.jones", mri_request_id=mri.pk, **scan)
+    def schedule(self, mri, days_ago, start: datetime, scanner=None, **kwargs):
+        """Booked `days_ago` days ago through the booking service, into the first free slot from `start`."""
+        slot = self.slot(mri, days_ago, start, scanner, kwargs.get("sedation"))
+        booking = {"scheduled_start": slot.start, "scanner": slot.scanner_id, **kwargs}
+        self.act(days_ago, imaging.mri_schedule, "coord.jones", mri_request_id=mri.pk, **booking)
+        return slot
+
+    def perform(self, mri, when: datetime):
+        scan = {"accession_number": f"RAD{mri.pk:07d}", "performed_at": when}
+        return self.act(when, imaging.mri_mark_performed, "coord.jones", mri_request_id=mri.pk, **scan)
 
     def report(self, mri, days_ago, findings, impression, category=ReportCategory.ROUTINE):
         report = {"findings": findings, "impression": impression, "category": category}
@@ -197,6 +205,9 @@ class Command(BaseCommand):
     def at_nine(self, days_ahead) -> datetime:
         day = (self.now + timedelta(days=days_ahead)).date()
         return timezone.make_aware(datetime.combine(day, time(9, 0)))
+
+    def weekday(self, days_ahead) -> datetime:
+        return demo_week.weekday(self.now, days_ahead)
 
 
 def _state_counts():
@@ -264,8 +275,8 @@ def protocoled_awaiting_booking(s):
 def not_brought_to_mri(s):
     """Sofia, 5: not brought to the MRI; rebooking needed and a neurologist review is open."""
     mri = s.to_mri(s.child(9, "Sofia", "Lopez", 60, years=5), triage=58, assess=40, request=40, protocol=39)
-    s.schedule(mri, 30, s.ago(days=4))
-    s.act(3, imaging.mri_record_was_not_brought, "coord.jones", mri_request_id=mri.pk)
+    slot = s.schedule(mri, 30, s.ago(days=12))  # a GA list
+    s.act(slot.end + timedelta(hours=1), imaging.mri_record_was_not_brought, "coord.jones", mri_request_id=mri.pk)
 
 
 def performed_awaiting_report(s):
@@ -290,8 +301,8 @@ def critical_posterior_fossa_lesion(s):
         lesion=True,
         question="Posterior fossa mass?",
     )
-    s.schedule(mri, 7.9, s.ago(days=7, hours=2))
-    s.perform(mri, 7)
+    slot = s.schedule(mri, 8, s.ago(days=7, hours=2))  # the next GA list
+    s.perform(mri, slot.end)
     s.report(mri, 0, samples.FINDINGS_MASS, samples.IMPRESSION_MASS, category=ReportCategory.CRITICAL)
 
 
