@@ -171,6 +171,18 @@ STORAGES = {
     },
 }
 
+# --- Attachments (referrals/attachments/; docs/security.md, "Attachments") -------------------------
+# Private: under var/, never served by WhiteNoise or a URL of its own; files leave only through the
+# attachment views, which check access and audit every read. Production may use an S3-compatible
+# bucket instead (django-storages; docs/decisions.md, "Attachments").
+MEDIA_ROOT = Path(env_str("CAREPATH_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = None  # no public URL: there is nothing to serve media from
+CAREPATH_ATTACHMENT_MAX_VIDEO_MB = env_int("CAREPATH_ATTACHMENT_MAX_VIDEO_MB", 200)
+CAREPATH_ATTACHMENT_MAX_OTHER_MB = env_int("CAREPATH_ATTACHMENT_MAX_OTHER_MB", 25)  # photos and PDFs
+CAREPATH_UPLOAD_LINK_DAYS = env_int("CAREPATH_UPLOAD_LINK_DAYS", 7)
+# A dotted path to `scan(file) -> str | None` (None: clean; else the threat's name); empty: no scan.
+CAREPATH_ATTACHMENT_SCANNER = env_str("CAREPATH_ATTACHMENT_SCANNER", "")
+
 # --- Security (production values unless DEBUG) -------------------------------------------------
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
 # Idle timeout: signed out 30 minutes after the last request a person made; background refreshes
@@ -201,6 +213,7 @@ CAREPATH_CSP = {
     "script-src": "'self'",
     "style-src": "'self'",
     "img-src": "'self' data:",
+    "media-src": "'self'",  # attachments' videos, streamed by our own views
     "font-src": "'self'",
     "connect-src": "'self'",
     "object-src": "'none'",

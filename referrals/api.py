@@ -261,6 +261,7 @@ router.register("referrals", ReferralViewSet, basename="api-referral")
 router.register("patients", PatientViewSet, basename="api-patient")
 
 urlpatterns = [
+    path("", include("referrals.attachments.api")),
     path("", include(router.urls)),
     path("pathway/", PathwayView.as_view(), name="api-pathway"),
     path("", include("referrals.mdt.api")),  # MDT meetings, treatments and follow-up visits

@@ -30,5 +30,12 @@ class ReferralsConfig(AppConfig):
                 "case": ("referrals.Referral", "patient_id"),
                 "api-referral": ("referrals.Referral", "patient_id"),
                 "api-patient": ("referrals.Patient", "pk"),
+                # a case's files and upload links name the case by `pk` (referrals/attachments/)
+                **dict.fromkeys(
+                    ["attachment_add", "attachment_file", "attachment_poster", "upload_link_new"],
+                    ("referrals.Referral", "patient_id"),
+                ),
+                "api-attachment": ("referrals.Referral", "patient_id"),
+                "api-upload-link": ("referrals.Referral", "patient_id"),
             }
         )

@@ -361,3 +361,6 @@ from .followup.models import (  # noqa: E402,F401,I001
     Treatment,
 )
 from .mdt.models import MDTCase, MDTDecision, MDTMeeting  # noqa: E402,F401,I001
+
+# The case's attachments live in their own package (referrals/attachments/); imported here so Django finds them.
+from .attachments.models import Attachment, UploadLink  # noqa: E402,F401,I001

@@ -22,6 +22,8 @@ def event_label(event: CaseEvent) -> str:
     step = event.data.get("step") if event.kind in (CaseEvent.Kind.REMINDER, CaseEvent.Kind.ESCALATION) else None
     if step:  # a step's reminder or escalation, or the case clock's: say which ("Escalation: Triage the referral")
         return f"{event.get_kind_display()}: {step}"
+    if event.transition == "attachment":  # a file added to the case (referrals/attachments/services.py)
+        return attachment_label(event)
     if event.transition == "alert":  # a critical/urgent result's alert (carepath/notify/effects.py), not a transition
         return f"Alert: {event.data['step']}" if event.data.get("step") else "Alert"
     if event.data.get("label"):  # a record beside the machine (an MDT decision, a treatment) says its own words
@@ -33,6 +35,13 @@ def event_label(event: CaseEvent) -> str:
         return machine.get(event.transition).label
     except TransitionNotAllowed:  # a transition since renamed: show its code
         return event.transition
+
+
+def attachment_label(event: CaseEvent) -> str:
+    data = event.data
+    who = "The family sent" if data.get("by") == "family" else "Added"
+    what = {"video": "a video", "photo": "a photo", "pdf": "a PDF"}.get(data.get("kind"), "a file")
+    return f"{who} {what}" + (f": {data['title']}" if data.get("title") else "")
 
 
 def event_states(event: CaseEvent) -> str:

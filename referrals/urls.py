@@ -16,4 +16,5 @@ urlpatterns = [
     path("cases/<int:pk>/print/letter/", printing.outcome_letter, name="case_print_letter"),
     path("dashboard/", views.dashboard_view, name="dashboard"),
     path("", include("referrals.mdt.urls")),
+    path("", include("referrals.attachments.urls")),
 ]

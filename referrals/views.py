@@ -32,6 +32,7 @@ from imaging.machine import MRI_MACHINE
 from imaging.models import NeuroradiologyReport
 
 from . import dashboard, letters, note_page, selectors, timeline
+from .attachments import views as attachments
 from .choices import Muscle, RedFlag
 from .followup import views as followup_views
 from .guards import DETAIL_FIELDS
@@ -145,6 +146,7 @@ def _render_case(
         "now": timezone.now(),
         **note_page.context(user, referral, note_failed),
         **followup_views.case_context(referral, user),  # MDT decisions, treatment and follow-up
+        **attachments.case_context(referral, user),
     }
     return render(request, "referrals/case.html", context, status=status)
 

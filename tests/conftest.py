@@ -48,6 +48,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    """Attachments a test stores (seed_demo's video, uploads) go to the test's own folder, not var/media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager(settings):
     """Tasks queued on commit run in-process in unit tests; the reliability tests run a real worker."""
     from carepath.celery import app

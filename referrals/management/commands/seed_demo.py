@@ -26,6 +26,7 @@ from imaging.capacity.demo import seed_capacity
 from imaging.choices import ReportCategory
 from referrals import demo_week, intake, samples, services
 from referrals.mdt.demo import nvc_for_mdt, seed_mdt_and_follow_up
+from referrals.attachments.demo import family_video
 from referrals.models import Patient, Referral
 
 DEMO_PASSWORD = "carepath-demo"
@@ -394,4 +395,5 @@ STORIES = [
     cancelled,
     results_to_review,
     nvc_for_mdt,
+    family_video,
 ]
