@@ -416,6 +416,9 @@ SPECTACULAR_SETTINGS = {
         "SeverityScaleEnum": "referrals.choices.SeverityScale",
         "MDTDecisionOutcomeEnum": "referrals.mdt.models.DecisionOutcome",
         "TreatmentKindEnum": "referrals.followup.models.TreatmentKind",
+        "CategoryEnum": "imaging.choices.ReportCategory",  # its name before attachments had a `category` too
+        "AttachmentCategoryEnum": "referrals.attachments.models.AttachmentCategory",
+        "AttachmentKindEnum": "referrals.attachments.models.AttachmentKind",
     },
 }
 
