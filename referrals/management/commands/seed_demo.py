@@ -25,8 +25,8 @@ from imaging import services as imaging
 from imaging.capacity.demo import seed_capacity
 from imaging.choices import ReportCategory
 from referrals import demo_week, intake, samples, services
-from referrals.mdt.demo import nvc_for_mdt, seed_mdt_and_follow_up
 from referrals.attachments.demo import family_video
+from referrals.mdt.demo import nvc_for_mdt, seed_mdt_and_follow_up
 from referrals.models import Patient, Referral
 
 DEMO_PASSWORD = "carepath-demo"
