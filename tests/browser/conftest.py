@@ -26,6 +26,9 @@ PLAIN_HTTP = {
     "SECURE_HSTS_SECONDS": 0,
     "SESSION_COOKIE_SECURE": False,
     "CSRF_COOKIE_SECURE": False,
+    # Django's live server publishes MEDIA_ROOT at MEDIA_URL and needs a string (ours is None: no
+    # public address, docs/security.md "Attachments"); a URL on another host makes it serve nothing.
+    "MEDIA_URL": "http://media.invalid/",
     "STORAGES": {
         **django_settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
