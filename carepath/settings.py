@@ -404,6 +404,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "carepath.api.schema.add_problem_responses",
+        "carepath.api.schema.fhir_operation_paths",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ReferralStateEnum": "referrals.choices.ReferralState",

@@ -9,6 +9,9 @@ class IntegrationsConfig(AppConfig):
         from carepath.pathway import registry
         from integrations import events
         from integrations.outbox import tasks
+        from integrations.subscriptions import admin as subscriptions_admin  # noqa: F401  (read-only list)
+        from integrations.subscriptions import fanout as subscriptions_fanout
+        from integrations.subscriptions import receiver as subscriptions_receiver
         from integrations.webhooks import admin as webhooks_admin  # noqa: F401  (endpoints, deliveries)
         from integrations.webhooks import fanout, receiver
 
@@ -16,4 +19,6 @@ class IntegrationsConfig(AppConfig):
         registry.register_announcer(events.announced)
         events.register_sender(tasks.send_events)
         events.register_consumer(fanout.deliveries_for)
+        events.register_consumer(subscriptions_fanout.notifications_for)
         receiver.install()
+        subscriptions_receiver.install()

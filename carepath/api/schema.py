@@ -80,3 +80,16 @@ def _register_bearer_scheme():
 
 
 BearerTokenScheme = _register_bearer_scheme()
+
+
+def fhir_operation_paths(result, generator, request, public):
+    """A FHIR operation's path keeps its `$` (`…/Subscription/{id}/$status`): drf-spectacular drops
+    it when it reads the URL pattern. An operation marks itself with `x-fhir-operation: "$name"`."""
+    paths = result.get("paths", {})
+    for path in list(paths):
+        names = {op.pop("x-fhir-operation", None) for op in paths[path].values() if isinstance(op, dict)} - {None}
+        for name in names:
+            bare = "/" + name.lstrip("$")
+            if path.endswith(bare):
+                paths[path[: -len(bare)] + "/" + name] = paths.pop(path)
+    return result

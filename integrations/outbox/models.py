@@ -58,6 +58,9 @@ class OutboundDelivery(models.Model):
     endpoint = models.ForeignKey(
         "integrations.WebhookEndpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
+    subscription = models.ForeignKey(
+        "integrations.FhirSubscription", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     lane = models.CharField(max_length=80, blank=True, help_text="receiver:case; blank when unordered")
     body = models.TextField()
     state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
@@ -76,6 +79,11 @@ class OutboundDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "endpoint"], condition=Q(endpoint__isnull=False), name="outbound_once_per_endpoint"
+            ),
+            models.UniqueConstraint(
+                fields=["event", "subscription"],
+                condition=Q(subscription__isnull=False, event__isnull=False),
+                name="outbound_once_per_subscription",
             ),
         ]
         indexes = [

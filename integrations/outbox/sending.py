@@ -34,16 +34,18 @@ log = logging.getLogger(__name__)
 
 UNSENT = machinery.UNSENT
 CHUNK = 50
-FIELDS = ("kind", "event_id", "endpoint_id", "lane", "body", "attempts")
+FIELDS = ("kind", "event_id", "endpoint_id", "subscription_id", "lane", "body", "attempts")
 
 
 @dataclass(frozen=True)
 class Receiver:
     """How to send one kind of row: `prepare(row)` → (url, headers), or None when the receiver is
-    off (the row is dead-lettered); `gone(row, reason)` turns the receiver off (HTTP 410)."""
+    off (the row is dead-lettered); `gone(row, reason)` turns the receiver off (HTTP 410);
+    `done(row, outcome)`, if given, hears of every sent or dead row (a handshake activates)."""
 
     prepare: Callable[[OutboundDelivery], tuple[str, dict] | None]
     gone: Callable[[OutboundDelivery, str], None]
+    done: Callable[[OutboundDelivery, str], None] | None = None
 
 
 _receivers: dict[str, Receiver] = {}
@@ -120,6 +122,13 @@ def max_attempts() -> int:
 
 def send_one(row: OutboundDelivery, token: str) -> str:
     receiver = _receivers[row.kind]
+    outcome = _send_one(receiver, row, token)
+    if receiver.done is not None and outcome in ("sent", "dead"):
+        receiver.done(row, outcome)
+    return outcome
+
+
+def _send_one(receiver: Receiver, row: OutboundDelivery, token: str) -> str:
     target = receiver.prepare(row)
     if target is None:
         _finish(row, token, DeliveryState.DEAD, error="the receiver is disabled")

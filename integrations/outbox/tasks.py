@@ -33,12 +33,23 @@ def deliver_events(event_ids: list[int]) -> dict:
 
 @shared_task(name="integrations.tick", ignore_result=True, soft_time_limit=50, time_limit=60, **RETRY)
 def tick() -> dict:
-    """Every minute (CELERY_BEAT_SCHEDULE): retries that are due and rows a lost message left behind."""
+    """Every minute (CELERY_BEAT_SCHEDULE): FHIR heartbeats that are due, retries that are due and
+    rows a lost message left behind."""
+    heartbeats = _heartbeats()
+    if heartbeats:
+        deliver.delay(heartbeats)
     requeued = 0
     for ids in machinery.requeue_unsent(timezone.now(), limit=TICK_LIMIT, batch=100, model=OutboundDelivery):
         requeued += len(ids)
         deliver.delay(ids)
-    return {"requeued": requeued}
+    return {"requeued": requeued, "heartbeats": len(heartbeats)}
+
+
+def _heartbeats() -> list[int]:
+    from integrations.subscriptions import fanout  # the subscriptions sit beside the outbox, not under it
+
+    with transaction.atomic():
+        return fanout.heartbeats()
 
 
 def send_events(event_ids: list[int]) -> None:
