@@ -14,9 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = (390, 844)
 
 
-def test_a_family_uploads_a_video_by_link_and_the_neurologist_watches_it(
-    browser, pediatrician, neurologist, tmp_path
-):
+def test_a_family_uploads_a_video_by_link_and_the_neurologist_watches_it(browser, pediatrician, neurologist, tmp_path):
     referral = make_referral(pediatrician)
     clip = tmp_path / "spasm.webm"
     clip.write_bytes(video.sample("webm", seconds=3))
