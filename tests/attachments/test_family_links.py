@@ -45,6 +45,7 @@ def test_a_neurologist_makes_a_link_the_family_sends_a_video_and_the_neurologist
     client.force_login(neurologist)
     case = client.get(f"/cases/{referral.pk}/").content.decode()
     assert "The family sent a video: after school" in case and "<video controls" in case
+    assert "the family, by upload link" in case  # not the system user the event is stored under
 
 
 def test_the_token_is_random_and_only_its_hash_is_stored(client, neurologist, referral):
@@ -122,3 +123,11 @@ def test_only_the_referrer_and_neurology_make_links_and_only_for_an_open_case(
     assert "Ask the family for a video" not in client.get(f"/cases/{case.pk}/").content.decode()
     client.force_login(neurologist)
     assert "Ask the family for a video" in client.get(f"/cases/{case.pk}/").content.decode()
+
+
+def test_a_closed_case_takes_no_new_link(pathway, neurologist):
+    from carepath.pathway.errors import TransitionNotAllowed
+
+    closed = pathway.closed()
+    with pytest.raises(TransitionNotAllowed):
+        services.upload_link_create(referral_id=closed.pk, actor=neurologist)
