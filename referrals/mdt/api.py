@@ -126,6 +126,13 @@ class MDTMeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "visible_ids": _visible_ids(self.request.user)}
 
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        rows = self.get_serializer(page, many=True).data
+        shown = [c["referral"] for row in rows for c in row["cases"]]
+        audit.record_list(request.user, Referral, shown, "api: MDT meetings")
+        return self.get_paginated_response(rows)
+
     def retrieve(self, request, *args, **kwargs):
         meeting = self.get_object()
         body = self.get_serializer(meeting).data

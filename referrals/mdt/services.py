@@ -115,6 +115,8 @@ def decision_sign(
             f"This case already has a signed decision ({current.summary}); a signed decision is never changed: "
             f"sign a correction of it (corrects {current.pk})."
         )
+    if current is not None and not rationale.strip():
+        raise InvalidData({"rationale": "Say why the signed decision is corrected."})
     if current is None and corrects_id is not None:
         raise InvalidData({"corrects": "There is no signed decision to correct."})
     if current is not None:

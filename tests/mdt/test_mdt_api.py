@@ -30,7 +30,7 @@ def test_neurology_plans_a_meeting_adds_a_case_and_signs_its_decision(api, neuro
     assert again.status_code == 409 and again["Content-Type"] == "application/problem+json"
     fix = client.post(
         f"{V1}/mdt-cases/{eid}/decisions/",
-        {"outcome": "botulinum_toxin", "corrects": signed.json()["id"]},
+        {"outcome": "botulinum_toxin", "corrects": signed.json()["id"], "rationale": "Misheard: toxin"},
         format="json",
     )
     assert fix.status_code == 201 and fix.json()["corrects"] == signed.json()["id"]
@@ -76,3 +76,11 @@ def test_a_future_treatment_date_is_a_422(api, neurologist, reviewed):
 
 def test_an_outsider_gets_404_for_a_case_they_cannot_see(api, outsider, reviewed):
     assert api(outsider).get(f"{V1}/referrals/{reviewed.pk}/treatments/").status_code == 404
+
+
+def test_the_meetings_list_pages_and_audits_what_it_shows(api, neurologist, meeting, on_list):
+    response = api(neurologist).get(f"{V1}/mdt-meetings/")
+    assert response.status_code == 200
+    (row,) = response.json()["results"]
+    assert row["id"] == meeting.pk and row["cases"][0]["question"] == on_list.question
+    assert AuditLog.objects.filter(action="list", changes__query="api: MDT meetings").exists()

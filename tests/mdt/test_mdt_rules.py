@@ -91,6 +91,13 @@ def test_a_correction_is_a_new_signed_decision_linked_to_the_old_whose_open_step
     assert MDTDecision.objects.get(pk=first.pk).outcome == "repeat_mri"  # the original stands as signed
 
 
+def test_a_correction_says_why(on_list, neurologist):
+    first = mdt.decision_sign(mdt_case_id=on_list.pk, actor=neurologist, outcome="repeat_mri")
+    with pytest.raises(InvalidData) as refused:
+        mdt.decision_sign(mdt_case_id=on_list.pk, actor=neurologist, outcome="botulinum_toxin", corrects_id=first.pk)
+    assert "rationale" in refused.value.errors and mdt.current_decision(on_list) == first
+
+
 def test_only_a_clinician_attending_signs(on_list, colleague, pediatrician, admin_user):
     with pytest.raises(Forbidden, match="attends this meeting"):
         mdt.decision_sign(mdt_case_id=on_list.pk, actor=colleague, outcome="repeat_mri")  # a neurologist, absent
