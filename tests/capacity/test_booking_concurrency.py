@@ -63,6 +63,29 @@ def test_with_the_services_check_bypassed_the_constraint_alone_lets_one_win_and_
     assert Reservation.objects.filter(released_at__isnull=True).count() == 1
 
 
+def test_general_anaesthesia_bookings_on_two_scanners_sharing_one_list_one_wins_and_none_deadlocks():
+    """Each row conflicts with the others only on the anaesthesia list: the inserts wait for each
+    other inside the constraint's check, PostgreSQL aborts some with a deadlock, and those try again
+    (bench/booking.py found them as 500s)."""
+    pathway = make_pathway()
+    _, big, small, _ = department()
+    requests = protocoled_requests(pathway, N, suspected_lesion=True)  # general anaesthesia
+    start = at(scan_day(), "09:00").isoformat()
+    calls = [
+        (
+            lambda mri=mri, scanner=scanner: MRI_MACHINE.run(
+                "schedule", pk=mri.pk, actor=pathway.coord, data={"scanner": scanner.pk, "scheduled_start": start}
+            )
+        )
+        for mri, scanner in zip(requests, [big, small] * (N // 2), strict=True)
+    ]
+
+    outcomes = race(calls)
+
+    assert outcomes == {"ok": 1, "SlotTaken": N - 1}, outcomes
+    assert Reservation.objects.filter(released_at__isnull=True).count() == 1
+
+
 def _reservation(pathway, mri, scanner, start, minutes=45, turnaround=10, **kw):
     return Reservation(
         scanner=scanner,
