@@ -69,6 +69,13 @@ def _parser():
     )
     p.add_argument("--no-tick", dest="tick", action="store_false", help="leave out the timer sweep (bench/tick.py)")
     p.add_argument(
+        "--no-booking", dest="booking", action="store_false", help="leave out MRI booking (bench/booking.py)"
+    )
+    p.add_argument(
+        "--reservations", type=int, default=100_000, help="reservations on the books for the booking scenario"
+    )
+    p.add_argument("--clients", type=int, default=50, help="concurrent clients in the booking races")
+    p.add_argument(
         "--keep-database", action="store_true", help="use DATABASE_URL as is (seeded only if it holds no referral)"
     )
     return p
@@ -147,7 +154,26 @@ def table(results: dict) -> str:
         lines += pages.table_lines(run)
         if run.get("tick"):
             lines.append(f"tick: {json.dumps(run['tick'])}")
+        if run.get("booking"):
+            lines += booking_lines(run["booking"])
     return "\n".join(lines)
+
+
+def booking_lines(booked: dict) -> list[str]:
+    f, c = booked["find"], booked["contention"]
+    lines = [
+        f"$find ({booked['seed']['reservations']:,} reservations): p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms, "
+        f"baseline p95 {f['baseline']['p95_ms']:.1f} ms ({f['ratio_p95']:.1f}×), {f['queries']} queries"
+    ]
+    if f.get("api", {}).get("p95_ms"):
+        lines.append(f"GET …/slots/: p50 {f['api']['p50_ms']:.1f} ms, p95 {f['api']['p95_ms']:.1f} ms")
+    for name, r in c["races"].items():
+        lines.append(
+            f"booking race, {name}: {r['clients']} clients, {r['won']} won, {r['slot_taken']} × 409 slottaken, "
+            f"other {r['other'] or 0}"
+        )
+    lines.append(f"double bookings in the database: {json.dumps(c['double_bookings'])}")
+    return lines
 
 
 def percentile(values: list[float], pct: float) -> float:

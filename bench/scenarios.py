@@ -1,6 +1,6 @@
 """One benchmark run on the database in DATABASE_URL (called by bench.run; prints JSON on stdout): seed,
 then the list latencies (bench/lists.py), transitions (bench/transitions.py), HTTP (bench/http_load.py)
-and, unless left out, the timer sweep (bench/tick.py)."""
+and, unless left out, the timer sweep (bench/tick.py) and MRI booking (bench/booking.py)."""
 
 import json
 import os
@@ -59,6 +59,12 @@ def main(size: int, options: dict) -> dict:
         log(f"http, {workers} gunicorn workers")
         served.append(http(neurologists[0], {**options, "workers": workers}))
     swept = tick() if options.get("tick", True) else None
+    booked = None
+    if options.get("booking", True):
+        from bench import booking
+
+        log("booking")
+        booked = booking.measure(options)
     return {
         "referrals": size,
         "seed": seeded,
@@ -67,6 +73,7 @@ def main(size: int, options: dict) -> dict:
         "http": served[0],
         "http_more": served[1:],
         "tick": swept,
+        "booking": booked,
     }
 
 
