@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from carepath.pathway.roles import Role
@@ -126,6 +126,16 @@ class WorkItem(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
+    # out of My work until then; its due time, reminders and escalation are unchanged (docs/design.md §3)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    follows = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The step this one follows on from: a reopened case's new step names the case's last one.",
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -156,6 +166,53 @@ class WorkItem(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.status})"
+
+
+class WorkItemReassignment(models.Model):
+    """A step given to a named colleague: from whom (None: the queue), to whom, by whom, why, when
+    (carepath/pathway/workitems_handover.py). Rows are only ever added."""
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="reassignments")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.work_item_id}: {self.from_user_id} → {self.to_user_id}"
+
+
+class Delegation(models.Model):
+    """A clinician away: from `starts_on` to `ends_on` (inclusive, the service's local dates) the
+    steps they hold show in the delegate's My work (carepath/pathway/delegation.py). `starts_at` and
+    `ends_at` are those days' bounds in UTC, so the worklist compares them with the database's
+    `now()` (a compiled query never freezes a Python time: carepath/pathway/access.py)."""
+
+    delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations")
+    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    ended_early_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="delegation_dates_order")]
+        # the worklist's delegated items: the delegations of this delegate in force now
+        indexes = [models.Index(fields=["delegate", "ends_at"], name="delegation_delegate_ends")]
+
+    def __str__(self):
+        return f"{self.delegator_id} → {self.delegate_id} ({self.starts_on}–{self.ends_on})"
 
 
 class Notification(models.Model):

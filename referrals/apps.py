@@ -10,7 +10,7 @@ class ReferralsConfig(AppConfig):
         from carepath.notify import effects
         from carepath.pathway import registry
 
-        from . import receivers, services, tasks  # noqa: F401  (reacts to what imaging announces)
+        from . import receivers, reopen, services, tasks  # noqa: F401  (reacts to what imaging announces)
         from .followup import services as followup_services
         from .followup.steps import MDT_AND_FOLLOW_UP_STEPS
         from .machine import REFERRAL_MACHINE

@@ -184,6 +184,20 @@ REFERRAL_MACHINE = Machine(
             description="The acknowledgement window passed; flagged loop_closed_unacknowledged.",
         ),
         Transition(
+            name="reopen",
+            sources=[S.CLOSED],
+            target=S.ASSESSED,
+            roles=[NEURO],
+            reopens=True,
+            label="Reopen the case",
+            input=i.ReasonInput,
+            group=SECONDARY,
+            description=(
+                "A closed case comes back to neurology with a reason: a new step (request an MRI or conclude) "
+                "opens, linked to the case's last one. The 18-week clock is not restarted."
+            ),
+        ),
+        Transition(
             name="cancel",
             sources=OPEN,
             target=S.CANCELLED,

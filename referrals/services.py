@@ -302,15 +302,21 @@ def referral_conclude(
     given = {"imaging_waived_reason": imaging_waived_reason}
     REFERRAL_MACHINE.check(referral, "conclude", actor=actor, version=expected_version, data=given)
     now = timezone.now()
-    Outcome.objects.create(
+    # a reopened case (referrals/reopen.py) concludes again: the new outcome replaces the last, which
+    # the timeline keeps (its `conclude` event), and waits for a new acknowledgement
+    Outcome.objects.update_or_create(
         referral=referral,
-        diagnosis=diagnosis,
-        plan=plan,
-        follow_up=follow_up,
-        letter=letter,
-        imaging_waived_reason=imaging_waived_reason,
-        concluded_by=actor,
-        concluded_at=now,
+        defaults={
+            "diagnosis": diagnosis,
+            "plan": plan,
+            "follow_up": follow_up,
+            "letter": letter,
+            "imaging_waived_reason": imaging_waived_reason,
+            "concluded_by": actor,
+            "concluded_at": now,
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+        },
     )
     referral.concluded_at = now
     data = {

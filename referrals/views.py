@@ -22,7 +22,7 @@ from carepath.pathway.dates import age_in_months
 from carepath.pathway.priority import Priority
 from carepath.pathway.roles import Role, has_role
 from carepath.pathway.workflow import SECONDARY
-from carepath.web import webforms
+from carepath.web import handover, webforms
 from carepath.web.formfields import int_or_none
 from imaging import reports as imaging_reports
 from imaging import rules as imaging_rules
@@ -135,7 +135,7 @@ def _render_case(
         "muscles": [Muscle(c).label for c in referral.muscles if c in Muscle.values],
         "primary_actions": primary,
         "secondary_actions": secondary,
-        "work_items": sorted(referral.open_work_items, key=lambda w: (not w.is_primary, w.due_at or timezone.now())),
+        "work_items": _work_items(referral, user),
         "events": events,
         "mri_requests": mri_requests,
         "current_mri": current_mri,
@@ -149,6 +149,13 @@ def _render_case(
         **attachments.case_context(referral, user),
     }
     return render(request, "referrals/case.html", context, status=status)
+
+
+def _work_items(referral: Referral, user) -> list:
+    """The open steps, the case's own first, each with who may give it on or snooze it (and to whom)."""
+    items = sorted(referral.open_work_items, key=lambda w: (not w.is_primary, w.due_at or timezone.now()))
+    handover.decorate_items(items, user)
+    return items
 
 
 def _conclude_initial(referral: Referral, user) -> dict:

@@ -18,7 +18,7 @@ from referrals.machine import REFERRAL_MACHINE
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TRANSITIONS = [(m, t) for m in (REFERRAL_MACHINE, MRI_MACHINE) for t in m.transitions]
 IDS = [f"{m.name}.{t.name}" for m, t in TRANSITIONS]
-SERVICE_MODULES = {"referrals.services", "imaging.services", "imaging.reports"}  # the only writers
+SERVICE_MODULES = {"referrals.services", "referrals.reopen", "imaging.services", "imaging.reports"}  # the only writers
 
 
 @pytest.mark.parametrize(("machine", "t"), TRANSITIONS, ids=IDS)

@@ -15,6 +15,7 @@ PACKAGES = ("carepath", "referrals", "imaging", "bench")
 ALLOWED = {
     # commit transitions: the row lock, the transaction scope that batches their writes
     "referrals.services": "commits the referral's transitions (writes.atomic, compiled.lock)",
+    "referrals.reopen": "commits the referral's reopen transition (writes.atomic), beside referrals.services",
     "referrals.intake": "writes a new patient and referral (writes.atomic)",
     "imaging.services": "commits the MRI request's transitions (writes.atomic)",
     "imaging.reports": "commits the report's transitions and its acknowledgement (writes.atomic)",

@@ -5,13 +5,14 @@ docs. The apps' resources (referrals/api.py, imaging/api.py) are included by the
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import docs, views
+from . import docs, handover, views
 from .problems import not_found_view
 
 router = SimpleRouter()
 router.register("auth/tokens", views.TokenViewSet, basename="api-token")
 router.register("worklist", views.WorklistViewSet, basename="api-worklist")
 router.register("notifications", views.NotificationViewSet, basename="api-notification")
+router.register("delegations", handover.DelegationViewSet, basename="api-delegation")
 
 v1 = [
     path("auth/token/", views.TokenView.as_view(), name="api-token-obtain"),

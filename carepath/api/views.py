@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from carepath.models import Notification, WorkItem, WorkItemKind, due_or_never
 from carepath.notify.inbox import notification_acknowledge
-from carepath.pathway import access, audit, selectors, workitems
+from carepath.pathway import access, audit, selectors, workitems, workitems_handover
 from carepath.pathway.dates import is_overdue
 from carepath.pathway.text import Input
 from carepath.web import middleware
@@ -26,6 +26,7 @@ from .common import (
     UTCDateTimeFilter,
     link,
 )
+from .handover import ReassignRequestSerializer, SnoozeRequestSerializer
 from .idempotency import idempotent
 from .models import ApiToken
 from .pagination import CompiledPages
@@ -164,7 +165,9 @@ class WorkItemSerializer(ReadModelSerializer):
     def get_overdue(self, item) -> bool:
         return is_overdue(item.due_at, self.context["now"])
 
-    @extend_schema_field({"type": "array", "items": {"type": "string", "enum": ["claim", "release"]}})
+    @extend_schema_field(
+        {"type": "array", "items": {"type": "string", "enum": ["claim", "release", "reassign", "snooze"]}}
+    )
     def get_allowed_actions(self, item) -> list[str]:
         return item_actions(item.assigned_to_id, self.context["request"].user)
 
@@ -225,7 +228,7 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return WorkItem.objects.none()
         user = self.request.user
-        if self.action == "claim":  # a colleague's item too: it can be taken over
+        if self.action in ("claim", "reassign", "snooze"):  # a colleague's item too: it can be taken over
             return selectors.claimable_by(user)
         if self.action != "list":
             return _worklist(user)
@@ -255,6 +258,26 @@ class WorklistViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVi
             work_item_id=self.get_object().pk, actor=request.user, take_over=body.validated_data["take_over"]
         )
         return Response(self.get_serializer(self._item(item.pk)).data)
+
+    @extend_schema(request=ReassignRequestSerializer, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reassign(self, request, pk=None):
+        """Give the step to a named colleague of its queue's role, with a reason (on the timeline)."""
+        return self._hand_on(request, ReassignRequestSerializer, workitems_handover.work_item_reassign)
+
+    @extend_schema(request=SnoozeRequestSerializer, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def snooze(self, request, pk=None):
+        """Out of your worklist until `until`; its due time and escalation are unchanged."""
+        return self._hand_on(request, SnoozeRequestSerializer, workitems_handover.work_item_snooze)
+
+    def _hand_on(self, request, body_class, service) -> Response:
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = service(work_item_id=self.get_object().pk, actor=request.user, **body.validated_data)
+        return Response(self.get_serializer(selectors.claimable_by(request.user).get(pk=item.pk)).data)
 
     @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={200: WorkItemSerializer})
     @action(detail=True, methods=["post"])

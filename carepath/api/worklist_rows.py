@@ -30,6 +30,8 @@ ITEM_FIELDS = [
     "overdue",
     "created_at",
     "note",
+    "snoozed_until",
+    "follows",
     "referral",
     "mri_request",
     "allowed_actions",
@@ -40,7 +42,7 @@ ITEM_FIELDS = [
 _ITEM_COLUMNS = rows.columns(
     WorkItem,
     ["id", "kind", "machine", "is_primary", "queue", "assigned_to", "status", "priority", "due_at"]
-    + ["created_at", "note", "mri_request"],
+    + ["created_at", "note", "mri_request", "snoozed_until", "follows"],
 )
 _ITEM_VALUES = [name for name, _ in _ITEM_COLUMNS] + [
     "referral_id",
@@ -92,6 +94,8 @@ def worklist_json(page: list[dict], *, user, now) -> list[dict]:
 
 
 def item_actions(assigned_to: int | None, user) -> list[str]:
+    """What the worklist's reader may do to an item of their worklist: an unclaimed one of their
+    queue, one they hold, or one a colleague away delegated to them (which they may give on)."""
     if assigned_to is None:
-        return ["claim"]
-    return ["release"] if assigned_to == user.pk else []
+        return ["claim", "reassign", "snooze"]
+    return ["release", "reassign", "snooze"] if assigned_to == user.pk else ["reassign"]

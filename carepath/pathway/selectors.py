@@ -1,18 +1,26 @@
 """Worklists and notifications: read from work items and notification rows (docs/design.md §3)."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 
 from carepath.models import Notification, WorkItem, WorkItemStatus, due_or_never
-from carepath.pathway import access
+from carepath.pathway import access, delegation
 from carepath.pathway.roles import Role, user_roles
 
 
 def worklist_for(user) -> QuerySet[WorkItem]:
-    """Open items claimed by the user plus the unclaimed items of their role queues, on cases they
-    may see; soonest due (so overdue) first."""
-    mine = Q(assigned_to=user) | Q(assigned_to__isnull=True, queue__in=list(user_roles(user)))
+    """Open items claimed by the user, by a colleague who delegated to them now, and the unclaimed
+    items of their role queues, on cases they may see; not snoozed (until their time comes: the
+    database's clock); soonest due (so overdue) first (carepath/pathway/delegation.py,
+    carepath/pathway/workitems_handover.py)."""
+    mine = (
+        Q(assigned_to=user)
+        | Q(assigned_to__isnull=True, queue__in=list(user_roles(user)))
+        | delegation.delegated_q(user)
+    )
+    awake = Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=Now())
     return (
-        WorkItem.objects.filter(mine, status=WorkItemStatus.OPEN)
+        WorkItem.objects.filter(mine, awake, status=WorkItemStatus.OPEN)
         .filter(access.referral_q(user, prefix="referral__"))
         .select_related("referral__patient", "mri_request", "assigned_to")
         .order_by(due_or_never(), "id")

@@ -56,6 +56,7 @@ class Transition:
     group: str = PRIMARY  # how the pages draw its button
     confirm: str = ""  # a statement a page asks to be ticked first: the action cannot be undone, only amended
     precheck: Callable | None = None  # the data's own rules, run before asking again for that tick
+    reopens: bool = False  # leaves a terminal state: declared so, never by accident (e.g. reopen a closed case)
     service: Callable | None = field(default=None, compare=False)  # bound by `Machine.service`
 
     def __post_init__(self):
@@ -97,8 +98,11 @@ class Machine:
         known = set(self.states.values)
         for t in self.transitions:
             assert set(t.sources) <= known and (t.target is None or t.target in known), t.name
-            # only a self-loop (e.g. amend_report) may start from a terminal state: nothing leaves one
-            assert t.target is None or not set(t.sources) & self.terminal, f"{t.name} leaves a terminal state"
+            # only a self-loop (e.g. amend_report) or a declared reopening may start from a terminal
+            # state: nothing leaves one by accident
+            assert t.target is None or t.reopens or not set(t.sources) & self.terminal, (
+                f"{t.name} leaves a terminal state"
+            )
 
     def service(self, name: str) -> Callable[[Callable], Callable]:
         """Bind the decorated function as transition `name`'s service (once): the declaration then

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from carepath.web import signin, views
+from carepath.web import handover, signin, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="my_work", permanent=False), name="home"),
@@ -14,6 +14,10 @@ urlpatterns = [
     path("work/", views.my_work, name="my_work"),
     path("work/<int:pk>/claim/", views.work_item_claim, name="work_item_claim"),
     path("work/<int:pk>/release/", views.work_item_release, name="work_item_release"),
+    path("work/<int:pk>/reassign/", handover.work_item_reassign, name="work_item_reassign"),
+    path("work/<int:pk>/snooze/", handover.work_item_snooze, name="work_item_snooze"),
+    path("work/delegations/", handover.delegation_create, name="delegation_create"),
+    path("work/delegations/<int:pk>/end/", handover.delegation_end, name="delegation_end"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/acknowledge/", views.notification_acknowledge, name="notification_acknowledge"),
 ]

@@ -24,7 +24,7 @@ from carepath.pathway.dates import is_due_soon, is_overdue
 from carepath.pathway.errors import DomainError
 from carepath.pathway.priority import PRIORITY_WORDS, Priority
 from carepath.pathway.roles import Role, user_roles
-from carepath.web import webforms
+from carepath.web import away, webforms
 
 # --- My work -------------------------------------------------------------------------------------
 WORKLIST_LIMIT = 200
@@ -72,6 +72,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "priorities": list(PRIORITY_WORDS.items()),
         "now": now,
     }
+    context.update(away.my_work_context(request.user, items))  # delegations, snoozed steps, delegated items
     template = "carepath/_worklist.html" if request.htmx else "carepath/my_work.html"
     return render(request, template, context)
 
