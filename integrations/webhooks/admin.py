@@ -41,6 +41,7 @@ class OutboundDeliveryAdmin(ReadOnlyAdmin):
         "id",
         "kind",
         "endpoint",
+        "subscription",
         "state",
         "attempts",
         "response_status",
@@ -49,7 +50,7 @@ class OutboundDeliveryAdmin(ReadOnlyAdmin):
         "last_error",
     )
     list_filter = ("state", "kind")
-    list_select_related = ("endpoint",)
+    list_select_related = ("endpoint", "subscription")
     actions = ["send_again"]
     audit_reads = False  # ids and states only (the thin payloads)
 

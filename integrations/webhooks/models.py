@@ -1,6 +1,7 @@
 """A receiver of webhooks: its URL, its signing secret and the event types it asked for."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from integrations.outbox.models import EventType
@@ -24,6 +25,11 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        unknown = set(self.event_types or []) - set(EventType.values) if isinstance(self.event_types, list) else {"?"}
+        if unknown or not self.event_types:
+            raise ValidationError({"event_types": f"A list of one or more of: {', '.join(EventType.values)}."})
 
     def wants(self, event_type: str) -> bool:
         return self.active and event_type in self.event_types
