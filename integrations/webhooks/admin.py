@@ -1,18 +1,32 @@
 """Admin for webhooks: endpoints (an admin registers them; edits audited) and every outbound delivery
 (read-only; dead letters can be sent again). Imported from IntegrationsConfig.ready()."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from carepath.admin_base import AuditedAdmin, ReadOnlyAdmin
 from carepath.models import DeliveryState
 from carepath.notify import delivery as machinery
+from carepath.pathway.text import GuardedModelForm
 from integrations.outbox import tasks
-from integrations.outbox.models import Event, OutboundDelivery
+from integrations.outbox.models import Event, EventType, OutboundDelivery
 from integrations.webhooks.models import WebhookEndpoint
+
+
+class WebhookEndpointForm(GuardedModelForm):
+    event_types = forms.MultipleChoiceField(
+        choices=EventType.choices, widget=forms.CheckboxSelectMultiple, help_text="The events this endpoint receives."
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name", "url", "event_types", "active", "secret"]
+        widgets = {"secret": forms.TextInput(attrs={"size": 60})}
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(AuditedAdmin):
+    form = WebhookEndpointForm
     list_display = ("name", "url", "active", "disabled_reason", "created_at")
     list_filter = ("active",)
     search_fields = ("name", "url")
