@@ -57,7 +57,10 @@ def transition_events(case_event) -> list[Event]:
     mri_request_id = case_event.mri_request_id or (case_event.data or {}).get("mri_request")
     common = dict(occurred_at=case_event.at, referral_id=case_event.referral_id, mri_request_id=mri_request_id)
     data = {"transition": case_event.transition, "from_state": case_event.from_state, "to_state": case_event.to_state}
-    events = [Event(type=MACHINE_TYPES[case_event.machine], data=data, **common)]
+    kind = MACHINE_TYPES.get(case_event.machine)
+    if kind is None:  # a machine other systems are not told of (yet)
+        return []
+    events = [Event(type=kind, data=data, **common)]
     if case_event.machine == "mri" and case_event.transition in REPORT_TYPES:
         report = (case_event.data or {}).get("report") or report_of(mri_request_id)
         events.append(Event(type=REPORT_TYPES[case_event.transition], data={**data, "report_id": report}, **common))
