@@ -50,7 +50,7 @@ class FieldSpec:
             return self.children[0].anchor if self.children else self.id
         if self.widget == "tristate":
             return f"{self.id}-yes"
-        if self.widget in ("radios", "checkboxes"):
+        if self.widget in ("radios", "checkboxes", "slots"):  # slots: imaging/capacity/picker.py
             return f"{self.id}-1"
         return self.id
 

@@ -15,8 +15,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def department(db):
     from imaging.capacity.demo import seed_capacity
+    from imaging.capacity.models import SlotRule
+    from tests.capacity.scanners import SLOT_RULES
 
     Holiday.objects.all().delete()  # the demo's GA lists are on Tuesdays and Thursdays: keep them
+    for sedation, (minutes, turnaround) in SLOT_RULES.items():  # an earlier transactional test's flush
+        SlotRule.objects.get_or_create(  # removed the rules the migration seeds
+            protocol="", sedation=sedation, defaults={"minutes": minutes, "turnaround_minutes": turnaround}
+        )
     return seed_capacity(timezone.localdate())
 
 

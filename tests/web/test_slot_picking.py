@@ -105,7 +105,10 @@ def test_posting_no_slot_asks_for_one(signed_in, coordinator, pathway, scanners)
     response = book_on_board(signed_in(coordinator), mri, "")
 
     assert response.status_code == 400
-    assert "Choose a slot." in schedule_form(response.content.decode(), mri)
+    form = schedule_form(response.content.decode(), mri)
+    assert "Choose a slot." in form
+    anchor = f"action-mri-{mri.pk}-schedule-f-slot-1"  # the error summary links to the first slot
+    assert f'href="#{anchor}"' in form and f'id="{anchor}"' in form
 
 
 def test_a_ga_childs_slots_lie_in_the_anaesthesia_list_and_late_ones_are_marked(
