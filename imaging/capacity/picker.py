@@ -20,7 +20,7 @@ from carepath.pathway.roles import is_admin
 from carepath.web.formfields import FieldSpec
 from imaging.choices import MRIState, Sedation
 from imaging.models import MRIRequest
-from imaging.rules import mass_suspected, sedation_default
+from imaging.rules import BOOKING_HORIZON, mass_suspected, sedation_default
 
 from . import calendar, finder
 from .models import Scanner
@@ -162,6 +162,8 @@ class Asked:
             start = date.fromisoformat(query.get("slots_from", ""))
         except ValueError:
             start = None
+        if start is not None and not timezone.localdate() <= start <= timezone.localdate() + BOOKING_HORIZON:
+            start = None  # the finder looks from now to the booking horizon (and 9999-12-31 overflows)
         sedation = query.get("slots_sedation", "")
         slot = query.get("slot", "")
         return cls(start, sedation if sedation in Sedation.values else "", slot if decode(slot) else "")

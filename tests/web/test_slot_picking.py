@@ -194,3 +194,13 @@ def test_a_booked_scan_is_rescheduled_by_picking_another_slot(signed_in, coordin
     assert response.status_code == 302
     mri.refresh_from_db()
     assert (mri.state, mri.appointment.start) == ("scheduled", picker.decode(choice)[1])
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "not a date"])
+def test_a_from_date_out_of_range_shows_the_earliest_slots(signed_in, coordinator, pathway, scanners, day):
+    mri = pathway.mri(pathway.protocoled())
+
+    response = signed_in(coordinator).get(f"/mri/board/?book={mri.pk}&slots_from={day}")
+
+    assert response.status_code == 200
+    assert offered(schedule_form(response.content.decode(), mri))[0] == picker.encode(first_slot(mri))
