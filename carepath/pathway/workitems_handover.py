@@ -31,7 +31,8 @@ SNOOZE_AT_MOST = timedelta(days=30)  # a step put aside for longer is a step tha
 
 
 def _lock_open(work_item_id: int) -> WorkItem:
-    item = WorkItem.objects.select_for_update().select_related("assigned_to").get(pk=work_item_id)
+    # only the item row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of the holder's join
+    item = WorkItem.objects.select_for_update(of=("self",)).select_related("assigned_to").get(pk=work_item_id)
     if item.status != WorkItemStatus.OPEN:
         raise TransitionNotAllowed("This step is already finished.")
     return item
