@@ -410,6 +410,7 @@ SPECTACULAR_SETTINGS = {
         "ReferralStateEnum": "referrals.choices.ReferralState",
         "MRIStateEnum": "imaging.choices.MRIState",
         "WorkItemKindEnum": "carepath.models.WorkItemKind",
+        "RoleEnum": "carepath.pathway.roles.Role",  # a work item's queue, a note's author role, a delegation's role
         "PriorityEnum": "carepath.pathway.priority.Priority",
         "DiagnosisEnum": "referrals.choices.Diagnosis",
         "SedationEnum": "imaging.choices.Sedation",

@@ -88,6 +88,7 @@ BUILD = {
     "results_review": lambda p: p.results_review(),
     "neurosurgery": lambda p: p.neurosurgery(),
     "concluded": lambda p: p.concluded(),
+    "closed": lambda p: p.closed(),  # reopen
     "requested": lambda p: p.imaging(),
     "protocoled": lambda p: p.protocoled(),
     "scheduled": lambda p: p.scheduled(),
