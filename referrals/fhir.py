@@ -14,11 +14,25 @@ from carepath.models import WorkItemStatus
 from carepath.pathway.priority import FHIR_PRIORITIES
 from imaging.choices import AppointmentStatus, MRIState
 
+from .choices import Muscle, RedFlag
 from .choices import ReferralState as S
 
 NS = uuid.UUID("6f1c3a52-2d8e-4e0a-9a57-8a9c2b6e4f10")
 SYSTEM = "https://carepath.example.org/fhir"
 MRN_SYSTEM = f"{SYSTEM}/mrn"
+# What the referrer told us, as codes and extensions (also what integrations/fhir_in/ reads back)
+SIDE_SYSTEM = f"{SYSTEM}/side"
+MUSCLE_SYSTEM = f"{SYSTEM}/muscle"
+RED_FLAG_SYSTEM = f"{SYSTEM}/red-flag"
+STRUCTURE = f"{SYSTEM}/StructureDefinition"
+# Referral field → the ServiceRequest extension that carries it, with its value's type
+EXTENSIONS = {
+    "symptom_onset": (f"{STRUCTURE}/symptom-onset", "valueDate"),
+    "spread": (f"{STRUCTURE}/spread", "valueBoolean"),
+    "frequency": (f"{STRUCTURE}/frequency", "valueCode"),
+    "requested_priority_reason": (f"{STRUCTURE}/requested-priority-reason", "valueString"),
+    "over_18_reason": (f"{STRUCTURE}/over-18-reason", "valueString"),
+}
 V3_ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 # Guardian relationship words → HL7 v3 RoleCode (personal relationship); anything else is GUARD with text.
 RELATIONSHIP_CODES = {
@@ -134,9 +148,26 @@ def referral_resource(referral) -> dict:
         "subject": _ref("Patient", f"patient-{referral.patient_id}"),
         "authoredOn": _iso(referral.submitted_at),
         "requester": _user(referral.referred_by),
-        "reasonCode": [{"text": referral.reason}],
+        "reasonCode": [
+            {"text": referral.reason},
+            *(_code(RED_FLAG_SYSTEM, flag, RedFlag(flag).label) for flag in referral.red_flags if flag in RedFlag),
+        ],
+        "bodySite": [
+            _code(SIDE_SYSTEM, referral.side, referral.get_side_display()),
+            *(_code(MUSCLE_SYSTEM, m, Muscle(m).label) for m in referral.muscles if m in Muscle),
+        ],
         "note": [{"text": referral.clinical_notes}] if referral.clinical_notes else [],
+        "extension": _referral_extensions(referral),
     }
+
+
+def _referral_extensions(referral) -> list[dict]:
+    found = []
+    for name, (url, kind) in EXTENSIONS.items():
+        value = getattr(referral, name)
+        if value not in (None, ""):
+            found.append({"url": url, kind: value.isoformat() if kind == "valueDate" else value})
+    return found
 
 
 def service_request(referral) -> dict:

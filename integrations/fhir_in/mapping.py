@@ -148,7 +148,7 @@ def _referral(request: dict, issues) -> dict:
     reasons = request.get("reasonCode") or []
     sites = [cd for s in request.get("bodySite") or [] for cd in s.get("coding") or []]
     return {
-        "reason": "\n".join(_text(r) for r in reasons if _text(r)),
+        "reason": _reason(reasons),
         "red_flags": _codes(reasons, c.RED_FLAG_SYSTEM),
         "clinical_notes": "\n\n".join(n["text"] for n in request.get("note") or [] if n.get("text")),
         "requested_priority": priority or "",
@@ -159,19 +159,23 @@ def _referral(request: dict, issues) -> dict:
 
 
 def _extensions(request: dict) -> dict:
-    value_of = {"symptom_onset": "valueDate", "spread": "valueBoolean", "frequency": "valueCode"}
     found = {}
-    for name, url in c.EXT.items():
-        if name == "confirm_new_patient":
-            continue
-        value = _extension(request, url, value_of.get(name, "valueString"))
+    for name, (url, kind) in c.EXTENSIONS.items():
+        value = _extension(request, url, kind)
         if value is not None:
             found[name] = value
     return found
 
 
-def _text(concept: dict) -> str:
-    return concept.get("text") or ", ".join(cd["display"] for cd in concept.get("coding") or [] if cd.get("display"))
+def _reason(concepts: list[dict]) -> str:
+    """The texts of the reasons that are not red flags (those are `red_flags`: the export sends each
+    as its own coded reason); without a text, their codings' displays."""
+    concepts = [r for r in concepts if not _codes([r], c.RED_FLAG_SYSTEM)]
+    texts = [r["text"] for r in concepts if r.get("text")]
+    if texts:
+        return "\n".join(texts)
+    codings = [cd for r in concepts for cd in r.get("coding") or []]
+    return ", ".join(cd["display"] for cd in codings if cd.get("display"))
 
 
 # --- the referrer ----------------------------------------------------------------------------------

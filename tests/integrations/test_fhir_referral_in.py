@@ -54,7 +54,7 @@ def test_a_bundle_creates_the_child_the_guardians_and_the_referral_once(ehr, ped
     ]
     assert referral.referred_by == pediatrician and referral.created_by == ehr
     assert referral.requested_priority == "urgent"
-    assert referral.reason == "Left eyelid twitching for three months, now spreading to the cheek.\nRapid progression"
+    assert referral.reason == "Left eyelid twitching for three months, now spreading to the cheek."
     assert referral.red_flags == ["rapid_progression"]
     assert (referral.side, referral.muscles, referral.spread) == ("left", ["orbicularis_oculi", "buccinator"], True)
     assert str(referral.symptom_onset) == "2026-09-01"
@@ -171,3 +171,22 @@ def test_without_a_token_the_answer_is_401_with_the_challenge(groups):
 @pytest.fixture
 def api_client_for():
     return m.ehr_client_for
+
+
+def test_the_export_of_a_received_referral_is_itself_a_referral_carepath_reads_back_the_same(ehr, pediatrician):
+    """Round trip: EHR → CarePath → export → CarePath again (a new placer number) gives the same
+    clinical fields and the same child."""
+    client = m.ehr_client_for(ehr)
+    m.post(client, m.bundle())
+    first = Referral.objects.get()
+    export = client.get(f"/api/v1/referrals/{first.pk}/fhir/").json()
+    m.entry(export, "ServiceRequest").pop("requester")  # a display only: the export names no Practitioner
+
+    again = m.post(client, export, **{"If-None-Exist": f"identifier={m.EHR}/orders|ROUND-TRIP"})
+
+    assert again.status_code == 201, again.json()
+    second = Referral.objects.exclude(pk=first.pk).get()
+    fields = ["patient_id", "reason", "red_flags", "side", "muscles", "spread", "frequency", "symptom_onset"]
+    fields += ["requested_priority", "requested_priority_reason", "clinical_notes", "over_18_reason"]
+    assert {f: getattr(second, f) for f in fields} == {f: getattr(first, f) for f in fields}
+    assert Patient.objects.count() == 1 and first.patient.guardians.count() == 2
