@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
 from carepath.api.tokens import token_issue
@@ -40,6 +41,18 @@ def send(url: str, token: str, message: dict) -> tuple[int, dict, dict]:
         return error.code, dict(error.headers), json.loads(error.read())
 
 
+@pytest.fixture
+def ehr_server(transactional_db, settings):
+    """A real HTTP server on localhost for this test (no static files: an API is all it serves).
+    Django's test server wraps it in a media handler that needs a MEDIA_URL (settings have none)."""
+    settings.MEDIA_URL = "/media-unused/"
+    server = LiveServer("localhost", start=False)
+    server.thread.static_handler = lambda handler: handler
+    server.start()
+    yield server
+    server.stop()
+
+
 def ehr_and_referrer():
     ensure_role_groups()
     factories.UserFactory(role=Role.PEDIATRICIAN, username="dr_ped")
@@ -47,14 +60,13 @@ def ehr_and_referrer():
     return ehr, token_issue(user=ehr, name="ehr")[1]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_ehr_posts_over_http_with_its_token_and_its_retry_creates_nothing(live_server, settings):
+def test_an_ehr_posts_over_http_with_its_token_and_its_retry_creates_nothing(ehr_server, settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     _, token = ehr_and_referrer()
 
-    first = send(live_server.url, token, m.bundle())
-    retry = send(live_server.url, token, m.bundle())
-    refused = send(live_server.url, "cp_not-a-token", m.bundle("ORD-9"))
+    first = send(ehr_server.url, token, m.bundle())
+    retry = send(ehr_server.url, token, m.bundle())
+    refused = send(ehr_server.url, "cp_not-a-token", m.bundle("ORD-9"))
 
     assert first[0] == 201, first[2]
     assert first[1]["Content-Type"] == "application/fhir+json"
