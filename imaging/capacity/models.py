@@ -267,6 +267,12 @@ class Reservation(models.Model):
         indexes = [
             models.Index(fields=["scanner", "start"], name="reservation_scanner_start"),
             models.Index(fields=["patient", "start"], name="reservation_patient_start"),
+            # the finder's GA search: one list's reservations of a range (docs/benchmarks.md, run 12)
+            models.Index(
+                fields=["anaesthesia_list", "start"],
+                name="reservation_list_start",
+                condition=Q(anaesthesia_list__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="reservation_ends_after_start"),
