@@ -294,6 +294,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    # orders to the RIS whose retry time has come (integrations/hl7/outbound.py)
+    "hl7-outbound": {"task": "integrations.hl7_deliver_due", "schedule": 60.0, "options": {"expires": 55}},
 }
 # Let a running task finish when the broker goes away: killing it mid-send is what could send twice;
 # its rows say whether the work is done, so a redelivered copy changes nothing.

@@ -130,6 +130,7 @@ def mri_request_create(
         mri,
         {"clinical_question": clinical_question, "suspected_lesion": suspected_lesion},
     )
+    signals.mri_requested.send(sender=MRIRequest, mri_request=mri)
     return mri
 
 

@@ -22,3 +22,9 @@ class IntegrationsConfig(AppConfig):
         events.register_consumer(subscriptions_fanout.notifications_for)
         receiver.install()
         subscriptions_receiver.install()
+        # HL7: the order to the RIS, written in the transaction that requests the MRI
+        from imaging import signals
+
+        from .hl7 import receivers  # and with it the Celery tasks (integrations/hl7/tasks.py)
+
+        signals.mri_requested.connect(receivers.on_mri_requested, dispatch_uid="hl7_order_to_ris")
