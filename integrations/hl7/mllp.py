@@ -1,5 +1,5 @@
 """MLLP (\\x0b message \\x1c\\x0d) over TCP: the listener `manage.py hl7_listen` runs as its own
-process, and the client the outbound orders, the tests and the bench use.
+process, and the client the outbound orders, the tests and bench/hl7.py use.
 
 One thread per connection (socketserver); messages on one connection are handled one at a time, in
 order, each acknowledged after its transaction commits (integrations/hl7/inbound.py). A message that
