@@ -40,6 +40,7 @@ UPLOAD_ROLES = frozenset(
 # Who asks a family for a video: the referrer and neurology (docs/design.md, "Attachments").
 LINK_ROLES = frozenset({Role.PEDIATRICIAN, Role.NEUROLOGIST})
 CHUNK = 1024 * 1024
+USED = "This link has been used already. Ask the clinic for a new one if you need to send more."
 NAME_MAX = 200
 
 
@@ -135,7 +136,7 @@ def usable_link(token: str) -> UploadLink:
     """The link this token opens: UploadLink.DoesNotExist (404) if none, LinkGone (410) if used or expired."""
     link = UploadLink.objects.select_related("referral__patient").get(token_hash=token_hash(token))
     if link.used_at is not None:
-        raise LinkGone("This link has been used already. Ask the clinic for a new one if you need to send more.")
+        raise LinkGone(USED)
     if link.expires_at <= timezone.now():
         raise LinkGone("This link has expired. Ask the clinic for a new one.")
     return link
@@ -189,7 +190,7 @@ def _claim(link: UploadLink) -> None:
     now = timezone.now()
     claimed = UploadLink.objects.filter(pk=link.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
     if claimed != 1:
-        raise LinkGone("This link has been used already. Ask the clinic for a new one if you need to send more.")
+        raise LinkGone(USED)
 
 
 def _record(attachment: Attachment, actor) -> None:
