@@ -17,6 +17,8 @@ ALLOWED = {
     "referrals.services": "commits the referral's transitions (writes.atomic, compiled.lock)",
     "referrals.reopen": "commits the referral's reopen transition (writes.atomic), beside referrals.services",
     "referrals.intake": "writes a new patient and referral (writes.atomic)",
+    "referrals.mdt.services": "opens an MDT decision's work items, whose timers are batched (writes.atomic)",
+    "referrals.followup.services": "opens follow-up visits' work items, whose timers are batched (writes.atomic)",
     "imaging.services": "commits the MRI request's transitions (writes.atomic)",
     "imaging.reports": "commits the report's transitions and its acknowledgement (writes.atomic)",
     "carepath*.transitions": "writes the case's UPDATE and timeline event of every transition",
