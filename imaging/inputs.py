@@ -139,6 +139,10 @@ class SignReportInput(Input):
 
 class AmendReportInput(Input):
     addendum = serializers.CharField(max_length=TEXT, help_text="What changed and why; shown with the report.")
+    findings = FindingsInput(
+        required=False,
+        help_text="Only if the findings change: the corrected findings as a whole (the previous ones stay visible).",
+    )
     impression = optional_text(
         help_text="Only if the impression changes: the corrected impression (the previous one stays visible).",
     )
