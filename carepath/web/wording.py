@@ -175,8 +175,9 @@ DESCRIPTIONS = {
     "conclude": "Sends the outcome letter to the referrer. Concluding without an MRI needs a reason.",
     "sign_report": "Sends the case to neurology's results review; critical and urgent results alert neurology at once.",
     "amend_report": (
-        "Say what changed and why. A corrected impression or category replaces the one shown, and the case "
-        "keeps what the report said before. Whoever read the report is told."
+        "Say what changed and why. The findings below start as signed: change only what the second look "
+        "corrects. Corrected findings, impression or category replace the ones shown, and the case keeps what "
+        "the report said before. Whoever read the report is told."
     ),
 }
 
