@@ -50,7 +50,7 @@ def rows_touching(patient_id: int) -> QuerySet:
 
 # --- the rows in words ------------------------------------------------------------------------------
 def record_words(row: AuditLog) -> str:
-    """"MRI request #11", not "imaging.mrirequest #11" (a privacy officer reads this page)."""
+    """The record by name, "MRI request #11", not "imaging.mrirequest #11" (a privacy officer reads it)."""
     try:
         name = apps.get_model(row.object_type)._meta.verbose_name
     except (LookupError, ValueError):
