@@ -8,6 +8,7 @@ from carepath.pathway.priority import Priority
 from carepath.pathway.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
 from imaging.choices import Side
 
+from . import letters
 from .choices import (
     SEVERITY_MAX,
     ConsultRecommendation,
@@ -144,13 +145,20 @@ class ConcludeInput(Input):
         help_text="Required to conclude without imaging (from assessed).",
     )
 
-    def validate_letter(self, value):
-        # the web form's draft marks what only the neurologist can write (referrals/letters.py)
-        if TO_COMPLETE in value:
+    def validate(self, data):
+        # the web form's draft marks what only the neurologist can write (referrals/letters.py); the
+        # marks this form's own fields answer are filled in from them first
+        answers = {**data, "plan": Plan(data["plan"]).label if data["plan"] != Plan.OTHER else ""}
+        answers["diagnosis"] = Diagnosis(data["diagnosis"]).label
+        data["letter"] = letters.fill_in(data["letter"], answers)
+        if TO_COMPLETE in data["letter"]:
             raise serializers.ValidationError(
-                "The letter still has parts marked [to complete: …]: write them or delete them before concluding."
+                {
+                    "letter": "The letter still has parts marked [to complete: …]: write them or delete them "
+                    "before concluding."
+                }
             )
-        return value
+        return data
 
 
 class CaseNoteInput(Input):

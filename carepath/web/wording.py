@@ -158,7 +158,11 @@ HELP = {
     "override_reason": "Needed when a referral with a red flag is given a lower priority than ASAP.",
     "requested_priority_reason": "Needed when a red flag is ticked but you ask for urgent or routine.",
     "early_scan_reason": "Needed only when the scan was done on a day before its appointment.",
-    "letter": "Filled in from the case: check and edit it before you conclude. It is sent to the referrer as written.",
+    "letter": (
+        "Filled in from the case: check and edit it before you conclude. The diagnosis, plan and follow-up "
+        "(and why no MRI) you give above are written into their places when you conclude; anything else "
+        "marked [to complete: …] is yours to write. It is sent to the referrer as written."
+    ),
     "imaging_waived_reason": "Needed when you conclude straight after the assessment, without an MRI.",
     "contrast": "Needed when a lesion is suspected.",
     "sedation": (
