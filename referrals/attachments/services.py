@@ -21,8 +21,8 @@ from carepath.pathway import access, audit
 from carepath.pathway.errors import Forbidden, TransitionNotAllowed
 from carepath.pathway.roles import Role, get_system_user, user_roles
 
-from ..models import OPEN_STATES, Referral
-from . import content, scanning, video
+from ..models import OPEN_STATES, Guardian, Referral
+from . import content, scanning, sending, video
 from .errors import LinkGone, Refused, TooLarge, UnsupportedType
 from .models import Attachment, AttachmentCategory, AttachmentKind, UploadLink
 
@@ -102,12 +102,41 @@ def attachment_upload(*, referral_id: int, actor, file, original_name="", catego
 
 
 def upload_link_create(*, referral_id: int, actor, days: int | None = None) -> tuple[UploadLink, str]:
-    """A one-time link for the family; returns the row and the token (shown once, stored hashed)."""
+    """A one-time link for the family, shown once to copy; returns the row and the token (stored hashed)."""
+    referral = _linkable_case(actor, referral_id)
+    with transaction.atomic():
+        return _make_link(referral, actor, days)
+
+
+@dataclasses.dataclass
+class Sent:
+    link: UploadLink
+    guardian: Guardian
+    channels: list[str]
+
+
+def upload_link_send(*, referral_id: int, actor, guardian: int | None = None, days: int | None = None) -> Sent:
+    """A one-time link sent to one of the child's parents or carers (by default the first with
+    parental responsibility) by their contact preference; nobody sees the token. A person who is
+    not the child's (400) or has no usable contact (422) is refused before anything is written."""
+    referral = _linkable_case(actor, referral_id)
+    recipient = sending.recipient(referral, guardian)
+    with transaction.atomic():
+        link, token = _make_link(referral, actor, days)
+        via = sending.send(link, token, recipient, actor=actor)
+    return Sent(link, recipient, via)
+
+
+def _linkable_case(actor, referral_id: int) -> Referral:
     referral = visible_case(actor, referral_id)
     if not user_roles(actor) & LINK_ROLES:
         raise Forbidden("Only the referring pediatrician or neurology may ask a family for a video.")
     if referral.state not in OPEN_STATES:
         raise TransitionNotAllowed("The case is closed: a family can no longer send files to it.")
+    return referral
+
+
+def _make_link(referral: Referral, actor, days: int | None) -> tuple[UploadLink, str]:
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     link = UploadLink.objects.create(
@@ -159,6 +188,7 @@ def _store(referral, file, checked: Checked, *, actor=None, link=None, original_
         with transaction.atomic():
             if link is not None:
                 _claim(link)
+                sending.forget_used(link)
             attachment = Attachment.objects.create(
                 referral=referral,
                 kind=checked.accepted.kind,
