@@ -19,10 +19,13 @@ def test_a_family_uploads_a_video_by_link_and_the_neurologist_watches_it(browser
     clip = tmp_path / "spasm.webm"
     clip.write_bytes(video.sample("webm", seconds=3))
 
-    # the neurologist asks the family for a video and copies the link
+    # the neurologist asks the family for a video and, the family being with them, copies the link
     browser.sign_in(neurologist)
     browser.go(f"/cases/{referral.pk}/")
-    browser.submit(browser.d.find_element("css selector", f'form[action="/cases/{referral.pk}/upload-links/"]'))
+    browser.d.find_element("css selector", "#ask-family summary").click()
+    form = browser.d.find_element("id", "upload-link-form")
+    form.find_element("css selector", 'input[name="guardian"][value=""]').click()
+    browser.submit(form)
     link = browser.d.find_element("id", "upload-link").get_attribute("value")
     assert "/family/upload/" in link
 
