@@ -1,5 +1,6 @@
 """The writers of attachments (docs/design.md, "Attachments"): a file uploaded by staff, an upload
-link made by a clinician, a file sent by a family through it. Every file is checked before it is
+link made by a clinician (shown to copy, or sent to a parent or carer: sending.py), a file sent by
+a family through it. Every file is checked before it is
 stored: its type from its bytes (content.py), its size, its SHA-256, the virus scan (scanning.py);
 then stored through Django's storage API, and the row, the timeline event and the audit row written
 in one short transaction (a family's link is claimed there, compare-and-set: single use)."""
