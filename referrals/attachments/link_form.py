@@ -1,41 +1,69 @@
-"""The case page's "Ask the family for a video" choice (docs/ui.md, "Attachments"): send the link to
-one of the child's parents or carers, by name as the schedule form names them, each with how it
-would go (or why it cannot), or show it once to copy. Drawn by templates/includes/field.html."""
+"""The case page's "Ask the family for a video" (docs/ui.md, "Attachments"): send the link to one of
+the child's parents or carers, named as the schedule form names them, each saying how it would go
+(or why it cannot: that choice is disabled); or show it once to copy, a button of its own. Drawn
+by templates/referrals/attachments/_link_form.html."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from carepath.notify.family import channels
 from carepath.pathway import access
-from carepath.web.formfields import OBJECT_CHOICES, FieldSpec
+from carepath.web.formfields import OBJECT_CHOICES, SummaryItem
 
 from ..models import Guardian, Referral
-from .sending import BY
+from .sending import BY, preview
 
-COPY = ""  # the choice's value for "show me the link to copy"
+LEGEND = "Send the link to"
 NO_CONTACT = "no phone or e-mail on record"
-COPY_WORDS = "Show me the link to copy (for example, the family is with you)"
+ANCHOR = "link-guardian-1"  # the first choice: where an error summary leads
 
 
-def link_field(referral: Referral, user, *, chosen: str | None = None, errors: list | None = None) -> FieldSpec:
-    """Radios: each parent or carer (parental responsibility first), then "show me the link". The
-    first one we can reach is chosen unless the clinician chose; with nobody to reach, the copy."""
+@dataclass
+class Option:
+    value: str
+    name: str  # "Jo Hale (mother)"
+    how: str  # "by SMS to +44… and e-mail to …", or why it cannot go
+    reachable: bool
+
+
+@dataclass
+class LinkChoice:
+    options: list[Option]
+    chosen: str
+    expires_on: object
+    preview: str
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def any_reachable(self) -> bool:
+        return any(o.reachable for o in self.options)
+
+    def summary(self) -> list[SummaryItem]:
+        return [SummaryItem(LEGEND, message, ANCHOR) for message in self.errors]
+
+
+def link_field(referral: Referral, user, *, chosen: str | None = None, errors: list | None = None) -> LinkChoice:
+    """Each parent or carer (parental responsibility first), the first one we can reach chosen
+    unless the clinician chose."""
     names, _ = OBJECT_CHOICES["guardian"](referral)
     guardians = {str(g.pk): g for g in referral.patient.guardians.all()}
     show_addresses = access.can_see_family_contacts(user)
-    choices = [(pk, f"Send to {name}, {_how(guardians[pk], show_addresses)}") for pk, name in names]
-    reachable = [pk for pk, _ in names if guardians[pk].has_contact]
-    return FieldSpec(
-        name="guardian",
-        label="How should the family get the link?",
-        widget="radios",
-        help_text="The message names the clinic and you, not the condition; it says what to film, that the "
-        "link works once, and until when.",
-        choices=[*choices, (COPY, COPY_WORDS)],
-        value=chosen if chosen is not None else (reachable[0] if reachable else COPY),
+    options = [Option(pk, name, _how(guardians[pk], show_addresses), guardians[pk].has_contact) for pk, name in names]
+    reachable = [o.value for o in options if o.reachable]
+    return LinkChoice(
+        options=options,
+        chosen=chosen if chosen is not None else (reachable[0] if reachable else ""),
+        expires_on=timezone.localtime() + timedelta(days=settings.CAREPATH_UPLOAD_LINK_DAYS),
+        preview=preview(referral, user),
         errors=list(errors or []),
     )
 
 
 def _how(guardian: Guardian, show_addresses: bool) -> str:
     if not guardian.has_contact:
-        return "not possible: " + ("asked not to be contacted" if guardian.phone or guardian.email else NO_CONTACT)
+        return "cannot be sent: " + ("asked not to be contacted" if guardian.phone or guardian.email else NO_CONTACT)
     via = channels(guardian)
     return "by " + " and ".join(f"{BY[c]} to {to}" if show_addresses else BY[c] for c, to in via)

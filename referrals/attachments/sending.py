@@ -8,6 +8,8 @@ link is blanked from a row's body once it is sent, and from every row of a link 
 The message names the clinic (`CAREPATH_CLINIC_NAME`) and the clinician, never the condition; it
 says what to film, until when the link works, and that it works once."""
 
+import dataclasses
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -28,6 +30,15 @@ from .models import UploadLink
 TEMPLATE = "referrals/attachments/upload_link_message.txt"
 BY = {Channel.SMS: "SMS", Channel.EMAIL: "e-mail"}
 NOT_THEIRS = "This person is not one of the child's parents or carers."
+# A message's state as the clinician reads it beside the link.
+STATE_WORDS = {
+    DeliveryState.PENDING: "being sent",
+    DeliveryState.SENT: "sent",
+    DeliveryState.FAILED: "not sent yet, retrying",
+    DeliveryState.DEAD: "could not be sent",
+    DeliveryState.SKIPPED: "not sent",
+}
+PREVIEW_URL = "(the link)"
 USED_ALREADY = "the family used the link before this message went"
 
 
@@ -93,14 +104,24 @@ def _row(link: UploadLink, token: str, guardian: Guardian, channel: str, to: str
 
 def message(link: UploadLink, token: str, *, actor, sms: bool) -> tuple[str, str]:
     """(subject, body): dates in the family's time zone; the first line of the text is the subject."""
-    patient = link.referral.patient
+    url = settings.CAREPATH_BASE_URL.rstrip("/") + reverse("family_upload", args=[token])
+    return _text(link.referral.patient, actor, url=url, expires=link.expires_at, sms=sms)
+
+
+def preview(referral: Referral, actor) -> str:
+    """The text message as the family would get it from `actor` now, the link left out (the form shows it)."""
+    expires = timezone.now() + timedelta(days=settings.CAREPATH_UPLOAD_LINK_DAYS)
+    return _text(referral.patient, actor, url=PREVIEW_URL, expires=expires, sms=True)[1]
+
+
+def _text(patient, actor, *, url: str, expires, sms: bool) -> tuple[str, str]:
     context = {
         "sms": sms,
         "clinic": single_line(settings.CAREPATH_CLINIC_NAME),
         "sender": single_line(actor.get_full_name()),
         "child": single_line(patient.given_name),
-        "url": settings.CAREPATH_BASE_URL.rstrip("/") + reverse("family_upload", args=[token]),
-        "expires": link.expires_at,
+        "url": url,
+        "expires": expires,
     }
     with timezone.override(ZoneInfo(patient.time_zone or settings.TIME_ZONE)):
         text = render_to_string(TEMPLATE, context).strip()
@@ -127,6 +148,36 @@ def _record(link: UploadLink, guardian: Guardian, via: list[str], ids: list[int]
         patient_id=link.referral.patient_id,
         changes={"label": label, "guardian": guardian.pk, "channels": via, "deliveries": ids},
     )
+
+
+@dataclasses.dataclass
+class Waiting:
+    """A link the family has not used yet, and what became of its messages (none: shown to copy)."""
+
+    link: UploadLink
+    messages: list[Delivery]
+
+    @property
+    def how(self) -> str:
+        """ "sent to Jo Hale by SMS (sent) and e-mail (not sent yet, retrying)", or "shown to copy"."""
+        if not self.messages:
+            return "shown to copy"
+        each = [f"{BY[m.channel]} ({STATE_WORDS.get(m.state, m.state)})" for m in self.messages]
+        name = self.messages[0].guardian.name if self.messages[0].guardian else "the family"
+        return f"sent to {name} by " + " and ".join(each)
+
+
+def waiting_links(referral: Referral) -> list[Waiting]:
+    """The case's links still usable, newest first, each with its messages (for the case page)."""
+    waiting = referral.upload_links.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+    links = list(waiting.select_related("created_by"))
+    keys = {dedupe_key(link, c): link.pk for link in links for c in Channel.values}
+    # SMS first, as the timeline says it
+    rows = Delivery.objects.filter(dedupe_key__in=keys).select_related("guardian").order_by("-channel")
+    by_link: dict[int, list[Delivery]] = {}
+    for row in rows.only("dedupe_key", "channel", "state", "guardian__name"):
+        by_link.setdefault(keys[row.dedupe_key], []).append(row)
+    return [Waiting(link, by_link.get(link.pk, [])) for link in links]
 
 
 def forget_used(link: UploadLink) -> None:

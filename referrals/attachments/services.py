@@ -104,7 +104,7 @@ def attachment_upload(*, referral_id: int, actor, file, original_name="", catego
 
 def upload_link_create(*, referral_id: int, actor, days: int | None = None) -> tuple[UploadLink, str]:
     """A one-time link for the family, shown once to copy; returns the row and the token (stored hashed)."""
-    referral = _linkable_case(actor, referral_id)
+    referral = linkable_case(actor, referral_id)
     with transaction.atomic():
         return _make_link(referral, actor, days)
 
@@ -120,7 +120,7 @@ def upload_link_send(*, referral_id: int, actor, guardian: int | None = None, da
     """A one-time link sent to one of the child's parents or carers (by default the first with
     parental responsibility) by their contact preference; nobody sees the token. A person who is
     not the child's (400) or has no usable contact (422) is refused before anything is written."""
-    referral = _linkable_case(actor, referral_id)
+    referral = linkable_case(actor, referral_id)
     recipient = sending.recipient(referral, guardian)
     with transaction.atomic():
         link, token = _make_link(referral, actor, days)
@@ -128,7 +128,7 @@ def upload_link_send(*, referral_id: int, actor, guardian: int | None = None, da
     return Sent(link, recipient, via)
 
 
-def _linkable_case(actor, referral_id: int) -> Referral:
+def linkable_case(actor, referral_id: int) -> Referral:
     referral = visible_case(actor, referral_id)
     if not user_roles(actor) & LINK_ROLES:
         raise Forbidden("Only the referring pediatrician or neurology may ask a family for a video.")

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_POST
 from carepath.models import AuditLog
 from carepath.pathway import audit
 from carepath.pathway.errors import DomainError, InvalidData
-from carepath.web import formfields
 from carepath.web.formfields import int_or_none
 
 from ..models import Referral
@@ -25,15 +24,18 @@ from .link_form import link_field
 from .models import Attachment, AttachmentCategory, UploadLink
 
 CASE_ANCHOR = "#attachments"
+WAITING_ANCHOR = "#upload-links"  # the links the family has not used yet: a sent one is there at once
 
 
 def case_context(referral: Referral, user) -> dict:
     """What the case page's attachments section shows (referrals/views.py adds it to its context)."""
+    may_make_link = services.may_make_link(user, referral)
     return {
         "attachments": list(referral.attachments.select_related("uploaded_by")),
         "may_upload": services.may_upload(user),
-        "may_make_link": services.may_make_link(user, referral),
-        "link_field": link_field(referral, user) if services.may_make_link(user, referral) else None,
+        "may_make_link": may_make_link,
+        "link_field": link_field(referral, user) if may_make_link else None,
+        "waiting_links": sending.waiting_links(referral) if may_make_link else [],
         "attachment_categories": [c for c in AttachmentCategory if c != AttachmentCategory.FAMILY_MEDIA],
     }
 
@@ -130,10 +132,15 @@ def read(request, user, attachment: Attachment, *, poster: bool) -> HttpResponse
 @login_required
 @require_POST
 def upload_link_new(request: HttpRequest, pk: int) -> HttpResponse:
-    """Send the link to the parent or carer chosen (`guardian`), or show it once to copy (`guardian` empty)."""
-    chosen = request.POST.get("guardian", "")
+    """*Send the link* (`send`) to the parent or carer chosen (`guardian`), or show it once to copy
+    (`copy`, or a bare POST)."""
+    sending_it = bool(request.POST.get("send")) and not request.POST.get("copy")
+    chosen = request.POST.get("guardian", "") if sending_it else ""
     try:
-        if chosen:
+        if sending_it and not chosen:
+            services.linkable_case(request.user, pk)  # who may, on which case, first: 404, 403, 409
+            raise InvalidData({"guardian": "Choose who to send the link to, or show the link to copy."})
+        if sending_it:
             sent = services.upload_link_send(referral_id=pk, actor=request.user, guardian=int_or_none(chosen) or 0)
         else:
             link, token = services.upload_link_create(referral_id=pk, actor=request.user)
@@ -142,11 +149,11 @@ def upload_link_new(request: HttpRequest, pk: int) -> HttpResponse:
     except InvalidData as exc:  # a person not the child's, or one we cannot reach: the form again, nothing made
         referral = _case_or_404(request.user, pk)
         field = link_field(referral, request.user, chosen=chosen, errors=exc.errors.get("guardian", [exc.detail]))
-        context = {"referral": referral, "link_field": field, "summary": formfields.summary_items([field], "link-")}
+        context = {"referral": referral, "link_field": field, "summary": field.summary()}
         return render(request, "referrals/attachments/link_form_page.html", context, status=exc.status)
-    if chosen:
+    if sending_it:
         messages.success(request, sent_words(sent))
-        return redirect(reverse("case", args=[pk]) + CASE_ANCHOR)
+        return redirect(reverse("case", args=[pk]) + WAITING_ANCHOR)
     url = request.build_absolute_uri(reverse("family_upload", args=[token]))
     return render(
         request, "referrals/attachments/link_made.html", {"referral": link.referral, "link": link, "url": url}

@@ -38,7 +38,9 @@ def carer(referral, preference="both", **fields) -> Guardian:
 def send_by_form(client, user, referral, guardian_id, capture):
     client.force_login(user)
     with capture(execute=True):  # the deliveries are queued once the request's writes commit
-        return client.post(f"/cases/{referral.pk}/upload-links/", {"guardian": str(guardian_id)}, follow=True)
+        return client.post(
+            f"/cases/{referral.pk}/upload-links/", {"guardian": str(guardian_id), "send": "1"}, follow=True
+        )
 
 
 def family_path(text: str) -> str:
@@ -87,7 +89,7 @@ def test_both_channels_by_default_to_the_first_with_parental_responsibility(neur
 def test_a_guardian_of_another_child_is_refused(client, neurologist, pediatrician, referral):
     stranger = make_patient(pediatrician, mrn="MRN-OTHER", given_name="Kim").guardians.get()
     client.force_login(neurologist)
-    page = client.post(f"/cases/{referral.pk}/upload-links/", {"guardian": str(stranger.pk)})
+    page = client.post(f"/cases/{referral.pk}/upload-links/", {"guardian": str(stranger.pk), "send": "1"})
     assert page.status_code == 400 and "not one of the child&#x27;s parents or carers" in page.content.decode()
     assert not UploadLink.objects.exists() and not Delivery.objects.exists()
 
@@ -101,10 +103,10 @@ def test_a_guardian_we_cannot_reach_is_a_form_error_and_nothing_is_made(
 ):
     jo = carer(referral, preference=preference, **fields)
     client.force_login(neurologist)
-    page = client.post(f"/cases/{referral.pk}/upload-links/", {"guardian": str(jo.pk)})
+    page = client.post(f"/cases/{referral.pk}/upload-links/", {"guardian": str(jo.pk), "send": "1"})
     html = page.content.decode()
-    assert page.status_code == 422 and f"Jo Hale {why}" in html and 'aria-describedby="link-f-guardian-err"' in html
-    assert 'href="#link-f-guardian-1"' in html  # the error summary leads to the choice
+    assert page.status_code == 422 and f"Jo Hale {why}" in html and 'aria-describedby="link-guardian-err"' in html
+    assert 'href="#link-guardian-1"' in html  # the error summary leads to the choice
     assert (
         not UploadLink.objects.exists()
         and not Delivery.objects.exists()
@@ -158,15 +160,31 @@ def test_the_timeline_and_the_audit_say_who_sent_it_to_whom_and_how(
     assert row.changes["guardian"] == jo.pk and row.patient_id == referral.patient_id
 
 
-def test_the_form_offers_each_carer_by_name_and_the_copy(client, neurologist, referral):
-    carer(referral, preference="none")
+def test_the_form_offers_each_carer_by_name_how_it_would_go_and_the_copy(client, neurologist, referral):
+    jo = carer(referral, preference="none")
     client.force_login(neurologist)
     case = client.get(f"/cases/{referral.pk}/").content.decode()
-    assert "Send to Sam Carer (mother), by SMS to +447700900123 and e-mail to sam.carer@example.org" in case
-    assert "Send to Jo Hale (father), not possible: asked not to be contacted" in case
-    assert "Show me the link to copy" in case
-    checked = re.search(r'<input type="radio"[^>]*value="(\d*)" checked', case).group(1)
-    assert checked == str(referral.patient.guardians.get(name="Sam Carer").pk)
+    assert "Sam Carer (mother), " in case and "by SMS to +447700900123 and e-mail to sam.carer@example.org" in case
+    assert "Jo Hale (father), " in case and "cannot be sent: asked not to be contacted" in case
+    radios = dict(re.findall(r'<input type="radio" id="link-guardian-\d" name="guardian" value="(\d+)"([^>]*)>', case))
+    sam = str(referral.patient.guardians.get(name="Sam Carer").pk)
+    assert "checked" in radios[sam] and "disabled" in radios[str(jo.pk)]  # the one who may not be reached
+    assert "Send the link" in case and "Show the link to copy instead" in case
+    assert "Riverside Children&#x27;s Neurology" in case and "(the link)" in case  # what the family receives
+
+
+def test_send_with_nobody_chosen_asks_who_and_makes_nothing(client, neurologist, referral):
+    client.force_login(neurologist)
+    page = client.post(f"/cases/{referral.pk}/upload-links/", {"send": "1"})
+    assert page.status_code == 400 and "Choose who to send the link to" in page.content.decode()
+    assert not UploadLink.objects.exists()
+
+
+def test_copy_shows_the_link_and_sends_nothing(client, neurologist, referral):
+    client.force_login(neurologist)
+    page = client.post(f"/cases/{referral.pk}/upload-links/", {"guardian": "1", "copy": "1"})
+    assert page.status_code == 200 and 'id="upload-link"' in page.content.decode()
+    assert not Delivery.objects.exists() and UploadLink.objects.count() == 1
 
 
 # --- the API -------------------------------------------------------------------------------------------
@@ -217,3 +235,19 @@ def test_api_without_guardian_or_send_still_returns_the_link_to_copy(neurologist
     made = api(neurologist).post(f"/api/v1/referrals/{referral.pk}/upload-links/", {}, format="json")
     assert made.status_code == 201 and "/family/upload/" in made.json()["url"] and made.json()["sent_to"] is None
     assert not Delivery.objects.exists()
+
+
+def test_the_case_page_lists_the_links_waiting_for_the_family_and_their_messages(
+    client, neurologist, referral, sms, webm
+):
+    import io
+
+    services.upload_link_send(referral_id=referral.pk, actor=neurologist)  # queued, not delivered yet
+    _, token = services.upload_link_create(referral_id=referral.pk, actor=neurologist)
+    client.force_login(neurologist)
+    section = client.get(f"/cases/{referral.pk}/").content.decode()
+    assert "sent to Sam Carer by SMS (being sent) and e-mail (being sent)" in section and "shown to copy" in section
+    delivery.deliver(list(Delivery.objects.values_list("pk", flat=True)))
+    assert "by SMS (sent) and e-mail (sent)" in client.get(f"/cases/{referral.pk}/").content.decode()
+    services.family_upload(token=token, file=io.BytesIO(webm))
+    assert "shown to copy" not in client.get(f"/cases/{referral.pk}/").content.decode()  # used: no longer waiting

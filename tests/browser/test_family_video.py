@@ -22,10 +22,7 @@ def test_a_family_uploads_a_video_by_link_and_the_neurologist_watches_it(browser
     # the neurologist asks the family for a video and, the family being with them, copies the link
     browser.sign_in(neurologist)
     browser.go(f"/cases/{referral.pk}/")
-    browser.d.find_element("css selector", "#ask-family summary").click()
-    form = browser.d.find_element("id", "upload-link-form")
-    form.find_element("css selector", 'input[name="guardian"][value=""]').click()
-    browser.submit(form)
+    browser.open_action("ask-family").find_element("css selector", 'button[name="copy"]').click()
     link = browser.d.find_element("id", "upload-link").get_attribute("value")
     assert "/family/upload/" in link
 
