@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carepath.api.common import ReadModelSerializer
+from carepath.api.idempotency import idempotent
 from carepath.models import Channel
 from carepath.pathway import audit
 
@@ -187,17 +188,22 @@ class UploadLinks(APIView):
     def post(self, request, pk):
         given = UploadLinkInput(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            if given.validated_data["send"]:
-                sent = services.upload_link_send(
-                    referral_id=pk, actor=request.user, guardian=given.validated_data.get("guardian")
-                )
-                return Response(_made(sent.link, None, sent), status=201)
+        if given.validated_data["send"]:
+            return self.send(request, pk, guardian=given.validated_data.get("guardian"))
+        try:  # no Idempotency-Key here: its stored answer would keep the link; a retry makes another
             link, token = services.upload_link_create(referral_id=pk, actor=request.user)
         except Referral.DoesNotExist:
             raise Http404 from None
         url = request.build_absolute_uri(reverse("family_upload", args=[token]))
         return Response(_made(link, url, None), status=201)
+
+    @idempotent  # a retried POST sends the family one message, not two
+    def send(self, request, pk, *, guardian):
+        try:
+            sent = services.upload_link_send(referral_id=pk, actor=request.user, guardian=guardian)
+        except Referral.DoesNotExist:
+            raise Http404 from None
+        return Response(_made(sent.link, None, sent), status=201)
 
 
 def _made(link: UploadLink, url: str | None, sent: services.Sent | None) -> dict:

@@ -251,3 +251,11 @@ def test_the_case_page_lists_the_links_waiting_for_the_family_and_their_messages
     assert "by SMS (sent) and e-mail (sent)" in client.get(f"/cases/{referral.pk}/").content.decode()
     services.family_upload(token=token, file=io.BytesIO(webm))
     assert "shown to copy" not in client.get(f"/cases/{referral.pk}/").content.decode()  # used: no longer waiting
+
+
+def test_api_a_retried_send_with_its_idempotency_key_sends_once(neurologist, referral):
+    client, path = api(neurologist), f"/api/v1/referrals/{referral.pk}/upload-links/"
+    first = client.post(path, {"send": True}, format="json", HTTP_IDEMPOTENCY_KEY="ask-once")
+    again = client.post(path, {"send": True}, format="json", HTTP_IDEMPOTENCY_KEY="ask-once")
+    assert first.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and UploadLink.objects.count() == 1 and Delivery.objects.count() == 2
