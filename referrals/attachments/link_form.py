@@ -35,6 +35,7 @@ class LinkChoice:
     chosen: str
     expires_on: object
     preview: str
+    newest_seen: int  # the case's newest link as drawn: a link made since refuses a second send
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -58,6 +59,7 @@ def link_field(referral: Referral, user, *, chosen: str | None = None, errors: l
         chosen=chosen if chosen is not None else (reachable[0] if reachable else ""),
         expires_on=timezone.localtime() + timedelta(days=settings.CAREPATH_UPLOAD_LINK_DAYS),
         preview=preview(referral, user),
+        newest_seen=referral.upload_links.order_by("-pk").values_list("pk", flat=True).first() or 0,
         errors=list(errors or []),
     )
 

@@ -24,7 +24,7 @@ from carepath.pathway.roles import Role, get_system_user, user_roles
 
 from ..models import OPEN_STATES, Guardian, Referral
 from . import content, scanning, sending, video
-from .errors import LinkGone, Refused, TooLarge, UnsupportedType
+from .errors import LinkGone, LinkMadeMeanwhile, Refused, TooLarge, UnsupportedType
 from .models import Attachment, AttachmentCategory, AttachmentKind, UploadLink
 
 # Staff who may add a file to a case they may see: the clinical roles (integrations do not upload).
@@ -43,6 +43,7 @@ LINK_ROLES = frozenset({Role.PEDIATRICIAN, Role.NEUROLOGIST})
 CHUNK = 1024 * 1024
 USED = "This link has been used already. Ask the clinic for a new one if you need to send more."
 NAME_MAX = 200
+MEANWHILE = "A link was made for this family a moment ago (see Waiting for the family): nothing more was sent."
 
 
 def may_upload(user) -> bool:
@@ -116,13 +117,21 @@ class Sent:
     channels: list[str]
 
 
-def upload_link_send(*, referral_id: int, actor, guardian: int | None = None, days: int | None = None) -> Sent:
+def upload_link_send(
+    *, referral_id: int, actor, guardian: int | None = None, days: int | None = None, newest_seen: int | None = None
+) -> Sent:
     """A one-time link sent to one of the child's parents or carers (by default the first with
     parental responsibility) by their contact preference; nobody sees the token. A person who is
-    not the child's (400) or has no usable contact (422) is refused before anything is written."""
+    not the child's (400) or has no usable contact (422) is refused before anything is written.
+    `newest_seen`: the case's newest link when the form was drawn; a link made since (a double
+    click, a colleague) refuses this one (409), so the family is not sent two."""
     referral = linkable_case(actor, referral_id)
     recipient = sending.recipient(referral, guardian)
     with transaction.atomic():
+        if newest_seen is not None:
+            Referral.objects.select_for_update().filter(pk=referral.pk).exists()  # one sender at a time
+            if referral.upload_links.filter(pk__gt=newest_seen).exists():
+                raise LinkMadeMeanwhile(MEANWHILE)
         link, token = _make_link(referral, actor, days)
         via = sending.send(link, token, recipient, actor=actor)
     return Sent(link, recipient, via)

@@ -19,7 +19,7 @@ from carepath.web.formfields import int_or_none
 
 from ..models import Referral
 from . import sending, services, serving, uploads
-from .errors import LinkGone
+from .errors import LinkGone, LinkMadeMeanwhile
 from .link_form import link_field
 from .models import Attachment, AttachmentCategory, UploadLink
 
@@ -141,11 +141,19 @@ def upload_link_new(request: HttpRequest, pk: int) -> HttpResponse:
             services.linkable_case(request.user, pk)  # who may, on which case, first: 404, 403, 409
             raise InvalidData({"guardian": "Choose who to send the link to, or show the link to copy."})
         if sending_it:
-            sent = services.upload_link_send(referral_id=pk, actor=request.user, guardian=int_or_none(chosen) or 0)
+            sent = services.upload_link_send(
+                referral_id=pk,
+                actor=request.user,
+                guardian=int_or_none(chosen) or 0,
+                newest_seen=int_or_none(request.POST.get("newest_seen")),
+            )
         else:
             link, token = services.upload_link_create(referral_id=pk, actor=request.user)
     except Referral.DoesNotExist:
         raise Http404("No such case") from None
+    except LinkMadeMeanwhile as exc:
+        messages.info(request, exc.detail)
+        return redirect(reverse("case", args=[pk]) + WAITING_ANCHOR)
     except InvalidData as exc:  # a person not the child's, or one we cannot reach: the form again, nothing made
         referral = _case_or_404(request.user, pk)
         field = link_field(referral, request.user, chosen=chosen, errors=exc.errors.get("guardian", [exc.detail]))

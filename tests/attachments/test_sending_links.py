@@ -259,3 +259,17 @@ def test_api_a_retried_send_with_its_idempotency_key_sends_once(neurologist, ref
     again = client.post(path, {"send": True}, format="json", HTTP_IDEMPOTENCY_KEY="ask-once")
     assert first.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json() and UploadLink.objects.count() == 1 and Delivery.objects.count() == 2
+
+
+def test_a_double_click_on_send_sends_the_family_one_link(
+    client, neurologist, referral, django_capture_on_commit_callbacks
+):
+    client.force_login(neurologist)
+    form = {"guardian": str(referral.patient.guardians.get().pk), "send": "1", "newest_seen": "0"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/cases/{referral.pk}/upload-links/", form)
+        again = client.post(f"/cases/{referral.pk}/upload-links/", form, follow=True)
+    assert "A link was made for this family a moment ago" in again.content.decode()
+    assert UploadLink.objects.count() == 1 and len(mail.outbox) == 1
+    drawn = client.get(f"/cases/{referral.pk}/").content.decode()
+    assert f'name="newest_seen" value="{UploadLink.objects.get().pk}"' in drawn  # the next form may send again
