@@ -24,6 +24,7 @@ from carepath.pathway import audit
 from carepath.pathway.errors import InvalidData, Unprocessable
 from carepath.pathway.text import single_line
 
+from ..choices import ContactPreference
 from ..models import Guardian, Referral
 from .models import UploadLink
 
@@ -60,7 +61,8 @@ def recipient(referral: Referral, guardian_id: int | None) -> Guardian:
 
 
 def no_contact_words(guardian: Guardian) -> str:
-    why = "asked not to be contacted" if guardian.contact_preference == "none" else "has no phone number or e-mail"
+    unwilling = guardian.contact_preference == ContactPreference.NONE
+    why = "asked not to be contacted" if unwilling else "has no phone number or e-mail"
     return f"{guardian.name} {why}: choose someone else, or show the link to copy and give it to the family."
 
 

@@ -129,7 +129,7 @@ def upload_link_send(
     recipient = sending.recipient(referral, guardian)
     with transaction.atomic():
         if newest_seen is not None:
-            Referral.objects.select_for_update().filter(pk=referral.pk).exists()  # one sender at a time
+            list(Referral.objects.select_for_update().filter(pk=referral.pk).values_list("pk"))  # one sender at a time
             if referral.upload_links.filter(pk__gt=newest_seen).exists():
                 raise LinkMadeMeanwhile(MEANWHILE)
         link, token = _make_link(referral, actor, days)
