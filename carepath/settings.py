@@ -146,6 +146,8 @@ MEDIA_URL = None  # no public URL: there is nothing to serve media from
 CAREPATH_ATTACHMENT_MAX_VIDEO_MB = env_int("CAREPATH_ATTACHMENT_MAX_VIDEO_MB", 200)
 CAREPATH_ATTACHMENT_MAX_OTHER_MB = env_int("CAREPATH_ATTACHMENT_MAX_OTHER_MB", 25)  # photos and PDFs
 CAREPATH_UPLOAD_LINK_DAYS = env_int("CAREPATH_UPLOAD_LINK_DAYS", 7)
+# Who the family's upload link says it is from (the text and e-mail name the clinic, not the condition).
+CAREPATH_CLINIC_NAME = env_str("CAREPATH_CLINIC_NAME", "the children's neurology clinic")
 # A dotted path to `scan(file) -> str | None` (None: clean; else the threat's name); empty: no scan.
 CAREPATH_ATTACHMENT_SCANNER = env_str("CAREPATH_ATTACHMENT_SCANNER", "")
 

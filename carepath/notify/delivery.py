@@ -13,6 +13,10 @@ writes, sent at most once each, however workers die.
 - the claim, release, failure, re-queue and resend functions take the model they work on, so other
   outbound messages kept in a table with the same claim columns reuse them (the webhooks and FHIR
   notifications of `integrations/outbox/`);
+- a row whose dedupe key starts with `ONE_TIME` carries a one-time secret in its body (a family's
+  upload link): once it is marked sent, the addresses in its body are blanked (`forget_addresses`),
+  so the secret stays in the table only while it may be needed to send (docs/decisions.md,
+  "Attachments");
 - the e-mail's Message-ID is derived from the dedupe key, so in the one window we cannot close (the
   server accepted the message and the worker died before the row was marked) the copy is
   recognisable. At most one message per killed sender is in that window.
@@ -21,6 +25,7 @@ writes, sent at most once each, however workers die.
 import hashlib
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -220,7 +225,20 @@ def _deliver_one(delivery: Delivery, mail, token: str, mark_sent: "_SentMarks") 
         return ("dead" if dead else "failed"), None
     if not mark_sent(delivery.pk, token):
         log.error("delivery %s was sent after its claim had been taken over", delivery.pk)
+    if delivery.dedupe_key.startswith(ONE_TIME):
+        forget_addresses(delivery)
     return "sent", delivery.notification_id
+
+
+# A dedupe key's prefix for a message whose body holds a one-time secret in an address.
+ONE_TIME = "once:"
+_ADDRESS = re.compile(r"https?://\S+")
+FORGOTTEN = "[link removed once sent]"
+
+
+def forget_addresses(delivery: Delivery) -> None:
+    """Blank the addresses in the row's body (as loaded), keeping its words: what was said, not the secret."""
+    Delivery.objects.filter(pk=delivery.pk).update(body=_ADDRESS.sub(FORGOTTEN, delivery.body))
 
 
 def record_failure(row, token: str, error: str, *, max_attempts: int, base_seconds: int | None = None) -> bool:

@@ -7,6 +7,8 @@
 - video.py: a video's duration and poster frame (PyAV);
 - scanning.py: the virus-scan hook;
 - services.py: the writers (staff upload, a link made and used);
+- sending.py: a link sent to a parent or carer (e-mail and/or SMS deliveries); link_form.py: the
+  case page's choice of who gets it (or the link shown to copy);
 - serving.py: streaming a file to a reader, with byte ranges;
 - views.py, urls.py (pages), api.py (API routes).
 """

@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carepath.api.common import ReadModelSerializer
+from carepath.api.idempotency import idempotent
+from carepath.models import Channel
 from carepath.pathway import audit
 
 from ..models import Referral
@@ -134,22 +136,81 @@ class PosterDownload(Download):
     poster = True
 
 
+class UploadLinkInput(serializers.Serializer):
+    guardian = serializers.IntegerField(
+        required=False,
+        help_text="One of the child's parents or carers (their id) to send the link to; by default the first "
+        "with parental responsibility.",
+    )
+    send = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Send the link to the family by their contact preference (SMS and/or e-mail); true when "
+        "`guardian` is given. False (the default otherwise): the link is in the answer, to copy.",
+    )
+
+    def validate(self, attrs):
+        if attrs.get("send") is None:
+            attrs["send"] = attrs.get("guardian") is not None
+        if not attrs["send"] and attrs.get("guardian") is not None:
+            raise serializers.ValidationError({"guardian": "Name a parent or carer only to send them the link."})
+        return attrs
+
+
+class UploadLinkSentTo(serializers.Serializer):
+    guardian = serializers.IntegerField()
+    name = serializers.CharField()
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices))
+
+
 class UploadLinkMade(serializers.Serializer):
-    url = serializers.URLField()
+    url = serializers.URLField(allow_null=True, help_text="The link when it was not sent: shown only here.")
     expires_at = serializers.DateTimeField()
+    sent_to = UploadLinkSentTo(allow_null=True, help_text="Who the link was sent to, and how (null: not sent).")
 
 
 class UploadLinks(APIView):
-    """A one-time upload link for the family (pediatrician or neurology; the URL is shown only here)."""
+    """A one-time upload link for the family (pediatrician or neurology): sent to a parent or carer, or
+    returned to copy (the URL is shown only in this answer, and never when it was sent)."""
 
-    @extend_schema(request=None, responses={201: UploadLinkMade, 403: PROBLEMS[403], 404: PROBLEMS[404]})
+    @extend_schema(
+        request=UploadLinkInput,
+        responses={
+            201: UploadLinkMade,
+            400: OpenApiResponse(description="Invalid data, or a `guardian` who is not the child's."),
+            403: PROBLEMS[403],
+            404: PROBLEMS[404],
+            409: OpenApiResponse(description="The case is closed."),
+            422: OpenApiResponse(description="The parent or carer has no phone or e-mail we may use."),
+        },
+    )
     def post(self, request, pk):
-        try:
+        given = UploadLinkInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        if given.validated_data["send"]:
+            return self.send(request, pk, guardian=given.validated_data.get("guardian"))
+        try:  # no Idempotency-Key here: its stored answer would keep the link; a retry makes another
             link, token = services.upload_link_create(referral_id=pk, actor=request.user)
         except Referral.DoesNotExist:
             raise Http404 from None
         url = request.build_absolute_uri(reverse("family_upload", args=[token]))
-        return Response({"url": url, "expires_at": link.expires_at}, status=201)
+        return Response(_made(link, url, None), status=201)
+
+    @idempotent  # a retried POST sends the family one message, not two
+    def send(self, request, pk, *, guardian):
+        try:
+            sent = services.upload_link_send(referral_id=pk, actor=request.user, guardian=guardian)
+        except Referral.DoesNotExist:
+            raise Http404 from None
+        return Response(_made(sent.link, None, sent), status=201)
+
+
+def _made(link: UploadLink, url: str | None, sent: services.Sent | None) -> dict:
+    sent_to = None
+    if sent is not None:
+        sent_to = {"guardian": sent.guardian.pk, "name": sent.guardian.name, "channels": sent.channels}
+    return UploadLinkMade({"url": url, "expires_at": link.expires_at, "sent_to": sent_to}).data
 
 
 class FamilyUpload(CheckedUploads, APIView):

@@ -1,7 +1,7 @@
 """The refusals of an upload, as domain errors (carepath/pathway/errors.py): the API maps each to
 problem+json with its status (carepath/api/problems.py), the pages to a message beside the form."""
 
-from carepath.pathway.errors import DomainError, Unprocessable
+from carepath.pathway.errors import DomainError, TransitionNotAllowed, Unprocessable
 
 
 class TooLarge(DomainError):
@@ -19,6 +19,12 @@ class LinkGone(DomainError):
 
     status = 410
     title = "This upload link can no longer be used"
+
+
+class LinkMadeMeanwhile(TransitionNotAllowed):
+    """Another link was made for the case since the form was drawn (a double click, a colleague)."""
+
+    title = "A link was made a moment ago"
 
 
 class Refused(Unprocessable):

@@ -1,5 +1,6 @@
 """The writers of attachments (docs/design.md, "Attachments"): a file uploaded by staff, an upload
-link made by a clinician, a file sent by a family through it. Every file is checked before it is
+link made by a clinician (shown to copy, or sent to a parent or carer: sending.py), a file sent by
+a family through it. Every file is checked before it is
 stored: its type from its bytes (content.py), its size, its SHA-256, the virus scan (scanning.py);
 then stored through Django's storage API, and the row, the timeline event and the audit row written
 in one short transaction (a family's link is claimed there, compare-and-set: single use)."""
@@ -21,9 +22,9 @@ from carepath.pathway import access, audit
 from carepath.pathway.errors import Forbidden, TransitionNotAllowed
 from carepath.pathway.roles import Role, get_system_user, user_roles
 
-from ..models import OPEN_STATES, Referral
-from . import content, scanning, video
-from .errors import LinkGone, Refused, TooLarge, UnsupportedType
+from ..models import OPEN_STATES, Guardian, Referral
+from . import content, scanning, sending, video
+from .errors import LinkGone, LinkMadeMeanwhile, Refused, TooLarge, UnsupportedType
 from .models import Attachment, AttachmentCategory, AttachmentKind, UploadLink
 
 # Staff who may add a file to a case they may see: the clinical roles (integrations do not upload).
@@ -42,6 +43,7 @@ LINK_ROLES = frozenset({Role.PEDIATRICIAN, Role.NEUROLOGIST})
 CHUNK = 1024 * 1024
 USED = "This link has been used already. Ask the clinic for a new one if you need to send more."
 NAME_MAX = 200
+MEANWHILE = "A link was made for this family a moment ago (see Waiting for the family): nothing more was sent."
 
 
 def may_upload(user) -> bool:
@@ -102,12 +104,49 @@ def attachment_upload(*, referral_id: int, actor, file, original_name="", catego
 
 
 def upload_link_create(*, referral_id: int, actor, days: int | None = None) -> tuple[UploadLink, str]:
-    """A one-time link for the family; returns the row and the token (shown once, stored hashed)."""
+    """A one-time link for the family, shown once to copy; returns the row and the token (stored hashed)."""
+    referral = linkable_case(actor, referral_id)
+    with transaction.atomic():
+        return _make_link(referral, actor, days)
+
+
+@dataclasses.dataclass
+class Sent:
+    link: UploadLink
+    guardian: Guardian
+    channels: list[str]
+
+
+def upload_link_send(
+    *, referral_id: int, actor, guardian: int | None = None, days: int | None = None, newest_seen: int | None = None
+) -> Sent:
+    """A one-time link sent to one of the child's parents or carers (by default the first with
+    parental responsibility) by their contact preference; nobody sees the token. A person who is
+    not the child's (400) or has no usable contact (422) is refused before anything is written.
+    `newest_seen`: the case's newest link when the form was drawn; a link made since (a double
+    click, a colleague) refuses this one (409), so the family is not sent two."""
+    referral = linkable_case(actor, referral_id)
+    recipient = sending.recipient(referral, guardian)
+    with transaction.atomic():
+        if newest_seen is not None:
+            list(Referral.objects.select_for_update().filter(pk=referral.pk).values_list("pk"))  # one sender at a time
+            if referral.upload_links.filter(pk__gt=newest_seen).exists():
+                raise LinkMadeMeanwhile(MEANWHILE)
+        link, token = _make_link(referral, actor, days)
+        via = sending.send(link, token, recipient, actor=actor)
+    return Sent(link, recipient, via)
+
+
+def linkable_case(actor, referral_id: int) -> Referral:
     referral = visible_case(actor, referral_id)
     if not user_roles(actor) & LINK_ROLES:
         raise Forbidden("Only the referring pediatrician or neurology may ask a family for a video.")
     if referral.state not in OPEN_STATES:
         raise TransitionNotAllowed("The case is closed: a family can no longer send files to it.")
+    return referral
+
+
+def _make_link(referral: Referral, actor, days: int | None) -> tuple[UploadLink, str]:
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     link = UploadLink.objects.create(
@@ -159,6 +198,7 @@ def _store(referral, file, checked: Checked, *, actor=None, link=None, original_
         with transaction.atomic():
             if link is not None:
                 _claim(link)
+                sending.forget_used(link)
             attachment = Attachment.objects.create(
                 referral=referral,
                 kind=checked.accepted.kind,

@@ -8,27 +8,34 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from carepath.models import AuditLog
 from carepath.pathway import audit
-from carepath.pathway.errors import DomainError
+from carepath.pathway.errors import DomainError, InvalidData
+from carepath.web.formfields import int_or_none
 
 from ..models import Referral
-from . import services, serving, uploads
-from .errors import LinkGone
+from . import sending, services, serving, uploads
+from .errors import LinkGone, LinkMadeMeanwhile
+from .link_form import link_field
 from .models import Attachment, AttachmentCategory, UploadLink
 
 CASE_ANCHOR = "#attachments"
+WAITING_ANCHOR = "#upload-links"  # the links the family has not used yet: a sent one is there at once
 
 
 def case_context(referral: Referral, user) -> dict:
     """What the case page's attachments section shows (referrals/views.py adds it to its context)."""
+    may_make_link = services.may_make_link(user, referral)
     return {
         "attachments": list(referral.attachments.select_related("uploaded_by")),
         "may_upload": services.may_upload(user),
-        "may_make_link": services.may_make_link(user, referral),
+        "may_make_link": may_make_link,
+        "link_field": link_field(referral, user) if may_make_link else None,
+        "waiting_links": sending.waiting_links(referral) if may_make_link else [],
         "attachment_categories": [c for c in AttachmentCategory if c != AttachmentCategory.FAMILY_MEDIA],
     }
 
@@ -125,14 +132,46 @@ def read(request, user, attachment: Attachment, *, poster: bool) -> HttpResponse
 @login_required
 @require_POST
 def upload_link_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """*Send the link* (`send`) to the parent or carer chosen (`guardian`), or show it once to copy
+    (`copy`, or a bare POST)."""
+    sending_it = bool(request.POST.get("send")) and not request.POST.get("copy")
+    chosen = request.POST.get("guardian", "") if sending_it else ""
     try:
-        link, token = services.upload_link_create(referral_id=pk, actor=request.user)
+        if sending_it and not chosen:
+            services.linkable_case(request.user, pk)  # who may, on which case, first: 404, 403, 409
+            raise InvalidData({"guardian": "Choose who to send the link to, or show the link to copy."})
+        if sending_it:
+            sent = services.upload_link_send(
+                referral_id=pk,
+                actor=request.user,
+                guardian=int_or_none(chosen) or 0,
+                newest_seen=int_or_none(request.POST.get("newest_seen")),
+            )
+        else:
+            link, token = services.upload_link_create(referral_id=pk, actor=request.user)
     except Referral.DoesNotExist:
         raise Http404("No such case") from None
+    except LinkMadeMeanwhile as exc:
+        messages.info(request, exc.detail)
+        return redirect(reverse("case", args=[pk]) + WAITING_ANCHOR)
+    except InvalidData as exc:  # a person not the child's, or one we cannot reach: the form again, nothing made
+        referral = _case_or_404(request.user, pk)
+        field = link_field(referral, request.user, chosen=chosen, errors=exc.errors.get("guardian", [exc.detail]))
+        context = {"referral": referral, "link_field": field, "summary": field.summary()}
+        return render(request, "referrals/attachments/link_form_page.html", context, status=exc.status)
+    if sending_it:
+        messages.success(request, sent_words(sent))
+        return redirect(reverse("case", args=[pk]) + WAITING_ANCHOR)
     url = request.build_absolute_uri(reverse("family_upload", args=[token]))
     return render(
         request, "referrals/attachments/link_made.html", {"referral": link.referral, "link": link, "url": url}
     )
+
+
+def sent_words(sent: services.Sent) -> str:
+    until = formats.date_format(timezone.localtime(sent.link.expires_at), "j M Y H:i")
+    how = sending.how_words(sent.channels)
+    return f"Upload link sent to {sent.guardian.name} by {how}. It works once, until {until}."
 
 
 @csrf_exempt  # as attachment_add: the checking handler first, then the CSRF check

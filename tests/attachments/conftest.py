@@ -52,3 +52,19 @@ def scanner(settings):
 
 def file_of(data: bytes):
     return io.BytesIO(data)
+
+
+class RecordingSms:
+    """The tests' SMS gateway (CAREPATH_SMS_CHANNEL): keeps each text it is given."""
+
+    sent: list[dict] = []
+
+    def send(self, *, to: str, body: str, reference: str) -> None:
+        self.sent.append({"to": to, "body": body, "reference": reference})
+
+
+@pytest.fixture
+def sms(settings):
+    settings.CAREPATH_SMS_CHANNEL = "tests.attachments.conftest.RecordingSms"
+    RecordingSms.sent.clear()
+    return RecordingSms.sent

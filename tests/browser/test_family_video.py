@@ -19,10 +19,10 @@ def test_a_family_uploads_a_video_by_link_and_the_neurologist_watches_it(browser
     clip = tmp_path / "spasm.webm"
     clip.write_bytes(video.sample("webm", seconds=3))
 
-    # the neurologist asks the family for a video and copies the link
+    # the neurologist asks the family for a video and, the family being with them, copies the link
     browser.sign_in(neurologist)
     browser.go(f"/cases/{referral.pk}/")
-    browser.submit(browser.d.find_element("css selector", f'form[action="/cases/{referral.pk}/upload-links/"]'))
+    browser.open_action("ask-family").find_element("css selector", 'button[name="copy"]').click()
     link = browser.d.find_element("id", "upload-link").get_attribute("value")
     assert "/family/upload/" in link
 
@@ -69,3 +69,30 @@ def _shots():
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
+
+
+def test_the_neurologist_sends_the_link_by_email_and_the_family_opens_it(browser, pediatrician, neurologist):
+    """The link never shown to the clinician: CarePath e-mails it (the worker runs in process here),
+    the case page lists it as waiting, and the family opens the e-mail's link on a phone."""
+    import re
+
+    from django.core import mail
+
+    referral = make_referral(pediatrician)
+    browser.sign_in(neurologist)
+    browser.go(f"/cases/{referral.pk}/")
+    form = browser.open_action("ask-family")
+    assert "Sam Carer (mother), by SMS to +447700900123 and e-mail to sam.carer@example.org" in form.text
+    browser.submit(form)  # "Send the link": the first reachable carer is chosen
+    assert "Upload link sent to Sam Carer by SMS and e-mail" in browser.text()
+    assert "sent to Sam Carer by SMS (sent) and e-mail (sent)" in browser.text()
+    assert not browser.d.find_elements("id", "upload-link")  # nothing to copy: the family has it
+    browser.shot("case-upload-link-sent-neurologist")
+
+    (message,) = mail.outbox
+    link = re.search(r"https?://\S+/family/upload/\S+/", message.body).group(0)
+    browser.d.delete_all_cookies()
+    browser.d.set_window_size(*PHONE)
+    browser.go("/family/" + link.split("/family/", 1)[1])  # the e-mail's address, on the test server
+    assert "Send a video of Alex's twitching" in browser.text()
+    browser.d.set_window_size(1280, 1000)
