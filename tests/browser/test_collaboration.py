@@ -26,7 +26,7 @@ def test_a_neurologist_writes_a_note_mentions_and_gives_a_step_away(browser, pat
     assert "Note added." in browser.text()
 
     item = WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
-    details = browser.d.find_element("css selector", f'form[action="/work/{item.pk}/reassign/"]')
+    details = browser.d.find_element("css selector", f"#give-{item.pk} form")
     browser.d.execute_script("arguments[0].closest('details').open = true", details)
     browser.fill(details, "to", "dr_colleague")
     browser.fill(details, "reason", "She runs the tic clinic this week.")
