@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,8 +26,10 @@ CASE_ANCHOR = "#attachments"
 
 def case_context(referral: Referral, user) -> dict:
     """What the case page's attachments section shows (referrals/views.py adds it to its context)."""
+    waiting = referral.upload_links.filter(used_at__isnull=True, expires_at__gt=timezone.now())
     return {
         "attachments": list(referral.attachments.select_related("uploaded_by")),
+        "links_waiting": list(waiting.select_related("created_by")),  # sent to the family, not used yet
         "may_upload": services.may_upload(user),
         "may_make_link": services.may_make_link(user, referral),
         "attachment_categories": [c for c in AttachmentCategory if c != AttachmentCategory.FAMILY_MEDIA],
