@@ -39,6 +39,14 @@ from .mdt import services as mdt
 from .models import Referral
 
 TEAM = ("dr.patel", "dr.li", "dr.novak", "dr.garcia")
+# What each demo user finds of working together (`seed_demo --list-users`, printed by `./dev up`).
+WHAT_TO_TRY = {
+    "dr.khan": "Notifications: Dr Patel's @mention on Grace (CP-000004)",
+    "dr.osei": "Ava (CP-000002): the upload link waiting for her family",
+    "dr.patel": "My work: Dr Li's steps delegated to you, the MDT's toxin step; Grace (CP-000004)",
+    "dr.li": "MDT meetings: next week's list; away this week",
+    "dr.novak": "Isla (CP-000012): follow-up after microvascular decompression",
+}
 
 
 def nvc_for_mdt(s) -> None:

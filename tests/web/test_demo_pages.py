@@ -65,7 +65,7 @@ def test_graces_case_has_the_amended_note_the_letter_and_the_familys_video(demo)
 def test_avas_case_shows_the_upload_link_sent_to_her_family_and_not_used_yet(demo):
     page = demo("dr.osei", case_url("DEMO0002"))
 
-    assert "Waiting for the family An upload link sent by Kwame Osei" in page
+    assert "Waiting for the family An upload link made by Kwame Osei" in page
 
 
 def test_the_referrer_mentioned_in_a_note_finds_it_in_notifications(demo):

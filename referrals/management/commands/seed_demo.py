@@ -64,7 +64,8 @@ class Command(BaseCommand):
             return
         if list_users:
             for username, role, *_ in USERS:
-                self.stdout.write(f"{username:<14} {Role(role).label}")
+                try_this = demo_together.WHAT_TO_TRY.get(username, "")
+                self.stdout.write(f"{username:<14} {Role(role).label:<22} {try_this}".rstrip())
             return
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo loads made-up patients: it refuses to run with DEBUG off (use --force).")
