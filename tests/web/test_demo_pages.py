@@ -32,6 +32,11 @@ def words(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
+def reference(mrn: str) -> str:
+    """The case number of the demo child with this MRN (CP-… follows the database's sequence)."""
+    return Referral.objects.get(patient__mrn=mrn).reference
+
+
 def case_url(mrn: str) -> str:
     return f"/cases/{Referral.objects.get(patient__mrn=mrn).pk}/"
 
@@ -43,7 +48,7 @@ def test_the_neurologists_my_work_holds_the_mdt_step_a_delegated_step_and_a_snoo
     assert "Wei Li 's steps show in your My work from" in page and "Annual leave" in page  # her name in bold
     assert "Delegated to you" in page  # Ethan's review, given to Dr Li before she went away
     snoozed = page.split("Out of the list above until their time", 1)[1].split("Away: delegate my work", 1)[0]
-    assert "CP-000017" in snoozed  # Ella's results review, back after next week's MDT
+    assert reference("DEMO0017") in snoozed  # Ella's results review, back after next week's MDT
 
 
 def test_the_case_page_shows_the_reason_a_step_was_given_on_and_the_note_naming_a_colleague(demo):
@@ -71,7 +76,7 @@ def test_avas_case_shows_the_upload_link_sent_to_her_family_and_not_used_yet(dem
 def test_the_referrer_mentioned_in_a_note_finds_it_in_notifications(demo):
     page = demo("dr.khan", "/notifications/")
 
-    assert "Priya Patel mentioned you in a note on CP-000004" in page
+    assert f"Priya Patel mentioned you in a note on {reference('DEMO0004')}" in page
 
 
 def test_next_weeks_mdt_lists_two_cases_and_the_past_one_its_signed_decisions(demo):
