@@ -21,6 +21,7 @@ as they would be), at the times the stories say.
 each case's number is its child's."""
 
 import io
+import re
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
@@ -30,7 +31,7 @@ from carepath.pathway import delegation, workflow, workitems_handover
 from imaging.capacity.demo import SITE
 from imaging.capacity.models import Site
 
-from . import demo_media, notes, samples
+from . import demo_media, letters, notes, samples
 from .attachments import services as attachments
 from .followup import services as followup
 from .followup.models import FollowUpVisit
@@ -39,6 +40,7 @@ from .mdt import services as mdt
 from .models import Referral
 
 TEAM = ("dr.patel", "dr.li", "dr.novak", "dr.garcia")
+PLACEHOLDER = re.compile(r"\[to complete: [^\]]*\]")  # the letter draft's parts to write (referrals/inputs.py)
 # What each demo user finds of working together (`seed_demo --list-users`, printed by `./dev up`).
 WHAT_TO_TRY = {
     "dr.khan": "Notifications: Dr Patel's @mention on Grace (CP-000004)",
@@ -62,9 +64,25 @@ def toxin_for_years(s) -> None:
     mri = s.to_mri(s.child(37, "Amber", "Lewis", 260, years=15), triage=258, assess=240, request=240, protocol=239)
     s.scan(mri, booked=230, scanned=220)
     s.report(mri, 218, samples.FINDINGS_NORMAL, samples.IMPRESSION_NORMAL)
-    conclusion = {**samples.CONCLUSION, "follow_up": "Re-dose review 12 weeks after each injection."}
-    s.step(210, perform, name="conclude", obj_id=mri.referral_id, actor=s.users["dr.patel"], data=conclusion)
+    conclude(s, 210, mri.referral_id, follow_up="Re-dose review 12 weeks after each injection.")
     s.step(205, perform, name="acknowledge", obj_id=mri.referral_id, actor=s.users["dr.khan"])
+
+
+def conclude(s, days_ago, referral_id: int, *, follow_up: str) -> None:
+    """Dr Patel concludes on botulinum toxin with the letter the conclude form drafts (referrals/letters.py),
+    its parts to complete written as a neurologist would."""
+
+    def with_letter(actor):
+        draft = letters.outcome_letter_draft(Referral.objects.get(pk=referral_id), author=actor)
+        plan = "botulinum toxin injections into the left orbicularis oculi, which we give in our clinic."
+        written = iter(
+            [plan, f"{follow_up} Please refer her again sooner if the twitching spreads or she has headaches."]
+        )
+        letter = PLACEHOLDER.sub(lambda _: next(written), draft)
+        data = {**samples.CONCLUSION, "follow_up": follow_up, "letter": letter}
+        return perform(name="conclude", obj_id=referral_id, actor=actor, data=data)
+
+    s.step(days_ago, with_letter, actor=s.users["dr.patel"])
 
 
 def perform(*, name: str, obj_id: int, actor, data=None):

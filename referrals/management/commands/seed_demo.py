@@ -345,8 +345,7 @@ def closed_loop(s):
     mri = s.to_mri(s.child(14, "Ruby", "Evans", 180, years=14), triage=178, assess=150, request=150, protocol=149)
     s.scan(mri, booked=140, scanned=120)
     s.report(mri, 118, samples.FINDINGS_NORMAL, samples.IMPRESSION_NORMAL)
-    conclusion = {**samples.CONCLUSION, "follow_up": "Injections every 3 months.", "letter": "Dear Dr Khan, ..."}
-    s.act(90, services.referral_conclude, "dr.patel", referral_id=mri.referral_id, **conclusion)
+    demo_together.conclude(s, 90, mri.referral_id, follow_up="Injections every 3 months.")
     s.act(87, services.referral_acknowledge, "dr.khan", referral_id=mri.referral_id)
 
 
