@@ -24,6 +24,8 @@ import io
 import re
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from carepath.models import WorkItem, WorkItemKind, WorkItemStatus
@@ -156,7 +158,8 @@ def files_and_notes(s, *, grace, ava) -> None:
         "as the eye closes. @dr.khan thank you, this is what we needed: Grace needs the MRI of the facial nerve."
     )
     s.act(s.ago(hours=20), notes.note_add, "dr.patel", referral_id=grace.pk, text=watched)
-    s.act(3, attachments.upload_link_create, "dr.osei", referral_id=ava.pk)  # unused: expires in 4 days
+    _, token = s.act(3, attachments.upload_link_create, "dr.osei", referral_id=ava.pk)  # expires in 4 days
+    s.family_link = settings.CAREPATH_BASE_URL + reverse("family_upload", args=[token])  # shown once, as to Dr Osei
 
 
 # --- MDT meetings -----------------------------------------------------------------------------------

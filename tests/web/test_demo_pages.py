@@ -2,6 +2,7 @@
 issue 18): read from the pages, as each demo user sees them."""
 
 import html
+import io
 import re
 
 import pytest
@@ -99,3 +100,12 @@ def test_follow_up_due_missed_and_a_reopened_case(demo):
     assert "Re-dose review" in ruby and "Follows on from the case's last step (the case was reopened)." in ruby
     assert "now pulling the mouth" in ruby  # the reopening's reason
     assert "missed: review opened" in amber and "Review: child was not brought" in amber
+
+
+def test_seed_demo_prints_avas_family_link_which_opens_the_family_page(client):
+    out = io.StringIO()
+    call_command("seed_demo", "--force", stdout=out)
+
+    path = re.search(r"upload link \(shown once\): http://[^/]+(/family/upload/[^/\s]+/)", out.getvalue()).group(1)
+    page = words(client.get(path).content.decode())
+    assert "Send a video of Ava" in page

@@ -90,7 +90,7 @@ class Command(BaseCommand):
             story(self)
         demo_together.seed(self)  # notes, files, handing on, MDT meetings, follow-up (issue 18)
         counts = ", ".join(f"{s}: {n}" for s, n in _state_counts())
-        self.stdout.write(f"Demo data loaded ({counts}).")
+        self.stdout.write(f"Demo data loaded ({counts}).\nAva's family's upload link (shown once): {self.family_link}")
 
     def _user(self, username, role, first, last):
         User = get_user_model()
