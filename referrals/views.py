@@ -74,7 +74,11 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
         if isinstance(done, str):
             messages.success(request, done)
             return redirect("case", pk=referral.pk)
-        return _render_case(request, _visible(request.user, referral.pk), handover_failed=done, status=done.status)
+        fresh = _visible(request.user, referral.pk)
+        if not any(item.pk == done.item_id for item in fresh.open_work_items):  # finished meanwhile: no form
+            gone = webforms.Outcome(ok=False, banner=done.message, status=done.status)
+            return _render_case(request, fresh, failed=gone, status=done.status)
+        return _render_case(request, fresh, handover_failed=done, status=done.status)
     if machine_key == "mri":
         target = next((m for m in referral.mri_requests.all() if m.pk == int_or_none(request.POST.get("object"))), None)
         if target is None:

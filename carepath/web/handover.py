@@ -40,6 +40,11 @@ class StepFormFailed:
         return django_form_items(self.form)
 
     @property
+    def message(self) -> str:
+        """What the refusal said of the form as a whole (a step finished meanwhile)."""
+        return " ".join(self.form.non_field_errors())
+
+    @property
     def dom_id(self) -> str:
         return f"{self.action}-{self.item_id}-errors"
 

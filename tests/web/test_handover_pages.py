@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from carepath.models import CaseEvent, Delegation, WorkItem, WorkItemKind
 from carepath.pathway import delegation
+from referrals import services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +125,21 @@ def test_giving_a_step_without_a_reason_asks_for_one_beside_the_box(signed_in, r
     assert error_beside(page, f"give-{item.pk}-reason").startswith("Say why you give this step to a colleague")
     assert '<option value="dr_colleague" selected>' in page  # the colleague as chosen
     assert not CaseEvent.objects.filter(kind=CaseEvent.Kind.REASSIGNED).exists()
+
+
+def test_snoozing_a_step_finished_meanwhile_says_so_above_the_case(signed_in, referral, neurologist):
+    item = triage_of(referral)
+    services.referral_triage(referral_id=referral.pk, actor=neurologist, priority="routine")  # done meanwhile
+
+    response = signed_in(neurologist).post(
+        f"/cases/{referral.pk}/", {"machine": "snooze", "work_item": item.pk, "until": "2030-01-01T10:00"}
+    )
+
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 409
+    assert "Nothing was changed. This step is already finished." in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    item.refresh_from_db()
+    assert item.snoozed_until is None
 
 
 def test_a_step_of_another_case_is_not_found(signed_in, referral, neurologist, pediatrician):
