@@ -2,7 +2,7 @@
 
 Every variable has a safe default for a developer's machine; production sets DEBUG=false,
 SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL (see docker-compose.yml).
-The small helpers below fail loudly on a value they cannot read rather than guessing.
+The helpers that read them (carepath/env.py) fail loudly on a value they cannot read rather than guessing.
 """
 
 import os
@@ -11,45 +11,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from carepath.env import env_bool, env_int, env_list, env_str
+from carepath.openapi import OPENAPI
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CAREPATH_VAR_DIR", BASE_DIR / "var"))
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true or false)")
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
 
 DEBUG = env_bool("DEBUG", False)
 # The fallback key is only for development and tests; `check --deploy` refuses it (carepath/checks.py).
@@ -390,41 +356,7 @@ API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 5)
 API_FAILED_LOGIN_LIMIT = (env_int("API_FAILED_LOGIN_LIMIT", 10), env_int("API_FAILED_LOGIN_WINDOW", 15 * 60))
 # The OpenAPI schema and docs page without signing in: development only, unless a trust opens them.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
-SPECTACULAR_SETTINGS = {
-    "TITLE": "CarePath API",
-    "DESCRIPTION": "Care pathway for children with facial twitching (docs/design.md §5). Errors are "
-    "application/problem+json (RFC 9457). Authenticate with POST /api/v1/auth/token/ then "
-    "'Authorization: Bearer <token>'.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI from the pinned drf-spectacular-sidecar package, never a CDN (docs/security.md)
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},  # no badge fetched from swagger.io
-    "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "carepath.api.schema.add_problem_responses",
-        "carepath.api.schema.fhir_operation_paths",
-    ],
-    "ENUM_NAME_OVERRIDES": {
-        "ReferralStateEnum": "referrals.choices.ReferralState",
-        "MRIStateEnum": "imaging.choices.MRIState",
-        "WorkItemKindEnum": "carepath.models.WorkItemKind",
-        "RoleEnum": "carepath.pathway.roles.Role",  # a work item's queue, a note's author role, a delegation's role
-        "PriorityEnum": "carepath.pathway.priority.Priority",
-        "DiagnosisEnum": "referrals.choices.Diagnosis",
-        "SedationEnum": "imaging.choices.Sedation",
-        "ScanOutcomeEnum": "imaging.choices.ScanOutcome",
-        "SeverityScaleEnum": "referrals.choices.SeverityScale",
-        "MDTDecisionOutcomeEnum": "referrals.mdt.models.DecisionOutcome",
-        "TreatmentKindEnum": "referrals.followup.models.TreatmentKind",
-        "CategoryEnum": "imaging.choices.ReportCategory",  # its name before attachments had a `category` too
-        "AttachmentCategoryEnum": "referrals.attachments.models.AttachmentCategory",
-        "AttachmentKindEnum": "referrals.attachments.models.AttachmentKind",
-    },
-}
+SPECTACULAR_SETTINGS = OPENAPI  # carepath/openapi.py: the schema's title, UI assets and enum names
 
 LOGGING = {
     "version": 1,

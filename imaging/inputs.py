@@ -139,6 +139,11 @@ class SignReportInput(Input):
 
 class AmendReportInput(Input):
     addendum = serializers.CharField(max_length=TEXT, help_text="What changed and why; shown with the report.")
+    findings = FindingsInput(
+        required=False,
+        help_text="Only if the findings change: the corrected findings as a whole, as at signing (the previous "
+        "ones stay visible). Left out, the findings stay as signed.",
+    )
     impression = optional_text(
         help_text="Only if the impression changes: the corrected impression (the previous one stays visible).",
     )

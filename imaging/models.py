@@ -252,6 +252,12 @@ class ReportAddendum(models.Model):
         change = (self.changes or {}).get("category")
         return (_label(ReportCategory, change["before"]), _label(ReportCategory, change["after"])) if change else None
 
+    @property
+    def findings_change(self) -> tuple[str, str] | None:
+        """(before, after) in words, when this amendment corrected the findings."""
+        change = (self.changes or {}).get("findings")
+        return (summarise_findings(change["before"]), summarise_findings(change["after"])) if change else None
+
 
 class ReportDraft(models.Model):
     """A structured report being written, saved before it is signed: its author's alone, shown only

@@ -73,18 +73,27 @@ def _open_result_acknowledgement(mri: MRIRequest, *, category: str, impression: 
 @MRI_MACHINE.service("amend_report")
 @writes.atomic
 def mri_amend_report(
-    *, mri_request_id: int, actor, addendum: str, impression: str = "", category: str = "", expected_version=None
+    *,
+    mri_request_id: int,
+    actor,
+    addendum: str,
+    impression: str = "",
+    category: str = "",
+    findings: dict | None = None,
+    expected_version=None,
 ):
-    """An addendum, and optionally a corrected impression and category. The report shows the new
-    values; the addendum and the timeline event keep the previous ones (before → after), so what the
-    report said when it was first read stays visible. A category raised to urgent or critical (routine →
-    urgent, urgent → critical) needs a new acknowledgement by neurology."""
+    """An addendum, and optionally corrected findings, impression and category. The report shows the
+    new values; the addendum and the timeline event keep the previous ones (before → after), so what
+    the report said when it was first read stays visible. The corrected report must hold together as a
+    signed one must (a lesion found on a second look raises the category in the same amendment). A
+    category raised to urgent or critical (routine → urgent, urgent → critical) needs a new
+    acknowledgement by neurology."""
     mri = _lock(mri_request_id)
     MRI_MACHINE.check(mri, "amend_report", actor=actor, version=expected_version)
     report = NeuroradiologyReport.objects.select_for_update().get(mri_request=mri)
-    changes = _report_changes(report, impression=impression.strip(), category=category)
-    if "category" in changes:
-        report_rules.check(report.findings or {}, category)
+    changes = _report_changes(report, impression=impression.strip(), category=category, findings=findings)
+    if "category" in changes or "findings" in changes:
+        report_rules.check(report.findings if findings is None else findings, category or report.category)
     raised = "category" in changes and category in ALERT_CATEGORIES and _more_severe(category, report.category)
     for name, change in changes.items():
         setattr(report, name, change["after"])
@@ -111,13 +120,24 @@ def _more_severe(new: str, old: str) -> bool:
     return True
 
 
-def _report_changes(report: NeuroradiologyReport, *, impression: str, category: str) -> dict:
+def _report_changes(report: NeuroradiologyReport, *, impression: str, category: str, findings: dict | None) -> dict:
     changes = {}
+    if findings is not None and _normalised(findings) != _normalised(report.findings or {}):
+        changes["findings"] = {"before": report.findings or {}, "after": tx.jsonable(findings)}
     if impression and impression != report.impression:
         changes["impression"] = {"before": report.impression, "after": impression}
     if category and category != report.category:
         changes["category"] = {"before": report.category, "after": category}
     return changes
+
+
+def _normalised(findings: dict) -> dict:
+    """Findings as the input serializer would store them (defaults filled in), so the same findings
+    posted again by the page's form are not an amendment."""
+    from .inputs import FindingsInput
+
+    given = FindingsInput(data=findings)
+    return tx.jsonable(given.validated_data) if given.is_valid() else findings
 
 
 # --- acknowledging a critical or urgent result ----------------------------------------------------

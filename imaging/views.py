@@ -282,6 +282,8 @@ def reading(request: HttpRequest, pk: int) -> HttpResponse:
     if failed is not None and failed.form is not None:
         actions = [_swap(a, failed.form) for a in actions]
     _offer_drafts(actions, draft, resume=failed is None)
+    if failed is None:
+        _start_amendment_at_the_report(actions, mri)
     context = {
         "mri": mri,
         "referral": mri.referral,
@@ -306,6 +308,15 @@ def _offer_drafts(actions: list[webforms.ActionForm], draft, *, resume: bool) ->
         if draft is not None and resume:
             form.fields = formfields.fields_for(form.transition.input_serializer, data=drafts.as_post(draft.data))
             form.is_open = True
+
+
+def _start_amendment_at_the_report(actions: list[webforms.ActionForm], mri: MRIRequest) -> None:
+    """The addendum form's findings start as the signed report's, so correcting one finding is one
+    change and posting them untouched changes nothing."""
+    for form in actions:
+        if form.name == "amend_report" and hasattr(mri, "report"):
+            posted = drafts.as_post({"findings": mri.report.findings or {}})
+            form.fields = formfields.fields_for(form.transition.input_serializer, data=posted)
 
 
 def _save_draft(request: HttpRequest, mri: MRIRequest) -> HttpResponse:

@@ -44,6 +44,8 @@ class PatientAdmin(AuditedAdmin):
         if patient is None:
             raise Http404("No such patient")
         page = Paginator(access_history.rows_touching(patient.pk), ACCESS_HISTORY_PAGE).get_page(request.GET.get("p"))
+        for row in page:
+            row.record_words, row.detail_words = access_history.record_words(row), access_history.detail_words(row)
         # not itself audited, like the audit log's own pages (its pages would shift as they are read)
         context = {
             **self.admin_site.each_context(request),

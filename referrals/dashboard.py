@@ -5,7 +5,7 @@ Every figure covers a bounded window (default 180 days) so the page costs the sa
 zero-setup demo database, the durations are fetched and ranked in Python.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet
@@ -271,6 +271,29 @@ def figures(user, days: int = 180) -> dict:
         "since": since,
         "days": days,
     }
+
+
+def utilisation_grid(rows: list[dict]) -> dict:
+    """`mri_utilisation`'s rows as a coordinator reads them: a scanner a row, a week a column."""
+    weeks = sorted({r["week"] for r in rows})
+    by_scanner: dict[str, dict] = {}
+    for r in rows:
+        by_scanner.setdefault(r["scanner"], {})[r["week"]] = r
+    return {
+        "weeks": [date.fromisoformat(w) for w in weeks],
+        "rows": [
+            {"scanner": name, "cells": [_banded(cells.get(w)) for w in weeks]} for name, cells in by_scanner.items()
+        ],
+    }
+
+
+def _banded(cell: dict | None) -> dict | None:
+    """A cell with its shade: none (no sessions), empty, low (< 50 %), mid (< 85 %), full."""
+    if cell is None or not cell["session_h"]:
+        return None
+    rate = cell["rate"] or 0
+    band = "empty" if rate == 0 else "low" if rate < 50 else "mid" if rate < 85 else "full"
+    return {**cell, "band": band}
 
 
 # table name → (title, columns as (key, heading))

@@ -2,13 +2,10 @@
 
 Referral → ServiceRequest; each work item → Task; MRI request → ServiceRequest + Appointment(s) +
 ImagingStudy; report → DiagnosticReport; clinical note → Communication; patient → Patient;
-guardians → RelatedPerson. Resources refer to each other by `urn:uuid:` full URLs (a `collection`
-bundle), stable per object.
+guardians → RelatedPerson; MDT decisions, treatments and follow-up visits: referrals/fhir_care.py.
+Shared helpers (full URLs, references, codes): referrals/fhir_base.py. Resources refer to each
+other by `urn:uuid:` full URLs (a `collection` bundle), stable per object.
 """
-
-import uuid
-
-from django.conf import settings
 
 from carepath.models import WorkItemStatus
 from carepath.pathway.priority import FHIR_PRIORITIES
@@ -16,15 +13,14 @@ from imaging.choices import AppointmentStatus, MRIState
 
 from .choices import Muscle, RedFlag
 from .choices import ReferralState as S
+from .fhir_base import SNOMED, STRUCTURE, SYSTEM, clean, coded, iso, reference, urn_uuid, user_display
+from .fhir_care import care_resources
 
-NS = uuid.UUID("6f1c3a52-2d8e-4e0a-9a57-8a9c2b6e4f10")
-SYSTEM = "https://carepath.example.org/fhir"
 MRN_SYSTEM = f"{SYSTEM}/mrn"
 # What the referrer told us, as codes and extensions (also what integrations/fhir_in/ reads back)
 SIDE_SYSTEM = f"{SYSTEM}/side"
 MUSCLE_SYSTEM = f"{SYSTEM}/muscle"
 RED_FLAG_SYSTEM = f"{SYSTEM}/red-flag"
-STRUCTURE = f"{SYSTEM}/StructureDefinition"
 # Referral field → the ServiceRequest extension that carries it, with its value's type
 EXTENSIONS = {
     "symptom_onset": (f"{STRUCTURE}/symptom-onset", "valueDate"),
@@ -69,43 +65,6 @@ APPOINTMENT_STATUS = {
 }
 
 
-def _uuid(kind: str, resource_id: str) -> str:
-    """A stable full URL per resource (same object → same UUID in every export)."""
-    return f"urn:uuid:{uuid.uuid5(NS, f'{settings.CAREPATH_BASE_URL}/{kind}/{resource_id}')}"
-
-
-def _ref(kind: str, resource_id: str, display: str = "") -> dict:
-    ref = {"reference": _uuid(kind, resource_id), "type": kind}
-    if display:
-        ref["display"] = display
-    return ref
-
-
-def _code(system: str, code: str, display: str = "") -> dict:
-    coding = {"system": system, "code": code}
-    if display:
-        coding["display"] = display
-    return {"coding": [coding], "text": display or code}
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _clean(resource: dict) -> dict:
-    """FHIR forbids empty elements: drop None, "" and [] values (recursively)."""
-    if isinstance(resource, dict):
-        cleaned = {k: _clean(v) for k, v in resource.items()}
-        return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
-    if isinstance(resource, list):
-        return [c for c in (_clean(v) for v in resource) if c not in (None, "", [], {})]
-    return resource
-
-
-def _user(user) -> dict | None:
-    return {"display": user.get_full_name() or user.get_username()} if user else None
-
-
 # --- resources -------------------------------------------------------------------------------------
 def patient_resource(patient) -> dict:
     return {
@@ -128,7 +87,7 @@ def guardian_resource(guardian, patient, *, contacts: bool = True) -> dict:
     return {
         "resourceType": "RelatedPerson",
         "id": f"guardian-{guardian.pk}",
-        "patient": _ref("Patient", f"patient-{patient.pk}"),
+        "patient": reference("Patient", f"patient-{patient.pk}"),
         "relationship": [{"coding": [{"system": V3_ROLE, "code": code}], "text": guardian.relationship}],
         "name": [{"text": guardian.name}],
         "telecom": telecom,
@@ -142,19 +101,19 @@ def referral_resource(referral) -> dict:
         "identifier": [{"system": f"{SYSTEM}/referral", "value": referral.reference}],
         "status": REFERRAL_STATUS.get(referral.state, "active"),
         "intent": "order",
-        "category": [_code("http://snomed.info/sct", "3457005", "Patient referral")],
+        "category": [coded(SNOMED, "3457005", "Patient referral")],
         "priority": referral.effective_priority,
         "code": {"text": "Paediatric neurology referral: facial twitching"},
-        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
-        "authoredOn": _iso(referral.submitted_at),
-        "requester": _user(referral.referred_by),
+        "subject": reference("Patient", f"patient-{referral.patient_id}"),
+        "authoredOn": iso(referral.submitted_at),
+        "requester": user_display(referral.referred_by),
         "reasonCode": [
             {"text": referral.reason},
-            *(_code(RED_FLAG_SYSTEM, flag, RedFlag(flag).label) for flag in referral.red_flags if flag in RedFlag),
+            *(coded(RED_FLAG_SYSTEM, flag, RedFlag(flag).label) for flag in referral.red_flags if flag in RedFlag),
         ],
         "bodySite": [
-            _code(SIDE_SYSTEM, referral.side, referral.get_side_display()),
-            *(_code(MUSCLE_SYSTEM, m, Muscle(m).label) for m in referral.muscles if m in Muscle),
+            coded(SIDE_SYSTEM, referral.side, referral.get_side_display()),
+            *(coded(MUSCLE_SYSTEM, m, Muscle(m).label) for m in referral.muscles if m in Muscle),
         ],
         "note": [{"text": referral.clinical_notes}] if referral.clinical_notes else [],
         "extension": _referral_extensions(referral),
@@ -172,7 +131,7 @@ def _referral_extensions(referral) -> list[dict]:
 
 def service_request(referral) -> dict:
     """The referral's ServiceRequest alone, as in the export (the inbound FHIR endpoint answers with it)."""
-    return _clean(referral_resource(referral))
+    return clean(referral_resource(referral))
 
 
 def task_resource(item, referral) -> dict:
@@ -181,24 +140,24 @@ def task_resource(item, referral) -> dict:
     else:
         status = "completed" if item.status == WorkItemStatus.DONE else "cancelled"
     focus = (
-        _ref("ServiceRequest", f"mri-{item.mri_request_id}")
+        reference("ServiceRequest", f"mri-{item.mri_request_id}")
         if item.mri_request_id
-        else _ref("ServiceRequest", f"referral-{referral.pk}")
+        else reference("ServiceRequest", f"referral-{referral.pk}")
     )
     return {
         "resourceType": "Task",
         "id": f"work-item-{item.pk}",
         "status": status,
-        "businessStatus": _code(f"{SYSTEM}/work-item-kind", item.kind, item.get_kind_display()),
+        "businessStatus": coded(f"{SYSTEM}/work-item-kind", item.kind, item.get_kind_display()),
         "intent": "order",
         "priority": item.priority if item.priority in FHIR_PRIORITIES else None,
         "code": {"text": item.get_kind_display()},
         "focus": focus,
-        "for": _ref("Patient", f"patient-{referral.patient_id}"),
-        "authoredOn": _iso(item.created_at),
-        "lastModified": _iso(item.closed_at),
-        "owner": _user(item.assigned_to) or {"display": f"{item.queue} queue"},
-        "restriction": {"period": {"end": _iso(item.due_at)}} if item.due_at else None,
+        "for": reference("Patient", f"patient-{referral.patient_id}"),
+        "authoredOn": iso(item.created_at),
+        "lastModified": iso(item.closed_at),
+        "owner": user_display(item.assigned_to) or {"display": f"{item.queue} queue"},
+        "restriction": {"period": {"end": iso(item.due_at)}} if item.due_at else None,
         "note": [{"text": item.note}] if item.note else [],
     }
 
@@ -212,13 +171,13 @@ def mri_resources(mri, referral) -> list[dict]:
             "status": MRI_STATUS.get(mri.state, "active"),
             "intent": "order",
             "priority": mri.priority if mri.priority in FHIR_PRIORITIES else None,
-            "category": [_code("http://snomed.info/sct", "363679005", "Imaging")],
-            "code": _code(f"{SYSTEM}/mri-protocol", mri.protocol, mri.get_protocol_display())
+            "category": [coded(SNOMED, "363679005", "Imaging")],
+            "code": coded(f"{SYSTEM}/mri-protocol", mri.protocol, mri.get_protocol_display())
             if mri.protocol
             else {"text": "MRI brain and cerebellopontine angles"},
-            "basedOn": [_ref("ServiceRequest", f"referral-{referral.pk}")],
-            "subject": _ref("Patient", f"patient-{referral.patient_id}"),
-            "authoredOn": _iso(mri.requested_at),
+            "basedOn": [reference("ServiceRequest", f"referral-{referral.pk}")],
+            "subject": reference("Patient", f"patient-{referral.patient_id}"),
+            "authoredOn": iso(mri.requested_at),
             "reasonCode": [{"text": mri.clinical_question}],
         }
     ]
@@ -238,11 +197,11 @@ def appointment_resource(appointment, mri, referral) -> dict:
         "id": f"appointment-{appointment.pk}",
         "status": APPOINTMENT_STATUS.get(appointment.status, "booked"),
         "description": f"MRI at {appointment.location}; sedation: {appointment.get_sedation_display()}",
-        "start": _iso(appointment.start),
-        "end": _iso(appointment.end),
-        "basedOn": [_ref("ServiceRequest", f"mri-{mri.pk}")],
+        "start": iso(appointment.start),
+        "end": iso(appointment.end),
+        "basedOn": [reference("ServiceRequest", f"mri-{mri.pk}")],
         "comment": appointment.status_reason,
-        "participant": [{"actor": _ref("Patient", f"patient-{referral.patient_id}"), "status": "accepted"}],
+        "participant": [{"actor": reference("Patient", f"patient-{referral.patient_id}"), "status": "accepted"}],
     }
 
 
@@ -252,7 +211,7 @@ def imaging_study_resource(mri, referral) -> dict:
         "id": f"study-{mri.pk}",
         "identifier": [
             {
-                "type": _code("http://terminology.hl7.org/CodeSystem/v2-0203", "ACSN", "Accession ID"),
+                "type": coded("http://terminology.hl7.org/CodeSystem/v2-0203", "ACSN", "Accession ID"),
                 "value": mri.accession_number,
             }
         ]
@@ -260,9 +219,9 @@ def imaging_study_resource(mri, referral) -> dict:
         else [],
         "status": "available",
         "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}],
-        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
-        "started": _iso(mri.performed_at),
-        "basedOn": [_ref("ServiceRequest", f"mri-{mri.pk}")],
+        "subject": reference("Patient", f"patient-{referral.patient_id}"),
+        "started": iso(mri.performed_at),
+        "basedOn": [reference("ServiceRequest", f"mri-{mri.pk}")],
     }
 
 
@@ -277,15 +236,15 @@ def _finding_codes(findings: dict) -> list[dict]:
         text = f"Neurovascular compression: {nvc['status']}"
         if nvc.get("status") == "present":
             text += f" ({nvc.get('side')}, {nvc.get('vessel')}, {nvc.get('segment')}, {nvc.get('severity')})"
-        codes.append(_code(FINDING_SYSTEM, f"nvc-{nvc['status']}", text))
+        codes.append(coded(FINDING_SYSTEM, f"nvc-{nvc['status']}", text))
     lesion = findings.get("lesion") or {}
     if lesion.get("present"):
         codes.append(
-            _code(FINDING_SYSTEM, "lesion", f"Lesion: {lesion.get('location', '')} {lesion.get('kind', '')}".strip())
+            coded(FINDING_SYSTEM, "lesion", f"Lesion: {lesion.get('location', '')} {lesion.get('kind', '')}".strip())
         )
     for flag in ("arachnoid_cyst", "adhesions", "hydrocephalus"):
         if findings.get(flag):
-            codes.append(_code(FINDING_SYSTEM, flag.replace("_", "-"), flag.replace("_", " ").capitalize()))
+            codes.append(coded(FINDING_SYSTEM, flag.replace("_", "-"), flag.replace("_", " ").capitalize()))
     return codes
 
 
@@ -296,15 +255,15 @@ def report_resource(report, mri, referral) -> dict:
         "id": f"report-{report.pk}",
         "status": "amended" if addenda else "final",
         "category": [
-            _code("http://terminology.hl7.org/CodeSystem/v2-0074", "RAD", "Radiology"),
-            _code(f"{SYSTEM}/report-category", report.category, report.get_category_display()),
+            coded("http://terminology.hl7.org/CodeSystem/v2-0074", "RAD", "Radiology"),
+            coded(f"{SYSTEM}/report-category", report.category, report.get_category_display()),
         ],
-        "code": _code("http://loinc.org", "18748-4", "Diagnostic imaging study"),
-        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
-        "basedOn": [_ref("ServiceRequest", f"mri-{mri.pk}")],
-        "issued": _iso(report.signed_at),
-        "resultsInterpreter": [_user(report.signed_by)],
-        "imagingStudy": [_ref("ImagingStudy", f"study-{mri.pk}")] if mri.performed_at else [],
+        "code": coded("http://loinc.org", "18748-4", "Diagnostic imaging study"),
+        "subject": reference("Patient", f"patient-{referral.patient_id}"),
+        "basedOn": [reference("ServiceRequest", f"mri-{mri.pk}")],
+        "issued": iso(report.signed_at),
+        "resultsInterpreter": [user_display(report.signed_by)],
+        "imagingStudy": [reference("ImagingStudy", f"study-{mri.pk}")] if mri.performed_at else [],
         "conclusion": "\n\n".join([report.impression, *(f"Addendum: {a.text}" for a in addenda)]),
         "conclusionCode": _finding_codes(report.findings or {}),
     }
@@ -319,11 +278,11 @@ def note_resource(note, referral) -> dict:
         "resourceType": "Communication",
         "id": f"note-{note.pk}",
         "status": "completed",
-        "category": [_code(f"{SYSTEM}/note-kind", *kind)],
-        "basedOn": [_ref("ServiceRequest", f"referral-{referral.pk}")],
-        "inResponseTo": [_ref("Communication", f"note-{note.amends_id}")] if note.amends_id else [],
-        "subject": _ref("Patient", f"patient-{referral.patient_id}"),
-        "sent": _iso(note.written_at),
+        "category": [coded(f"{SYSTEM}/note-kind", *kind)],
+        "basedOn": [reference("ServiceRequest", f"referral-{referral.pk}")],
+        "inResponseTo": [reference("Communication", f"note-{note.amends_id}")] if note.amends_id else [],
+        "subject": reference("Patient", f"patient-{referral.patient_id}"),
+        "sent": iso(note.written_at),
         "sender": {"display": f"{author} ({note.get_author_role_display().lower()})"},
         "payload": [{"contentString": note.text}],
     }
@@ -331,7 +290,7 @@ def note_resource(note, referral) -> dict:
 
 # --- the bundle ------------------------------------------------------------------------------------
 def _full_url(resource: dict) -> str:
-    return _uuid(resource["resourceType"], resource["id"])
+    return urn_uuid(resource["resourceType"], resource["id"])
 
 
 def referral_bundle(referral, *, contacts: bool = True) -> dict:
@@ -348,11 +307,12 @@ def referral_bundle(referral, *, contacts: bool = True) -> dict:
     resources.extend(task_resource(item, referral) for item in items)
     notes = referral.notes.select_related("author").order_by("written_at", "id")
     resources.extend(note_resource(note, referral) for note in notes)
+    resources.extend(care_resources(referral))  # MDT decisions, treatments, follow-up visits
     return {
         "resourceType": "Bundle",
         "id": f"referral-{referral.pk}-export",
         "type": "collection",
-        "entry": [{"fullUrl": _full_url(r), "resource": _clean(r)} for r in resources],
+        "entry": [{"fullUrl": _full_url(r), "resource": clean(r)} for r in resources],
     }
 
 

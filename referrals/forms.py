@@ -52,6 +52,14 @@ class GuardianForm(TextGuardForm, forms.Form):
 
 
 class BaseGuardianFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index):
+        """The second carer (a grandparent, a foster carer…) starts without parental responsibility:
+        it decides who may consent to sedation, so it is ticked on purpose, never by default."""
+        kwargs = super().get_form_kwargs(index)
+        if index:
+            kwargs["initial"] = {"has_parental_responsibility": False}
+        return kwargs
+
     def clean(self):
         if any(self.errors):
             return

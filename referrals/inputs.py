@@ -8,6 +8,7 @@ from carepath.pathway.priority import Priority
 from carepath.pathway.text import TEXT, Input, optional_text  # refuses control characters in text (docs/security.md)
 from imaging.choices import Side
 
+from . import letters
 from .choices import (
     SEVERITY_MAX,
     ConsultRecommendation,
@@ -26,8 +27,10 @@ TO_COMPLETE = "[to complete:"  # a placeholder in the outcome letter's draft (te
 class UniqueChoicesField(serializers.ListField):
     """A list of codes, each at most once, order kept (the first muscle is the first affected)."""
 
-    def __init__(self, choices, **kwargs):
+    def __init__(self, choices, *, ordered: bool = False, **kwargs):
         kwargs.setdefault("max_length", len(choices))
+        if ordered:  # the web form lists the chosen ones first, in order, so posting them keeps it
+            kwargs["style"] = {**kwargs.get("style", {}), "ordered": True}
         super().__init__(child=serializers.ChoiceField(choices=choices), **kwargs)
 
     def to_internal_value(self, data):
@@ -43,7 +46,9 @@ class ReferralDetailsInput(Input):
     reason = serializers.CharField(max_length=TEXT)
     symptom_onset = serializers.DateField(help_text="When the twitching started.")
     side = serializers.ChoiceField(choices=Side.choices)
-    muscles = UniqueChoicesField(Muscle.choices, min_length=1, help_text="Muscles affected, the first one first.")
+    muscles = UniqueChoicesField(
+        Muscle.choices, ordered=True, min_length=1, help_text="Muscles affected, the first one first."
+    )
     spread = serializers.BooleanField(required=False, default=False, help_text="Spread from the eye to mouth or cheek.")
     frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True, default="")
     red_flags = UniqueChoicesField(RedFlag.choices, required=False, default=list)
@@ -85,7 +90,13 @@ class ResubmitInput(Input):
     reason = serializers.CharField(max_length=TEXT, required=False)
     symptom_onset = serializers.DateField(required=False)
     side = serializers.ChoiceField(choices=Side.choices, required=False)
-    muscles = UniqueChoicesField(Muscle.choices, min_length=1, required=False)
+    muscles = UniqueChoicesField(
+        Muscle.choices,
+        ordered=True,
+        min_length=1,
+        required=False,
+        help_text="In the order they were affected, the first one first; a muscle you tick is added last.",
+    )
     spread = serializers.BooleanField(required=False)
     frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True)
     red_flags = UniqueChoicesField(RedFlag.choices, required=False)
@@ -144,13 +155,20 @@ class ConcludeInput(Input):
         help_text="Required to conclude without imaging (from assessed).",
     )
 
-    def validate_letter(self, value):
-        # the web form's draft marks what only the neurologist can write (referrals/letters.py)
-        if TO_COMPLETE in value:
+    def validate(self, data):
+        # the web form's draft marks what only the neurologist can write (referrals/letters.py); the
+        # marks this form's own fields answer are filled in from them first
+        answers = {**data, "plan": Plan(data["plan"]).label if data["plan"] != Plan.OTHER else ""}
+        answers["diagnosis"] = Diagnosis(data["diagnosis"]).label
+        data["letter"] = letters.fill_in(data["letter"], answers)
+        if TO_COMPLETE in data["letter"]:
             raise serializers.ValidationError(
-                "The letter still has parts marked [to complete: …]: write them or delete them before concluding."
+                {
+                    "letter": "The letter still has parts marked [to complete: …]: write them or delete them "
+                    "before concluding."
+                }
             )
-        return value
+        return data
 
 
 class CaseNoteInput(Input):

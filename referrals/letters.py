@@ -4,8 +4,10 @@ The conclude form's letter starts from `templates/referrals/letters/outcome_lett
 with this case's facts (the child, the working diagnosis, the MRI result in words, neurosurgery's
 recommendation); the neurologist edits it, and what they send is what is saved. The wording is in
 that one template file, so a site changes it there (or puts its own copy earlier on the template
-path). Parts only the neurologist can write are marked `[to complete: …]`; a letter that still has
-one is refused (`referrals.inputs.ConcludeInput`), so no half-written letter reaches a referrer.
+path). Parts only the neurologist can write are marked `[to complete: …]`; those the conclude form's
+fields answer (diagnosis, plan, follow-up, why no MRI: `MARKS`) are filled in from them, and a letter
+that still has a mark is refused (`referrals.inputs.ConcludeInput`), so no half-written letter
+reaches a referrer.
 """
 
 from __future__ import annotations
@@ -21,6 +23,23 @@ from imaging.choices import MRIState
 from .models import Referral
 
 LETTER_TEMPLATE = "referrals/letters/outcome_letter.txt"
+# Places in the draft that the conclude form's own fields answer: the neurologist chooses the
+# diagnosis and plan and writes the follow-up (and why no MRI) once, in the form, and `fill_in`
+# writes them into the letter when concluding (the template names them as `marks.<field>`).
+MARKS = {
+    "diagnosis": "[to complete: the diagnosis]",
+    "imaging_waived_reason": "[to complete: why imaging was not needed]",
+    "plan": "[to complete: the plan agreed with the family]",
+    "follow_up": "[to complete: the follow-up, and what should prompt an earlier review]",
+}
+
+
+def fill_in(letter: str, answers: dict[str, str]) -> str:
+    """The letter with each field's mark replaced by the form's answer (an empty answer leaves it)."""
+    for name, mark in MARKS.items():
+        if (answers.get(name) or "").strip():
+            letter = letter.replace(mark, answers[name].strip())
+    return letter
 
 
 def age_in_words(birth: date, on: date | None = None) -> str:
@@ -79,6 +98,7 @@ def letter_facts(referral: Referral, *, author) -> dict:
         "consults": [{"recommendation": c.get_recommendation_display(), "note": c.note} for c in consults],
         "author": person_name(author),
         "today": timezone.localdate(),
+        "marks": MARKS,
     }
 
 

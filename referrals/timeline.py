@@ -8,6 +8,7 @@ from carepath.pathway.errors import TransitionNotAllowed
 from carepath.pathway.roles import Role
 from imaging.choices import ReportCategory
 from imaging.machine import MRI_MACHINE
+from imaging.models import summarise_findings
 
 from .machine import REFERRAL_MACHINE
 
@@ -67,6 +68,9 @@ def event_detail(event: CaseEvent) -> str:
     if "category" in changes:
         before, after = (_category_label(changes["category"][k]) for k in ("before", "after"))
         parts.append(f"category before: {before}, now: {after}")
+    if "findings" in changes:
+        before, after = (summarise_findings(changes["findings"][k]) for k in ("before", "after"))
+        parts.append(f"findings before: {before}; now: {after}")
     if "impression" in changes:
         parts.append(
             f"impression before: “{_short(changes['impression']['before'])}”, "

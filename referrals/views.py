@@ -284,6 +284,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "columns": columns,
             "rows": _bars(figures[key], CHART_VALUE[key]),
             "chart_label": dict(columns).get(CHART_VALUE[key], ""),
+            "grid": dashboard.utilisation_grid(figures[key]) if key == "mri_utilisation" else None,
         }
         for key, (title, columns) in dashboard.TABLES.items()
     ]

@@ -135,3 +135,10 @@ def test_the_checker_sees_function_level_and_relative_imports():
     assert "carepath.pathway.registry" in GRAPH["carepath.web.context_processors"]
     assert "referrals.search" in GRAPH["referrals.apps"]  # a relative import inside ready()
     assert "carepath.timers.tasks" in GRAPH["carepath.apps"]  # inside ready()
+
+
+def test_no_module_passes_four_hundred_lines():
+    """docs/architecture.md: a module that passes 400 lines holds more than one thing (migrations aside)."""
+    bench = {f"bench.{p.stem}": p for p in (ROOT / "bench").glob("*.py")}
+    long = {name: n for name, path in {**MODULES, **bench}.items() if (n := len(path.read_text().splitlines())) > 400}
+    assert long == {}

@@ -61,7 +61,8 @@ DEFAULTS: dict[str, dict[str, Clock]] = {
     K.REPORT_MRI: {ASAP: Clock(12, H), URGENT: Clock(2, D), ROUTINE: Clock(7, D)},
     K.CRITICAL_RESULT_ACK: {ASAP: Clock(1, H), URGENT: Clock(1, H), ROUTINE: Clock(1, WD)},
     K.ACKNOWLEDGE_OUTCOME: _same(Clock(5, WD)),
-    K.ANSWER_QUERY: _same(Clock(5, WD)),
+    # a question back to the referrer must not park a red-flag child for a week (migration 0017)
+    K.ANSWER_QUERY: {ASAP: Clock(1, WD), URGENT: Clock(2, WD), ROUTINE: Clock(5, WD)},
     K.DECIDE_NEXT_STEP: {ASAP: Clock(1, D), URGENT: Clock(2, WD), ROUTINE: Clock(5, WD)},
     K.RESULTS_REVIEW: {ASAP: Clock(2, D), URGENT: Clock(7, D), ROUTINE: Clock(14, D)},
     K.NEUROSURGERY_CONSULT: {ASAP: Clock(2, D), URGENT: Clock(14, D), ROUTINE: Clock(28, D)},
@@ -91,6 +92,7 @@ SOURCES: dict[str, str] = {
     K.REPORT_MRI: "NHSE reporting turnaround 2023 (routine hard stop 28 days)",
     K.CRITICAL_RESULT_ACK: "ACR practice parameter / RCR critical results guidance",
     K.ACKNOWLEDGE_OUTCOME: "closed-loop referral: 5 working days, then remind; auto_close at 14 days",
+    K.ANSWER_QUERY: "design: the referrer answers in 1 / 2 / 5 working days (asap / urgent / routine)",
     CaseClock.REFERRAL_TO_CONCLUSION: "NHS referral-to-treatment, 18 weeks",
 }
 # The case clock warns at 14 and 16 weeks: an MRI alone may take 6 weeks, so a warning two days

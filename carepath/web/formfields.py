@@ -154,7 +154,17 @@ def _spec(name: str, f: serializers.Field, data: QueryDict | None, initial: dict
         spec.value = _initial(start) if widget != "checkbox" else bool(start)
     if widget == "checkbox" and data is not None:
         spec.value = data.get(name) in ("true", "on", "1")
+    if widget == "checkboxes" and f.style.get("ordered"):
+        spec.choices = _chosen_first(spec.choices, spec.values)
     return spec
+
+
+def _chosen_first(choices: list[tuple[str, str]], chosen: list[str]) -> list[tuple[str, str]]:
+    """An ordered list's checkboxes: the chosen ones first, in their order, then the rest. A browser
+    posts checkboxes in page order, so the order survives a post (the first muscle affected stays
+    first), and one ticked later is added last."""
+    labels = dict(choices)
+    return [(v, labels[v]) for v in chosen if v in labels] + [(v, lbl) for v, lbl in choices if v not in chosen]
 
 
 def _guardian_choices(obj) -> tuple[list[tuple[str, str]], str]:

@@ -158,7 +158,11 @@ HELP = {
     "override_reason": "Needed when a referral with a red flag is given a lower priority than ASAP.",
     "requested_priority_reason": "Needed when a red flag is ticked but you ask for urgent or routine.",
     "early_scan_reason": "Needed only when the scan was done on a day before its appointment.",
-    "letter": "Filled in from the case: check and edit it before you conclude. It is sent to the referrer as written.",
+    "letter": (
+        "Filled in from the case: check and edit it before you conclude. The diagnosis, plan and follow-up "
+        "(and why no MRI) you give above are written into their places when you conclude; anything else "
+        "marked [to complete: …] is yours to write. It is sent to the referrer as written."
+    ),
     "imaging_waived_reason": "Needed when you conclude straight after the assessment, without an MRI.",
     "contrast": "Needed when a lesion is suspected.",
     "sedation": (
@@ -175,8 +179,9 @@ DESCRIPTIONS = {
     "conclude": "Sends the outcome letter to the referrer. Concluding without an MRI needs a reason.",
     "sign_report": "Sends the case to neurology's results review; critical and urgent results alert neurology at once.",
     "amend_report": (
-        "Say what changed and why. A corrected impression or category replaces the one shown, and the case "
-        "keeps what the report said before. Whoever read the report is told."
+        "Say what changed and why. The findings below start as signed: change only what the second look "
+        "corrects. Corrected findings, impression or category replace the ones shown, and the case keeps what "
+        "the report said before. Whoever read the report is told."
     ),
 }
 

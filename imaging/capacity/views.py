@@ -52,6 +52,8 @@ def mri_calendar(request: HttpRequest) -> HttpResponse:
         raise Http404("No such scanner")
     view = "day" if request.GET.get("view") == "day" else "week"
     on = first_day or _date(request.GET.get("date"))
+    if view == "week" and not (first_day or request.GET.get("date")) and on.weekday() >= 5:
+        on += timedelta(days=7 - on.weekday())  # at the weekend, the week a coordinator books into is the next
     first = on if view == "day" else on - timedelta(days=on.weekday())
     dates = [first + timedelta(days=n) for n in range(1 if view == "day" else 7)]
     now = timezone.now()

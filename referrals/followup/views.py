@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
 
 from carepath.pathway.errors import DomainError, Forbidden
 from carepath.pathway.roles import has_role
@@ -24,7 +23,12 @@ from .models import FollowUpVisit, TreatmentKind
 class TreatmentForm(TextGuardForm, forms.Form):
     kind = forms.ChoiceField(choices=TreatmentKind.choices, label="Treatment")
     treated_on = forms.DateField(label="Date given", widget=forms.DateInput(attrs={"type": "date"}))
-    site = forms.ModelChoiceField(queryset=Site.objects.all(), required=False, label="Site (its follow-up template)")
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.all(),
+        required=False,
+        label="Site (its follow-up template)",
+        empty_label="None: the default intervals",
+    )
     note = forms.CharField(required=False, max_length=TEXT, label="Note", widget=forms.TextInput())
 
 
@@ -53,8 +57,16 @@ def case_context(referral, user) -> dict:
         "may_view_mdt": mdt_services.may_view(user),
         "treatments": treatments,
         "may_record_treatment": may_record,
-        "treatment_form": TreatmentForm(initial={"treated_on": timezone.localdate()}) if may_record else None,
+        "treatment_form": TreatmentForm() if may_record else None,  # the date given is typed, never assumed
     }
+
+
+def _in_words(form: forms.Form) -> str:
+    """The errors by field label ("Date given: This field is required."), not by code (treated_on)."""
+    return "; ".join(
+        f"{form.fields[k].label if k in form.fields else ''}: {' '.join(v)}".lstrip(": ")
+        for k, v in form.errors.items()
+    )
 
 
 @login_required
@@ -64,7 +76,7 @@ def treatment_new(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("case", pk=referral.pk)
     form = TreatmentForm(request.POST)
     if not form.is_valid():
-        return _refused(request, referral.pk, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return _refused(request, referral.pk, _in_words(form))
     data = form.cleaned_data
     try:
         services.treatment_record(

@@ -104,9 +104,12 @@ def test_every_seed_demo_bundle_validates(db):
     call_command("seed_demo", "--force", verbosity=0)
     admin = get_user_model().objects.get(username="admin")
 
-    states = set()
+    states, kinds = set(), set()
     for pk in Referral.objects.values_list("pk", flat=True):
         referral = referral_detail(admin, pk)
-        fhir.validate_bundle(fhir.referral_bundle(referral))
+        bundle = fhir.referral_bundle(referral)
+        fhir.validate_bundle(bundle)
         states.add(referral.state)
+        kinds.update(e["resource"]["id"].rsplit("-", 1)[0] for e in bundle["entry"])
     assert len(states) >= 8
+    assert {"mdt-decision", "treatment", "follow-up-visit"} <= kinds  # the demo's MDT decisions and follow-up

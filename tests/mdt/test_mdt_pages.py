@@ -108,3 +108,15 @@ def test_a_pediatrician_cannot_record_a_treatment(client, pediatrician, reviewed
         reverse("case_treatment_new", args=[reviewed.pk]), {"kind": "botulinum_toxin", "treated_on": day}
     )
     assert response.status_code == 403 and not Treatment.objects.exists()
+
+
+def test_a_treatment_without_its_date_is_refused_in_words_and_nothing_is_recorded(client, neurologist, reviewed):
+    page = _client(client, neurologist)
+    body = page.get(reverse("case", args=[reviewed.pk])).content.decode()
+    assert 'name="treated_on" value=' not in body  # the date given is typed, never assumed
+
+    response = page.post(reverse("case_treatment_new", args=[reviewed.pk]), {"kind": "botulinum_toxin"}, follow=True)
+
+    assert "Date given: This field is required." in response.content.decode()
+    assert "treated_on" not in " ".join(str(m) for m in response.context["messages"])
+    assert not Treatment.objects.exists()

@@ -260,3 +260,55 @@ def test_the_reading_queue_offers_to_resume_your_own_draft_only(signed_in, neuro
     assert "Resume your draft" in signed_in(neuroradiologist).get(reverse("reading_queue")).content.decode()
     colleague = factories.user_with_role("neuroradiologist", "dr_rad_two")
     assert "Resume your draft" not in signed_in(colleague).get(reverse("reading_queue")).content.decode()
+
+
+def test_a_lesion_found_on_a_second_look_is_added_to_the_findings_and_raises_the_category(
+    pathway, neuroradiologist, signed_in, neurologist
+):
+    referral = pathway.results_review()
+    mri = pathway.mri(referral)
+    imaging_reports.mri_amend_report(
+        mri_request_id=mri.pk,
+        actor=neuroradiologist,
+        addendum="Second look: a mass in the fourth ventricle.",
+        findings=findings(lesion=MASS),
+        category="critical",
+    )
+    report = MRIRequest.objects.get(pk=mri.pk).report
+    assert (report.findings["lesion"], report.category, report.acknowledged_at) == (MASS, "critical", None)
+    assert referral.work_items.filter(kind=WorkItemKind.CRITICAL_RESULT_ACK, status="open").exists()
+    html = signed_in(neurologist).get(reverse("case", args=[referral.pk])).content.decode()
+    assert "Findings before: <s>Neurovascular compression: present" in html
+    assert "lesion: fourth ventricle, enhancing mass" in html
+
+
+def test_a_lesion_added_without_raising_a_routine_category_is_refused_and_the_report_stays(pathway, neuroradiologist):
+    referral = pathway.results_review()
+    mri = pathway.mri(referral)
+    before = MRIRequest.objects.get(pk=mri.pk).report.findings
+    with pytest.raises(Unprocessable) as refused:
+        imaging_reports.mri_amend_report(
+            mri_request_id=mri.pk, actor=neuroradiologist, addendum="A mass.", findings=findings(lesion=MASS)
+        )
+    assert "category" in refused.value.errors
+    assert MRIRequest.objects.get(pk=mri.pk).report.findings == before
+    assert not CaseEvent.objects.filter(referral=referral, transition="amend_report").exists()
+
+
+def test_the_addendum_form_starts_at_the_signed_findings_and_posting_them_untouched_changes_only_the_text(
+    signed_in, pathway, neuroradiologist
+):
+    referral = pathway.results_review()
+    mri = pathway.mri(referral)
+    client = signed_in(neuroradiologist)
+    page = client.get(reverse("reading", args=[mri.pk])).content.decode()
+    form = page.split('value="amend_report"')[1].split("</form>")[0]
+    assert 'name="findings.nvc.status" value="present" checked' in form  # as signed
+
+    post = drafts.as_post({"findings": mri.report.findings})
+    post.update({"transition": "amend_report", "addendum": "Typo in the impression fixed.", "version": mri.version})
+    response = client.post(reverse("reading", args=[mri.pk]), post)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = CaseEvent.objects.filter(referral=referral, transition="amend_report").get()
+    assert event.data["changes"] == {}

@@ -58,3 +58,17 @@ def test_saving_a_policy_clears_the_cache():
 def test_a_deleted_policy_falls_back_to_the_code_default():
     SLAPolicy.objects.filter(kind=WorkItemKind.REPORT_MRI).delete()
     assert sla.policy_for(WorkItemKind.REPORT_MRI, "asap").clock == sla.Clock(12, "hours")
+
+
+@pytest.mark.parametrize(("requested", "working_days"), [("asap", 1), ("urgent", 2), ("routine", 5)])
+def test_a_question_back_to_the_referrer_is_due_by_the_referrals_requested_priority(
+    pediatrician, neurologist, requested, working_days
+):
+    from referrals import services
+    from tests import factories as f
+
+    referral = f.make_referral(pediatrician, requested_priority=requested)
+    services.referral_return_to_referrer(referral_id=referral.pk, actor=neurologist, reason="Which side?")
+
+    item = WorkItem.objects.get(referral=referral, kind=WorkItemKind.ANSWER_QUERY)
+    assert item.due_at == sla.add_working_days(item.created_at, working_days)

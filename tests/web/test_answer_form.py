@@ -1,6 +1,8 @@
 """The referrer's answer to neurology's question (the case page's "Answer and resubmit"): the form
 quotes the question and starts from what the referrer sent, so answering alone changes nothing else."""
 
+import re
+
 import pytest
 
 from referrals import services
@@ -50,3 +52,31 @@ def test_answering_the_question_as_the_form_is_drawn_keeps_the_other_details(sig
     asked.refresh_from_db()
     assert asked.state == "submitted" and asked.referrer_response == "Yes, also in sleep."
     assert (asked.frequency, asked.spread, asked.clinical_notes) == ("daily", True, "Worse when tired.")
+
+
+def test_answering_keeps_which_muscle_was_affected_first(signed_in, asked, pediatrician):
+    """A browser posts ticked boxes in page order: the form lists the referral's muscles first, in
+    their order, so an answer does not turn a cheek-first (atypical) spasm into an eye-first one."""
+    type(asked).objects.filter(pk=asked.pk).update(muscles=["buccinator", "orbicularis_oculi"])
+    client = signed_in(pediatrician)
+    page = client.get(f"/cases/{asked.pk}/").content.decode()
+    form = page[page.index('name="transition" value="resubmit"') :]
+    ticked = re.findall(r'name="muscles" value="(\w+)"[^>]*checked', form)
+    assert ticked == ["buccinator", "orbicularis_oculi"]  # in page order, as the browser will post them
+
+    asked.refresh_from_db()
+    post = {
+        "machine": "referral",
+        "transition": "resubmit",
+        "version": asked.version,
+        "response": "Yes, also in sleep.",
+        "reason": asked.reason,
+        "symptom_onset": asked.symptom_onset.isoformat(),
+        "side": asked.side,
+        "muscles": ticked,
+        "frequency": asked.frequency,
+        "requested_priority": asked.requested_priority,
+    }
+    assert client.post(f"/cases/{asked.pk}/", post).status_code in (200, 302)
+    asked.refresh_from_db()
+    assert asked.state == "submitted" and asked.muscles == ["buccinator", "orbicularis_oculi"]

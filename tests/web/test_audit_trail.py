@@ -162,6 +162,16 @@ def test_the_admin_sees_who_looked_at_a_child_newest_first(client, signed_in, pe
     assert "203.0.113.9" in history.content.decode()
 
 
+def test_the_access_history_names_records_and_actions_in_words(signed_in, pathway, admin_user):
+    case = pathway.triaged()
+    signed_in(pathway.neuro).get(reverse("case", args=[case.pk]))
+
+    html = signed_in(admin_user).get(reverse("admin:referrals_patient_access", args=[case.patient_id])).content.decode()
+
+    assert f"Referral #{case.pk}" in html and "referrals.referral" not in html
+    assert "Triage: Submitted → Triaged" in html
+
+
 def test_the_access_history_is_paginated(signed_in, neurologist, admin_user, referral):
     for _ in range(55):
         signed_in(neurologist).get(reverse("case", args=[referral.pk]))

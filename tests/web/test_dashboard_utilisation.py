@@ -2,6 +2,7 @@
 turnaround time over open session time; holds do not count."""
 
 import csv
+import html
 import io
 from datetime import date, time, timedelta
 
@@ -35,4 +36,7 @@ def test_the_dashboard_shows_each_scanners_booked_share_of_its_weeks(signed_in, 
     assert len(rows) == 2 * 9  # two scanners, four weeks back to four ahead
 
     page = client.get("/dashboard/").content.decode()
-    assert "MRI utilisation per scanner per week" in page and f"MRI 1 (3 T), w/c {monday.day} {monday:%b}" in page
+    assert "MRI utilisation per scanner per week" in page
+    assert f'<th scope="col">w/c {monday.day} {monday:%b}</th>' in page
+    row = page.split(f'<th scope="row">{html.escape(str(scanners["3T"]))}</th>')[1].split("</tr>")[0]
+    assert '<strong>3 %</strong><br><span class="muted">1.5 / 50.0 h</span>' in row  # next week's cell

@@ -35,12 +35,38 @@ def test_the_conclude_form_starts_from_a_letter_filled_with_the_cases_facts(sign
 
     assert f"{patient.given_name} {patient.family_name}" in letter
     assert letters.age_in_words(patient.birth_date) in letter  # "8 years" for the factory's child
-    assert "hemifacial spasm, primary (neurovascular)" in letter  # the working diagnosis in words
+    assert "Diagnosis: [to complete: the diagnosis]" in letter  # the form's diagnosis, written in on concluding
     assert "categorised as routine" in letter  # the MRI's category
     assert "Left AICA indenting the root exit zone" in letter  # the impression
     assert "Neurovascular compression: present (left, AICA, root exit point, indentation)" in letter
     assert "Plan: [to complete:" in letter and "Follow-up: [to complete:" in letter
     assert "hfs_primary" not in letter and "aica" not in letter  # words, not codes
+
+
+def test_the_diagnosis_plan_and_follow_up_are_given_once_and_written_into_the_letter(signed_in, pathway):
+    referral = pathway.results_review()
+    client = signed_in(pathway.neuro)
+    draft = conclude_letter(client.get(case_url(referral)).content.decode())
+
+    response = client.post(
+        case_url(referral),
+        {
+            "machine": "referral",
+            "transition": "conclude",
+            "version": referral.version,
+            "diagnosis": "hfs_primary",
+            "plan": "botulinum_toxin",
+            "follow_up": "Clinic in 3 months; sooner if the eye will not open.",
+            "letter": draft,
+        },
+    )
+
+    assert response.status_code == 302
+    letter = Referral.objects.get(pk=referral.pk).outcome.letter
+    assert "Diagnosis: Hemifacial spasm, primary (neurovascular)" in letter
+    assert "Plan: Botulinum toxin" in letter
+    assert "Follow-up: Clinic in 3 months; sooner if the eye will not open." in letter
+    assert "[to complete:" not in letter
 
 
 def test_the_draft_carries_neurosurgerys_recommendation(signed_in, pathway):
@@ -92,7 +118,9 @@ def test_what_is_saved_is_the_letter_the_neurologist_edited(signed_in, pathway):
 
     assert response.status_code == 302
     outcome = Referral.objects.get(pk=referral.pk).outcome
-    assert outcome.letter == edited.replace("\r\n", "\n").strip()  # DRF trims the ends
+    # DRF trims the ends; the diagnosis chosen on the form is written into its place
+    sent = edited.replace("[to complete: the diagnosis]", "Hemifacial spasm, primary (neurovascular)")
+    assert outcome.letter == sent.replace("\r\n", "\n").strip()
     assert "Dear Dr " in outcome.letter and "botulinum toxin every 3 months" in outcome.letter
 
 

@@ -145,3 +145,12 @@ def test_an_unknown_scanner_is_not_found_and_a_bad_date_shows_this_week(signed_i
     client = signed_in(coordinator)
     assert client.get("/mri/calendar/?scanner=999999").status_code == 404
     assert client.get(f"/mri/calendar/?scanner={scanners['3T'].pk}&date=31-02-2026").status_code == 200
+
+
+def test_at_the_weekend_the_week_shown_is_the_coming_one(signed_in, coordinator, scanners):
+    from unittest import mock
+
+    saturday = date(2026, 12, 12)
+    with mock.patch("django.utils.timezone.localdate", return_value=saturday):
+        body = signed_in(coordinator).get(f"/mri/calendar/?scanner={scanners['3T'].pk}").content.decode()
+    assert "Mon 14 Dec" in body and "Mon 7 Dec" not in body

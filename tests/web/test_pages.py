@@ -162,6 +162,13 @@ def test_a_pediatrician_refers_a_new_patient_with_a_guardian(signed_in, pediatri
     assert referral.patient.guardians.get().name == "Jo Hale"
 
 
+def test_only_the_first_carer_starts_with_parental_responsibility_ticked(signed_in, pediatrician):
+    html = signed_in(pediatrician).get(reverse("referral_new"), {"mrn": "NOPE9"}).content.decode()
+    first = html.split('name="guardian-0-has_parental_responsibility"')[1].split(">")[0]
+    second = html.split('name="guardian-1-has_parental_responsibility"')[1].split(">")[0]
+    assert "checked" in first and "checked" not in second
+
+
 def test_finding_a_patient_by_mrn_offers_the_referral_form(signed_in, pediatrician):
     patient = factories.make_patient(pediatrician, mrn="KNOWN1")
     html = signed_in(pediatrician).get(reverse("referral_new"), {"mrn": "KNOWN1"}).content.decode()
