@@ -21,7 +21,6 @@ as they would be), at the times the stories say.
 each case's number is its child's."""
 
 import io
-import re
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -42,7 +41,6 @@ from .mdt import services as mdt
 from .models import Referral
 
 TEAM = ("dr.patel", "dr.li", "dr.novak", "dr.garcia")
-PLACEHOLDER = re.compile(r"\[to complete: [^\]]*\]")  # the letter draft's parts to write (referrals/inputs.py)
 # What each demo user finds of working together (`seed_demo --list-users`, printed by `./dev up`).
 WHAT_TO_TRY = {
     "dr.khan": "Notifications: Dr Patel's @mention on Grace (CP-000004)",
@@ -72,16 +70,12 @@ def toxin_for_years(s) -> None:
 
 def conclude(s, days_ago, referral_id: int, *, follow_up: str) -> None:
     """Dr Patel concludes on botulinum toxin with the letter the conclude form drafts (referrals/letters.py),
-    its parts to complete written as a neurologist would."""
+    its diagnosis, plan and follow-up filled in from the form's answers as concluding does."""
 
     def with_letter(actor):
         draft = letters.outcome_letter_draft(Referral.objects.get(pk=referral_id), author=actor)
-        plan = "botulinum toxin injections into the left orbicularis oculi, which we give in our clinic."
-        written = iter(
-            [plan, f"{follow_up} Please refer her again sooner if the twitching spreads or she has headaches."]
-        )
-        letter = PLACEHOLDER.sub(lambda _: next(written), draft)
-        data = {**samples.CONCLUSION, "follow_up": follow_up, "letter": letter}
+        advice = f"{follow_up} Please refer her again sooner if the twitching spreads or she has headaches."
+        data = {**samples.CONCLUSION, "follow_up": advice, "letter": draft}
         return perform(name="conclude", obj_id=referral_id, actor=actor, data=data)
 
     s.step(days_ago, with_letter, actor=s.users["dr.patel"])
