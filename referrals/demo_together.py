@@ -61,7 +61,8 @@ def nvc_for_mdt(s) -> None:
 
 def toxin_for_years(s) -> None:
     """Amber, 15: normal MRI, primary hemifacial spasm treated with botulinum toxin; the loop closed."""
-    mri = s.to_mri(s.child(37, "Amber", "Lewis", 260, years=15), triage=258, assess=240, request=240, protocol=239)
+    amber = s.child(37, "Amber", "Lewis", 260, years=15, onset_days=440)  # twitching for 6 months when referred
+    mri = s.to_mri(amber, triage=258, assess=240, request=240, protocol=239)
     s.scan(mri, booked=230, scanned=220)
     s.report(mri, 218, samples.FINDINGS_NORMAL, samples.IMPRESSION_NORMAL)
     conclude(s, 210, mri.referral_id, follow_up="Re-dose review 12 weeks after each injection.")

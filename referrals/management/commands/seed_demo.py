@@ -342,7 +342,8 @@ def tic_without_mri(s):
 def closed_loop(s):
     """Ruby, 14: normal MRI, treated with botulinum toxin, the referrer acknowledged the outcome (her
     injections and the case's reopening: referrals/demo_together.py)."""
-    mri = s.to_mri(s.child(14, "Ruby", "Evans", 180, years=14), triage=178, assess=150, request=150, protocol=149)
+    ruby = s.child(14, "Ruby", "Evans", 180, years=14, onset_days=360)
+    mri = s.to_mri(ruby, triage=178, assess=150, request=150, protocol=149)
     s.scan(mri, booked=140, scanned=120)
     s.report(mri, 118, samples.FINDINGS_NORMAL, samples.IMPRESSION_NORMAL)
     demo_together.conclude(s, 90, mri.referral_id, follow_up="Injections every 3 months.")
