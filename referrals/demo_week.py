@@ -5,7 +5,7 @@ requests of which three are already past the date their scan was due.
 
 Each story takes the seed_demo command (its helpers `child`, `to_mri`, `schedule`, `slot`, `weekday`)
 and books as the coordinator would: the first free slot from a given day (imaging/capacity/finder.py).
-Children 19 onwards of the demo (the 18th is the MDT's, referrals/mdt/demo.py)."""
+Children 19 to 36 of the demo (the 18th and the 37th are in referrals/demo_together.py)."""
 
 from datetime import datetime, time, timedelta
 

@@ -69,6 +69,16 @@ def _act(request: HttpRequest, referral: Referral) -> HttpResponse:
             messages.success(request, "Note added.")
             return redirect(f"{reverse('case', args=[referral.pk])}#notes")
         return _render_case(request, _visible(request.user, referral.pk), note_failed=failed, status=failed.status)
+    if machine_key in handover.CASE_FORMS:  # give a step to a colleague, snooze it
+        done = handover.post_on_case(request, referral.pk)
+        if isinstance(done, str):
+            messages.success(request, done)
+            return redirect("case", pk=referral.pk)
+        fresh = _visible(request.user, referral.pk)
+        if not any(item.pk == done.item_id for item in fresh.open_work_items):  # finished meanwhile: no form
+            gone = webforms.Outcome(ok=False, banner=done.message, status=done.status)
+            return _render_case(request, fresh, failed=gone, status=done.status)
+        return _render_case(request, fresh, handover_failed=done, status=done.status)
     if machine_key == "mri":
         target = next((m for m in referral.mri_requests.all() if m.pk == int_or_none(request.POST.get("object"))), None)
         if target is None:
@@ -98,7 +108,13 @@ def _acknowledge_report(request: HttpRequest, referral: Referral) -> HttpRespons
 
 
 def _render_case(
-    request, referral: Referral, *, failed: webforms.Outcome | None = None, note_failed=None, status: int = 200
+    request,
+    referral: Referral,
+    *,
+    failed: webforms.Outcome | None = None,
+    note_failed=None,
+    handover_failed: handover.StepFormFailed | None = None,
+    status: int = 200,
 ):
     user = request.user
     initial = _conclude_initial(referral, user)
@@ -135,7 +151,7 @@ def _render_case(
         "muscles": [Muscle(c).label for c in referral.muscles if c in Muscle.values],
         "primary_actions": primary,
         "secondary_actions": secondary,
-        "work_items": _work_items(referral, user),
+        "work_items": _work_items(referral, user, handover_failed),
         "events": events,
         "mri_requests": mri_requests,
         "current_mri": current_mri,
@@ -151,10 +167,11 @@ def _render_case(
     return render(request, "referrals/case.html", context, status=status)
 
 
-def _work_items(referral: Referral, user) -> list:
-    """The open steps, the case's own first, each with who may give it on or snooze it (and to whom)."""
+def _work_items(referral: Referral, user, handover_failed=None) -> list:
+    """The open steps, the case's own first, each with who may give it on or snooze it (to whom, and
+    the forms; a refused one as it was posted)."""
     items = sorted(referral.open_work_items, key=lambda w: (not w.is_primary, w.due_at or timezone.now()))
-    handover.decorate_items(items, user)
+    handover.decorate_items(items, user, handover_failed)
     return items
 
 

@@ -60,12 +60,13 @@ def test_seed_demo_loads_cases_in_every_state_once(db, settings):
 
     states = set(Referral.objects.values_list("state", flat=True))
     assert states == set(ReferralState.values)
-    # the 18th goes to the demo's MDT (referrals/mdt/demo.py), 19-36 to the coming week (referrals/demo_week.py)
-    assert Referral.objects.count() == 36
+    # 18 and 37 are the MDT's and the follow-up's (referrals/demo_together.py), 19-36 the coming week's
+    # (referrals/demo_week.py)
+    assert Referral.objects.count() == 37
     from referrals.followup.models import FollowUpVisit
     from referrals.mdt.models import MDTDecision
 
-    assert MDTDecision.objects.count() == 2 and FollowUpVisit.objects.count() == 5
+    assert MDTDecision.objects.count() == 2 and FollowUpVisit.objects.count() == 6
     from imaging.models import MRIRequest
 
     assert set(MRIRequest.objects.values_list("state", flat=True)) == {

@@ -58,6 +58,11 @@ def _red_flags_first(items: list[WorkItem]) -> list[WorkItem]:
 
 @login_required
 def my_work(request: HttpRequest) -> HttpResponse:
+    return my_work_page(request)
+
+
+def my_work_page(request: HttpRequest, *, delegation_form=None, status: int = 200) -> HttpResponse:
+    """My work; after a refused delegation (carepath/web/handover.py), with its form as posted."""
     items, filters = _worklist(request)
     audit.record_list(
         request.user, _case_model(), sorted({i.referral_id for i in items}), query=request.GET.urlencode()
@@ -71,10 +76,11 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "steps": _steps_for(request.user),
         "priorities": list(PRIORITY_WORDS.items()),
         "now": now,
+        "refresh_url": reverse("my_work") + (f"?{request.GET.urlencode()}" if request.GET else ""),
     }
-    context.update(away.my_work_context(request.user, items))  # delegations, snoozed steps, delegated items
+    context.update(away.my_work_context(request.user, items, delegation_form))  # delegations, snoozed, delegated
     template = "carepath/_worklist.html" if request.htmx else "carepath/my_work.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 def _steps_for(user) -> list[tuple[str, str]]:

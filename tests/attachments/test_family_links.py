@@ -131,3 +131,14 @@ def test_a_closed_case_takes_no_new_link(pathway, neurologist):
     closed = pathway.closed()
     with pytest.raises(TransitionNotAllowed):
         services.upload_link_create(referral_id=closed.pk, actor=neurologist)
+
+
+def test_the_case_page_says_a_link_is_waiting_for_the_family_until_it_is_used(client, neurologist, referral, webm):
+    path = make_link(client, neurologist, referral)
+    client.force_login(neurologist)
+    assert "Waiting for the family" in client.get(f"/cases/{referral.pk}/").content.decode()
+
+    client.logout()
+    send(client, path, webm)
+    client.force_login(neurologist)
+    assert "Waiting for the family" not in client.get(f"/cases/{referral.pk}/").content.decode()

@@ -26,7 +26,7 @@ def test_a_neurologist_writes_a_note_mentions_and_gives_a_step_away(browser, pat
     assert "Note added." in browser.text()
 
     item = WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
-    details = browser.d.find_element("css selector", f'form[action="/work/{item.pk}/reassign/"]')
+    details = browser.d.find_element("css selector", f"#give-{item.pk} form")
     browser.d.execute_script("arguments[0].closest('details').open = true", details)
     browser.fill(details, "to", "dr_colleague")
     browser.fill(details, "reason", "She runs the tic clinic this week.")
@@ -85,3 +85,35 @@ def test_a_neurologist_reopens_a_closed_case(browser, pathway):
     text = browser.text()
     assert "Done: Reopen the case." in text and "Follows on from the case's last step" in text
     browser.shot("collab-case-reopened")
+
+
+def test_a_refused_snooze_shows_its_error_beside_the_time_with_what_was_typed(browser, pathway):
+    """A time in the past: the case page comes back with the Snooze form open, its summary focused and
+    linking to the field, the message beside it, the reason as typed; axe finds nothing serious."""
+    from selenium.webdriver.common.by import By
+
+    from tests.browser.test_accessibility import serious_violations
+
+    case = pathway.submitted()
+    item = WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE)
+    browser.sign_in(pathway.neuro)
+    browser.go(f"/cases/{case.pk}/")
+    snooze = browser.open_action(f"snooze-{item.pk}")
+    past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    browser.d.execute_script(f"document.getElementById('snooze-{item.pk}-until').value = '{past}'")
+    browser.fill(snooze, "reason", "Waiting for the family's video")
+    browser.submit(snooze.find_element(By.TAG_NAME, "form"))
+
+    assert browser.d.switch_to.active_element.get_attribute("class") == "error-summary-title"
+    browser.d.find_element(By.CSS_SELECTOR, f"#snooze-{item.pk} .error-summary a").click()
+    assert browser.d.switch_to.active_element.get_attribute("id") == f"snooze-{item.pk}-until"
+    beside = browser.d.find_element(By.ID, f"snooze-{item.pk}-until_error").text
+    assert beside == "Choose a time in the future."
+    assert (
+        browser.d.find_element(By.ID, f"snooze-{item.pk}-reason").get_attribute("value")
+        == "Waiting for the family's video"
+    )
+    item.refresh_from_db()
+    assert item.snoozed_until is None
+    browser.shot("collab-snooze-refused")
+    assert not serious_violations(browser)

@@ -2,8 +2,9 @@
 
 Every case is built through the real services, with the clock set back so that timelines, due
 dates and overdue items look like a working service; every scan is booked on the demo's scanners
-(imaging/capacity/demo.py) through the booking service, and referrals/demo_week.py fills the coming
-week. Refuses without DEBUG unless --force. Running it again changes nothing.
+(imaging/capacity/demo.py) through the booking service, referrals/demo_week.py fills the coming
+week and referrals/demo_together.py adds notes, files, handing on, MDT meetings and follow-up.
+Refuses without DEBUG unless --force. Running it again changes nothing.
 """
 
 from contextlib import contextmanager
@@ -24,9 +25,7 @@ from imaging import reports as imaging_reports
 from imaging import services as imaging
 from imaging.capacity.demo import seed_capacity
 from imaging.choices import ReportCategory
-from referrals import demo_week, intake, samples, services
-from referrals.attachments.demo import family_video
-from referrals.mdt.demo import nvc_for_mdt, seed_mdt_and_follow_up
+from referrals import demo_together, demo_week, intake, samples, services
 from referrals.models import Patient, Referral
 
 DEMO_PASSWORD = "carepath-demo"
@@ -65,7 +64,8 @@ class Command(BaseCommand):
             return
         if list_users:
             for username, role, *_ in USERS:
-                self.stdout.write(f"{username:<14} {Role(role).label}")
+                try_this = demo_together.WHAT_TO_TRY.get(username, "")
+                self.stdout.write(f"{username:<14} {Role(role).label:<22} {try_this}".rstrip())
             return
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo loads made-up patients: it refuses to run with DEBUG off (use --force).")
@@ -86,11 +86,11 @@ class Command(BaseCommand):
             return
         self.now = timezone.now()
         self.scanners = seed_capacity(timezone.localdate())
-        for story in STORIES + demo_week.STORIES:
+        for story in STORIES + demo_together.STORIES + demo_week.STORIES:
             story(self)
-        seed_mdt_and_follow_up(self)  # its meetings are at the demo site
+        demo_together.seed(self)  # notes, files, handing on, MDT meetings, follow-up (issue 18)
         counts = ", ".join(f"{s}: {n}" for s, n in _state_counts())
-        self.stdout.write(f"Demo data loaded ({counts}).")
+        self.stdout.write(f"Demo data loaded ({counts}).\nAva's family's upload link (shown once): {self.family_link}")
 
     def _user(self, username, role, first, last):
         User = get_user_model()
@@ -340,13 +340,14 @@ def tic_without_mri(s):
 
 
 def closed_loop(s):
-    """Ruby, 14: normal MRI, treated with botulinum toxin, the referrer acknowledged the outcome."""
-    mri = s.to_mri(s.child(14, "Ruby", "Evans", 150, years=14), triage=148, assess=120, request=120, protocol=119)
-    s.scan(mri, booked=110, scanned=90)
-    s.report(mri, 88, samples.FINDINGS_NORMAL, samples.IMPRESSION_NORMAL)
-    conclusion = {**samples.CONCLUSION, "follow_up": "Injections every 3 months.", "letter": "Dear Dr Khan, ..."}
-    s.act(60, services.referral_conclude, "dr.patel", referral_id=mri.referral_id, **conclusion)
-    s.act(57, services.referral_acknowledge, "dr.khan", referral_id=mri.referral_id)
+    """Ruby, 14: normal MRI, treated with botulinum toxin, the referrer acknowledged the outcome (her
+    injections and the case's reopening: referrals/demo_together.py)."""
+    ruby = s.child(14, "Ruby", "Evans", 180, years=14, onset_days=360)
+    mri = s.to_mri(ruby, triage=178, assess=150, request=150, protocol=149)
+    s.scan(mri, booked=140, scanned=120)
+    s.report(mri, 118, samples.FINDINGS_NORMAL, samples.IMPRESSION_NORMAL)
+    demo_together.conclude(s, 90, mri.referral_id, follow_up="Injections every 3 months.")
+    s.act(87, services.referral_acknowledge, "dr.khan", referral_id=mri.referral_id)
 
 
 def declined(s):
@@ -394,6 +395,4 @@ STORIES = [
     declined,
     cancelled,
     results_to_review,
-    nvc_for_mdt,
-    family_video,
 ]
