@@ -30,7 +30,10 @@ def open_item(
     assigned_to=None,
     anchor: datetime | None = None,
     note: str = "",
+    out_of_my_work_until: datetime | None = None,
 ) -> WorkItem:
+    """`out_of_my_work_until`: a step planned far ahead (a follow-up visit) stays off the worklists
+    until then, as a snoozed one does; its clock is its own (`anchor`)."""
     now = timezone.now()
     item = WorkItem(
         referral_id=referral_id,
@@ -44,6 +47,7 @@ def open_item(
         due_at=sla.due_for(kind, priority, anchor or now),
         created_at=now,
         note=note,
+        snoozed_until=out_of_my_work_until if out_of_my_work_until and out_of_my_work_until > now else None,
     )
     bulk.insert_one(item)
     timers.schedule_for_item(item, anchor=anchor or now)

@@ -2,8 +2,9 @@
 
 Recording a treatment's actual date makes its schedule: one visit per line of the site's template
 (the default template where the site has none), each with a work item whose reminders and
-escalation are the existing timers (carepath/timers/scheduling.py). A visit's item opens two weeks
-before its planned date and is due a week after it (SLA `follow_up_visit`, 21 days); a visit still
+escalation are the existing timers (carepath/timers/scheduling.py). A visit's item comes into the
+worklists two weeks before its planned date (off them until then, as a snoozed step) and is due a
+week after it (SLA `follow_up_visit`, 21 days); a visit still
 unrecorded `FOLLOW_UP_MISSED_AFTER_DAYS` later is missed. A missed visit, or one recorded as not
 attended, opens the same review as a missed clinic (`workitems.open_was_not_brought_review`): a
 child is never discharged for it, and the case's state never changes.
@@ -122,6 +123,7 @@ def _open_step(visit: FollowUpVisit, treatment: Treatment, referral: Referral):
         priority=referral.effective_priority,
         is_primary=False,
         anchor=at - OPENS_BEFORE,
+        out_of_my_work_until=at - OPENS_BEFORE,  # a 12-month visit is not today's work
         note=f"Planned {visit.planned_on:%a %-d %b %Y}: {visit.label} "
         f"({treatment.get_kind_display().lower()}, {treatment.treated_on:%-d %b %Y})",
     )

@@ -152,3 +152,21 @@ def test_the_admins_action_replans_only_the_schedules_of_the_chosen_template(cli
     )
     planned = visit.treatment.visits.get(state=VisitState.PLANNED)
     assert planned.planned_on == timezone.localdate() + timedelta(weeks=10)
+
+
+def test_a_visit_comes_into_the_worklist_two_weeks_before_it_not_the_day_the_treatment_is_recorded(
+    reviewed, neurologist
+):
+    from carepath.pathway.selectors import worklist_for
+
+    Referral.objects.filter(pk=reviewed.pk).update(submitted_at=timezone.now() - timedelta(days=120))
+    treatment = _record(
+        reviewed, neurologist, kind="botulinum_toxin", treated_on=timezone.localdate() - timedelta(days=7)
+    )
+    visit = treatment.visits.get()  # the re-dose review, 12 weeks after
+    listed = set(worklist_for(neurologist).values_list("pk", flat=True))
+    assert visit.work_item_id not in listed
+    assert visit.work_item.snoozed_until == _at_nine(visit.planned_on) - timedelta(days=14)
+
+    soon = _record(reviewed, neurologist, kind="botulinum_toxin", treated_on=timezone.localdate() - timedelta(weeks=11))
+    assert soon.visits.get().work_item_id in set(worklist_for(neurologist).values_list("pk", flat=True))
