@@ -12,6 +12,7 @@ import queue
 import socket
 import socketserver
 import threading
+import time
 
 from django.db import close_old_connections, connection
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 START, END = b"\x0b", b"\x1c\x0d"
 MAX_MESSAGE = 1_000_000
 MAX_BATCH = 64  # messages in one transaction
+LINGER = 0.002  # seconds a batch waits for the other connections' messages
 
 
 def frame(text: str) -> bytes:
@@ -53,6 +55,12 @@ class Framer:
 
 
 class Handler(socketserver.BaseRequestHandler):
+    def setup(self):
+        self.server.connections_opened(+1)
+
+    def finish(self):
+        self.server.connections_opened(-1)
+
     def handle(self):
         framer = Framer()
         try:
@@ -76,10 +84,12 @@ class Handler(socketserver.BaseRequestHandler):
 
 class Committer:
     """One thread that receives what the connections submitted together as one batch: one
-    transaction, one commit, then each connection gets its answers."""
+    transaction, one commit, then each connection gets its answers. Having taken a job, it waits up
+    to `LINGER` seconds for the other open connections' next messages (they arrive a moment apart,
+    each after its ACK), so that they share the commit instead of alternating small batches."""
 
-    def __init__(self, receive_batch, *, max_batch: int = MAX_BATCH):
-        self.receive_batch, self.max_batch = receive_batch, max_batch
+    def __init__(self, receive_batch, *, max_batch: int = MAX_BATCH, expected=lambda: 1):
+        self.receive_batch, self.max_batch, self.expected = receive_batch, max_batch, expected
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="hl7-committer", daemon=True)
         self.thread.start()
@@ -103,15 +113,15 @@ class Committer:
             connection.close()
 
     def _take(self) -> list["Job"] | None:
-        """The next job and every one queued behind it, up to `max_batch` messages."""
+        """The next job and the ones arriving with it, up to `max_batch` messages; None: stop."""
         jobs = [self.jobs.get()]
-        size = len(jobs[0].texts) if jobs[0] else 0
-        while jobs[-1] is not None and size < self.max_batch:
+        deadline = time.monotonic() + LINGER
+        while jobs[-1] is not None and sum(len(job.texts) for job in jobs) < self.max_batch:
+            wait = deadline - time.monotonic() if len(jobs) < self.expected() else 0
             try:
-                jobs.append(self.jobs.get_nowait())
+                jobs.append(self.jobs.get(timeout=wait) if wait > 0 else self.jobs.get_nowait())
             except queue.Empty:
                 break
-            size += len(jobs[-1].texts) if jobs[-1] else 0
         if jobs[-1] is None:
             for job in jobs[:-1]:
                 job.finish([ConnectionAbortedError("the listener is stopping")] * len(job.texts))
@@ -143,19 +153,27 @@ class Job:
 class Listener(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 128  # the RIS (or a bench) opening many connections at once is not refused
 
     def __init__(self, address, *, actor, receive_batch=inbound.receive_batch, max_batch: int = MAX_BATCH):
         super().__init__(address, Handler)
         self.actor, self._receive_batch, self.max_batch = actor, receive_batch, max_batch
         self._committer: Committer | None = None
         self._lock = threading.Lock()
+        self.open_connections = 0
+
+    def connections_opened(self, change: int) -> None:
+        with self._lock:
+            self.open_connections += change
 
     @property
     def committer(self) -> Committer:
         """Started on first use: in a worker process it starts after the fork."""
         with self._lock:
             if self._committer is None:
-                self._committer = Committer(self.receive, max_batch=self.max_batch)
+                self._committer = Committer(
+                    self.receive, max_batch=self.max_batch, expected=lambda: self.open_connections
+                )
             return self._committer
 
     def receive(self, texts: list[str]) -> list:
