@@ -45,6 +45,11 @@ class Echo(socketserver.BaseRequestHandler):
                 self.request.sendall(frame(ACK))
 
 
+class EchoServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    request_queue_size = 128  # as the listener's: 12 connections opened at once are not held back by SYN retries
+
+
 def messages(run: str, n: int) -> list[str]:
     return [samples.order_status("OMI", f"{run}-{i}", placer="CP-MRI-0", status="IP") for i in range(n)]
 
@@ -100,8 +105,7 @@ def main():
     run = f"B{int(time.time())}"
     n, k = args.messages, args.connections
 
-    echo = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
-    echo.daemon_threads = True
+    echo = EchoServer(("127.0.0.1", 0), Echo)
     threading.Thread(target=echo.serve_forever, daemon=True).start()
     acked: dict = {}
     base = drive(echo.server_address[1], split(messages(f"{run}e", n), k), acked, patient=False)
