@@ -1,7 +1,7 @@
 """Inbound HL7 v2 through the MLLP listener (docs/benchmarks.md, "HL7 v2 inbound"):
 
     DATABASE_URL=postgres://…/carepath_x .venv/bin/python -m bench.hl7 [--messages 4000] [--connections 4]
-        [--workers 1]
+        [--workers 1] [--window 1]
 
 1. Baseline: a bare MLLP echo listener (a socketserver answering a fixed ACK, no parsing, no database)
    on the same connections: the transport's own ceiling on this machine.
@@ -54,24 +54,28 @@ def messages(run: str, n: int) -> list[str]:
     return [samples.order_status("OMI", f"{run}-{i}", placer="CP-MRI-0", status="IP") for i in range(n)]
 
 
-def drive(port: int, batches: list[list[str]], acked: dict, *, patient: bool) -> float:
-    """Each batch on its own connection; resends a message whose ACK did not come (reconnecting)."""
+def drive(port: int, batches: list[list[str]], acked: dict, *, patient: bool, window: int = 1) -> float:
+    """Each batch on its own connection, up to `window` messages sent ahead of their ACKs (1: each
+    message waits for the previous one's ACK, as MLLP's senders ordinarily do). On a lost connection
+    the client reconnects and resends, in order, every message it has no ACK for."""
 
     def one(batch):
-        client = None
-        for text in batch:
-            while True:
-                try:
-                    client = client or Client("127.0.0.1", port, timeout=30)
-                    acked[text] = client.send(text)
-                    break
-                except OSError:
-                    if client:
-                        client.close()
-                    client = None
-                    if not patient:
-                        raise
-                    time.sleep(0.05)
+        client, sent, unacked = None, 0, 0
+        while sent < len(batch) or unacked:
+            try:
+                client = client or Client("127.0.0.1", port, timeout=30)
+                while sent < len(batch) and unacked < window:
+                    client.sock.sendall(frame(batch[sent]))
+                    sent, unacked = sent + 1, unacked + 1
+                acked[batch[sent - unacked]] = client.read()
+                unacked -= 1
+            except OSError:
+                if client:
+                    client.close()
+                client, sent, unacked = None, sent - unacked, 0
+                if not patient:
+                    raise
+                time.sleep(0.05)
         if client:
             client.close()
 
@@ -101,6 +105,7 @@ def main():
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--port", type=int, default=27170)
     parser.add_argument("--workers", type=int, default=1, help="hl7_listen --workers")
+    parser.add_argument("--window", type=int, default=1, help="messages a connection sends ahead of their ACKs")
     args = parser.parse_args()
     run = f"B{int(time.time())}"
     n, k = args.messages, args.connections
@@ -108,13 +113,13 @@ def main():
     echo = EchoServer(("127.0.0.1", 0), Echo)
     threading.Thread(target=echo.serve_forever, daemon=True).start()
     acked: dict = {}
-    base = drive(echo.server_address[1], split(messages(f"{run}e", n), k), acked, patient=False)
+    base = drive(echo.server_address[1], split(messages(f"{run}e", n), k), acked, patient=False, window=args.window)
     echo.shutdown()
     print(f"baseline echo: {n / base:.0f} msg/s")
 
     proc = listener(args.port, args.workers)
     acked = {}
-    real = drive(args.port, split(messages(f"{run}r", n), k), acked, patient=False)
+    real = drive(args.port, split(messages(f"{run}r", n), k), acked, patient=False, window=args.window)
     rate = n / real
     rows = InboundMessage.objects.filter(control_id__startswith=f"{run}r-").count()
     print(f"listener: {rate:.0f} msg/s ({rate / (n / base):.2f} of the echo), rows {rows}/{n}")
@@ -134,7 +139,7 @@ def main():
 
     killer = threading.Thread(target=kill_then_restart)
     killer.start()
-    took = drive(args.port, split(stream, k), acked, patient=True)
+    took = drive(args.port, split(stream, k), acked, patient=True, window=args.window)
     killer.join()
     ids = [f"{run}k-{i}" for i in range(n)]
     stored = InboundMessage.objects.filter(control_id__in=ids)
