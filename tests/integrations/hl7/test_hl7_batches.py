@@ -4,6 +4,7 @@ are acknowledged AA and kept; a copy inside the batch or committed meanwhile is 
 ACK and done once; an ACK lost between the commit and the socket is sent again when the RIS resends."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -182,3 +183,22 @@ def test_an_ack_lost_between_the_commit_and_the_socket_is_sent_again_when_the_ri
     assert ack_of(er7.parse(resent))[0] == "AA"
     assert mri.appointments.count() == 1
     assert InboundMessage.objects.get(control_id="L1").duplicates == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_sent_ahead_of_their_acks_on_one_connection_are_done_and_acknowledged_in_order(pathway, listener):
+    mri = protocoled(pathway)
+    start = at(scan_day(), "14:00")
+    texts = [
+        samples.siu("S12", "P1", placer=placer_number(mri.pk), filler="F200", start=start),
+        samples.siu("S13", "P2", placer="", filler="F200", start=start + timedelta(hours=2), reason="Moved"),
+        booking(999999, "P3"),
+    ]
+    client = mllp.Client(*listener, timeout=20)
+    client.sock.sendall(b"".join(mllp.frame(text) for text in texts))  # without waiting for the ACKs
+    acks = [er7.parse(client.read()) for _ in texts]
+    client.close()
+
+    assert [(ack["MSA-2"], ack["MSA-1"]) for ack in acks] == [("P1", "AA"), ("P2", "AA"), ("P3", "AE")]
+    mri.refresh_from_db()
+    assert (mri.state, mri.appointment.start) == ("scheduled", start + timedelta(hours=2))  # S13 found S12's filler
