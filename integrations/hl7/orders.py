@@ -32,7 +32,7 @@ def find(msg: er7.Message) -> MRIRequest:
     by_filler = RisOrder.objects.filter(filler_number=filler).first() if filler else None
     if placer:
         match = PLACER.match(placer)
-        mri = MRIRequest.objects.filter(pk=int(match.group(1))).first() if match else None
+        mri = _mri(int(match.group(1))) if match else None
         if mri is None:
             raise Unknown(f"No MRI request has the placer order number {placer}.")
         if by_filler is not None and by_filler.mri_request_id != mri.pk:
@@ -43,6 +43,13 @@ def find(msg: er7.Message) -> MRIRequest:
     if by_filler is None:
         raise Unknown(f"No MRI request has the filler order number {filler}.")
     return by_filler.mri_request
+
+
+def _mri(pk: int) -> MRIRequest | None:
+    try:
+        return MRIRequest.objects.get(pk=pk)  # unordered: cheaper than .first()
+    except MRIRequest.DoesNotExist:
+        return None
 
 
 def _store_filler(mri: MRIRequest, filler: str) -> None:
