@@ -97,6 +97,7 @@ class _Plan:
 
     def __init__(self, mri, sedation: str | None, rules: dict):
         self.mri, self.sedation, self.rules = mri, sedation, rules
+        self._sedation_by_day: dict[date, str] = {}
         self._by_day: dict[date, tuple[str, SlotLength]] = {}
 
     @cached_property
@@ -107,12 +108,23 @@ class _Plan:
     def due(self) -> datetime | None:
         return scan_due_at(self.mri)
 
+    def sedation_on(self, day: date) -> str:
+        if day not in self._sedation_by_day:
+            self._sedation_by_day[day] = self.sedation or sedation_default(
+                birth_date=self.mri.referral.patient.birth_date, on=day, mass_suspected=self.mass_suspected
+            )
+        return self._sedation_by_day[day]
+
+    def sedations(self, first: date, last: date) -> set[str]:
+        """The sedation plans of the days first..last (a child's default changes on a birthday)."""
+        if self.sedation:
+            return {self.sedation}
+        return {self.sedation_on(day) for day in calendar.days(first, last)}
+
     def on(self, moment: datetime) -> tuple[str, SlotLength]:
         day = timezone.localdate(moment)  # the scan day as the sedation guard counts it
         if day not in self._by_day:
-            sedation = self.sedation or sedation_default(
-                birth_date=self.mri.referral.patient.birth_date, on=day, mass_suspected=self.mass_suspected
-            )
+            sedation = self.sedation_on(day)
             self._by_day[day] = (sedation, slot_length(self.mri, sedation, rules=self.rules))
         return self._by_day[day]
 
@@ -137,27 +149,25 @@ class _Busy:
 
 class _Search:
     """What one search reads once for its whole span: the open time's templates (sessions, lists,
-    closures: three queries, `calendar.read_templates`). Each range of the span then costs one query,
-    its live reservations (`_Range`)."""
+    closures: three queries, `calendar.read_templates`). Each range of the span then costs at most
+    one query, its live reservations (`_Range`)."""
 
     def __init__(self, plan: _Plan, scanners: list[Scanner], start: datetime, end: datetime, now: datetime):
-        self.scanners, self.now = scanners, now
+        self.plan, self.scanners, self.now = plan, scanners, now
         self.patient_id = plan.mri.referral.patient_id
+        ga_sites = {s.site_id: s.site for s in scanners if s.takes_general_anaesthesia}
+        self.templates = calendar.read_templates(scanners, ga_sites.values(), *_days(start, end))
+
+    def reservations(self, start: datetime, end: datetime, scanners: list[Scanner], list_ids: set[int]) -> QuerySet:
+        """(scanner, list, child, start, end, busy until) of the live reservations around start..end
+        that take the time of one of `scanners`, of one of the lists, or of this child."""
+        wanted = Q(scanner__in=[s.pk for s in scanners]) | Q(patient_id=self.patient_id)
+        if list_ids:
+            wanted |= Q(anaesthesia_list__in=list_ids)
+        rows = calendar.live_reservations(start, end + calendar.MAX_RESERVATION, now=self.now).filter(wanted)
         # a request's own hold or booking never blocks it: the booking converts the hold, a
         # reschedule releases the old booking in the same transaction
-        self.mri_ids = {plan.mri.pk}
-        self.ga_sites = {s.site_id: s.site for s in scanners if s.takes_general_anaesthesia}
-        self.templates = calendar.read_templates(scanners, self.ga_sites.values(), *_days(start, end))
-        self.list_ids = {row.pk for row in self.templates.lists}
-
-    def reservations(self, start: datetime, end: datetime) -> QuerySet:
-        """(scanner, list, child, start, end, busy until) of the live reservations around start..end
-        that take the time of a scanner searched, of a list at their sites, or of this child."""
-        wanted = Q(scanner__in=[s.pk for s in self.scanners]) | Q(patient_id=self.patient_id)
-        if self.list_ids:
-            wanted |= Q(anaesthesia_list__in=self.list_ids)
-        rows = calendar.live_reservations(start, end + calendar.MAX_RESERVATION, now=self.now).filter(wanted)
-        rows = rows.exclude(mri_request_id__in=self.mri_ids)
+        rows = rows.exclude(mri_request_id=self.plan.mri.pk)
         columns = ("scanner_id", "anaesthesia_list_id", "patient_id", "start", "end", "busy_until")
         return rows.order_by().values_list(*columns)
 
@@ -168,23 +178,30 @@ def _days(start: datetime, end: datetime) -> tuple[date, date]:
 
 
 class _Range:
-    """Open time and live reservations of the search's scanners for one range: one query."""
+    """Open time and live reservations for one range, of the search's scanners that can take the
+    child under a sedation plan of one of its days (the others have no slot to offer): one query."""
 
     def __init__(self, search: _Search, start: datetime, end: datetime):
         self.start, self.end = start, end
+        sedations = search.plan.sedations(timezone.localdate(start), timezone.localdate(end))
+        self.scanners = [s for s in search.scanners if any(s.takes(sedation) for sedation in sedations)]
         first, last = _days(start, end)
-        scanners, templates = search.scanners, search.templates
-        self.windows = calendar.scanner_windows(scanners, first, last, templates=templates)
-        self.lists = calendar.anaesthesia_windows(search.ga_sites.values(), first, last, templates=templates)
+        self.windows = calendar.scanner_windows(self.scanners, first, last, templates=search.templates)
+        ga_sites = {s.site_id: s.site for s in self.scanners if s.takes_general_anaesthesia}
+        if Sedation.GENERAL_ANAESTHESIA not in sedations:
+            ga_sites = {}
+        self.lists = calendar.anaesthesia_windows(ga_sites.values(), first, last, templates=search.templates)
+        list_ids = {w.owner_id for windows in self.lists.values() for w in windows}
         by_scanner, by_list, child = defaultdict(list), defaultdict(list), []
-        for scanner_id, list_id, patient_id, r_start, r_end, r_busy in search.reservations(start, end):
+        rows = search.reservations(start, end, self.scanners, list_ids) if self.scanners else ()
+        for scanner_id, list_id, patient_id, r_start, r_end, r_busy in rows:
             by_scanner[scanner_id].append((r_start, r_busy))
             if list_id is not None:
                 by_list[list_id].append((r_start, r_busy))
             if patient_id == search.patient_id:
                 child.append((r_start, r_end))
-        self.scanner_busy = {s.pk: _Busy(by_scanner[s.pk]) for s in scanners}
-        self.list_busy = {list_id: _Busy(by_list[list_id]) for list_id in search.list_ids}
+        self.scanner_busy = {s.pk: _Busy(by_scanner[s.pk]) for s in self.scanners}
+        self.list_busy = {list_id: _Busy(by_list[list_id]) for list_id in list_ids}
         self.child_busy = _Busy(child)
 
 
@@ -252,10 +269,10 @@ def _scanners(scanner: Scanner | int | None) -> list[Scanner]:
     return list(scanners)
 
 
-def _merged(plan: _Plan, rng: _Range, scanners: list[Scanner], start: datetime) -> Iterator[Slot]:
+def _merged(plan: _Plan, rng: _Range, start: datetime) -> Iterator[Slot]:
     child = rng.child_busy
-    order = {s.pk: n for n, s in enumerate(scanners)}
-    streams = [_scanner_slots(plan, rng, child, s, start) for s in scanners]
+    order = {s.pk: n for n, s in enumerate(rng.scanners)}
+    streams = [_scanner_slots(plan, rng, child, s, start) for s in rng.scanners]
     return heapq.merge(*streams, key=lambda slot: (slot.start, order[slot.scanner_id]))
 
 
@@ -294,7 +311,7 @@ def find_slots(
     search = _Search(plan, scanners, start, end, now)
     for chunk_start, chunk_end in _chunks(start, end):
         rng = _Range(search, chunk_start, chunk_end)
-        found += islice(_merged(plan, rng, scanners, chunk_start), limit - len(found))
+        found += islice(_merged(plan, rng, chunk_start), limit - len(found))
         if len(found) >= limit:
             break
     return found
@@ -315,7 +332,7 @@ def count_slots_before(mri, due: datetime | None = None, *, cap: int = COUNT_CAP
     count, scanner_free, list_free, search = 0, {}, {}, _Search(plan, scanners, start, end, now)
     for chunk_start, chunk_end in _chunks(start, end):
         rng = _Range(search, chunk_start, chunk_end)
-        for slot in _merged(plan, rng, scanners, chunk_start):
+        for slot in _merged(plan, rng, chunk_start):
             if slot.end > due:
                 continue
             if slot.start < scanner_free.get(slot.scanner_id, slot.start):
