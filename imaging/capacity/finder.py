@@ -97,6 +97,7 @@ class _Plan:
 
     def __init__(self, mri, sedation: str | None, rules: dict):
         self.mri, self.sedation, self.rules = mri, sedation, rules
+        self.zone = timezone.get_current_timezone()  # the scan day as the sedation guard counts it
         self._sedation_by_day: dict[date, str] = {}
         self._by_day: dict[date, tuple[str, SlotLength]] = {}
 
@@ -122,7 +123,7 @@ class _Plan:
         return {self.sedation_on(day) for day in calendar.days(first, last)}
 
     def on(self, moment: datetime) -> tuple[str, SlotLength]:
-        day = timezone.localdate(moment)  # the scan day as the sedation guard counts it
+        day = moment.astimezone(self.zone).date()  # `timezone.localdate`, once per grid point
         if day not in self._by_day:
             sedation = self.sedation_on(day)
             self._by_day[day] = (sedation, slot_length(self.mri, sedation, rules=self.rules))
