@@ -2,11 +2,12 @@
 
 Free slots are not rows: each search reads the weekly templates once (sessions, anaesthesia lists,
 closures; imaging/capacity/calendar.py), expands them into open time a range at a time and subtracts
-the range's live reservations, read in one query for the scanners, their sites' lists and the child
-(the (scanner, start), (anaesthesia_list, start) and (patient, start) indexes), then walks each
-scanner's open time on the slot grid in Python, jumping past whatever is in the way. The range is a
-week, then two, four…, until enough slots are found: the earliest slots are usually in the first
-week. A search that reads n ranges makes 5 + n queries (slot rules, scanners, the three templates).
+the range's live reservations, read in one query for the scanners that can take the child, their
+lists and the child (the (scanner, start), (anaesthesia_list, start) and (patient, start) indexes),
+then walks each scanner's open time on the slot grid in Python, jumping past whatever is in the way.
+The range is a week, then two, four…, until enough slots are found: the earliest slots are usually
+in the first week. A search that reads n ranges makes at most 5 + n queries (slot rules, scanners,
+the three templates; docs/capacity.md, "How the finder reads").
 """
 
 import heapq
