@@ -88,7 +88,7 @@ def read_span(mri, now) -> tuple:
 
 
 def find(n: int, coordinator, sample: int = 30) -> dict:
-    now = timezone.now()
+    now, load_before = timezone.now(), os.getloadavg()
     requests = waiting(sample)
     scanner_ids = list(Scanner.objects.filter(active=True).values_list("id", flat=True))
     spans = {mri.pk: read_span(mri, now) for mri in requests}
@@ -121,6 +121,7 @@ def find(n: int, coordinator, sample: int = 30) -> dict:
     api = _api_find(n, coordinator, requests, baseline)
     if api:
         out["api"] = api
+    out["load"] = {"before": load_before, "after": os.getloadavg()}  # the machine is shared: say how busy
     log(f"booking $find: {json.dumps(out)}")
     return out
 
