@@ -131,6 +131,7 @@ class Templates:
 def read_templates(scanners: Iterable[Scanner], list_sites: Iterable[Site], first: date, last: date) -> Templates:
     """The templates of `scanners` and of the anaesthesia lists at `list_sites` valid on some day of
     first..last, and the closures of their sites overlapping those days: up to three queries."""
+    scanners = list(scanners)
     scanner_ids, list_site_ids = [s.pk for s in scanners], [site.pk for site in list_sites]
     sessions = defaultdict(list)
     if scanner_ids:

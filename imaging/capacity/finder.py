@@ -124,7 +124,7 @@ class _Plan:
         return {self.sedation_on(day) for day in calendar.days(first, last)}
 
     def on(self, moment: datetime) -> tuple[str, SlotLength]:
-        day = moment.astimezone(self.zone).date()  # `timezone.localdate`, once per grid point
+        day = moment.astimezone(self.zone).date()  # as `timezone.localdate`, without its look-ups per grid point
         if day not in self._by_day:
             sedation = self.sedation_on(day)
             self._by_day[day] = (sedation, slot_length(self.mri, sedation, rules=self.rules))
@@ -193,9 +193,12 @@ class _Range:
         if Sedation.GENERAL_ANAESTHESIA not in sedations:
             ga_sites = {}
         self.lists = calendar.anaesthesia_windows(ga_sites.values(), first, last, templates=search.templates)
-        list_ids = {w.owner_id for windows in self.lists.values() for w in windows}
+        self._read_books(search, {w.owner_id for windows in self.lists.values() for w in windows})
+
+    def _read_books(self, search: _Search, list_ids: set[int]) -> None:
+        """What is in the way, from the range's one read: on each scanner, on each list, of the child."""
         by_scanner, by_list, child = defaultdict(list), defaultdict(list), []
-        rows = search.reservations(start, end, self.scanners, list_ids) if self.scanners else ()
+        rows = search.reservations(self.start, self.end, self.scanners, list_ids) if self.scanners else ()
         for scanner_id, list_id, patient_id, r_start, r_end, r_busy in rows:
             by_scanner[scanner_id].append((r_start, r_busy))
             if list_id is not None:
