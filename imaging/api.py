@@ -169,10 +169,11 @@ class MRIRequestViewSet(HoldActions, SlotActions, AuditedListMixin, AuditedRetri
     ordering = "-requested_at"
 
     def get_queryset(self):
+        visible = selectors.mri_requests_visible_to(self.request.user)
+        if self.action == "slots":  # the finder reads the request and its child, not its work items
+            return visible
         items = WorkItem.objects.filter(status=WorkItemStatus.OPEN).order_by("due_at", "id")
-        return selectors.mri_requests_visible_to(self.request.user).prefetch_related(
-            Prefetch("work_items", queryset=items, to_attr="open_work_items")
-        )
+        return visible.prefetch_related(Prefetch("work_items", queryset=items, to_attr="open_work_items"))
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}

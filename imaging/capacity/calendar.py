@@ -7,7 +7,8 @@ the sessions of each day minus the closures (of the scanner or anaesthesia list,
 site) and, unless the scanner runs on holidays, minus the days of the holiday calendar (the one the
 SLA clocks use). Anaesthesia lists never run on holidays.
 
-Every time returned is an aware datetime in UTC; a few queries per call, never one per day."""
+Every time returned is an aware datetime in UTC; a few queries per call, never one per day, and none
+when the templates were read before for a longer span (`read_templates`)."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -115,25 +116,56 @@ def _closures(site_ids: set[int], first: date, last: date) -> list[Closure]:
     return list(Closure.objects.filter(site_id__in=site_ids, start__lt=end, end__gt=start))
 
 
-def scanner_windows(scanners: Iterable[Scanner], first: date, last: date) -> dict[int, list[Window]]:
+@dataclass(frozen=True)
+class Templates:
+    """What open time is made of, read for a span of days: the weekly sessions of some scanners (by
+    scanner id), the active anaesthesia lists of some sites, and the closures at all those sites.
+    `scanner_windows` and `anaesthesia_windows` expand them for any days inside the span without
+    reading again: a search reads them once and expands a week at a time (imaging/capacity/finder.py)."""
+
+    sessions: dict[int, list[ScannerSession]]
+    lists: list[AnaesthesiaList]
+    closures: list[Closure]
+
+
+def read_templates(scanners: Iterable[Scanner], list_sites: Iterable[Site], first: date, last: date) -> Templates:
+    """The templates of `scanners` and of the anaesthesia lists at `list_sites` valid on some day of
+    first..last, and the closures of their sites overlapping those days: up to three queries."""
+    scanners = list(scanners)
+    scanner_ids, list_site_ids = [s.pk for s in scanners], [site.pk for site in list_sites]
+    sessions = defaultdict(list)
+    if scanner_ids:
+        for row in ScannerSession.objects.filter(_valid_between(first, last), scanner__in=scanner_ids):
+            sessions[row.scanner_id].append(row)
+    lists = []
+    if list_site_ids:
+        rows = AnaesthesiaList.objects.filter(_valid_between(first, last), site__in=list_site_ids, active=True)
+        lists = list(rows)
+    site_ids = {s.site_id for s in scanners} | set(list_site_ids)
+    closures = _closures(site_ids, first, last) if site_ids else []
+    return Templates(dict(sessions), lists, closures)
+
+
+def scanner_windows(
+    scanners: Iterable[Scanner], first: date, last: date, *, templates: Templates | None = None
+) -> dict[int, list[Window]]:
     """Each scanner's open time on the days first..last (its site's days), earliest first. Pass the
-    scanners with their sites loaded (`select_related("site")`)."""
+    scanners with their sites loaded (`select_related("site")`), and `templates` read for a span
+    holding first..last to read nothing."""
     scanners = list(scanners)
     if not scanners:
         return {}
-    sessions = defaultdict(list)
-    rows = ScannerSession.objects.filter(_valid_between(first, last), scanner__in=[s.pk for s in scanners])
-    for row in rows:
-        sessions[row.scanner_id].append(row)
-    closures = _closures({s.site_id for s in scanners}, first, last)
+    if templates is None:
+        templates = read_templates(scanners, (), first, last)
     holidays = sla.holidays()
     windows = {}
     for scanner in scanners:
         skip = frozenset() if scanner.open_on_holidays else holidays
-        spans = _expand(sessions[scanner.pk], first, last, zone(scanner.site.time_zone), skip=skip)
+        sessions = templates.sessions.get(scanner.pk, [])
+        spans = _expand(sessions, first, last, zone(scanner.site.time_zone), skip=skip)
         cuts = [
             (c.start, c.end)
-            for c in closures
+            for c in templates.closures
             if c.site_id == scanner.site_id
             and (c.scanner_id == scanner.pk or (c.scanner_id is None and c.anaesthesia_list_id is None))
         ]
@@ -141,21 +173,25 @@ def scanner_windows(scanners: Iterable[Scanner], first: date, last: date) -> dic
     return windows
 
 
-def anaesthesia_windows(sites: Iterable[Site], first: date, last: date) -> dict[int, list[Window]]:
+def anaesthesia_windows(
+    sites: Iterable[Site], first: date, last: date, *, templates: Templates | None = None
+) -> dict[int, list[Window]]:
     """Per site (id), the open time of its active anaesthesia lists on the days first..last, earliest
-    first; each window names its list (`owner_id`, `name`)."""
+    first; each window names its list (`owner_id`, `name`). `templates` as for `scanner_windows`."""
     sites = {site.pk: site for site in sites}
     if not sites:
         return {}
-    lists = list(AnaesthesiaList.objects.filter(_valid_between(first, last), site__in=list(sites), active=True))
-    closures = _closures(set(sites), first, last)
+    if templates is None:
+        templates = read_templates((), sites.values(), first, last)
     holidays = sla.holidays()
     windows = {site_id: [] for site_id in sites}
-    for row in lists:
+    for row in templates.lists:
+        if row.site_id not in sites:
+            continue
         spans = _expand([row], first, last, zone(sites[row.site_id].time_zone), skip=holidays)
         cuts = [
             (c.start, c.end)
-            for c in closures
+            for c in templates.closures
             if c.site_id == row.site_id
             and (c.anaesthesia_list_id == row.pk or (c.scanner_id is None and c.anaesthesia_list_id is None))
         ]

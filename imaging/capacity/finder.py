@@ -1,10 +1,13 @@
 """Free slots for an MRI request (FHIR `$find`; docs/capacity.md, "What a slot must satisfy").
 
-Free slots are not rows: each search expands the weekly templates into open time
-(imaging/capacity/calendar.py) and subtracts the live reservations, read once per range for all the
-scanners (the (scanner, start) index), then walks each scanner's open time on the slot grid in
-Python, jumping past whatever is in the way. The range is read a week at a time, then two, four…,
-until enough slots are found: the earliest slots are usually in the first week.
+Free slots are not rows: each search reads the weekly templates once (sessions, anaesthesia lists,
+closures; imaging/capacity/calendar.py), expands them into open time a range at a time and subtracts
+the range's live reservations, read in one query for the scanners that can take the child, their
+lists and the child (the (scanner, start), (anaesthesia_list, start) and (patient, start) indexes),
+then walks each scanner's open time on the slot grid in Python, jumping past whatever is in the way.
+The range is a week, then two, four…, until enough slots are found: the earliest slots are usually
+in the first week. A search that reads n ranges makes at most 5 + n queries (slot rules, scanners,
+the three templates; docs/capacity.md, "How the finder reads").
 """
 
 import heapq
@@ -17,7 +20,7 @@ from functools import cached_property
 from itertools import islice
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from carepath.models import WorkItemKind
@@ -95,6 +98,8 @@ class _Plan:
 
     def __init__(self, mri, sedation: str | None, rules: dict):
         self.mri, self.sedation, self.rules = mri, sedation, rules
+        self.zone = timezone.get_current_timezone()  # the scan day as the sedation guard counts it
+        self._sedation_by_day: dict[date, str] = {}
         self._by_day: dict[date, tuple[str, SlotLength]] = {}
 
     @cached_property
@@ -105,12 +110,23 @@ class _Plan:
     def due(self) -> datetime | None:
         return scan_due_at(self.mri)
 
-    def on(self, moment: datetime) -> tuple[str, SlotLength]:
-        day = timezone.localdate(moment)  # the scan day as the sedation guard counts it
-        if day not in self._by_day:
-            sedation = self.sedation or sedation_default(
+    def sedation_on(self, day: date) -> str:
+        if day not in self._sedation_by_day:
+            self._sedation_by_day[day] = self.sedation or sedation_default(
                 birth_date=self.mri.referral.patient.birth_date, on=day, mass_suspected=self.mass_suspected
             )
+        return self._sedation_by_day[day]
+
+    def sedations(self, first: date, last: date) -> set[str]:
+        """The sedation plans of the days first..last (a child's default changes on a birthday)."""
+        if self.sedation:
+            return {self.sedation}
+        return {self.sedation_on(day) for day in calendar.days(first, last)}
+
+    def on(self, moment: datetime) -> tuple[str, SlotLength]:
+        day = moment.astimezone(self.zone).date()  # as `timezone.localdate`, without its look-ups per grid point
+        if day not in self._by_day:
+            sedation = self.sedation_on(day)
             self._by_day[day] = (sedation, slot_length(self.mri, sedation, rules=self.rules))
         return self._by_day[day]
 
@@ -133,38 +149,65 @@ class _Busy:
         return latest
 
 
-class _Range:
-    """Open time and live reservations of some scanners for one range, read in a few queries."""
+class _Search:
+    """What one search reads once for its whole span: the open time's templates (sessions, lists,
+    closures: three queries, `calendar.read_templates`). Each range of the span then costs at most
+    one query, its live reservations (`_Range`)."""
 
-    def __init__(self, scanners: list[Scanner], start: datetime, end: datetime, now: datetime, mri_ids: set[int]):
-        self.start, self.end = start, end
-        first, last = timezone.localdate(start) - timedelta(days=1), timezone.localdate(end) + timedelta(days=1)
-        self.windows = calendar.scanner_windows(scanners, first, last)
+    def __init__(self, plan: _Plan, scanners: list[Scanner], start: datetime, end: datetime, now: datetime):
+        self.plan, self.scanners, self.now = plan, scanners, now
+        self.patient_id = plan.mri.referral.patient_id
         ga_sites = {s.site_id: s.site for s in scanners if s.takes_general_anaesthesia}
-        self.lists = calendar.anaesthesia_windows(ga_sites.values(), first, last)
-        reservations = calendar.live_reservations(start, end + calendar.MAX_RESERVATION, now=now)
+        self.templates = calendar.read_templates(scanners, ga_sites.values(), *_days(start, end))
+
+    def reservations(self, start: datetime, end: datetime, scanners: list[Scanner], list_ids: set[int]) -> QuerySet:
+        """(scanner, list, child, start, end, busy until) of the live reservations around start..end
+        that take the time of one of `scanners`, of one of the lists, or of this child."""
+        wanted = Q(scanner__in=[s.pk for s in scanners]) | Q(patient_id=self.patient_id)
+        if list_ids:
+            wanted |= Q(anaesthesia_list__in=list_ids)
+        rows = calendar.live_reservations(start, end + calendar.MAX_RESERVATION, now=self.now).filter(wanted)
         # a request's own hold or booking never blocks it: the booking converts the hold, a
         # reschedule releases the old booking in the same transaction
-        reservations = reservations.exclude(mri_request_id__in=mri_ids) if mri_ids else reservations
-        by_scanner, by_list = defaultdict(list), defaultdict(list)
-        for scanner_id, r_start, r_busy in _spans(reservations.filter(scanner__in=[s.pk for s in scanners])):
+        rows = rows.exclude(mri_request_id=self.plan.mri.pk)
+        columns = ("scanner_id", "anaesthesia_list_id", "patient_id", "start", "end", "busy_until")
+        return rows.order_by().values_list(*columns)
+
+
+def _days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The days a range's open time is expanded for: a day either side (sites in other time zones)."""
+    return timezone.localdate(start) - timedelta(days=1), timezone.localdate(end) + timedelta(days=1)
+
+
+class _Range:
+    """Open time and live reservations for one range, of the search's scanners that can take the
+    child under a sedation plan of one of its days (the others have no slot to offer): one query."""
+
+    def __init__(self, search: _Search, start: datetime, end: datetime):
+        self.start, self.end = start, end
+        sedations = search.plan.sedations(timezone.localdate(start), timezone.localdate(end))
+        self.scanners = [s for s in search.scanners if any(s.takes(sedation) for sedation in sedations)]
+        first, last = _days(start, end)
+        self.windows = calendar.scanner_windows(self.scanners, first, last, templates=search.templates)
+        ga_sites = {s.site_id: s.site for s in self.scanners if s.takes_general_anaesthesia}
+        if Sedation.GENERAL_ANAESTHESIA not in sedations:
+            ga_sites = {}
+        self.lists = calendar.anaesthesia_windows(ga_sites.values(), first, last, templates=search.templates)
+        self._read_books(search, {w.owner_id for windows in self.lists.values() for w in windows})
+
+    def _read_books(self, search: _Search, list_ids: set[int]) -> None:
+        """What is in the way, from the range's one read: on each scanner, on each list, of the child."""
+        by_scanner, by_list, child = defaultdict(list), defaultdict(list), []
+        rows = search.reservations(self.start, self.end, self.scanners, list_ids) if self.scanners else ()
+        for scanner_id, list_id, patient_id, r_start, r_end, r_busy in rows:
             by_scanner[scanner_id].append((r_start, r_busy))
-        list_ids = [w.owner_id for windows in self.lists.values() for w in windows]
-        if list_ids:
-            on_lists = reservations.filter(anaesthesia_list__in=set(list_ids))
-            for list_id, r_start, r_busy in _spans(on_lists, "anaesthesia_list_id"):
+            if list_id is not None:
                 by_list[list_id].append((r_start, r_busy))
-        self.scanner_busy = {s.pk: _Busy(by_scanner[s.pk]) for s in scanners}
+            if patient_id == search.patient_id:
+                child.append((r_start, r_end))
+        self.scanner_busy = {s.pk: _Busy(by_scanner[s.pk]) for s in self.scanners}
         self.list_busy = {list_id: _Busy(by_list[list_id]) for list_id in list_ids}
-        self.reservations = reservations
-
-    def child_busy(self, patient_id: int) -> _Busy:
-        rows = self.reservations.filter(patient_id=patient_id).values_list("start", "end")
-        return _Busy(rows)
-
-
-def _spans(reservations: QuerySet, owner: str = "scanner_id"):
-    return reservations.order_by().values_list(owner, "start", "busy_until")
+        self.child_busy = _Busy(child)
 
 
 def _grid() -> timedelta:
@@ -231,10 +274,10 @@ def _scanners(scanner: Scanner | int | None) -> list[Scanner]:
     return list(scanners)
 
 
-def _merged(plan: _Plan, rng: _Range, scanners: list[Scanner], start: datetime) -> Iterator[Slot]:
-    child = rng.child_busy(plan.mri.referral.patient_id)
-    order = {s.pk: n for n, s in enumerate(scanners)}
-    streams = [_scanner_slots(plan, rng, child, s, start) for s in scanners]
+def _merged(plan: _Plan, rng: _Range, start: datetime) -> Iterator[Slot]:
+    child = rng.child_busy
+    order = {s.pk: n for n, s in enumerate(rng.scanners)}
+    streams = [_scanner_slots(plan, rng, child, s, start) for s in rng.scanners]
     return heapq.merge(*streams, key=lambda slot: (slot.start, order[slot.scanner_id]))
 
 
@@ -268,11 +311,12 @@ def find_slots(
     now = now or timezone.now()
     start, end = _bounds(start, end, now)
     plan, scanners, found = _Plan(mri, sedation, _rules()), _scanners(scanner), []
-    if not scanners:
+    if not scanners or start >= end:
         return []
+    search = _Search(plan, scanners, start, end, now)
     for chunk_start, chunk_end in _chunks(start, end):
-        rng = _Range(scanners, chunk_start, chunk_end, now, {mri.pk})
-        found += islice(_merged(plan, rng, scanners, chunk_start), limit - len(found))
+        rng = _Range(search, chunk_start, chunk_end)
+        found += islice(_merged(plan, rng, chunk_start), limit - len(found))
         if len(found) >= limit:
             break
     return found
@@ -287,10 +331,13 @@ def count_slots_before(mri, due: datetime | None = None, *, cap: int = COUNT_CAP
     if due is None or due <= now:
         return 0
     plan, scanners = _Plan(mri, None, _rules()), _scanners(None)
-    count, scanner_free, list_free = 0, {}, {}
-    for chunk_start, chunk_end in _chunks(*_bounds(now, due, now)):
-        rng = _Range(scanners, chunk_start, chunk_end, now, {mri.pk})
-        for slot in _merged(plan, rng, scanners, chunk_start):
+    start, end = _bounds(now, due, now)
+    if not scanners or start >= end:
+        return 0
+    count, scanner_free, list_free, search = 0, {}, {}, _Search(plan, scanners, start, end, now)
+    for chunk_start, chunk_end in _chunks(start, end):
+        rng = _Range(search, chunk_start, chunk_end)
+        for slot in _merged(plan, rng, chunk_start):
             if slot.end > due:
                 continue
             if slot.start < scanner_free.get(slot.scanner_id, slot.start):

@@ -245,6 +245,26 @@ def test_without_a_sedation_plan_each_day_gets_the_childs_default_for_that_day(p
     ]
 
 
+def test_a_scanner_without_an_anaesthetic_machine_offers_the_days_after_a_ga_child_turns_seven(pathway):
+    # one range holds both plans: GA on Monday (MR1 only, inside the list), awake on Tuesday (both)
+    patient = make_patient(pathway.ped, birth_date=TUESDAY.replace(year=TUESDAY.year - 7))
+    mri = pathway.mri(pathway.protocoled(patient=patient))
+    site = places.site()
+    mr1, awake_only = places.scanner("MR1", at=site, ga=True), places.scanner("MR3", at=site)
+    for scanner, day in [(mr1, MONDAY), (awake_only, MONDAY), (mr1, TUESDAY), (awake_only, TUESDAY)]:
+        places.session(scanner, day.weekday(), "09:00", "10:30")
+    places.anaesthesia_list(site, MONDAY.weekday(), "09:00", "10:30")
+
+    slots = find(mri, limit=4)
+
+    assert [(f"{s.start.astimezone(LONDON):%a %H:%M}", s.scanner_name, s.sedation) for s in slots] == [
+        ("Mon 09:00", "MR1", GA),
+        ("Tue 09:00", "MR1", NONE),
+        ("Tue 09:00", "MR3", NONE),
+        ("Tue 09:15", "MR1", NONE),
+    ]
+
+
 # --- the due date ------------------------------------------------------------------------------------------
 def test_a_slot_ending_after_the_scan_due_time_is_marked_as_breaching(mri, mr1):
     mri.priority = "asap"  # due 48 hours after the request
