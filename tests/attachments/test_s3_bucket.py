@@ -221,3 +221,11 @@ def test_a_failed_upload_leaves_nothing_in_the_bucket(neurologist, referral, web
     with pytest.raises(RuntimeError):
         services.attachment_upload(referral_id=referral.pk, actor=neurologist, file=file_of(webm))
     assert bucket.keys() == [] and not Attachment.objects.exists()
+
+
+def test_check_deploy_stays_clean_with_production_settings_and_a_bucket():
+    from tests.test_commands import _check_deploy, _production_env
+
+    env = _production_env(CAREPATH_S3_BUCKET="carepath-files", CAREPATH_S3_REGION=REGION)
+    result = _check_deploy(env)
+    assert result.returncode == 0, result.stdout + result.stderr
