@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from carepath.env import env_bool, env_int, env_list, env_str
 from carepath.openapi import OPENAPI
-from carepath.storage_settings import default_storage
+from carepath.storage_settings import attachment_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CAREPATH_VAR_DIR", BASE_DIR / "var"))
@@ -130,7 +130,7 @@ try:  # whitenoise warns on every request when the folder is missing (before the
 except OSError:
     pass
 STORAGES = {
-    "default": default_storage(),  # MEDIA_ROOT, or a private bucket if CAREPATH_S3_BUCKET (storage_settings.py)
+    "default": attachment_storage(),  # MEDIA_ROOT, or a private bucket if CAREPATH_S3_BUCKET (storage_settings.py)
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

@@ -17,7 +17,7 @@ BUCKET_BACKEND = "referrals.attachments.bucket.PrivateS3Storage"
 ENCRYPTIONS = {"AES256", "aws:kms", "none"}
 
 
-def default_storage() -> dict:
+def attachment_storage() -> dict:
     """The `STORAGES["default"]` entry the environment asks for."""
     bucket = env_str("CAREPATH_S3_BUCKET", "").strip()
     if not bucket:

@@ -74,7 +74,7 @@ def bucket(s3_endpoint, settings, monkeypatch) -> Bucket:
     monkeypatch.setenv("CAREPATH_S3_REGION", REGION)
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION)
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-    settings.STORAGES = {**settings.STORAGES, "default": storage_settings.default_storage()}
+    settings.STORAGES = {**settings.STORAGES, "default": storage_settings.attachment_storage()}
     reads: list[str] = []
     default_storage.connection.meta.client.meta.events.register(
         "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params.get("Range", ""))
@@ -98,11 +98,11 @@ def file_url(attachment, suffix="") -> str:
 
 def test_the_environment_chooses_the_bucket_and_the_settings_hold_no_credentials(monkeypatch):
     monkeypatch.delenv("CAREPATH_S3_BUCKET", raising=False)
-    assert storage_settings.default_storage() == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    assert storage_settings.attachment_storage() == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     monkeypatch.setenv("CAREPATH_S3_BUCKET", "carepath-files")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret")
-    chosen = storage_settings.default_storage()
+    chosen = storage_settings.attachment_storage()
     options = chosen["OPTIONS"]
     assert chosen["BACKEND"] == "referrals.attachments.bucket.PrivateS3Storage"
     assert options["bucket_name"] == "carepath-files" and options["file_overwrite"] is False
@@ -117,7 +117,7 @@ def test_the_environment_chooses_the_bucket_and_the_settings_hold_no_credentials
     assert storage_settings.encryption_parameters() == {}
     monkeypatch.setenv("CAREPATH_S3_ENCRYPTION", "rot13")
     with pytest.raises(ImproperlyConfigured, match="CAREPATH_S3_ENCRYPTION"):
-        storage_settings.default_storage()
+        storage_settings.attachment_storage()
 
 
 def test_a_staff_upload_lands_in_the_bucket_encrypted_under_a_random_name_with_its_hash(
