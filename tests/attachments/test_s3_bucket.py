@@ -179,6 +179,18 @@ def test_the_api_uploads_to_and_streams_from_the_bucket(neurologist, referral, m
     assert part.status_code == 206 and body(part) == mp4[:8]
 
 
+def test_a_prefix_puts_the_files_in_a_folder_of_a_shared_bucket_and_they_still_play(
+    client, neurologist, referral, webm, bucket, settings, monkeypatch
+):
+    monkeypatch.setenv("CAREPATH_S3_PREFIX", "/carepath/files/")
+    settings.STORAGES = {**settings.STORAGES, "default": storage_settings.attachment_storage()}
+    video = services.attachment_upload(referral_id=referral.pk, actor=neurologist, file=file_of(webm))
+    assert bucket.keys() == sorted(f"carepath/files/{name}" for name in (video.file.name, video.poster.name))
+    client.force_login(neurologist)
+    part = client.get(file_url(video), HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206 and body(part) == webm[:10]
+
+
 def test_someone_who_may_not_see_the_case_gets_nothing_from_the_bucket(
     client, neurologist, other_pediatrician, outsider, referral, webm, bucket
 ):
