@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from carepath.env import env_bool, env_int, env_list, env_str
 from carepath.openapi import OPENAPI
+from carepath.storage_settings import attachment_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CAREPATH_VAR_DIR", BASE_DIR / "var"))
@@ -129,7 +130,7 @@ try:  # whitenoise warns on every request when the folder is missing (before the
 except OSError:
     pass
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": attachment_storage(),  # MEDIA_ROOT, or a private bucket if CAREPATH_S3_BUCKET (storage_settings.py)
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -139,8 +140,9 @@ STORAGES = {
 
 # --- Attachments (referrals/attachments/; docs/security.md, "Attachments") -------------------------
 # Private: under var/, never served by WhiteNoise or a URL of its own; files leave only through the
-# attachment views, which check access and audit every read. Production may use an S3-compatible
-# bucket instead (django-storages; docs/decisions.md, "Attachments").
+# attachment views, which check access and audit every read. With CAREPATH_S3_BUCKET set they go to
+# that S3-compatible bucket instead (carepath/storage_settings.py; docs/decisions.md, "Attachments
+# in an S3-compatible bucket"), read and served the same way.
 MEDIA_ROOT = Path(env_str("CAREPATH_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = None  # no public URL: there is nothing to serve media from
 CAREPATH_ATTACHMENT_MAX_VIDEO_MB = env_int("CAREPATH_ATTACHMENT_MAX_VIDEO_MB", 200)

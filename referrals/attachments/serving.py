@@ -1,6 +1,7 @@
 """Stream a stored file to a reader who may see it, with byte ranges (RFC 9110 §14) so a video
 player can seek: `Range: bytes=a-b`, `a-` or `-n` answers 206 with that part; a range past the end
-416; no range the whole file (200). The file is read from storage in chunks, never whole in memory.
+416; no range the whole file (200). The file is read from storage in chunks, never whole in memory:
+from a bucket as one ranged GET of just those bytes (bucket.py), from the filesystem by a seek.
 The caller has checked access and audits the read (referrals/attachments/views.py, api.py)."""
 
 import re
@@ -53,6 +54,12 @@ def stream(name: str, *, content_type: str, size: int, range_header: str, filena
 
 
 def _chunks(name: str, first: int, last: int):
+    if last < first:
+        return
+    read_range = getattr(default_storage, "read_range", None)  # a bucket's ranged GET (bucket.py)
+    if read_range is not None:
+        yield from read_range(name, first, last, CHUNK)
+        return
     with default_storage.open(name, "rb") as handle:
         handle.seek(first)
         left = last - first + 1
