@@ -49,8 +49,11 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
-    """Attachments a test stores (seed_demo's video, uploads) go to the test's own folder, not var/media/."""
+    """Attachments a test stores (seed_demo's video, uploads) go to the test's own folder, not var/media/,
+    and never to a bucket a developer's environment names (CAREPATH_S3_BUCKET): the S3 tests bring
+    their own, on localhost."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
 
 
 @pytest.fixture(autouse=True)

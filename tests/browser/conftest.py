@@ -40,12 +40,19 @@ PLAIN_HTTP = {
 def _plain_http():
     """The live server speaks plain HTTP and serves source static files. Set before the server
     starts: SecurityMiddleware reads its settings once, when the server builds its handler."""
+    from django.test.signals import setting_changed
+
+    def put(values: dict, *, enter: bool) -> None:
+        for name, value in values.items():
+            setattr(django_settings, name, value)
+            # as override_settings does: the storages built from STORAGES are dropped, so a
+            # staticfiles storage an earlier test built (the production manifest) is not reused
+            setting_changed.send(sender=type(django_settings), setting=name, value=value, enter=enter)
+
     saved = {name: getattr(django_settings, name, None) for name in PLAIN_HTTP}
-    for name, value in PLAIN_HTTP.items():
-        setattr(django_settings, name, value)
+    put(PLAIN_HTTP, enter=True)
     yield
-    for name, value in saved.items():
-        setattr(django_settings, name, value)
+    put(saved, enter=False)
 
 
 class _SharedConnectionServer(ThreadedWSGIServer):
