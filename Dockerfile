@@ -6,7 +6,9 @@ COPY requirements.txt requirements.lock ./
 # Runtime dependencies only, at the versions pinned in the lock file.
 RUN pip install --no-cache-dir -c requirements.lock -r requirements.txt
 COPY . .
-RUN python manage.py collectstatic --noinput -v0 && useradd --system --home /app carepath && chown -R carepath /app/var 2>/dev/null || true
+# var/media exists in the image, owned by the app's user, so the `media` volume starts writable by it
+RUN python manage.py collectstatic --noinput -v0 && useradd --system --home /app carepath \
+    && mkdir -p /app/var/media && chown -R carepath /app/var
 USER carepath
 EXPOSE 8000
 # gunicorn workers: WEB_CONCURRENCY, else one per CPU (docs/decisions.md, "Web server workers")
