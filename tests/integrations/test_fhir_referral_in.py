@@ -190,3 +190,22 @@ def test_the_export_of_a_received_referral_is_itself_a_referral_carepath_reads_b
     fields += ["requested_priority", "requested_priority_reason", "clinical_notes", "over_18_reason"]
     assert {f: getattr(second, f) for f in fields} == {f: getattr(first, f) for f in fields}
     assert Patient.objects.count() == 1 and first.patient.guardians.count() == 2
+
+
+def test_an_admin_finds_the_ehrs_order_by_its_placer_number_and_the_look_is_audited(ehr, pediatrician, settings):
+    from django.test import Client
+
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # the admin's CSS, unbuilt
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": static}
+
+    assert m.post(m.ehr_client_for(ehr), m.bundle()).status_code == 201
+    referral = Referral.objects.get()
+    admin_user = factories.UserFactory(role=Role.ADMIN, username="ops", is_staff=True, is_superuser=True)
+    ops = Client()
+    ops.force_login(admin_user)
+
+    page = ops.get("/admin/integrations/placerorder/?q=ORD-555")
+
+    assert page.status_code == 200
+    assert "ORD-555" in page.content.decode() and str(referral) in page.content.decode()
+    assert AuditLog.objects.filter(actor=admin_user, object_type="integrations.placerorder").exists()
