@@ -46,6 +46,7 @@ class Receiver:
     prepare: Callable[[OutboundDelivery], tuple[str, dict] | None]
     gone: Callable[[OutboundDelivery, str], None]
     done: Callable[[OutboundDelivery, str], None] | None = None
+    ready: Callable[[list[int]], None] | None = None  # writes the bodies of its rows among these ids left blank
 
 
 _receivers: dict[str, Receiver] = {}
@@ -77,9 +78,14 @@ def post(url: str, body: str, headers: dict) -> int:
 
 # --- which rows may go ------------------------------------------------------------------------------
 def heads(ids: list[int]) -> list[int]:
-    """The rows among `ids` with no earlier unsent row in their lane."""
+    """The rows among `ids` with no earlier unsent row in their lane, and a body (a FHIR event's is
+    written once it is numbered)."""
     earlier = OutboundDelivery.objects.filter(lane=OuterRef("lane"), id__lt=OuterRef("id"), state__in=UNSENT)
-    rows = OutboundDelivery.objects.filter(pk__in=ids, state__in=UNSENT).exclude(~Q(lane="") & Exists(earlier))
+    rows = (
+        OutboundDelivery.objects.filter(pk__in=ids, state__in=UNSENT)
+        .exclude(body="")
+        .exclude(~Q(lane="") & Exists(earlier))
+    )
     return sorted(rows.values_list("pk", flat=True))
 
 
@@ -96,6 +102,8 @@ def deliver(ids: list[int]) -> tuple[dict, list[int]]:
     """Send what may go among `ids`; returns counts by outcome and the rows now next in their lanes
     (the caller queues them)."""
     counts = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0}
+    for receiver in {r for r in _receivers.values() if r.ready is not None}:
+        receiver.ready(ids)
     ready = heads(ids)
     counts["skipped"] += len(set(ids) - set(ready))
     done_lanes: set[str] = set()

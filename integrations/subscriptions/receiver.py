@@ -54,6 +54,8 @@ def done(row: OutboundDelivery, outcome: str) -> None:
 
 
 def install() -> None:
-    receiver = sending.Receiver(prepare=prepare, gone=gone, done=done)
+    from integrations.subscriptions.fanout import number_rows
+
+    receiver = sending.Receiver(prepare=prepare, gone=gone, done=done, ready=number_rows)
     for kind in (DeliveryKind.FHIR_EVENT, DeliveryKind.FHIR_HANDSHAKE, DeliveryKind.FHIR_HEARTBEAT):
         sending.register(kind, receiver)
