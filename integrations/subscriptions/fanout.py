@@ -90,7 +90,8 @@ def number_rows(ids: list[int]) -> None:
     waiting = OutboundDelivery.objects.filter(pk__in=ids, kind=DeliveryKind.FHIR_EVENT, body="")
     for subscription_id in sorted(set(waiting.values_list("subscription_id", flat=True))):
         with transaction.atomic():
-            subscription = FhirSubscription.objects.select_for_update().filter(pk=subscription_id).first()
+            # FOR NO KEY UPDATE: a transition writing a row for it checks its key (FOR KEY SHARE) unhindered
+            subscription = FhirSubscription.objects.select_for_update(no_key=True).filter(pk=subscription_id).first()
             if subscription is not None:
                 _number_locked(subscription)
 
@@ -125,7 +126,8 @@ def handshake(subscription) -> OutboundDelivery:
 def heartbeats(now=None) -> list[int]:
     """Heartbeats of the subscriptions idle for their heartbeatPeriod (`integrations.tick`)."""
     now = now or timezone.now()
-    due = live(now).filter(heartbeat_period__gt=0, next_heartbeat_at__lte=now).select_for_update(skip_locked=True)
+    due = live(now).filter(heartbeat_period__gt=0, next_heartbeat_at__lte=now)
+    due = due.select_for_update(skip_locked=True, no_key=True)  # as `number_rows`: transitions do not wait
     ids = []
     for subscription in due:
         _number_locked(subscription)  # its count is that of every event written so far
