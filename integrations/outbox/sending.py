@@ -20,10 +20,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from carepath.models import DeliveryState
@@ -37,13 +37,22 @@ CHUNK = 50
 FIELDS = ("kind", "event_id", "endpoint_id", "subscription_id", "lane", "body", "attempts")
 
 
+@dataclass
+class Chunk:
+    """Rows claimed together, and what receivers read once for all of them (`memo`, e.g. the
+    endpoints' URLs and secrets); forgotten when a receiver is turned off (410) mid-chunk."""
+
+    rows: list[OutboundDelivery]
+    memo: dict = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Receiver:
-    """How to send one kind of row: `prepare(row)` → (url, headers), or None when the receiver is
-    off (the row is dead-lettered); `gone(row, reason)` turns the receiver off (HTTP 410);
+    """How to send one kind of row: `prepare(row, chunk)` → (url, headers), or None when the receiver
+    is off (the row is dead-lettered); `gone(row, reason)` turns the receiver off (HTTP 410);
     `done(row, outcome)`, if given, hears of every sent or dead row (a handshake activates)."""
 
-    prepare: Callable[[OutboundDelivery], tuple[str, dict] | None]
+    prepare: Callable[[OutboundDelivery, Chunk], tuple[str, dict] | None]
     gone: Callable[[OutboundDelivery, str], None]
     done: Callable[[OutboundDelivery, str], None] | None = None
     ready: Callable[[list[int]], None] | None = None  # writes the bodies of its rows among these ids left blank
@@ -90,11 +99,12 @@ def heads(ids: list[int]) -> list[int]:
 
 
 def next_in_lanes(lanes: set[str]) -> list[int]:
-    found = []
-    for lane in sorted(lanes - {""}):
-        pk = OutboundDelivery.objects.filter(lane=lane, state__in=UNSENT).order_by("id").values_list("pk", flat=True)
-        found.extend(pk[:1])
-    return found
+    """The oldest unsent row of each of these lanes (one query, the `outbound_lane` index)."""
+    lanes = lanes - {""}
+    if not lanes:
+        return []
+    firsts = OutboundDelivery.objects.filter(lane__in=lanes, state__in=UNSENT).values("lane").annotate(first=Min("id"))
+    return sorted(row["first"] for row in firsts)
 
 
 # --- sending ------------------------------------------------------------------------------------------
@@ -112,12 +122,13 @@ def deliver(ids: list[int]) -> tuple[dict, list[int]]:
             OutboundDelivery, ready[start : start + CHUNK], max_attempts=max_attempts(), fields=FIELDS
         )
         counts["skipped"] += claim.skipped
+        chunk = Chunk(claim.rows)
         for i, row in enumerate(claim.rows):
             if time.monotonic() > claim.deadline:
                 machinery.release(claim.rows[i:], claim.token, model=OutboundDelivery)
                 counts["skipped"] += len(claim.rows) - i
                 break
-            outcome = send_one(row, claim.token)
+            outcome = send_one(row, claim.token, chunk)
             counts[outcome] += 1
             if outcome in ("sent", "dead"):
                 done_lanes.add(row.lane)
@@ -128,16 +139,16 @@ def max_attempts() -> int:
     return settings.CAREPATH_WEBHOOK_MAX_ATTEMPTS
 
 
-def send_one(row: OutboundDelivery, token: str) -> str:
+def send_one(row: OutboundDelivery, token: str, chunk: Chunk) -> str:
     receiver = _receivers[row.kind]
-    outcome = _send_one(receiver, row, token)
+    outcome = _send_one(receiver, row, token, chunk)
     if receiver.done is not None and outcome in ("sent", "dead"):
         receiver.done(row, outcome)
     return outcome
 
 
-def _send_one(receiver: Receiver, row: OutboundDelivery, token: str) -> str:
-    target = receiver.prepare(row)
+def _send_one(receiver: Receiver, row: OutboundDelivery, token: str, chunk: Chunk) -> str:
+    target = receiver.prepare(row, chunk)
     if target is None:
         _finish(row, token, DeliveryState.DEAD, error="the receiver is disabled")
         return "dead"
@@ -155,6 +166,7 @@ def _send_one(receiver: Receiver, row: OutboundDelivery, token: str) -> str:
     if status == 410:
         _finish(row, token, DeliveryState.DEAD, status=status, error="410 Gone: the receiver was disabled")
         receiver.gone(row, "410 Gone")
+        chunk.memo.clear()  # the chunk's later rows for it find it off
         return "dead"
     OutboundDelivery.objects.filter(pk=row.pk).update(response_status=status)
     dead = machinery.record_failure(

@@ -14,7 +14,7 @@ from integrations.subscriptions.models import FhirSubscription, SubscriptionStat
 FHIR_JSON = "application/fhir+json"
 
 
-def prepare(row: OutboundDelivery) -> tuple[str, dict] | None:
+def prepare(row: OutboundDelivery, chunk: sending.Chunk) -> tuple[str, dict] | None:
     subscription = FhirSubscription.objects.filter(pk=row.subscription_id).first()
     allowed = (
         (SubscriptionStatus.REQUESTED,) if row.kind == DeliveryKind.FHIR_HANDSHAKE else (SubscriptionStatus.ACTIVE,)

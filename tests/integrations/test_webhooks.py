@@ -142,6 +142,19 @@ def test_410_gone_disables_the_endpoint_and_stops_its_messages(
     assert len(receiver.received) == 1
 
 
+def test_after_a_410_the_rest_of_the_batch_is_not_sent_to_that_endpoint(pathway, endpoint, receiver):
+    receiver.statuses = [410]
+    for _ in range(3):  # three cases, their deliveries sent in one batch
+        case = pathway.submitted()
+        services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
+
+    counts = tasks.deliver([r.pk for r in rows()])
+
+    assert len(receiver.received) == 1
+    assert counts["dead"] == len(rows()) >= 3
+    assert {r.state for r in rows()} == {"dead"}
+
+
 def test_a_later_event_of_a_case_waits_for_the_earlier_one(
     pathway, endpoint, receiver, django_capture_on_commit_callbacks
 ):
