@@ -3,6 +3,7 @@ transaction; a real HTTP receiver on localhost gets signed, thin messages; retri
 last failure is a dead letter an admin can send again, 410 disables the endpoint, a case's messages
 arrive in order, and a worker that died sends nothing twice."""
 
+import json
 import time
 from datetime import timedelta
 
@@ -50,6 +51,39 @@ def test_a_transition_is_delivered_signed_and_thin(pathway, endpoint, receiver, 
     assert message["headers"]["webhook-id"] == body["data"]["id"] == Event.objects.get().public_id
     assert case.patient.family_name not in message["body"]
     assert rows()[0].state == DeliveryState.SENT
+
+
+def test_one_query_reads_who_listens_endpoints_and_subscriptions_alike(endpoint, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations import events
+    from integrations.models import FhirSubscription
+
+    topic = "https://carepath.example.org/fhir/SubscriptionTopic/referral-status"
+    subscription = FhirSubscription.objects.create(
+        owner=admin_user, topic=topic, endpoint="http://127.0.0.1:9/fhir", status="active", created_at=timezone.now()
+    )
+    FhirSubscription.objects.create(  # ended: nobody listens there any more
+        owner=admin_user,
+        topic=topic,
+        endpoint="http://127.0.0.1:9/old",
+        status="active",
+        created_at=timezone.now(),
+        end=timezone.now() - timedelta(days=1),
+    )
+
+    events.listeners()  # on PostgreSQL the first call of a session prepares the statement
+    with CaptureQueriesContext(connection) as captured:
+        found = events.listeners()
+
+    assert len(captured) == 1
+    assert [(r["pk"], sorted(json.loads(r["wants"])), r["whose"]) for r in found["webhook"]] == [
+        (endpoint.pk, sorted(endpoint.event_types), None)
+    ]
+    assert [(r["pk"], r["wants"], r["whose"]) for r in found["fhir-subscription"]] == [
+        (subscription.pk, topic, admin_user.pk)
+    ]
 
 
 def test_the_event_commits_or_rolls_back_with_the_change(pathway, endpoint):
