@@ -143,9 +143,32 @@ def record(events: list[Event]) -> list[Event]:
     found = listeners()
     written = sum(c.write(events, found[c.name]) for c in _consumers if c.name in found)
     if written and _senders and not queue.in_sync_sweep():
-        send, pks = _senders[0], [e.pk for e in events]
-        transaction.on_commit(lambda: send(pks))
+        send_after_commit([e.pk for e in events])
     return events
+
+
+def send_after_commit(pks: list[int]) -> None:
+    """Queue the events' deliveries once the transaction commits: one message per transaction (a
+    transition that also writes a notification announces twice), the events added to the message
+    already waiting from this savepoint or one enclosing it, if any. A message registered inside a
+    savepoint that rolled back is gone with it, and is not added to; ids of events rolled back with an
+    inner savepoint find no rows when the message is handled."""
+    send = _senders[0]
+    if not connection.in_atomic_block:
+        send(pks)
+        return
+    level = tuple(connection.savepoint_ids)
+    waiting = getattr(connection, "_outbox_waiting", None)
+    if (
+        waiting is not None
+        and level[: len(waiting[0])] == waiting[0]
+        and any(f is waiting[2] for _, f, _ in connection.run_on_commit)
+    ):
+        waiting[1].extend(pks)
+        return
+    batch = list(pks)
+    connection._outbox_waiting = (level, batch, lambda: send(batch))
+    transaction.on_commit(connection._outbox_waiting[2])
 
 
 # --- what the receivers are sent -------------------------------------------------------------------

@@ -86,6 +86,39 @@ def test_one_query_reads_who_listens_endpoints_and_subscriptions_alike(endpoint,
     ]
 
 
+def test_a_change_that_announces_twice_queues_one_message_for_its_events(
+    pathway, endpoint, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations import events
+
+    queued = []
+    monkeypatch.setattr(events, "_senders", [queued.append])
+    case = pathway.submitted()
+    with django_capture_on_commit_callbacks(execute=True):  # the return also tells the referrer
+        services.referral_return_to_referrer(referral_id=case.pk, actor=pathway.neuro, reason="Add a video.")
+
+    written = Event.objects.filter(referral_id=case.pk).order_by("id")
+    assert sorted(e.type for e in written) == ["notification.created", "referral.transitioned"]
+    assert queued == [[e.pk for e in written]]
+
+
+def test_a_message_gone_with_a_rolled_back_savepoint_is_not_added_to(monkeypatch, django_capture_on_commit_callbacks):
+    from integrations import events
+
+    queued = []
+    monkeypatch.setattr(events, "_senders", [queued.append])
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        try:
+            with transaction.atomic():
+                events.send_after_commit([1])
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        events.send_after_commit([2])
+
+    assert queued == [[2]]
+
+
 def test_the_event_commits_or_rolls_back_with_the_change(pathway, endpoint):
     case = pathway.submitted()
 
