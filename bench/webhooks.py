@@ -2,9 +2,11 @@
 against the same transitions with N endpoints subscribed to every event type, in one run:
 
     DATABASE_URL=postgres://…/cp_bench_x CELERY_BROKER_URL=redis://127.0.0.1:6379/13 \\
-        .venv/bin/python -m bench.webhooks [--cases 150] [--rounds 6] [--endpoints 10] [--workers 1]
+        .venv/bin/python -m bench.webhooks [--cases 60] [--rounds 8] [--endpoints 10] [--workers 1] [--json out.json]
 
-- the database is migrated and, if empty, seeded with `--cases` submitted referrals (bench/seed.py);
+- the database is migrated and, if it has fewer, seeded with enough submitted referrals for every
+  round (bench/seed.py): each variant of each round moves `--cases` cases of its own, never moved
+  before (a case moved again and again would carry a longer history into each round);
 - N receivers: a child process serving N `http.server`s on localhost, each checking every message's
   Standard Webhooks signature with its own copy of the endpoint's secret (written here from the
   specification, not with CarePath's signing code) and recording what it got;
@@ -22,7 +24,7 @@ against the same transitions with N endpoints subscribed to every event type, in
 
 At the end the receivers' records are checked against the database: every delivery of the measured
 events received exactly once by its endpoint, every signature valid, and per endpoint and case the
-events in the order they were written (event id). Prints a JSON summary on stdout.
+events in the order they were written (event id). Prints a JSON summary on stdout (and to `--json`).
 """
 
 import argparse
@@ -108,6 +110,8 @@ def setup(cases: int):
 
         seeding.STATES = {"submitted": 1}  # every case starts submitted: the client returns and resubmits it
         seeding.seed(cases)
+    elif Referral.objects.filter(state="submitted", version=1).count() < cases:
+        raise SystemExit(f"fewer than {cases} cases never moved: run on a new database")
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -121,7 +125,7 @@ def cases_and_actors(n: int) -> list[tuple[int, object, object]]:
     from referrals.models import Referral
 
     neurologist = get_user_model().objects.filter(username="bench_neurologist_0").get()
-    found = Referral.objects.filter(state="submitted").select_related("referred_by").order_by("id")[:n]
+    found = Referral.objects.filter(state="submitted", version=1).select_related("referred_by").order_by("id")[:n]
     return [(r.pk, neurologist, r.referred_by) for r in found]
 
 
@@ -263,7 +267,8 @@ def lags(received: list[list[tuple]], rows: list[dict]) -> dict:
 def run(options) -> dict:
     from bench.tick import _group_cpu_seconds, _workers
 
-    setup(options.cases)
+    warm_up = 10
+    setup(options.cases * options.rounds * len(VARIANTS) + warm_up)
     secrets = [f"whsec_{base64.b64encode(os.urandom(32)).decode()}" for _ in range(options.endpoints)]
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
@@ -271,7 +276,8 @@ def run(options) -> dict:
     child.start()
     ports = ours.recv()
     endpoint_ids = endpoints([f"http://127.0.0.1:{p}/hook" for p in ports], secrets)
-    cases = cases_and_actors(options.cases)
+    cases = iter(cases_and_actors(options.cases * options.rounds * len(VARIANTS) + warm_up))
+    take = lambda n: [next(cases) for _ in range(n)]  # noqa: E731
     import redis
     from django.conf import settings
     from django.db import connections
@@ -284,7 +290,11 @@ def run(options) -> dict:
     load_before = os.getloadavg()
     rows = []
     try:
-        move(cases[: max(1, len(cases) // 10)])  # warm-up, endpoints inactive: the session's statements prepared
+        # warm-up, endpoints active: the session's statements prepared, the broker's connection opened
+        set_active(endpoint_ids, True)
+        first_delivery = last_ids()[1]
+        move(take(warm_up))
+        drain(first_delivery, 3 * warm_up * len(endpoint_ids), options.drain)
         for n in range(options.rounds):
             order = VARIANTS[n % 3 :] + VARIANTS[: n % 3]
             for variant in order:
@@ -292,7 +302,7 @@ def run(options) -> dict:
 
                 started_at = time.time()
                 cpu_before = sum(_group_cpu_seconds(p.pid) for p in procs)
-                row = one_round(variant, cases, endpoint_ids, procs, options.drain)
+                row = one_round(variant, take(options.cases), endpoint_ids, procs, options.drain)
                 row["worker_cpu_s"] = sum(_group_cpu_seconds(p.pid) for p in procs) - cpu_before
                 row["started_at"] = started_at
                 row["round"] = n
@@ -349,12 +359,18 @@ def summary(rows, checked, lag, load_before, load_after, options) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=150, help="cases per round (two transitions each)")
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--cases", type=int, default=60, help="cases per variant and round (two transitions each)")
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--endpoints", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes sending")
     parser.add_argument("--drain", type=float, default=300, help="seconds to wait for the deliveries")
-    print(json.dumps(run(parser.parse_args()), indent=1))
+    parser.add_argument("--json", help="also write the summary to this file")
+    options = parser.parse_args()
+    result = json.dumps(run(options), indent=1)
+    print(result)
+    if options.json:
+        with open(options.json, "w") as out:
+            out.write(result)
 
 
 if __name__ == "__main__":
