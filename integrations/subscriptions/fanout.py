@@ -1,7 +1,7 @@
 """The FHIR subscriptions' outbox consumer and senders: an event-notification per event of a
 subscription's topic about a case its owner may see, written in the change's transaction without its
 text; numbered in the subscription's own sequence (`events-since-subscription-start`) once committed,
-by the sender (`number`), under the subscription's row lock, so no transition ever waits for another
+by the sender (`number_rows`), under the subscription's row lock, so no transition ever waits for another
 on a subscription; the handshake on create and the heartbeats written by `integrations.tick`."""
 
 import json
@@ -36,7 +36,7 @@ def listening(now: datetime) -> QuerySet:
 
 def notifications_for(events: list[Event], subscriptions: list[dict]) -> int:
     """A row per event and live subscription of its topic whose owner may see the case; its body (the
-    notification, with the event's number) is written once the change has committed (`number`)."""
+    notification, with the event's number) is written once the change has committed (`number_rows`)."""
     relevant = [e for e in events if e.type in topics.BY_EVENT_TYPE and e.referral_id]
     mine = [s for s in subscriptions if any(topics.BY_EVENT_TYPE[e.type].url == s["wants"] for e in relevant)]
     if not mine:
