@@ -18,8 +18,8 @@ class IntegrationsConfig(AppConfig):
         # the outbox: every transition and notification becomes an event in its own transaction
         registry.register_announcer(events.announced)
         events.register_sender(tasks.send_events)
-        events.register_consumer(fanout.deliveries_for)
-        events.register_consumer(subscriptions_fanout.notifications_for)
+        events.register_consumer(fanout.CONSUMER)
+        events.register_consumer(subscriptions_fanout.CONSUMER)
         receiver.install()
         subscriptions_receiver.install()
         # HL7: the order to the RIS, written in the transaction that requests the MRI

@@ -3,37 +3,85 @@ transaction, and each registered consumer adds its outbound rows in that transac
 (docs/integrations.md, "The outbox").
 
 carepath tells us of a change through `carepath.pathway.registry.announce` (a transition, a new
-notification); `IntegrationsConfig.ready()` registers `announced` there. A consumer is a function
-`consumer(events) -> int` (the rows it wrote) registered with `register_consumer`: the webhooks write a delivery per
-endpoint that asked for the event's type (integrations/webhooks/fanout.py), the FHIR subscriptions
-one per matching subscription. An outbound HL7 order can be one more consumer. A consumer runs
-inside the change's transaction: if it raises, the change rolls back, so keep it to a few writes.
+notification); `IntegrationsConfig.ready()` registers `announced` there. A consumer, registered with
+`register_consumer`, says who listens (a queryset of its listeners) and writes its rows for the
+events: the webhooks a delivery per endpoint that asked for the event's type
+(integrations/webhooks/fanout.py), the FHIR subscriptions one per matching subscription. Who listens
+to any consumer is read in one query per announcement (`listeners`); with nobody listening, that query
+is the outbox's whole cost beside the event row. A consumer runs inside the change's transaction: if
+it raises, the change rolls back, so keep it to a few writes and take no lock there.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet, Value
 from django.urls import reverse
+from django.utils import timezone
 
 from carepath.api.common import link
 from carepath.db import bulk
+from carepath.db.compiled import CompiledValues
 from carepath.timers import queue
 from imaging.models import NeuroradiologyReport
 from integrations.outbox.models import Event, EventType
 
-_consumers: list[Callable[[list[Event]], int]] = []
+
+@dataclass(frozen=True)
+class Consumer:
+    """`listening(now)`: who listens now, a queryset with the columns `pk`, `wants` (text: what it
+    asked for) and `whose` (an owner's user id, or NULL); `write(events, listeners)`: the consumer's
+    rows for the events just written, given its listeners as dicts of those columns; returns how many
+    `OutboundDelivery` rows it wrote (0 when it keeps its own queue)."""
+
+    name: str
+    listening: Callable[[datetime], QuerySet]
+    write: Callable[[list[Event], list[dict]], int]
+
+
+_consumers: list[Consumer] = []
 _senders: list[Callable[[list[int]], None]] = []
+_listeners: list[CompiledValues] = []  # the one query for every consumer's listeners, rebuilt on registration
 
 MACHINE_TYPES = {"referral": EventType.REFERRAL_TRANSITIONED, "mri": EventType.MRI_REQUEST_TRANSITIONED}
 REPORT_TYPES = {"sign_report": EventType.REPORT_SIGNED, "amend_report": EventType.REPORT_AMENDED}
 
 
-def register_consumer(consumer: Callable[[list[Event]], int]) -> None:
-    """`consumer(events)` runs in the change's transaction with the events just written (saved, in
-    order) and returns how many rows it wrote to `OutboundDelivery` (0 when it keeps its own queue)."""
-    if consumer not in _consumers:
-        _consumers.append(consumer)
+def register_consumer(consumer: Consumer) -> None:
+    """`consumer.write` runs in the change's transaction with the events just written (saved, in
+    order), when `consumer.listening` found someone."""
+    if consumer.name in {c.name for c in _consumers}:
+        return
+    _consumers.append(consumer)
+    consumers = tuple(_consumers)
+    _listeners[:] = [CompiledValues(lambda now: _union(consumers, now))]
+
+
+def _union(consumers: tuple[Consumer, ...], now: datetime) -> QuerySet:
+    """Every consumer's listeners, tagged with the consumer's name: one UNION ALL."""
+    parts = [
+        c.listening(now).order_by().annotate(consumer=Value(c.name)).values("pk", "wants", "whose", "consumer")
+        for c in consumers
+    ]
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+def listeners(now: datetime | None = None) -> dict[str, list[dict]]:
+    """{consumer name: its listeners} of the consumers someone listens to: one query, compiled once
+    and prepared on PostgreSQL (elsewhere, where the compiled plan cannot take a time, built each time)."""
+    if not _listeners:
+        return {}
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        found = _listeners[0].rows(None, now=now)
+    else:
+        found = list(_union(tuple(_consumers), now))
+    rows = sorted(found, key=lambda r: r["consumer"])
+    return {name: list(found) for name, found in groupby(rows, key=lambda r: r["consumer"])}
 
 
 def register_sender(send: Callable[[list[int]], None]) -> None:
@@ -84,19 +132,43 @@ def notification_event(notification, notification_id: int) -> Event:
 
 
 def record(events: list[Event]) -> list[Event]:
-    """Write the events (one INSERT) and let every consumer add its rows, all in the caller's
-    transaction; the rows are queued once it has committed (`integrations.tick` finds them if that
-    message is lost)."""
+    """Write the events (one INSERT), read who listens (one query) and let each consumer someone
+    listens to add its rows, all in the caller's transaction; the rows are queued once it has
+    committed (`integrations.tick` finds them if that message is lost)."""
     if not events:
         return events
     ids = bulk.insert(events, key="uid")
     for event in events:
         event.pk = ids[event.uid]
-    written = sum(consumer(events) for consumer in _consumers)
+    found = listeners()
+    written = sum(c.write(events, found[c.name]) for c in _consumers if c.name in found)
     if written and _senders and not queue.in_sync_sweep():
-        send, pks = _senders[0], [e.pk for e in events]
-        transaction.on_commit(lambda: send(pks))
+        send_after_commit([e.pk for e in events])
     return events
+
+
+def send_after_commit(pks: list[int]) -> None:
+    """Queue the events' deliveries once the transaction commits: one message per transaction (a
+    transition that also writes a notification announces twice), the events added to the message
+    already waiting from this savepoint or one enclosing it, if any. A message registered inside a
+    savepoint that rolled back is gone with it, and is not added to; ids of events rolled back with an
+    inner savepoint find no rows when the message is handled."""
+    send = _senders[0]
+    if not connection.in_atomic_block:
+        send(pks)
+        return
+    level = tuple(connection.savepoint_ids)
+    waiting = getattr(connection, "_outbox_waiting", None)
+    if (
+        waiting is not None
+        and level[: len(waiting[0])] == waiting[0]
+        and any(f is waiting[2] for _, f, _ in connection.run_on_commit)
+    ):
+        waiting[1].extend(pks)
+        return
+    batch = list(pks)
+    connection._outbox_waiting = (level, batch, lambda: send(batch))
+    transaction.on_commit(connection._outbox_waiting[2])
 
 
 # --- what the receivers are sent -------------------------------------------------------------------

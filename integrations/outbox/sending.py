@@ -20,10 +20,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from carepath.models import DeliveryState
@@ -37,15 +39,25 @@ CHUNK = 50
 FIELDS = ("kind", "event_id", "endpoint_id", "subscription_id", "lane", "body", "attempts")
 
 
+@dataclass
+class Chunk:
+    """Rows claimed together, and what receivers read once for all of them (`memo`, e.g. the
+    endpoints' URLs and secrets); forgotten when a receiver is turned off (410) mid-chunk."""
+
+    rows: list[OutboundDelivery]
+    memo: dict = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Receiver:
-    """How to send one kind of row: `prepare(row)` → (url, headers), or None when the receiver is
-    off (the row is dead-lettered); `gone(row, reason)` turns the receiver off (HTTP 410);
+    """How to send one kind of row: `prepare(row, chunk)` → (url, headers), or None when the receiver
+    is off (the row is dead-lettered); `gone(row, reason)` turns the receiver off (HTTP 410);
     `done(row, outcome)`, if given, hears of every sent or dead row (a handshake activates)."""
 
-    prepare: Callable[[OutboundDelivery], tuple[str, dict] | None]
+    prepare: Callable[[OutboundDelivery, Chunk], tuple[str, dict] | None]
     gone: Callable[[OutboundDelivery, str], None]
     done: Callable[[OutboundDelivery, str], None] | None = None
+    ready: Callable[[list[int]], None] | None = None  # writes the bodies of its rows among these ids left blank
 
 
 _receivers: dict[str, Receiver] = {}
@@ -77,18 +89,24 @@ def post(url: str, body: str, headers: dict) -> int:
 
 # --- which rows may go ------------------------------------------------------------------------------
 def heads(ids: list[int]) -> list[int]:
-    """The rows among `ids` with no earlier unsent row in their lane."""
+    """The rows among `ids` with no earlier unsent row in their lane, and a body (a FHIR event's is
+    written once it is numbered)."""
     earlier = OutboundDelivery.objects.filter(lane=OuterRef("lane"), id__lt=OuterRef("id"), state__in=UNSENT)
-    rows = OutboundDelivery.objects.filter(pk__in=ids, state__in=UNSENT).exclude(~Q(lane="") & Exists(earlier))
+    rows = (
+        OutboundDelivery.objects.filter(pk__in=ids, state__in=UNSENT)
+        .exclude(body="")
+        .exclude(~Q(lane="") & Exists(earlier))
+    )
     return sorted(rows.values_list("pk", flat=True))
 
 
 def next_in_lanes(lanes: set[str]) -> list[int]:
-    found = []
-    for lane in sorted(lanes - {""}):
-        pk = OutboundDelivery.objects.filter(lane=lane, state__in=UNSENT).order_by("id").values_list("pk", flat=True)
-        found.extend(pk[:1])
-    return found
+    """The oldest unsent row of each of these lanes (one query, the `outbound_lane` index)."""
+    lanes = lanes - {""}
+    if not lanes:
+        return []
+    firsts = OutboundDelivery.objects.filter(lane__in=lanes, state__in=UNSENT).values("lane").annotate(first=Min("id"))
+    return sorted(row["first"] for row in firsts)
 
 
 # --- sending ------------------------------------------------------------------------------------------
@@ -96,6 +114,8 @@ def deliver(ids: list[int]) -> tuple[dict, list[int]]:
     """Send what may go among `ids`; returns counts by outcome and the rows now next in their lanes
     (the caller queues them)."""
     counts = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0}
+    for receiver in {r for r in _receivers.values() if r.ready is not None}:
+        receiver.ready(ids)
     ready = heads(ids)
     counts["skipped"] += len(set(ids) - set(ready))
     done_lanes: set[str] = set()
@@ -104,12 +124,13 @@ def deliver(ids: list[int]) -> tuple[dict, list[int]]:
             OutboundDelivery, ready[start : start + CHUNK], max_attempts=max_attempts(), fields=FIELDS
         )
         counts["skipped"] += claim.skipped
+        chunk = Chunk(claim.rows)
         for i, row in enumerate(claim.rows):
             if time.monotonic() > claim.deadline:
                 machinery.release(claim.rows[i:], claim.token, model=OutboundDelivery)
                 counts["skipped"] += len(claim.rows) - i
                 break
-            outcome = send_one(row, claim.token)
+            outcome = send_one(row, claim.token, chunk)
             counts[outcome] += 1
             if outcome in ("sent", "dead"):
                 done_lanes.add(row.lane)
@@ -120,16 +141,16 @@ def max_attempts() -> int:
     return settings.CAREPATH_WEBHOOK_MAX_ATTEMPTS
 
 
-def send_one(row: OutboundDelivery, token: str) -> str:
+def send_one(row: OutboundDelivery, token: str, chunk: Chunk) -> str:
     receiver = _receivers[row.kind]
-    outcome = _send_one(receiver, row, token)
+    outcome = _send_one(receiver, row, token, chunk)
     if receiver.done is not None and outcome in ("sent", "dead"):
         receiver.done(row, outcome)
     return outcome
 
 
-def _send_one(receiver: Receiver, row: OutboundDelivery, token: str) -> str:
-    target = receiver.prepare(row)
+def _send_one(receiver: Receiver, row: OutboundDelivery, token: str, chunk: Chunk) -> str:
+    target = receiver.prepare(row, chunk)
     if target is None:
         _finish(row, token, DeliveryState.DEAD, error="the receiver is disabled")
         return "dead"
@@ -147,6 +168,7 @@ def _send_one(receiver: Receiver, row: OutboundDelivery, token: str) -> str:
     if status == 410:
         _finish(row, token, DeliveryState.DEAD, status=status, error="410 Gone: the receiver was disabled")
         receiver.gone(row, "410 Gone")
+        chunk.memo.clear()  # the chunk's later rows for it find it off
         return "dead"
     OutboundDelivery.objects.filter(pk=row.pk).update(response_status=status)
     dead = machinery.record_failure(
@@ -161,13 +183,29 @@ def backoff_base() -> int:
 
 def _finish(row: OutboundDelivery, token: str, state: str, *, status: int | None = None, error: str = "") -> None:
     now = timezone.now()
-    OutboundDelivery.objects.filter(pk=row.pk, claim_token=token).update(
-        state=state,
-        response_status=status,
-        last_error=error,
-        claimed_until=None,
-        sent_at=now if state == DeliveryState.SENT else None,
-    )
+    mark = OutboundDelivery.objects.filter(pk=row.pk, claim_token=token)
+    fields = dict(state=state, response_status=status, last_error=error, claimed_until=None)
+    if state != DeliveryState.SENT:
+        mark.update(**fields, sent_at=None)
+        return
+    with _relaxed_commit():
+        mark.update(**fields, sent_at=now)
+
+
+@contextmanager
+def _relaxed_commit():
+    """The sent mark's own transaction, committed without waiting for its WAL flush (PostgreSQL, as
+    the e-mails' marks: docs/decisions.md, "Delivery marks"): the server has it before the next
+    message goes, so a killed worker still sends nothing twice; a crash of the database server may
+    forget the last fraction of a second of marks, and those messages go once more with the same
+    `webhook-id`. Inside a caller's transaction (tests) nothing changes."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO off")
+        yield
 
 
 def kill_unsent(queryset, reason: str) -> int:

@@ -14,7 +14,7 @@ from integrations.subscriptions.models import FhirSubscription, SubscriptionStat
 FHIR_JSON = "application/fhir+json"
 
 
-def prepare(row: OutboundDelivery) -> tuple[str, dict] | None:
+def prepare(row: OutboundDelivery, chunk: sending.Chunk) -> tuple[str, dict] | None:
     subscription = FhirSubscription.objects.filter(pk=row.subscription_id).first()
     allowed = (
         (SubscriptionStatus.REQUESTED,) if row.kind == DeliveryKind.FHIR_HANDSHAKE else (SubscriptionStatus.ACTIVE,)
@@ -54,6 +54,8 @@ def done(row: OutboundDelivery, outcome: str) -> None:
 
 
 def install() -> None:
-    receiver = sending.Receiver(prepare=prepare, gone=gone, done=done)
+    from integrations.subscriptions.fanout import number_rows
+
+    receiver = sending.Receiver(prepare=prepare, gone=gone, done=done, ready=number_rows)
     for kind in (DeliveryKind.FHIR_EVENT, DeliveryKind.FHIR_HANDSHAKE, DeliveryKind.FHIR_HEARTBEAT):
         sending.register(kind, receiver)

@@ -83,4 +83,6 @@ class SubscriptionStatusView(FhirView):
         **SCHEMA | {"extensions": {**SCHEMA["extensions"], "x-fhir-operation": "$status"}},
     )
     def get(self, request, pk: str):
-        return Response(topics.status_bundle(_own(request, pk)), content_type=FHIR_JSON)
+        subscription = _own(request, pk)
+        subscription.events_since_start = fanout.events_since_start(subscription)  # those waiting for their number too
+        return Response(topics.status_bundle(subscription), content_type=FHIR_JSON)

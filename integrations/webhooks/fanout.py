@@ -2,7 +2,10 @@
 written in the change's transaction (integrations/events.py), sent once it has committed."""
 
 import json
+from datetime import datetime
 
+from django.db.models import BigIntegerField, QuerySet, TextField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from carepath.db import bulk
@@ -16,16 +19,22 @@ def lane(endpoint_id: int, event: Event) -> str:
     return f"webhook:{endpoint_id}:case:{event.referral_id}" if event.referral_id else ""
 
 
-def deliveries_for(events: list[Event]) -> int:
-    """A delivery per event and active endpoint that asked for its type: one query, one INSERT."""
-    endpoints = list(WebhookEndpoint.objects.filter(active=True).values_list("pk", "event_types"))
-    if not endpoints:
-        return 0
+def listening(now: datetime) -> QuerySet:
+    """The active endpoints, each with the event types it asked for (JSON text)."""
+    return WebhookEndpoint.objects.filter(active=True).annotate(
+        wants=Cast("event_types", TextField()), whose=Value(None, output_field=BigIntegerField())
+    )
+
+
+def deliveries_for(events: list[Event], endpoints: list[dict]) -> int:
+    """A delivery per event and active endpoint that asked for its type: one INSERT, sent with the
+    transaction's next statement."""
+    wanted = [(e["pk"], set(json.loads(e["wants"]))) for e in endpoints]
     now = timezone.now()
     rows = []
     for event in events:
         body = None
-        for pk, types in endpoints:
+        for pk, types in wanted:
             if event.type not in types:
                 continue
             body = body or json.dumps(events_.thin_payload(event), separators=(",", ":"))
@@ -43,3 +52,6 @@ def deliveries_for(events: list[Event]) -> int:
             )
     bulk.insert_later(rows)
     return len(rows)
+
+
+CONSUMER = events_.Consumer(name="webhook", listening=listening, write=deliveries_for)

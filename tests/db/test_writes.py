@@ -98,19 +98,12 @@ def test_postgresql_runs_a_triages_writes_as_prepared_statements(require_postgre
     with CaptureQueriesContext(connection) as captured:
         services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
 
-    queries = [q["sql"] for q in captured.captured_queries]
-    statements = [sql.split()[0] for sql in queries]
-    # the only statements not prepared are the outbox's two reads of who listens (integrations/events.py):
-    # the active webhook endpoints and FHIR subscriptions
-    reads = [sql for sql in queries if sql.startswith("SELECT")]
-    assert [sql.split(" FROM ")[1].split()[0] for sql in reads] == [
-        '"integrations_webhookendpoint"',
-        '"integrations_fhirsubscription"',
-    ], reads
-    assert set(statements) <= {"SAVEPOINT", "RELEASE", "EXECUTE", "SELECT"}, statements
-    # the lock; who holds the step (carepath/pathway/ownership.py); the writes queued before the outbox's
-    # reads (a read sees the writes queued before it); the audit rows; the timers
-    assert statements.count("EXECUTE") == 5, statements
+    statements = [q["sql"].split()[0] for q in captured.captured_queries]
+    assert set(statements) <= {"SAVEPOINT", "RELEASE", "EXECUTE"}, statements
+    # the lock; who holds the step (carepath/pathway/ownership.py); the writes queued before the event's
+    # INSERT, which returns its id; the outbox's one read of who listens, webhook endpoints and FHIR
+    # subscriptions alike (integrations/events.py); the audit rows; the timers
+    assert statements.count("EXECUTE") == 6, statements
     assert Referral.objects.get(pk=case.pk).state == "triaged"
     assert CaseEvent.objects.filter(referral=case, transition="triage").count() == 1
     assert WorkItem.objects.get(referral=case, kind=WorkItemKind.TRIAGE).status == WorkItemStatus.DONE

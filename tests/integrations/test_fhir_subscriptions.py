@@ -129,6 +129,24 @@ def test_status_counts_every_event_so_a_client_can_find_a_gap(
     assert status["events-since-subscription-start"][0]["valueString"] == "2"
 
 
+def test_status_counts_an_event_whose_notification_waits_for_its_number(
+    ehr, pathway, receiver, django_capture_on_commit_callbacks
+):
+    client = ehr_client_for(ehr)
+    sub_id = subscribe(client, subscription(receiver.url), django_capture_on_commit_callbacks).json()["id"]
+    case = sent_by(ehr, pathway)
+    services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")  # not sent yet
+
+    waiting = status_of(client.get(f"/api/v1/fhir/Subscription/{sub_id}/$status").json())
+    assert waiting["events-since-subscription-start"][0]["valueString"] == "1"
+    tasks.deliver(list(OutboundDelivery.objects.filter(kind="fhir-event").values_list("pk", flat=True)))
+
+    sent = status_of(receiver.bodies()[-1])
+    assert sent["notification-event"][0]["part"][0]["valueString"] == "1"
+    after = status_of(client.get(f"/api/v1/fhir/Subscription/{sub_id}/$status").json())
+    assert after["events-since-subscription-start"][0]["valueString"] == "1"
+
+
 def test_only_cases_the_client_may_see_and_only_its_topic(ehr, pathway, receiver, django_capture_on_commit_callbacks):
     subscribe(ehr_client_for(ehr), subscription(receiver.url, MRI_TOPIC), django_capture_on_commit_callbacks)
     pathway.imaging()  # someone else's case: nothing

@@ -3,6 +3,7 @@ transaction; a real HTTP receiver on localhost gets signed, thin messages; retri
 last failure is a dead letter an admin can send again, 410 disables the endpoint, a case's messages
 arrive in order, and a worker that died sends nothing twice."""
 
+import json
 import time
 from datetime import timedelta
 
@@ -50,6 +51,72 @@ def test_a_transition_is_delivered_signed_and_thin(pathway, endpoint, receiver, 
     assert message["headers"]["webhook-id"] == body["data"]["id"] == Event.objects.get().public_id
     assert case.patient.family_name not in message["body"]
     assert rows()[0].state == DeliveryState.SENT
+
+
+def test_one_query_reads_who_listens_endpoints_and_subscriptions_alike(endpoint, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations import events
+    from integrations.models import FhirSubscription
+
+    topic = "https://carepath.example.org/fhir/SubscriptionTopic/referral-status"
+    subscription = FhirSubscription.objects.create(
+        owner=admin_user, topic=topic, endpoint="http://127.0.0.1:9/fhir", status="active", created_at=timezone.now()
+    )
+    FhirSubscription.objects.create(  # ended: nobody listens there any more
+        owner=admin_user,
+        topic=topic,
+        endpoint="http://127.0.0.1:9/old",
+        status="active",
+        created_at=timezone.now(),
+        end=timezone.now() - timedelta(days=1),
+    )
+
+    events.listeners()  # on PostgreSQL the first call of a session prepares the statement
+    with CaptureQueriesContext(connection) as captured:
+        found = events.listeners()
+
+    assert len(captured) == 1
+    assert [(r["pk"], sorted(json.loads(r["wants"])), r["whose"]) for r in found["webhook"]] == [
+        (endpoint.pk, sorted(endpoint.event_types), None)
+    ]
+    assert [(r["pk"], r["wants"], r["whose"]) for r in found["fhir-subscription"]] == [
+        (subscription.pk, topic, admin_user.pk)
+    ]
+
+
+def test_a_change_that_announces_twice_queues_one_message_for_its_events(
+    pathway, endpoint, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations import events
+
+    queued = []
+    monkeypatch.setattr(events, "_senders", [queued.append])
+    case = pathway.submitted()
+    with django_capture_on_commit_callbacks(execute=True):  # the return also tells the referrer
+        services.referral_return_to_referrer(referral_id=case.pk, actor=pathway.neuro, reason="Add a video.")
+
+    written = Event.objects.filter(referral_id=case.pk).order_by("id")
+    assert sorted(e.type for e in written) == ["notification.created", "referral.transitioned"]
+    assert queued == [[e.pk for e in written]]
+
+
+def test_a_message_gone_with_a_rolled_back_savepoint_is_not_added_to(monkeypatch, django_capture_on_commit_callbacks):
+    from integrations import events
+
+    queued = []
+    monkeypatch.setattr(events, "_senders", [queued.append])
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        try:
+            with transaction.atomic():
+                events.send_after_commit([1])
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        events.send_after_commit([2])
+
+    assert queued == [[2]]
 
 
 def test_the_event_commits_or_rolls_back_with_the_change(pathway, endpoint):
@@ -140,6 +207,19 @@ def test_410_gone_disables_the_endpoint_and_stops_its_messages(
     assert not endpoint.active and endpoint.disabled_reason == "410 Gone"
     assert [r.state for r in rows()] == ["dead"]  # nothing new is written for a disabled endpoint
     assert len(receiver.received) == 1
+
+
+def test_after_a_410_the_rest_of_the_batch_is_not_sent_to_that_endpoint(pathway, endpoint, receiver):
+    receiver.statuses = [410]
+    for _ in range(3):  # three cases, their deliveries sent in one batch
+        case = pathway.submitted()
+        services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
+
+    counts = tasks.deliver([r.pk for r in rows()])
+
+    assert len(receiver.received) == 1
+    assert counts["dead"] == len(rows()) >= 3
+    assert {r.state for r in rows()} == {"dead"}
 
 
 def test_a_later_event_of_a_case_waits_for_the_earlier_one(
