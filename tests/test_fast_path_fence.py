@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_PATH = {"compiled", "bulk", "writes", "pg_loaders"}
-PACKAGES = ("carepath", "referrals", "imaging", "bench")
+PACKAGES = ("carepath", "referrals", "imaging", "integrations", "bench")
 
 # Who may import it, and why. `carepath*.x` also matches x moved into a carepath sub-package.
 ALLOWED = {
@@ -38,6 +38,11 @@ ALLOWED = {
     "carepath*.api.pagination": "the list pages' compiled id queries",
     "carepath*.api.filtering": "plain filters compiled into those id queries",
     "carepath*.api.tokens": "the bearer token's look-up, on every API request",
+    # the outbox: rows written in the transition's own transaction
+    "integrations.events": "the event rows (bulk) and the read of who listens, in every transition (compiled)",
+    "integrations.webhooks.fanout": "a delivery row per endpoint, in the transition's transaction (bulk)",
+    "integrations.subscriptions.fanout": "a notification row per subscription, in the transition's transaction (bulk)",
+    "integrations.fhir_in.receive": "writes the EHR's new patient and referral, as intake does (writes.atomic)",
     # project wiring
     "carepath*.apps": "installs the timestamp loader (pg_loaders) at start-up",
 }
