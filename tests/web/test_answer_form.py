@@ -19,6 +19,22 @@ def asked(referral, neurologist):
     return referral
 
 
+def answer_form(asked, *, muscles: list[str]) -> dict:
+    """The referrer's answer as a browser posts it, the details as sent."""
+    return {
+        "machine": "referral",
+        "transition": "resubmit",
+        "version": asked.version,
+        "response": "Yes, also in sleep.",
+        "reason": asked.reason,
+        "symptom_onset": asked.symptom_onset.isoformat(),
+        "side": asked.side,
+        "muscles": muscles,
+        "frequency": asked.frequency,
+        "requested_priority": asked.requested_priority,
+    }
+
+
 def test_the_answer_form_quotes_neurologys_question_and_starts_from_what_was_sent(signed_in, asked, pediatrician):
     page = signed_in(pediatrician).get(f"/cases/{asked.pk}/").content.decode()
     form = page[page.index('name="transition" value="resubmit"') :]
@@ -33,18 +49,9 @@ def test_answering_the_question_as_the_form_is_drawn_keeps_the_other_details(sig
     page = client.get(f"/cases/{asked.pk}/").content.decode()
     assert 'name="spread" value="true" checked' in page[page.index('value="resubmit"') :]
     post = {
-        "machine": "referral",
+        **answer_form(asked, muscles=asked.muscles),
         "object": asked.pk,
-        "transition": "resubmit",
-        "version": asked.version,
-        "response": "Yes, also in sleep.",
-        "reason": asked.reason,
-        "symptom_onset": asked.symptom_onset.isoformat(),
-        "side": asked.side,
-        "muscles": asked.muscles,
         "spread": ["false", "true"],  # the hidden "false" and the ticked box, as a browser sends them
-        "frequency": "daily",
-        "requested_priority": asked.requested_priority,
         "requested_priority_reason": "",
         "clinical_notes": "Worse when tired.",
     }
@@ -65,18 +72,6 @@ def test_answering_keeps_which_muscle_was_affected_first(signed_in, asked, pedia
     assert ticked == ["buccinator", "orbicularis_oculi"]  # in page order, as the browser will post them
 
     asked.refresh_from_db()
-    post = {
-        "machine": "referral",
-        "transition": "resubmit",
-        "version": asked.version,
-        "response": "Yes, also in sleep.",
-        "reason": asked.reason,
-        "symptom_onset": asked.symptom_onset.isoformat(),
-        "side": asked.side,
-        "muscles": ticked,
-        "frequency": asked.frequency,
-        "requested_priority": asked.requested_priority,
-    }
-    assert client.post(f"/cases/{asked.pk}/", post).status_code in (200, 302)
+    assert client.post(f"/cases/{asked.pk}/", answer_form(asked, muscles=ticked)).status_code in (200, 302)
     asked.refresh_from_db()
     assert asked.state == "submitted" and asked.muscles == ["buccinator", "orbicularis_oculi"]

@@ -26,6 +26,19 @@ def conclude_letter(markup: str) -> str:
     return html.unescape(textarea.group(1))
 
 
+def conclude_form(referral, *, plan: str, follow_up: str, letter: str) -> dict:
+    """The case page's conclude form as a browser posts it."""
+    return {
+        "machine": "referral",
+        "transition": "conclude",
+        "version": referral.version,
+        "diagnosis": "hfs_primary",
+        "plan": plan,
+        "follow_up": follow_up,
+        "letter": letter,
+    }
+
+
 # --- the letter's draft ---------------------------------------------------------------------------
 def test_the_conclude_form_starts_from_a_letter_filled_with_the_cases_facts(signed_in, pathway):
     referral = pathway.results_review(category="routine")
@@ -50,15 +63,12 @@ def test_the_diagnosis_plan_and_follow_up_are_given_once_and_written_into_the_le
 
     response = client.post(
         case_url(referral),
-        {
-            "machine": "referral",
-            "transition": "conclude",
-            "version": referral.version,
-            "diagnosis": "hfs_primary",
-            "plan": "botulinum_toxin",
-            "follow_up": "Clinic in 3 months; sooner if the eye will not open.",
-            "letter": draft,
-        },
+        conclude_form(
+            referral,
+            plan="botulinum_toxin",
+            follow_up="Clinic in 3 months; sooner if the eye will not open.",
+            letter=draft,
+        ),
     )
 
     assert response.status_code == 302
@@ -105,15 +115,7 @@ def test_what_is_saved_is_the_letter_the_neurologist_edited(signed_in, pathway):
 
     response = client.post(
         case_url(referral),
-        {
-            "machine": "referral",
-            "transition": "conclude",
-            "version": referral.version,
-            "diagnosis": "hfs_primary",
-            "plan": "botulinum_toxin",
-            "follow_up": "Clinic in 3 months.",
-            "letter": edited,
-        },
+        conclude_form(referral, plan="botulinum_toxin", follow_up="Clinic in 3 months.", letter=edited),
     )
 
     assert response.status_code == 302
@@ -129,18 +131,7 @@ def test_a_letter_with_a_part_still_to_complete_is_refused_and_kept(signed_in, p
     client = signed_in(pathway.neuro)
     draft = conclude_letter(client.get(case_url(referral)).content.decode())
 
-    response = client.post(
-        case_url(referral),
-        {
-            "machine": "referral",
-            "transition": "conclude",
-            "version": referral.version,
-            "diagnosis": "hfs_primary",
-            "plan": "observation",
-            "follow_up": "",
-            "letter": draft,
-        },
-    )
+    response = client.post(case_url(referral), conclude_form(referral, plan="observation", follow_up="", letter=draft))
 
     markup = response.content.decode()
     assert response.status_code == 400
