@@ -18,6 +18,10 @@ class WebhookEndpointForm(GuardedModelForm):
         choices=EventType.choices, widget=forms.CheckboxSelectMultiple, help_text="The events this endpoint receives."
     )
 
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text=WebhookEndpoint._meta.get_field("url").help_text
+    )
+
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "url", "event_types", "active", "secret"]
