@@ -33,7 +33,7 @@ from imaging.models import NeuroradiologyReport
 
 from . import dashboard, letters, note_page, selectors, timeline
 from .attachments import views as attachments
-from .choices import Muscle, RedFlag
+from .choices import Muscle, RedFlag, ReferralState
 from .followup import views as followup_views
 from .guards import DETAIL_FIELDS
 from .inputs import ResubmitInput
@@ -131,6 +131,9 @@ def _render_case(
     webforms.offer_take_over(forms, referral.open_work_items, user)
     if failed is not None and failed.form is not None:
         forms = [_replace(f, failed.form) for f in forms]
+    if referral.state != ReferralState.ASSESSED:  # only concluding straight after the assessment asks why no MRI
+        for form in (f for f in forms if f.name == "conclude"):
+            form.fields = [spec for spec in form.fields if spec.name != "imaging_waived_reason"]
     if current_mri is not None:  # booking picks one of the finder's slots (docs/ui.md)
         links = {"url": reverse("case", args=[referral.pk]), "hidden": []}
         asked = slot_picker.Asked.from_query(request.GET)

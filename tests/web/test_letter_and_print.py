@@ -275,3 +275,15 @@ def test_the_case_page_links_to_the_print_views(signed_in, pediatrician, conclud
     assert reverse("case_print_letter", args=[concluded.pk]) in markup
     markup = signed_in(pediatrician).get(case_url(referral)).content.decode()
     assert reverse("case_print_letter", args=[referral.pk]) not in markup  # no outcome yet
+
+
+def test_only_concluding_straight_after_the_assessment_asks_why_there_is_no_mri(signed_in, pathway):
+    reviewed = pathway.results_review()
+    assessed = pathway.assessed()
+    client = signed_in(pathway.neuro)
+
+    after_mri = client.get(case_url(reviewed)).content.decode()
+    without_mri = client.get(case_url(assessed)).content.decode()
+
+    assert 'name="imaging_waived_reason"' not in after_mri
+    assert 'name="imaging_waived_reason"' in without_mri
