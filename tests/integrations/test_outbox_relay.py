@@ -2,9 +2,11 @@
 order, whatever relays run at once or die mid-batch; the minute tick does the relay's work when its
 process is down. Two relays at once are real threads with their own connections (PostgreSQL)."""
 
+import io
 import threading
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from integrations import events
@@ -76,6 +78,15 @@ class TestOnePass:
         claimed = list(Event.objects.filter(pk__in=[later, others]).order_by("id"))  # another relay has `first`
 
         assert [e.pk for e in relay.in_case_order(claimed)] == [others]
+
+    def test_the_relay_command_fans_out_what_waits(self, pathway, endpoint):
+        triage(pathway)
+        out = io.StringIO()
+
+        call_command("outbox_relay", "--once", stdout=out)
+
+        assert "fanned out 1 events" in out.getvalue()
+        assert OutboundDelivery.objects.filter(endpoint=endpoint).count() == 1
 
     def test_the_tick_fans_out_what_the_relay_process_left_and_it_is_sent(
         self, pathway, endpoint, receiver, django_capture_on_commit_callbacks
