@@ -10,13 +10,14 @@ against the same transitions with N endpoints subscribed to every event type, in
 - N receivers: a child process serving N `http.server`s on localhost, each checking every message's
   Standard Webhooks signature with its own copy of the endpoint's secret (written here from the
   specification, not with CarePath's signing code) and recording what it got;
-- the deliveries are sent as in production: the transition queues `integrations.deliver_events` on
-  commit to Redis, and real Celery workers (`--workers` processes, `--concurrency 1`) run
-  integrations/outbox/sending.py, which POSTs to the receivers;
+- the deliveries are written and sent as in production: the transition writes its events; the relay
+  (`manage.py outbox_relay`, its own process, polling every 0.2 s) writes their deliveries and queues
+  `integrations.deliver_events` to Redis; real Celery workers (`--workers` processes,
+  `--concurrency 1`) run integrations/outbox/sending.py, which POSTs to the receivers;
 - each round runs three variants in turn (their order rotates): **a** the endpoints inactive (no
-  delivery written: the baseline), **b** active with the workers sending meanwhile, **b′** active
-  with the workers stopped (SIGSTOP) during the transitions and let go afterwards: the outbox's own
-  cost in the transaction, without the senders' competition for the CPUs;
+  delivery written: the baseline), **b** active with the relay and workers working meanwhile, **b′**
+  active with the relay and workers stopped (SIGSTOP) during the transitions and let go afterwards:
+  the outbox's own cost in the transaction, without the senders' competition for the CPUs;
 - the client (this process, one connection) moves each case returned → resubmitted: two
   transitions and three events (the return also tells the referrer: `notification.created`), so a
   receiver gets three ordered messages per case;
@@ -36,6 +37,7 @@ import multiprocessing
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -285,7 +287,7 @@ def run(options) -> dict:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     env = {**os.environ, "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend", "LOG_LEVEL": "WARNING"}
     connections.close_all()
-    procs = _workers(options.workers, env)
+    procs = _workers(options.workers, env) + [_relay(env)]  # "worker CPU" is theirs together
     time.sleep(4)  # workers connected and idle
     load_before = os.getloadavg()
     rows = []
@@ -330,6 +332,19 @@ def run(options) -> dict:
     measured = {pk for r in rows if r["variant"] != "a" for pk in r["event_pks"]}
     checked = check(received, endpoint_ids, measured)
     return summary(rows, checked, lags(received, rows), load_before, load_after, options)
+
+
+def _relay(env: dict) -> subprocess.Popen:
+    """The outbox's relay, as `./dev up` and docker-compose run it (its own process group)."""
+    from bench.tick import ROOT
+
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "outbox_relay"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def summary(rows, checked, lag, load_before, load_after, options) -> dict:

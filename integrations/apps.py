@@ -8,7 +8,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self):
         from carepath.pathway import registry
         from integrations import events
-        from integrations.outbox import tasks
+        from integrations.outbox import relay, tasks
         from integrations.subscriptions import admin as subscriptions_admin  # noqa: F401  (read-only list)
         from integrations.subscriptions import fanout as subscriptions_fanout
         from integrations.subscriptions import receiver as subscriptions_receiver
@@ -18,6 +18,7 @@ class IntegrationsConfig(AppConfig):
         # the outbox: every transition and notification becomes an event in its own transaction
         registry.register_announcer(events.announced)
         events.register_sender(tasks.send_events)
+        events.register_relay(relay.relay_all)  # tests' eager pass; production runs `outbox_relay`
         events.register_consumer(fanout.CONSUMER)
         events.register_consumer(subscriptions_fanout.CONSUMER)
         receiver.install()

@@ -1,6 +1,6 @@
 """The outbox: every change other systems may hear of becomes an `Event` row in the change's own
-transaction, and each registered consumer adds its outbound rows in that transaction too
-(docs/integrations.md, "The outbox").
+transaction; once it has committed, the relay (integrations/outbox/relay.py) has each registered
+consumer add its outbound rows for it (docs/integrations.md, "The outbox").
 
 carepath tells us of a change through `carepath.pathway.registry.announce` (a transition, a new
 notification); `IntegrationsConfig.ready()` registers `announced` there. A consumer, registered with
@@ -8,8 +8,9 @@ notification); `IntegrationsConfig.ready()` registers `announced` there. A consu
 events: the webhooks a delivery per endpoint that asked for the event's type
 (integrations/webhooks/fanout.py), the FHIR subscriptions one per matching subscription. Who listens
 to any consumer is read in one query per announcement (`listeners`); with nobody listening, that query
-is the outbox's whole cost beside the event row. A consumer runs inside the change's transaction: if
-it raises, the change rolls back, so keep it to a few writes and take no lock there.
+is, with the event row, the outbox's whole cost in the change's transaction (with nobody listening,
+the event is written fanned out already). A consumer runs in the relay's transaction, which also
+marks the events fanned out: if it raises, neither is written and the next pass tries again.
 """
 
 from collections.abc import Callable
@@ -26,7 +27,6 @@ from django.utils import timezone
 from carepath.api.common import link
 from carepath.db import bulk
 from carepath.db.compiled import CompiledValues
-from carepath.timers import queue
 from imaging.models import NeuroradiologyReport
 from integrations.outbox.models import Event, EventType
 
@@ -45,6 +45,7 @@ class Consumer:
 
 _consumers: list[Consumer] = []
 _senders: list[Callable[[list[int]], None]] = []
+_relay: list[Callable[[], int]] = []  # the relay's pass (integrations/outbox/relay.py), run eagerly in tests
 _listeners: list[CompiledValues] = []  # the one query for every consumer's listeners, rebuilt on registration
 
 MACHINE_TYPES = {"referral": EventType.REFERRAL_TRANSITIONED, "mri": EventType.MRI_REQUEST_TRANSITIONED}
@@ -52,8 +53,8 @@ REPORT_TYPES = {"sign_report": EventType.REPORT_SIGNED, "amend_report": EventTyp
 
 
 def register_consumer(consumer: Consumer) -> None:
-    """`consumer.write` runs in the change's transaction with the events just written (saved, in
-    order), when `consumer.listening` found someone."""
+    """`consumer.write` runs in the relay's transaction with committed events (saved, in id order),
+    when `consumer.listening` found someone."""
     if consumer.name in {c.name for c in _consumers}:
         return
     _consumers.append(consumer)
@@ -84,10 +85,14 @@ def listeners(now: datetime | None = None) -> dict[str, list[dict]]:
     return {name: list(found) for name, found in groupby(rows, key=lambda r: r["consumer"])}
 
 
-def register_sender(send: Callable[[list[int]], None]) -> None:
-    """`send(event_ids)` queues the event's deliveries once the change has committed
+def register_sender(sender: Callable[[list[int]], None]) -> None:
+    """`sender(event_ids)` queues the events' deliveries once the relay has committed them
     (integrations/outbox/tasks.py)."""
-    _senders[:] = [send]
+    _senders[:] = [sender]
+
+
+def register_relay(relay_all: Callable[[], int]) -> None:
+    _relay[:] = [relay_all]
 
 
 def announced(kind: str, **facts) -> None:
@@ -132,43 +137,42 @@ def notification_event(notification, notification_id: int) -> Event:
 
 
 def record(events: list[Event]) -> list[Event]:
-    """Write the events (one INSERT), read who listens (one query) and let each consumer someone
-    listens to add its rows, all in the caller's transaction; the rows are queued once it has
-    committed (`integrations.tick` finds them if that message is lost)."""
+    """Read who listens (one query) and write the events (one INSERT) in the caller's transaction.
+    With nobody listening they are written fanned out already; otherwise the relay writes their
+    receivers' rows once the change has committed (integrations/outbox/relay.py), nothing else here."""
     if not events:
         return events
+    anyone = bool(listeners())
+    now = timezone.now()
+    for event in events:
+        event.fanned_out_at = None if anyone else now
     ids = bulk.insert(events, key="uid")
     for event in events:
         event.pk = ids[event.uid]
-    found = listeners()
-    written = sum(c.write(events, found[c.name]) for c in _consumers if c.name in found)
-    if written and _senders and not queue.in_sync_sweep():
-        send_after_commit([e.pk for e in events])
+    if anyone and getattr(settings, "CAREPATH_OUTBOX_RELAY_EAGER", False):
+        relay_after_commit()
     return events
 
 
-def send_after_commit(pks: list[int]) -> None:
-    """Queue the events' deliveries once the transaction commits: one message per transaction (a
-    transition that also writes a notification announces twice), the events added to the message
-    already waiting from this savepoint or one enclosing it, if any. A message registered inside a
-    savepoint that rolled back is gone with it, and is not added to; ids of events rolled back with an
-    inner savepoint find no rows when the message is handled."""
-    send = _senders[0]
-    if not connection.in_atomic_block:
-        send(pks)
-        return
-    level = tuple(connection.savepoint_ids)
-    waiting = getattr(connection, "_outbox_waiting", None)
-    if (
-        waiting is not None
-        and level[: len(waiting[0])] == waiting[0]
-        and any(f is waiting[2] for _, f, _ in connection.run_on_commit)
-    ):
-        waiting[1].extend(pks)
-        return
-    batch = list(pks)
-    connection._outbox_waiting = (level, batch, lambda: send(batch))
-    transaction.on_commit(connection._outbox_waiting[2])
+def relay_after_commit() -> None:
+    """Tests (CAREPATH_OUTBOX_RELAY_EAGER, as Celery's `task_always_eager`): the relay's pass once the
+    transaction commits, in this process, instead of the relay process's next poll."""
+    if _relay:
+        transaction.on_commit(_relay[0])
+
+
+def fan_out(events: list[Event]) -> list[int]:
+    """The relay's step, in its transaction: each consumer someone listens to now writes its rows for
+    the events (committed, saved, in id order); returns the ids of the events some row was written for."""
+    found = listeners()
+    written = sum(c.write(events, found[c.name]) for c in _consumers if c.name in found)
+    return [e.pk for e in events] if written else []
+
+
+def send(event_ids: list[int]) -> None:
+    """Queue the sending of the events' rows (one message; integrations/outbox/tasks.py)."""
+    if event_ids and _senders:
+        _senders[0](event_ids)
 
 
 # --- what the receivers are sent -------------------------------------------------------------------

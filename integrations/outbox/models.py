@@ -28,10 +28,17 @@ class Event(models.Model):
     referral_id = models.BigIntegerField(null=True, blank=True, help_text="The case: deliveries keep its order.")
     mri_request_id = models.BigIntegerField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    fanned_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its receivers' rows were written (the relay); empty: not yet."
+    )
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["referral_id", "id"], name="integrations_event_case")]
+        indexes = [
+            models.Index(fields=["referral_id", "id"], name="integrations_event_case"),
+            # the relay's poll: the events committed and not fanned out yet (a handful at any time)
+            models.Index(fields=["id"], condition=Q(fanned_out_at__isnull=True), name="integrations_event_unrelayed"),
+        ]
 
     def __str__(self):
         return f"{self.type} #{self.pk}"

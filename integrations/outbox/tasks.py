@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from carepath.notify import delivery as machinery
 from carepath.timers.tasks import RETRY
-from integrations.outbox import sending
+from integrations.outbox import relay, sending
 from integrations.outbox.models import OutboundDelivery
 
 TICK_LIMIT = 1000
@@ -33,8 +33,9 @@ def deliver_events(event_ids: list[int]) -> dict:
 
 @shared_task(name="integrations.tick", ignore_result=True, soft_time_limit=50, time_limit=60, **RETRY)
 def tick() -> dict:
-    """Every minute (CELERY_BEAT_SCHEDULE): FHIR heartbeats that are due, retries that are due and
-    rows a lost message left behind."""
+    """Every minute (CELERY_BEAT_SCHEDULE): events the relay process left (it is down), FHIR heartbeats
+    that are due, retries that are due and rows a lost message left behind."""
+    relayed = relay.relay_all(most=TICK_LIMIT)
     heartbeats = _heartbeats()
     if heartbeats:
         deliver.delay(heartbeats)
@@ -42,7 +43,7 @@ def tick() -> dict:
     for ids in machinery.requeue_unsent(timezone.now(), limit=TICK_LIMIT, batch=100, model=OutboundDelivery):
         requeued += len(ids)
         deliver.delay(ids)
-    return {"requeued": requeued, "heartbeats": len(heartbeats)}
+    return {"relayed": relayed, "requeued": requeued, "heartbeats": len(heartbeats)}
 
 
 def _heartbeats() -> list[int]:

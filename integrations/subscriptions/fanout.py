@@ -1,6 +1,6 @@
 """The FHIR subscriptions' outbox consumer and senders: an event-notification per event of a
-subscription's topic about a case its owner may see, written in the change's transaction without its
-text; numbered in the subscription's own sequence (`events-since-subscription-start`) once committed,
+subscription's topic about a case its owner may see, written by the relay once the change has committed,
+without its text; numbered in the subscription's own sequence (`events-since-subscription-start`) once committed,
 by the sender (`number_rows`), under the subscription's row lock, so no transition ever waits for another
 on a subscription; the handshake on create and the heartbeats written by `integrations.tick`."""
 
@@ -35,8 +35,9 @@ def listening(now: datetime) -> QuerySet:
 
 
 def notifications_for(events: list[Event], subscriptions: list[dict]) -> int:
-    """A row per event and live subscription of its topic whose owner may see the case; its body (the
-    notification, with the event's number) is written once the change has committed (`number_rows`)."""
+    """A row per event and live subscription of its topic whose owner may see the case (the relay's
+    transaction); its body (the notification, with the event's number) is written by the sender
+    (`number_rows`)."""
     relevant = [e for e in events if e.type in topics.BY_EVENT_TYPE and e.referral_id]
     mine = [s for s in subscriptions if any(topics.BY_EVENT_TYPE[e.type].url == s["wants"] for e in relevant)]
     if not mine:
@@ -112,8 +113,21 @@ def _number_locked(subscription: FhirSubscription) -> None:
 
 
 def events_since_start(subscription: FhirSubscription) -> int:
-    """`events-since-subscription-start` now: those numbered and those committed, waiting for theirs."""
-    return subscription.events_since_start + unnumbered(subscription.pk).count()
+    """`events-since-subscription-start` now: those numbered, those waiting for their number and the
+    events of its topic about cases its owner may see that the relay has not fanned out yet (it will
+    write their rows for this subscription)."""
+    return subscription.events_since_start + unnumbered(subscription.pk).count() + unrelayed(subscription).count()
+
+
+def unrelayed(subscription: FhirSubscription) -> QuerySet:
+    topic = topics.TOPICS.get(subscription.topic)
+    if topic is None or subscription.status != SubscriptionStatus.ACTIVE:
+        return Event.objects.none()
+    return Event.objects.filter(
+        fanned_out_at__isnull=True,
+        type=topic.event_type,
+        referral_id__in=referrals_visible_to(subscription.owner).values("pk"),
+    )
 
 
 # --- handshake and heartbeats --------------------------------------------------------------------

@@ -47,7 +47,7 @@ class WebhookEndpointAdmin(AuditedAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "type", "occurred_at", "referral_id", "mri_request_id")
+    list_display = ("id", "type", "occurred_at", "referral_id", "mri_request_id", "fanned_out_at")
     list_filter = ("type",)
     search_fields = ("=referral_id",)
     audit_reads = False  # ids and states only

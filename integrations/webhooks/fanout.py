@@ -1,5 +1,5 @@
 """The webhooks' outbox consumer: a delivery per active endpoint that asked for the event's type,
-written in the change's transaction (integrations/events.py), sent once it has committed."""
+written by the relay once the change has committed (integrations/outbox/relay.py), then sent."""
 
 import json
 from datetime import datetime
@@ -27,8 +27,8 @@ def listening(now: datetime) -> QuerySet:
 
 
 def deliveries_for(events: list[Event], endpoints: list[dict]) -> int:
-    """A delivery per event and active endpoint that asked for its type: one INSERT, sent with the
-    transaction's next statement."""
+    """A delivery per event and active endpoint that asked for its type: one INSERT, in the relay's
+    transaction."""
     wanted = [(e["pk"], set(json.loads(e["wants"]))) for e in endpoints]
     now = timezone.now()
     rows = []
@@ -46,7 +46,7 @@ def deliveries_for(events: list[Event], endpoints: list[dict]) -> int:
                     lane=lane(pk, event),
                     body=body,
                     created_at=now,
-                    # tick re-queues it after a lease if the message queued on commit is lost
+                    # tick re-queues it after a lease if the relay's message is lost
                     next_attempt_at=now + lease(),
                 )
             )

@@ -60,3 +60,10 @@ def endpoint(receiver, admin_user):
     return WebhookEndpoint.objects.create(
         name="EHR", url=receiver.url, event_types=list(EventType.values), created_by=admin_user
     )
+
+
+@pytest.fixture(autouse=True)
+def _relay_eager(settings):
+    """The relay's pass runs in-process once a transition commits (as Celery tasks run eagerly in
+    tests), instead of in the `outbox_relay` process."""
+    settings.CAREPATH_OUTBOX_RELAY_EAGER = True

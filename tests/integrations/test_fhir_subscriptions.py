@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from carepath.pathway.roles import Role
 from integrations.models import FhirSubscription, OutboundDelivery
-from integrations.outbox import tasks
+from integrations.outbox import relay, tasks
 from integrations.subscriptions import topics
 from referrals import fhir, services
 from referrals.models import Referral
@@ -137,6 +137,9 @@ def test_status_counts_an_event_whose_notification_waits_for_its_number(
     case = sent_by(ehr, pathway)
     services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")  # not sent yet
 
+    unrelayed = status_of(client.get(f"/api/v1/fhir/Subscription/{sub_id}/$status").json())
+    assert unrelayed["events-since-subscription-start"][0]["valueString"] == "1"  # committed, not fanned out
+    relay.relay_all()
     waiting = status_of(client.get(f"/api/v1/fhir/Subscription/{sub_id}/$status").json())
     assert waiting["events-since-subscription-start"][0]["valueString"] == "1"
     tasks.deliver(list(OutboundDelivery.objects.filter(kind="fhir-event").values_list("pk", flat=True)))
@@ -152,6 +155,7 @@ def test_only_cases_the_client_may_see_and_only_its_topic(ehr, pathway, receiver
     pathway.imaging()  # someone else's case: nothing
     mine = sent_by(ehr, pathway)
     services.referral_triage(referral_id=mine.pk, actor=pathway.neuro, priority="routine")
+    relay.relay_all()
 
     kinds = list(OutboundDelivery.objects.values_list("kind", flat=True))
     assert kinds == ["fhir-handshake"]  # the triage is not an MRI status change, the other case not theirs
@@ -181,6 +185,7 @@ def test_a_failed_handshake_leaves_the_subscription_requested_and_silent(
     assert FhirSubscription.objects.get(pk=created.json()["id"]).status == "error"
     case = sent_by(ehr, pathway)
     services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
+    relay.relay_all()
     assert OutboundDelivery.objects.filter(kind="fhir-event").count() == 0
 
 

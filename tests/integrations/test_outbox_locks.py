@@ -5,13 +5,14 @@ threads, real row locks, PostgreSQL)."""
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from carepath.pathway.roles import Role
 from integrations import events
 from integrations.models import FhirSubscription, OutboundDelivery
-from integrations.outbox import sending
+from integrations.outbox import relay, sending
 from integrations.subscriptions import topics
 from referrals import services
 from referrals.models import Referral
@@ -40,6 +41,7 @@ def hold_row(subscription_id: int, held: threading.Event, release: threading.Eve
 
 def test_a_transition_does_not_wait_for_a_subscription_held_by_another_session(receiver, monkeypatch):
     monkeypatch.setattr(events, "_senders", [])  # the sender runs later, not inline (tasks are eager in tests)
+    monkeypatch.setattr(settings, "CAREPATH_OUTBOX_RELAY_EAGER", False)  # the relay's pass, below
     pathway = make_pathway()
     ehr = factories.user_with_role(Role.EHR_CLIENT, "ehr")
     subscription = FhirSubscription.objects.create(
@@ -65,6 +67,7 @@ def test_a_transition_does_not_wait_for_a_subscription_held_by_another_session(r
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
 
+    relay.relay_all()  # the relay takes no lock on the subscription either
     row = OutboundDelivery.objects.get(subscription=subscription, kind="fhir-event")
     assert row.body == ""  # written with the transition, numbered once the row is free
     counts, _ = sending.deliver([row.pk])

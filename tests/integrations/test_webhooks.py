@@ -1,7 +1,8 @@
-"""Outbound webhooks end to end: a transition writes its event and deliveries in its own
-transaction; a real HTTP receiver on localhost gets signed, thin messages; retries back off, the
-last failure is a dead letter an admin can send again, 410 disables the endpoint, a case's messages
-arrive in order, and a worker that died sends nothing twice."""
+"""Outbound webhooks end to end: a transition writes its event in its own transaction and the relay
+its deliveries once it has committed (run in-process in tests); a real HTTP receiver on localhost
+gets signed, thin messages; retries back off, the last failure is a dead letter an admin can send
+again, 410 disables the endpoint, a case's messages arrive in order, and a worker that died sends
+nothing twice."""
 
 import json
 import time
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from carepath.models import DeliveryState
 from integrations.models import Event, OutboundDelivery, WebhookEndpoint
-from integrations.outbox import sending, tasks
+from integrations.outbox import relay, sending, tasks
 from integrations.webhooks import signing
 from integrations.webhooks.admin import OutboundDeliveryAdmin
 from referrals import services
@@ -86,11 +87,12 @@ def test_one_query_reads_who_listens_endpoints_and_subscriptions_alike(endpoint,
     ]
 
 
-def test_a_change_that_announces_twice_queues_one_message_for_its_events(
-    pathway, endpoint, monkeypatch, django_capture_on_commit_callbacks
+def test_a_change_that_announces_twice_queues_no_message_and_the_relay_one_for_its_events(
+    pathway, endpoint, monkeypatch, django_capture_on_commit_callbacks, settings
 ):
     from integrations import events
 
+    settings.CAREPATH_OUTBOX_RELAY_EAGER = False  # the relay process's pass, below
     queued = []
     monkeypatch.setattr(events, "_senders", [queued.append])
     case = pathway.submitted()
@@ -99,24 +101,11 @@ def test_a_change_that_announces_twice_queues_one_message_for_its_events(
 
     written = Event.objects.filter(referral_id=case.pk).order_by("id")
     assert sorted(e.type for e in written) == ["notification.created", "referral.transitioned"]
+    assert queued == [] and not OutboundDelivery.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert relay.relay_all() == 2
     assert queued == [[e.pk for e in written]]
-
-
-def test_a_message_gone_with_a_rolled_back_savepoint_is_not_added_to(monkeypatch, django_capture_on_commit_callbacks):
-    from integrations import events
-
-    queued = []
-    monkeypatch.setattr(events, "_senders", [queued.append])
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        try:
-            with transaction.atomic():
-                events.send_after_commit([1])
-                raise RuntimeError("rolled back")
-        except RuntimeError:
-            pass
-        events.send_after_commit([2])
-
-    assert queued == [[2]]
+    assert OutboundDelivery.objects.filter(event__referral_id=case.pk).count() == 2
 
 
 def test_the_event_commits_or_rolls_back_with_the_change(pathway, endpoint):
@@ -124,16 +113,25 @@ def test_the_event_commits_or_rolls_back_with_the_change(pathway, endpoint):
 
     with pytest.raises(RuntimeError), transaction.atomic():
         services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
-        assert Event.objects.count() == 1 and OutboundDelivery.objects.count() == 1
+        assert Event.objects.count() == 1 and OutboundDelivery.objects.count() == 0  # the relay writes them
         raise RuntimeError("the change fails after the transition")
 
+    assert relay.relay_all() == 0
     assert Event.objects.count() == 0 and OutboundDelivery.objects.count() == 0
+
+
+def test_with_nobody_listening_the_event_is_written_fanned_out(pathway):
+    case = pathway.submitted()
+    services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
+
+    assert Event.objects.exists() and not relay.waiting().exists()
 
 
 def test_an_endpoint_gets_only_the_event_types_it_asked_for(pathway, receiver, admin_user):
     WebhookEndpoint.objects.create(name="RIS", url=receiver.url, event_types=["mri_request.transitioned"])
 
     pathway.imaging()
+    relay.relay_all()
 
     assert {d.event.type for d in OutboundDelivery.objects.select_related("event")} == {"mri_request.transitioned"}
 
@@ -214,6 +212,7 @@ def test_after_a_410_the_rest_of_the_batch_is_not_sent_to_that_endpoint(pathway,
     for _ in range(3):  # three cases, their deliveries sent in one batch
         case = pathway.submitted()
         services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
+    relay.relay_all()
 
     counts = tasks.deliver([r.pk for r in rows()])
 
@@ -253,6 +252,7 @@ def test_another_case_is_not_held_up_by_a_failing_one(pathway, endpoint, receive
 def test_a_worker_that_died_sends_nothing_twice(pathway, endpoint, receiver, settings):
     case = pathway.submitted()
     services.referral_triage(referral_id=case.pk, actor=pathway.neuro, priority="routine")
+    relay.relay_all()
     [row] = rows()
     # a worker claimed the row and died before sending: nobody else takes it during its lease
     from carepath.notify import delivery as machinery
@@ -281,6 +281,7 @@ def test_a_new_notification_is_an_event_with_its_id_and_kind(pathway, endpoint, 
 
     case = pathway.submitted()
     notifications.notify([neurologist], kind="test", referral_id=case.pk, subject="S", body="B", dedupe_prefix="t1")
+    relay.relay_all()
 
     event = Event.objects.get(type="notification.created")
     assert event.referral_id == case.pk and event.data["kind"] == "test"
