@@ -283,6 +283,8 @@ CAREPATH_DELIVERY_MAX_ATTEMPTS = env_int("CAREPATH_DELIVERY_MAX_ATTEMPTS", 6)
 CAREPATH_WEBHOOK_BACKOFF_SECONDS = env_int("CAREPATH_WEBHOOK_BACKOFF_SECONDS", 60)
 CAREPATH_WEBHOOK_MAX_ATTEMPTS = env_int("CAREPATH_WEBHOOK_MAX_ATTEMPTS", 13)
 CAREPATH_WEBHOOK_TIMEOUT_SECONDS = env_int("CAREPATH_WEBHOOK_TIMEOUT_SECONDS", 10)
+# How often the outbox relay (`manage.py outbox_relay`) looks for committed events when none waits.
+CAREPATH_OUTBOX_RELAY_INTERVAL_MS = env_int("CAREPATH_OUTBOX_RELAY_INTERVAL_MS", 200)
 CAREPATH_SMS_CHANNEL = env_str("CAREPATH_SMS_CHANNEL", "carepath.notify.delivery.LoggingSmsChannel")
 
 # --- HL7 v2 with the RIS (docs/integrations.md, "HL7 v2") ------------------------------------------

@@ -38,10 +38,10 @@ ALLOWED = {
     "carepath*.api.pagination": "the list pages' compiled id queries",
     "carepath*.api.filtering": "plain filters compiled into those id queries",
     "carepath*.api.tokens": "the bearer token's look-up, on every API request",
-    # the outbox: rows written in the transition's own transaction
+    # the outbox: the events in the transition's own transaction, their fan-out by the relay
     "integrations.events": "the event rows (bulk) and the read of who listens, in every transition (compiled)",
-    "integrations.webhooks.fanout": "a delivery row per endpoint, in the transition's transaction (bulk)",
-    "integrations.subscriptions.fanout": "a notification row per subscription, in the transition's transaction (bulk)",
+    "integrations.webhooks.fanout": "a delivery row per endpoint, in the relay's fan-out transaction (bulk)",
+    "integrations.subscriptions.fanout": "a notification row per subscription, in the relay's fan-out (bulk)",
     "integrations.fhir_in.receive": "writes the EHR's new patient and referral, as intake does (writes.atomic)",
     # project wiring
     "carepath*.apps": "installs the timestamp loader (pg_loaders) at start-up",

@@ -21,8 +21,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval",
             type=float,
-            default=getattr(settings, "CAREPATH_OUTBOX_RELAY_INTERVAL_SECONDS", 0.2),
-            help="Seconds between polls when nothing is waiting (default 0.2).",
+            default=settings.CAREPATH_OUTBOX_RELAY_INTERVAL_MS / 1000,
+            help="Seconds between polls when nothing is waiting (default: CAREPATH_OUTBOX_RELAY_INTERVAL_MS, 200 ms).",
         )
         parser.add_argument("--batch", type=int, default=relay.BATCH, help="Most events fanned out per transaction.")
         parser.add_argument("--once", action="store_true", help="Fan out what is waiting, then stop.")
