@@ -182,10 +182,34 @@ def waiting_links(referral: Referral) -> list[Waiting]:
     return [Waiting(link, by_link.get(link.pk, [])) for link in links]
 
 
-def forget_used(link: UploadLink) -> None:
-    """The family used the link: its address leaves every message that carried it, and a message
-    not sent yet is not sent at all (it could only lead to "this link has been used")."""
+WITHDRAWN = "the clinic withdrew the link before this message went"
+
+
+def forget_used(link: UploadLink, *, reason: str = USED_ALREADY) -> None:
+    """The family used the link (or the clinic withdrew it): its address leaves every message that
+    carried it, and a message not sent yet is not sent at all (it could only lead to a dead link)."""
     rows = Delivery.objects.filter(dedupe_key__in=[dedupe_key(link, c) for c in Channel.values])
-    rows.filter(state__in=delivery.UNSENT).update(state=DeliveryState.SKIPPED, last_error=USED_ALREADY)
+    rows.filter(state__in=delivery.UNSENT).update(state=DeliveryState.SKIPPED, last_error=reason)
     for row in rows.only("pk", "body"):
         delivery.forget_addresses(row)
+
+
+def record_withdrawn(link: UploadLink, *, actor, at) -> None:
+    """The timeline's line and the audit row of a withdrawn link."""
+    CaseEvent.objects.create(
+        referral_id=link.referral_id,
+        machine=Machine.REFERRAL,
+        kind=CaseEvent.Kind.NOTE,
+        transition="upload_link_withdrawn",
+        actor=actor,
+        at=at,
+        data={"label": "Upload link withdrawn: it no longer works", "link": link.pk},
+    )
+    audit.record_event(
+        actor,
+        AuditLog.Action.UPDATE,
+        "referrals.uploadlink",
+        link.pk,
+        patient_id=link.referral.patient_id,
+        changes={"withdrawn": True, "expires_at": at.isoformat()},
+    )

@@ -137,6 +137,25 @@ def upload_link_send(
     return Sent(link, recipient, via)
 
 
+def upload_link_withdraw(*, referral_id: int, link_id: int, actor) -> UploadLink:
+    """A link sent to the wrong person, or no longer wanted, stops working now (it expires at once):
+    a message not sent yet is not sent, and the address leaves every message that carried it. Who
+    may make links on the case may withdraw them, also once it is closed. Idempotent."""
+    referral = visible_case(actor, referral_id)
+    if not user_roles(actor) & LINK_ROLES:
+        raise Forbidden("Only the referring pediatrician or neurology may withdraw a family's link.")
+    with transaction.atomic():
+        link = UploadLink.objects.select_for_update().get(pk=link_id, referral=referral)
+        now = timezone.now()
+        if link.used_at is not None or link.expires_at <= now:
+            return link
+        link.expires_at = now
+        link.save(update_fields=["expires_at"])
+        sending.forget_used(link, reason=sending.WITHDRAWN)
+        sending.record_withdrawn(link, actor=actor, at=now)
+    return link
+
+
 def linkable_case(actor, referral_id: int) -> Referral:
     referral = visible_case(actor, referral_id)
     if not user_roles(actor) & LINK_ROLES:

@@ -10,5 +10,8 @@ urlpatterns = [
     path("cases/<int:pk>/attachments/<int:attachment_id>/", views.attachment_file, name="attachment_file"),
     path("cases/<int:pk>/attachments/<int:attachment_id>/poster/", views.attachment_poster, name="attachment_poster"),
     path("cases/<int:pk>/upload-links/", views.upload_link_new, name="upload_link_new"),
+    path(
+        "cases/<int:pk>/upload-links/<int:link_id>/withdraw/", views.upload_link_withdraw, name="upload_link_withdraw"
+    ),
     path("family/upload/<str:token>/", views.family_upload, name="family_upload"),
 ]

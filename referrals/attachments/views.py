@@ -57,6 +57,18 @@ def attachment_for(user, pk: int, attachment_id: int, *, poster: bool = False) -
     return attachment
 
 
+@login_required
+@require_POST
+def upload_link_withdraw(request: HttpRequest, pk: int, link_id: int) -> HttpResponse:
+    """*Withdraw* on a link waiting for the family: it stops working now (sent to the wrong person)."""
+    try:
+        services.upload_link_withdraw(referral_id=pk, link_id=link_id, actor=request.user)
+    except (Referral.DoesNotExist, UploadLink.DoesNotExist):
+        raise Http404("No such link on this case") from None
+    messages.success(request, "The link is withdrawn: it no longer works, and a message not sent yet will not go.")
+    return redirect(reverse("case", args=[pk]) + WAITING_ANCHOR)
+
+
 @csrf_exempt  # the CSRF check reads the body: the upload's checking handler must be in place first
 @login_required
 @require_POST

@@ -273,3 +273,38 @@ def test_a_double_click_on_send_sends_the_family_one_link(
     assert UploadLink.objects.count() == 1 and len(mail.outbox) == 1
     drawn = client.get(f"/cases/{referral.pk}/").content.decode()
     assert f'name="newest_seen" value="{UploadLink.objects.get().pk}"' in drawn  # the next form may send again
+
+
+def test_a_link_sent_to_the_wrong_carer_is_withdrawn_before_it_goes_and_never_works(
+    client, neurologist, referral, django_capture_on_commit_callbacks
+):
+    jo = carer(referral, preference="email")
+    client.force_login(neurologist)
+    client.post(f"/cases/{referral.pk}/upload-links/", {"guardian": str(jo.pk), "send": "1"})  # not sent yet
+    link = UploadLink.objects.get()
+    (row,) = Delivery.objects.all()
+    body = row.body
+
+    page = client.post(f"/cases/{referral.pk}/upload-links/{link.pk}/withdraw/", follow=True)
+
+    assert "The link is withdrawn" in page.content.decode() and "Waiting for the family" not in page.content.decode()
+    row.refresh_from_db()
+    assert row.state == "skipped" and "/family/upload/" not in row.body
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.deliver([row.pk])
+    assert not mail.outbox  # the message never goes
+    client.logout()
+    assert client.get(family_path(body)).status_code == 410
+    assert CaseEvent.objects.filter(referral=referral, transition="upload_link_withdrawn").exists()
+    assert AuditLog.objects.filter(object_type="referrals.uploadlink", changes__withdrawn=True).exists()
+
+
+def test_only_who_may_make_links_may_withdraw_them(client, coordinator, neurologist, referral, pathway):
+    link, _ = services.upload_link_create(referral_id=referral.pk, actor=neurologist)
+    other = pathway.submitted()
+    client.force_login(neurologist)
+    assert client.post(f"/cases/{other.pk}/upload-links/{link.pk}/withdraw/").status_code == 404  # not this case's
+    client.force_login(coordinator)
+    assert client.post(f"/cases/{referral.pk}/upload-links/{link.pk}/withdraw/").status_code in (403, 404)
+    link.refresh_from_db()
+    assert link.expires_at > timezone.now()
